@@ -1,0 +1,61 @@
+/**
+ * The values that flow through a pipeline. Everything stays on typed arrays up to the sink; only
+ * the sink makes tensors.
+ */
+
+/** Where a sample sits in its epoch: the keys of its random streams. */
+export interface Position {
+  /** Epoch number of the source subscription that produced it, from 0. */
+  readonly epoch: number;
+  /** Position in the source's order for this epoch, from 0; stable whatever the decode timing. */
+  readonly index: number;
+}
+
+/** A labelled image not yet decoded: a file path or encoded bytes (JPEG, PNG, WebP, GIF, TIFF). */
+export interface EncodedSample extends Position {
+  readonly input: string | Uint8Array;
+  /** What to name in an error about this sample: the file path, or shard and byte offset. */
+  readonly origin: string;
+  readonly label: number;
+  readonly numClasses: number;
+}
+
+/** A decoded image, HWC, float32 in [0, 1] (brightness may push values outside). */
+export interface ImageSample extends Position {
+  readonly image: Float32Array;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly label: number;
+  readonly numClasses: number;
+  readonly origin: string;
+}
+
+/** A batch: images as one contiguous [B, H, W, C] array and labels; `targets` once labels are soft. */
+export interface Batch {
+  readonly images: Float32Array;
+  readonly shape: readonly [batch: number, height: number, width: number, channels: number];
+  /** Hard class indices, [B]. */
+  readonly labels: Int32Array;
+  /** Label distributions, [B, numClasses], once oneHot, cutmix or mixup has run. */
+  readonly targets?: Float32Array;
+  readonly numClasses: number;
+  /** Epoch of the samples in it. */
+  readonly epoch: number;
+  /** Batch number within the epoch, from 0. */
+  readonly index: number;
+}
+
+/** A data error: a sample that could not be read, with what it was and why. */
+export interface DataError {
+  readonly _tag: 'DataError';
+  readonly origin: string;
+  readonly reason: string;
+}
+
+export const dataError = (origin: string, reason: string): DataError => ({ _tag: 'DataError', origin, reason });
+
+/** Throws a RangeError naming the option when `ok` is false: programmer mistakes fail at creation. */
+export function check(ok: boolean, where: string, option: string, message: string): void {
+  if (!ok) throw new RangeError(`${where}: option '${option}' ${message}`);
+}

@@ -1,0 +1,96 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Observable } from 'rxjs';
+import { hashKeys, rng } from '../core/random.js';
+import { check, type EncodedSample } from '../core/types.js';
+import { pullSource } from './pullSource.js';
+
+/** Extensions read as images, lower case; matched case-insensitively. */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'];
+
+export interface ImageFolderOptions {
+  /** Seed of the per-epoch file order and of the split. Default 0. */
+  readonly seed?: number;
+  /** Shuffle the file list each epoch (the order of epoch e is keyed by (seed, e)). Default true. */
+  readonly shuffle?: boolean;
+  /** Fraction of each class held out for validation, in [0, 1). Default 0 (no split). */
+  readonly validationSplit?: number;
+  /** Which side of the split to read. Default 'training'. */
+  readonly subset?: 'training' | 'validation';
+}
+
+export interface FolderListing {
+  /** Class names, sorted; a class's label is its index here. */
+  readonly classes: readonly string[];
+  readonly files: ReadonlyArray<{ readonly path: string; readonly label: number }>;
+}
+
+/**
+ * Lists an image folder laid out like Stanford Dogs: `root/<class>/<image>`, one folder per class,
+ * class index by sorted folder name, image extensions case-insensitive, hidden entries ignored.
+ * Rejects with an error naming the root or folder when it is missing, not a folder, holds no class
+ * folders, or a class folder holds no images.
+ */
+export async function listImageFolder(root: string): Promise<FolderListing> {
+  const info = await stat(root).catch(() => undefined);
+  if (!info) throw new Error(`imageFolder: root '${root}' does not exist`);
+  if (!info.isDirectory()) throw new Error(`imageFolder: root '${root}' is not a folder`);
+  const entries = await readdir(root, { withFileTypes: true });
+  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  if (classes.length === 0) throw new Error(`imageFolder: root '${root}' holds no class folders (expected root/<class>/<image>)`);
+  const files: Array<{ path: string; label: number }> = [];
+  for (const [label, name] of classes.entries()) {
+    const dir = path.join(root, name);
+    const images = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+      .map((e) => e.name)
+      .sort();
+    if (images.length === 0) throw new Error(`imageFolder: class folder '${dir}' holds no images (${IMAGE_EXTENSIONS.join(' ')})`);
+    for (const file of images) files.push({ path: path.join(dir, file), label });
+  }
+  return { classes, files };
+}
+
+/**
+ * Splits each class by a seeded hash of the file's path relative to the root: stable across runs
+ * and listings, exact per class (round(fraction * n) held out), stratified.
+ */
+export function splitListing(listing: FolderListing, root: string, fraction: number, seed: number, subset: 'training' | 'validation'): FolderListing['files'] {
+  const byClass = new Map<number, Array<{ path: string; label: number; key: number }>>();
+  for (const f of listing.files) {
+    const list = byClass.get(f.label) ?? [];
+    list.push({ ...f, key: hashKeys([seed, 'split', path.relative(root, f.path)]) });
+    byClass.set(f.label, list);
+  }
+  const out: Array<{ path: string; label: number }> = [];
+  for (const list of byClass.values()) {
+    list.sort((a, b) => a.key - b.key || (a.path < b.path ? -1 : 1));
+    const held = Math.round(fraction * list.length);
+    for (const f of subset === 'validation' ? list.slice(0, held) : list.slice(held)) out.push({ path: f.path, label: f.label });
+  }
+  return out.sort((a, b) => a.label - b.label || (a.path < b.path ? -1 : 1));
+}
+
+/**
+ * A cold source of the images under `root` (Stanford Dogs layout), as `EncodedSample`s carrying
+ * the file path: nothing is read before subscription, and each subscription is one epoch with its
+ * own seeded order. Errors in the layout arrive on the error channel at subscription.
+ *
+ * @example
+ * const train$ = imageFolder('Images/', { seed: 1, validationSplit: 0.2 });
+ * const val$ = imageFolder('Images/', { seed: 1, validationSplit: 0.2, subset: 'validation', shuffle: false });
+ */
+export function imageFolder(root: string, options: ImageFolderOptions = {}): Observable<EncodedSample> {
+  const { seed = 0, shuffle = true, validationSplit = 0, subset = 'training' } = options;
+  check(typeof root === 'string' && root.length > 0, 'imageFolder', 'root', 'must be a non-empty path');
+  check(Number.isFinite(seed), 'imageFolder', 'seed', `must be a finite number, got ${seed}`);
+  check(validationSplit >= 0 && validationSplit < 1, 'imageFolder', 'validationSplit', `must be in [0, 1), got ${validationSplit}`);
+  check(subset === 'training' || subset === 'validation', 'imageFolder', 'subset', `must be 'training' or 'validation', got '${String(subset)}'`);
+  return pullSource(async function* (epoch) {
+    const listing = await listImageFolder(root);
+    const files = validationSplit > 0 ? splitListing(listing, root, validationSplit, seed, subset) : [...listing.files];
+    if (shuffle) rng(seed, 'imageFolder', epoch).shuffle(files);
+    const numClasses = listing.classes.length;
+    for (const [index, f] of files.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
+  });
+}

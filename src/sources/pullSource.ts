@@ -1,0 +1,35 @@
+import { Observable } from 'rxjs';
+import { creditOf } from '../flow/credit.js';
+
+/**
+ * Builds a cold source from a function that lists one epoch's items (cheap things: paths, offsets).
+ *
+ * Each subscription is a new epoch, numbered from 0 and passed to `open`. Items are emitted one at a
+ * time, each only once the sink's credit allows it (see flow/credit.ts), so nothing is read ahead
+ * of demand. Unsubscribing (take, an error downstream, an abandoned iterator) stops the loop and
+ * closes the iterator; nothing is read after that.
+ */
+export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterable<T>): Observable<T> {
+  let epochs = 0;
+  return new Observable<T>((subscriber) => {
+    const credit = creditOf();
+    const epoch = epochs++;
+    let stopped = false;
+    void (async () => {
+      try {
+        for await (const item of open(epoch)) {
+          if (stopped) return;
+          await credit?.acquire();
+          if (stopped) return;
+          subscriber.next(item);
+        }
+        subscriber.complete();
+      } catch (error) {
+        if (!stopped) subscriber.error(error);
+      }
+    })();
+    return () => {
+      stopped = true;
+    };
+  });
+}
