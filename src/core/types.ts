@@ -59,3 +59,14 @@ export const dataError = (origin: string, reason: string): DataError => ({ _tag:
 export function check(ok: boolean, where: string, option: string, message: string): void {
   if (!ok) throw new RangeError(`${where}: option '${option}' ${message}`);
 }
+
+/** Collects the samples a skip policy dropped: pass `log.add` as `onSkip`, read `count` and `errors`. */
+export class SkipLog {
+  readonly errors: DataError[] = [];
+  readonly add = (error: DataError): void => {
+    this.errors.push(error);
+  };
+  get count(): number {
+    return this.errors.length;
+  }
+}

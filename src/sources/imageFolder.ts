@@ -88,7 +88,7 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Obs
   check(subset === 'training' || subset === 'validation', 'imageFolder', 'subset', `must be 'training' or 'validation', got '${String(subset)}'`);
   return pullSource(async function* (epoch) {
     const listing = await listImageFolder(root);
-    const files = validationSplit > 0 ? splitListing(listing, root, validationSplit, seed, subset) : [...listing.files];
+    const files = [...(validationSplit > 0 ? splitListing(listing, root, validationSplit, seed, subset) : listing.files)];
     if (shuffle) rng(seed, 'imageFolder', epoch).shuffle(files);
     const numClasses = listing.classes.length;
     for (const [index, f] of files.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };

@@ -1,0 +1,1 @@
+export { Credit, creditOf, withCredit } from './credit.js';

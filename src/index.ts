@@ -1,0 +1,5 @@
+export * from './core/index.js';
+export * from './flow/index.js';
+export * from './operators/index.js';
+export * from './sinks/index.js';
+export * from './sources/index.js';

@@ -1,0 +1,43 @@
+import { map, type OperatorFunction } from 'rxjs';
+import { addBrightness, flipHorizontal, flipVertical } from '../core/image.js';
+import { rng } from '../core/random.js';
+import { check, type ImageSample } from '../core/types.js';
+
+export interface AugmentOptions {
+  /** Random mirror with probability 0.5: tf.image.random_flip_left_right / _up_down. Default none. */
+  readonly flip?: 'horizontal' | 'vertical' | 'both' | 'none';
+  /** Max brightness delta d: adds a uniform delta in [-d, d], as tf.image.random_brightness. Default 0. */
+  readonly brightness?: number;
+  /** Clip to [0, 1] after brightness (tf.image.random_brightness does not). Default false. */
+  readonly clip?: boolean;
+  /** Seed; the draws of sample i in epoch e are keyed by (seed, e, i), never by arrival order. Default 0. */
+  readonly seed?: number;
+}
+
+/**
+ * Random per-sample augmentation on decoded images: flips, then brightness. Emits a new image per
+ * sample (inputs are never changed in place, so a cache upstream stays clean); completes with the
+ * source.
+ *
+ * @example
+ * samples$.pipe(augment({ flip: 'horizontal', brightness: 0.2, seed: 1 }))
+ */
+export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSample, ImageSample> {
+  const { flip = 'none', brightness = 0, clip = false, seed = 0 } = options;
+  check(['horizontal', 'vertical', 'both', 'none'].includes(flip), 'augment', 'flip', `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`);
+  check(Number.isFinite(brightness) && brightness >= 0, 'augment', 'brightness', `must be a finite number >= 0, got ${brightness}`);
+  check(Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
+  return map((sample) => {
+    const r = rng(seed, 'augment', sample.epoch, sample.index);
+    const { height, width, channels } = sample;
+    let image: Float32Array = Float32Array.from(sample.image);
+    // Fixed draw order (h, v, brightness) whatever is enabled keeps streams stable across options.
+    const flipH = r.next() < 0.5;
+    const flipV = r.next() < 0.5;
+    const delta = r.uniform(-brightness, brightness);
+    if (flipH && (flip === 'horizontal' || flip === 'both')) image = flipHorizontal(sample.image, new Float32Array(image.length), height, width, channels);
+    if (flipV && (flip === 'vertical' || flip === 'both')) image = flipVertical(Float32Array.from(image), image, height, width, channels);
+    if (brightness > 0) addBrightness(image, delta, clip);
+    return { ...sample, image };
+  });
+}

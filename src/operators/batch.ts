@@ -1,0 +1,58 @@
+import { bufferCount, filter, map, Observable, type OperatorFunction } from 'rxjs';
+import { check, type Batch, type ImageSample } from '../core/types.js';
+import { creditOf } from '../flow/credit.js';
+
+export interface BatchOptions {
+  /** Drop the last, smaller batch of an epoch (tf.data's drop_remainder). Default false. */
+  readonly dropRemainder?: boolean;
+}
+
+/** Packs samples of one shape into contiguous [B, H, W, C] images and [B] labels. */
+export function packBatch(samples: readonly ImageSample[], index: number): Batch {
+  const first = samples[0];
+  if (!first) throw new RangeError('batch: cannot pack an empty batch');
+  const { height, width, channels, numClasses, epoch } = first;
+  const per = height * width * channels;
+  const images = new Float32Array(samples.length * per);
+  const labels = new Int32Array(samples.length);
+  samples.forEach((s, i) => {
+    if (s.height !== height || s.width !== width || s.channels !== channels) {
+      throw new RangeError(`batch: '${s.origin}' is ${s.height}x${s.width}x${s.channels}, the batch is ${height}x${width}x${channels}; resize first (normalizeResize)`);
+    }
+    if (s.numClasses !== numClasses) throw new RangeError(`batch: '${s.origin}' has ${s.numClasses} classes, the batch ${numClasses}`);
+    images.set(s.image, i * per);
+    labels[i] = s.label;
+  });
+  return { images, shape: [samples.length, height, width, channels], labels, numClasses, epoch, index };
+}
+
+/**
+ * Groups samples into batches of `size` (bufferCount underneath), packed as contiguous typed arrays.
+ * Emits each full batch as it fills, then the remainder on completion unless `dropRemainder`.
+ * Declares its buffer to the sink's credit, converting downstream batch counts into samples.
+ *
+ * @example
+ * samples$.pipe(batch(16, { dropRemainder: true }))
+ */
+export function batch(size: number, options: BatchOptions = {}): OperatorFunction<ImageSample, Batch> {
+  const { dropRemainder = false } = options;
+  check(Number.isInteger(size) && size >= 1, 'batch', 'size', `must be an integer >= 1, got ${size}`);
+  return (source) =>
+    new Observable<Batch>((subscriber) => {
+      const credit = creditOf();
+      credit?.batchesOf(size);
+      let index = 0;
+      return source
+        .pipe(
+          bufferCount(size),
+          filter((samples) => {
+            if (samples.length === size || !dropRemainder) return samples.length > 0;
+            credit?.release(samples.length);
+            return false;
+          }),
+          map((samples) => packBatch(samples, index++)),
+        )
+        .subscribe(subscriber);
+    });
+}
+

@@ -1,0 +1,17 @@
+export { augment } from './augment.js';
+export type { AugmentOptions } from './augment.js';
+export { batch, packBatch } from './batch.js';
+export type { BatchOptions } from './batch.js';
+export { cutmix } from './cutmix.js';
+export type { CutmixOptions } from './cutmix.js';
+export { labelSmoothing } from './labelSmoothing.js';
+export type { MixingOptions } from './mixing.js';
+export { mixup } from './mixup.js';
+export { DecodeError, decodeImage, normalizeResize } from './normalizeResize.js';
+export type { NormalizeResizeOptions } from './normalizeResize.js';
+export { oneHot } from './oneHot.js';
+export { parallelMap } from './parallelMap.js';
+export type { ParallelMapOptions } from './parallelMap.js';
+export { prefetch } from './prefetch.js';
+export { shuffleWindow } from './shuffleWindow.js';
+export type { ShuffleWindowOptions } from './shuffleWindow.js';

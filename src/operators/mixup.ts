@@ -1,0 +1,23 @@
+import { map, type OperatorFunction } from 'rxjs';
+import { mixupBatch, oneHotLabels } from '../core/mix.js';
+import { rng } from '../core/random.js';
+import type { Batch } from '../core/types.js';
+import { mixingOptions, type MixingOptions } from './mixing.js';
+
+/**
+ * Mixup (Zhang et al. 2018) on batches: each sample is blended with its partner (from a random
+ * permutation of the batch), pixels and labels with the same lambda ~ Beta(alpha, alpha).
+ * Emits one new batch per batch; completes with the source.
+ *
+ * @param options alpha defaults to 0.2 (the paper's ImageNet setting).
+ * @example
+ * batches$.pipe(mixup({ alpha: 0.2, seed: 1 }))
+ */
+export function mixup(options: MixingOptions = {}): OperatorFunction<Batch, Batch> {
+  const opts = mixingOptions('mixup', options, 0.2);
+  return map((b) => {
+    const targets = b.targets ?? oneHotLabels(b.labels, b.numClasses);
+    const mixed = mixupBatch(b.images, targets, b.shape, b.numClasses, opts, rng(opts.seed, 'mixup', b.epoch, b.index));
+    return { ...b, images: mixed.images, targets: mixed.targets };
+  });
+}

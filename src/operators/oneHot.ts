@@ -1,0 +1,19 @@
+import { map, type OperatorFunction } from 'rxjs';
+import { oneHotLabels } from '../core/mix.js';
+import { check, type Batch } from '../core/types.js';
+
+/**
+ * Turns a batch's class indices into one-hot targets [B, K]. Emits one batch per batch; completes
+ * with the source. A label outside [0, K) errors the stream naming the label.
+ *
+ * @param numClasses K; default: the batch's own `numClasses` (from the source).
+ * @example
+ * batches$.pipe(oneHot())
+ */
+export function oneHot(numClasses?: number): OperatorFunction<Batch, Batch> {
+  check(numClasses === undefined || (Number.isInteger(numClasses) && numClasses >= 1), 'oneHot', 'numClasses', `must be an integer >= 1, got ${numClasses}`);
+  return map((b) => {
+    const k = numClasses ?? b.numClasses;
+    return { ...b, numClasses: k, targets: oneHotLabels(b.labels, k) };
+  });
+}

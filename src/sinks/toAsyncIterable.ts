@@ -1,0 +1,90 @@
+import type { Observable, Subscription } from 'rxjs';
+import type { Batch } from '../core/types.js';
+import { Credit, withCredit } from '../flow/credit.js';
+
+/** How many source samples a value stands for when the consumer is done with it. */
+const samplesIn = (value: unknown): number => {
+  if (value && typeof value === 'object' && 'shape' in value && Array.isArray((value as Batch).shape)) return (value as Batch).shape[0];
+  return 1;
+};
+
+/** One epoch's pull: a subscription made under its own credit, with a queue the credit bounds. */
+export interface EpochIterator<T> extends AsyncIterableIterator<T> {
+  /** The pipeline's bound on samples alive at once, computed from its operators' options. */
+  readonly credit: Credit;
+}
+
+const closer = new FinalizationRegistry<Subscription>((subscription) => subscription.unsubscribe());
+
+function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
+  const credit = new Credit();
+  const queue: T[] = [];
+  let settled: { error?: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  let held = 0;
+  const subscription = withCredit(credit, () =>
+    source.subscribe({
+      next: (value) => {
+        queue.push(value);
+        wake?.();
+      },
+      error: (error: unknown) => {
+        settled = { error };
+        wake?.();
+      },
+      complete: () => {
+        settled = {};
+        wake?.();
+      },
+    }),
+  );
+  const finish = (): IteratorResult<T> => {
+    credit.release(held);
+    held = 0;
+    credit.close();
+    subscription.unsubscribe();
+    closer.unregister(iterator);
+    return { done: true, value: undefined };
+  };
+  const iterator: EpochIterator<T> = {
+    credit,
+    async next(): Promise<IteratorResult<T>> {
+      // Asking for the next value means the consumer is done with the previous one.
+      credit.release(held);
+      held = 0;
+      while (queue.length === 0 && !settled) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      if (queue.length > 0) {
+        const value = queue.shift() as T;
+        held = samplesIn(value);
+        return { done: false, value };
+      }
+      finish();
+      if (settled && 'error' in settled) throw settled.error;
+      return { done: true, value: undefined };
+    },
+    async return(): Promise<IteratorResult<T>> {
+      return finish();
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  // An iterator dropped without return() (fitDataset with batchesPerEpoch does that) stops
+  // reading once the credit runs out, and is unsubscribed when collected.
+  closer.register(iterator, subscription, iterator);
+  return iterator;
+}
+
+/**
+ * Pulls a pipeline as an async iterable, for custom training loops (trainOnBatch). Each
+ * `for await` is a fresh subscription, so a fresh epoch. The source runs ahead only as far as the
+ * pipeline's credit allows; values are released when the loop asks for the next one. Breaking out
+ * of the loop unsubscribes and stops all reading and decoding.
+ *
+ * @example
+ * for await (const b of toAsyncIterable(train$)) await model.trainOnBatch(xs(b), ys(b));
+ */
+export function toAsyncIterable<T>(source: Observable<T>): AsyncIterable<T> & { [Symbol.asyncIterator](): EpochIterator<T> } {
+  return { [Symbol.asyncIterator]: () => epochIterator(source) };
+}

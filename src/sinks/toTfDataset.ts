@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Observable } from 'rxjs';
+import { oneHotLabels } from '../core/mix.js';
+import type { Batch } from '../core/types.js';
+import { toAsyncIterable } from './toAsyncIterable.js';
+
+/** A batch's tensors: xs [B, H, W, C] and ys [B, K] (targets, or one-hot labels). The caller owns them. */
+export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+  const [n] = b.shape;
+  return tf.tidy(() => ({
+    xs: tf.tensor4d(b.images, [...b.shape]),
+    ys: tf.tensor2d(b.targets ?? oneHotLabels(b.labels, b.numClasses), [n, b.numClasses]),
+  }));
+}
+
+/**
+ * What `model.fitDataset` takes: a tf.data.Dataset of {xs, ys}. Every `iterator()` call (fitDataset
+ * makes one per epoch, and one per validation pass) subscribes afresh, so each is a new epoch with
+ * its own order. One xs and one ys tensor per batch, handed to fitDataset, which disposes them.
+ *
+ * @example
+ * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
+ */
+export function toTfDataset(batches: Observable<Batch>): tf.data.Dataset<tf.TensorContainerObject> {
+  const iterable = toAsyncIterable(batches);
+  return tf.data.generator(() => {
+    const it = iterable[Symbol.asyncIterator]();
+    return {
+      async next(): Promise<IteratorResult<tf.TensorContainerObject>> {
+        const r = await it.next();
+        return r.done ? { done: true, value: undefined } : { done: false, value: batchTensors(r.value) };
+      },
+    } as unknown as Iterator<tf.TensorContainerObject>;
+  });
+}
