@@ -1,0 +1,133 @@
+/**
+ * Picks the fastest TensorFlow.js backend this machine can actually load, and says why the
+ * faster ones were passed over: libtensorflow bindings (tfjs-node-gpu, tfjs-node) are optional
+ * peers that often cannot install, and wasm trains CNNs ~100x faster than cpu once the kernels in
+ * ./kernels are registered.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './kernels/index.js';
+
+/** What a caller may ask for; 'auto' tries the others fastest first. */
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** A concrete backend resolveBackend can return. */
+export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+/** The outcome, kept so logs and reports can say what ran and why. */
+export interface ResolvedBackend {
+  /** Our name for it (the choice that won). */
+  readonly name: BackendName;
+  /** The name tfjs knows it by (tf.getBackend()): 'tensorflow' for both libtensorflow packages. */
+  readonly tfBackend: string;
+  /** Why this one: asked for explicitly, or the first in the auto order that loaded. */
+  readonly reason: string;
+  /** Backends tried before it and why each failed, in the order tried. */
+  readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly why: string }>;
+}
+
+/** Seams for tests and embedders: where the environment and optional packages come from. */
+export interface ResolveOptions {
+  /** Environment to read MIXSTREAM_BACKEND from; defaults to process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Dynamic import; defaults to `(name) => import(name)`. */
+  readonly importModule?: (specifier: string) => Promise<unknown>;
+}
+
+/** Every accepted choice, for validating env values and CLI flags. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The order 'auto' tries, fastest first. */
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The environment variable read when no choice is passed. */
+export const BACKEND_ENV = 'MIXSTREAM_BACKEND';
+
+const NODE_PACKAGES: Readonly<Record<'tensorflow-gpu' | 'tensorflow', string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+/** Narrows a string (env value, CLI flag) to a choice, with an error listing the valid ones. */
+export function parseBackendChoice(value: string, source = 'backend choice'): BackendChoice {
+  const v = value.trim().toLowerCase();
+  if ((BACKEND_CHOICES as readonly string[]).includes(v)) return v as BackendChoice;
+  throw new Error(`${source}: unknown backend '${value}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? String(e);
+
+function isNotInstalled(e: unknown, specifier: string): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message(e).includes(specifier);
+}
+
+/** setBackend logs its own failures; a failing candidate is expected here, so keep stderr quiet. */
+async function quietSetBackend(name: string): Promise<boolean> {
+  const warn = console.warn;
+  const error = console.error;
+  console.warn = () => undefined;
+  console.error = () => undefined;
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  } finally {
+    console.warn = warn;
+    console.error = error;
+  }
+}
+
+/** Tries one backend; returns null when it is now active, else why not. */
+async function tryBackend(name: BackendName, importModule: (s: string) => Promise<unknown>): Promise<string | null> {
+  if (name === 'tensorflow-gpu' || name === 'tensorflow') {
+    const specifier = NODE_PACKAGES[name];
+    try {
+      await importModule(specifier);
+    } catch (e) {
+      return isNotInstalled(e, specifier) ? `${specifier} is not installed` : `${specifier} failed to load: ${message(e)}`;
+    }
+    if (tf.findBackendFactory('tensorflow') === null) return `${specifier} loaded but registered no 'tensorflow' backend`;
+    return (await quietSetBackend('tensorflow')) ? null : `${specifier} loaded but its 'tensorflow' backend failed to initialise`;
+  }
+  if (name === 'wasm') {
+    try {
+      await importModule('@tensorflow/tfjs-backend-wasm');
+    } catch (e) {
+      return `@tensorflow/tfjs-backend-wasm failed to load: ${message(e)}`;
+    }
+    registerWasmTrainingKernels();
+    return (await quietSetBackend('wasm')) ? null : `the wasm backend failed to initialise (WebAssembly binary not found or not instantiable)`;
+  }
+  return (await quietSetBackend('cpu')) ? null : `the cpu backend failed to initialise`;
+}
+
+/**
+ * Activates a backend and reports the decision. With no choice, reads MIXSTREAM_BACKEND, then
+ * falls back to 'auto'. An explicit choice that cannot load throws, naming it and why, rather
+ * than silently training 100x slower on something else.
+ */
+export async function resolveBackend(choice?: BackendChoice, options: ResolveOptions = {}): Promise<ResolvedBackend> {
+  const env = options.env ?? process.env;
+  const importModule = options.importModule ?? ((s: string) => import(s));
+  const fromEnv = choice === undefined ? env[BACKEND_ENV] : undefined;
+  const wanted: BackendChoice = choice ?? (fromEnv !== undefined && fromEnv.trim() !== '' ? parseBackendChoice(fromEnv, BACKEND_ENV) : 'auto');
+  if (!BACKEND_CHOICES.includes(wanted)) throw new Error(`resolveBackend: unknown backend '${String(wanted)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  const source = choice !== undefined ? 'asked for' : `set by ${BACKEND_ENV}`;
+
+  if (wanted !== 'auto') {
+    const why = await tryBackend(wanted, importModule);
+    if (why !== null) throw new Error(`backend '${wanted}' (${source}) cannot be used: ${why}`);
+    await tf.ready();
+    return { name: wanted, tfBackend: tf.getBackend(), reason: `${source}`, skipped: [] };
+  }
+
+  const skipped: Array<{ name: BackendName; why: string }> = [];
+  for (const name of AUTO_ORDER) {
+    const why = await tryBackend(name, importModule);
+    if (why !== null) {
+      skipped.push({ name, why });
+      continue;
+    }
+    await tf.ready();
+    const reason = skipped.length === 0 ? 'auto: fastest available' : `auto: first that loaded after ${skipped.map((s) => s.name).join(', ')}`;
+    return { name, tfBackend: tf.getBackend(), reason, skipped };
+  }
+  throw new Error(`no backend could be used: ${skipped.map((s) => `${s.name} (${s.why})`).join('; ')}`);
+}
