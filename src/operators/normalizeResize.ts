@@ -72,12 +72,13 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
     return E.map((image: Float32Array) => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin }))(await decodeImage(sample.input, origin, height, width));
   };
 
+  const decodeAll = parallelMap(one, { concurrency, deterministic });
   return (source) =>
     new Observable<ImageSample>((subscriber) => {
       const credit = creditOf();
       return source
         .pipe(
-          parallelMap(one, { concurrency, deterministic }),
+          decodeAll,
           filter((result): result is E.Right<ImageSample> => {
             if (E.isRight(result)) return true;
             if (onError === 'fail') throw new DecodeError(result.left);

@@ -1,0 +1,33 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { lastValueFrom, toArray, type Observable } from 'rxjs';
+import type { Batch, ImageSample } from '../src/core/types.js';
+import { pullSource } from '../src/sources/pullSource.js';
+
+export const tempDir = (prefix = 'mixstream-'): Promise<string> => mkdtemp(path.join(os.tmpdir(), prefix));
+
+/** Lets every pending callback run: n turns of the event loop (no timers). */
+export async function flush(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export const collect = <T>(source: Observable<T>): Promise<T[]> => lastValueFrom(source.pipe(toArray()), { defaultValue: [] });
+
+/** A source of n tiny images that counts how many items it has handed out (its pulls). */
+export function countingSource(n: number, size = 2, numClasses = 3): { source: Observable<ImageSample>; pulls: () => number } {
+  let pulls = 0;
+  const source = pullSource(function* (epoch) {
+    for (let index = 0; index < n; index++) {
+      pulls++;
+      const image = new Float32Array(size * size * 3).fill(index / n);
+      yield { image, height: size, width: size, channels: 3, label: index % numClasses, numClasses, origin: `item${index}`, epoch, index };
+    }
+  });
+  return { source, pulls: () => pulls };
+}
+
+/** Bytes of every batch's images and targets, to compare runs bit for bit. */
+export function fingerprint(batches: readonly Batch[]): Buffer {
+  return Buffer.concat(batches.flatMap((b) => [Buffer.from(b.images.buffer, b.images.byteOffset, b.images.byteLength), Buffer.from((b.targets ?? b.labels).buffer)]));
+}
