@@ -1,0 +1,145 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Observable } from 'rxjs';
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxHeader, type IdxHeader } from '../core/idx.js';
+import { rng } from '../core/random.js';
+import { check, type ImageSample } from '../core/types.js';
+import { RowFile, SourceError, plainFile, type PlainFile } from './files.js';
+import { pullSource } from './pullSource.js';
+
+/** Fashion-MNIST's class names, by label. */
+export const FASHION_MNIST_CLASSES: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+/** MNIST's class names, by label: the digits. */
+export const MNIST_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+export interface MnistFiles {
+  /** The images file (idx3-ubyte, gzipped or not). */
+  readonly images: string;
+  /** The labels file (idx1-ubyte, gzipped or not). */
+  readonly labels: string;
+}
+
+export interface MnistOptions {
+  /** Which pair to read when given a folder: 'train' (train-*) or 'test' (t10k-*). Default 'train'. */
+  readonly split?: 'train' | 'test';
+  /** Name the classes as Fashion-MNIST's (for `mnistClassNames`, `openDataset`). Default false (digits). */
+  readonly fashion?: boolean;
+  /** Seed of the per-epoch order. Default 0. */
+  readonly seed?: number;
+  /** Shuffle each epoch (keyed by (seed, 'mnist', epoch)). Default true. */
+  readonly shuffle?: boolean;
+}
+
+/** The class names of MNIST (digits) or, with `fashion`, Fashion-MNIST. */
+export function mnistClassNames(fashion = false): string[] {
+  return [...(fashion ? FASHION_MNIST_CLASSES : MNIST_CLASSES)];
+}
+
+const PAIR = /^(train|t10k)-(images|labels)[.-]idx([13])-ubyte(\.gz)?$/i;
+
+/**
+ * The images and labels files of one split in a folder laid out as the MNIST / Fashion-MNIST
+ * downloads are: train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-*. Rejects naming
+ * the folder when either is missing.
+ */
+export async function findMnistFiles(dir: string, split: 'train' | 'test' = 'train'): Promise<MnistFiles> {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const names = (await readdir(dir)).filter((n) => PAIR.test(n) && n.toLowerCase().startsWith(prefix)).sort();
+  // Prefer the uncompressed file when both are there.
+  const pick = (kind: string): string | undefined => names.filter((n) => n.toLowerCase().includes(`-${kind}`)).sort((a, b) => a.length - b.length)[0];
+  const images = pick('images');
+  const labels = pick('labels');
+  if (!images || !labels) throw new Error(`mnist: folder '${dir}' lacks ${prefix}-images-idx3-ubyte[.gz] or ${prefix}-labels-idx1-ubyte[.gz]`);
+  return { images: path.join(dir, images), labels: path.join(dir, labels) };
+}
+
+async function readHeader(file: string, display: string, magic: number, dims: number): Promise<IdxHeader & { size: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = new Uint8Array(4 + 4 * dims);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const header = parseIdxHeader(head.subarray(0, bytesRead));
+    if (typeof header === 'string') throw new SourceError('mnist', display, header);
+    if (header.magic !== magic)
+      throw new SourceError('mnist', display, `magic number 0x${header.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')} (${dims === 3 ? 'images: ubyte, 3 dimensions' : 'labels: ubyte, 1 dimension'})`);
+    const elements = header.dims.reduce((a, b) => a * b, 1);
+    if (size !== header.headerBytes + elements)
+      throw new SourceError('mnist', display, `has ${size} bytes, its header (${header.dims.join(' x ')}) declares ${header.headerBytes + elements}: ${size < header.headerBytes + elements ? 'truncated' : 'trailing bytes'}`);
+    return { ...header, size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A cold source over MNIST or Fashion-MNIST IDX files (gzipped or not, detected by the 1f 8b magic
+ * bytes, whatever the name), emitting one `ImageSample` per image: rows x columns x 1, float32 in
+ * [0, 1], `channels` 1, `numClasses` 10, `origin` `${imagesFile}#${i}`. `input` is a folder (see
+ * `findMnistFiles`) or `{ images, labels }`. Each subscription is one epoch, shuffled with
+ * (seed, 'mnist', epoch) unless `shuffle` is false; it completes after the last image.
+ *
+ * Images are read by position with a file handle (in ~1 MiB runs when in order), and gzipped
+ * files are first inflated, as a stream, to a temporary file that is removed when the epoch ends
+ * or is unsubscribed: memory does not grow with the file (the labels, one byte an image, are
+ * held). Nothing is read before subscription.
+ *
+ * Errors (a `SourceError` naming the file): a magic number other than 0x00000803 (images) or
+ * 0x00000801 (labels), counts that differ between the files, a size that does not match the
+ * header (truncated), corrupt gzip data, a label above 9 (naming `${labelsFile}#${i}`).
+ * Options are checked at creation (RangeError naming the option).
+ *
+ * @example
+ * const train$ = mnist('fashion-mnist/', { fashion: true, seed: 1 });
+ */
+export function mnist(input: string | MnistFiles, options: MnistOptions = {}): Observable<ImageSample> {
+  const { split = 'train', seed = 0, shuffle = true } = options;
+  const where = 'mnist';
+  check(typeof input === 'string' ? input.length > 0 : typeof input === 'object' && input !== null && typeof input.images === 'string' && typeof input.labels === 'string', where, 'input', 'must be a folder or { images, labels } paths');
+  check(split === 'train' || split === 'test', where, 'split', `must be 'train' or 'test', got '${String(split)}'`);
+  check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
+  return pullSource(async function* (epoch) {
+    const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
+    for (const f of [files.images, files.labels]) if (!(await stat(f).catch(() => undefined))) throw new Error(`mnist: '${f}' does not exist`);
+    const disposers: PlainFile[] = [];
+    let images: RowFile | undefined;
+    try {
+      const imagesPlain = await plainFile(where, files.images);
+      disposers.push(imagesPlain);
+      const labelsPlain = await plainFile(where, files.labels);
+      disposers.push(labelsPlain);
+      const ih = await readHeader(imagesPlain.path, files.images, IDX_IMAGES_MAGIC, 3);
+      const lh = await readHeader(labelsPlain.path, files.labels, IDX_LABELS_MAGIC, 1);
+      const [n = 0, rows = 0, cols = 0] = ih.dims;
+      const labelCount = lh.dims[0] ?? 0;
+      if (n !== labelCount) throw new SourceError(where, files.images, `holds ${n} images but '${files.labels}' holds ${labelCount} labels`);
+      const labels = new Uint8Array(n);
+      const lf = await open(labelsPlain.path, 'r');
+      try {
+        let got = 0;
+        while (got < n) {
+          const { bytesRead } = await lf.read(labels, got, n - got, lh.headerBytes + got);
+          if (bytesRead === 0) throw new SourceError(where, files.labels, `ended after ${got} of ${n} labels`);
+          got += bytesRead;
+        }
+      } finally {
+        await lf.close();
+      }
+      const order = shuffle ? rng(seed, 'mnist', epoch).permutation(n) : undefined;
+      const per = rows * cols;
+      images = await RowFile.open(imagesPlain.path, ih.headerBytes, per, n, !shuffle);
+      for (let index = 0; index < n; index++) {
+        const i = order ? (order[index] as number) : index;
+        const label = labels[i] as number;
+        if (label > 9) throw new SourceError(where, `${files.labels}#${i}`, `label ${label} is outside [0, 10)`);
+        const bytes = await images.row(i);
+        const image = new Float32Array(per);
+        for (let p = 0; p < per; p++) image[p] = (bytes[p] as number) / 255;
+        yield { image, height: rows, width: cols, channels: 1, label, numClasses: 10, origin: `${files.images}#${i}`, epoch, index };
+      }
+    } finally {
+      await images?.close().catch(() => {});
+      for (const d of disposers) await d.dispose().catch(() => {});
+    }
+  });
+}

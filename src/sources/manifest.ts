@@ -1,0 +1,208 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Observable } from 'rxjs';
+import { CsvParser, type CsvRecord } from '../core/csv.js';
+import { rng } from '../core/random.js';
+import { check, type EncodedSample } from '../core/types.js';
+import { SourceError } from './files.js';
+import { pullSource } from './pullSource.js';
+
+export interface ManifestOptions {
+  /** Folder the paths are relative to. Default: the manifest's own folder. */
+  readonly root?: string;
+  /** 'csv' or 'jsonl' (one JSON object a line). Default: 'jsonl' for .jsonl / .ndjson / .json names, else 'csv'. */
+  readonly format?: 'csv' | 'jsonl';
+  /** Class names by index: name labels map to their index here, and it sets numClasses. Default: see `readManifest`. */
+  readonly classes?: readonly string[];
+  /** Seed of the per-epoch order. Default 0. */
+  readonly seed?: number;
+  /** Shuffle the rows each epoch (keyed by (seed, 'manifest', epoch)). Default true. */
+  readonly shuffle?: boolean;
+}
+
+export interface ManifestRow {
+  /** Resolved path, inside the root. */
+  readonly path: string;
+  readonly label: number;
+  /** Line (from 1) of the row in the manifest. */
+  readonly line: number;
+}
+
+export interface ManifestListing {
+  /** Class names by label. */
+  readonly classes: readonly string[];
+  readonly rows: readonly ManifestRow[];
+}
+
+const PATH_HEADERS = ['path', 'file', 'filename', 'file_name', 'image', 'filepath'];
+const LABEL_HEADERS = ['label', 'class', 'class_name', 'category', 'target'];
+
+/** The manifest format by file name: 'jsonl' for .jsonl / .ndjson / .json, else 'csv'. */
+export function manifestFormat(file: string): 'csv' | 'jsonl' {
+  return /\.(jsonl|ndjson|json)$/i.test(file) ? 'jsonl' : 'csv';
+}
+
+/**
+ * Checks that `relative` stays inside `root` and resolves it; undefined when it is absolute or
+ * leaves the root (through '..').
+ */
+export function resolveInside(root: string, relative: string): string | undefined {
+  if (relative.length === 0 || path.isAbsolute(relative) || path.win32.isAbsolute(relative)) return undefined;
+  const base = path.resolve(root);
+  const resolved = path.resolve(base, relative);
+  const rel = path.relative(base, resolved);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return undefined;
+  return resolved;
+}
+
+async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unknown; label: unknown }> {
+  const parser = new CsvParser();
+  let columns: [number, number] | undefined;
+  let first = true;
+  const fail = (line: number, reason: string): never => {
+    throw new SourceError('manifest', `${file}:${line}`, reason);
+  };
+  function* take(records: CsvRecord[]): Generator<{ line: number; path: unknown; label: unknown }> {
+    for (const r of records) {
+      if (first) {
+        first = false;
+        const names = r.fields.map((f) => f.trim().toLowerCase());
+        const p = names.findIndex((n) => PATH_HEADERS.includes(n));
+        const l = names.findIndex((n) => LABEL_HEADERS.includes(n));
+        if (p >= 0 && l >= 0) {
+          columns = [p, l];
+          continue;
+        }
+        columns = [0, 1];
+      }
+      const [p, l] = columns as [number, number];
+      if (r.fields.length <= Math.max(p, l)) fail(r.line, `has ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, expected a path and a label`);
+      yield { line: r.line, path: r.fields[p], label: (r.fields[l] as string).trim() };
+    }
+  }
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  try {
+    for await (const chunk of stream) yield* take(parser.push(chunk as string));
+    yield* take(parser.end());
+  } catch (error) {
+    if (error instanceof SourceError) throw error;
+    const m = /^CSV line (\d+): (.*)$/.exec(error instanceof Error ? error.message : '');
+    if (m) fail(Number(m[1]), m[2] as string);
+    throw error;
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: unknown; label: unknown }> {
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line++;
+      const t = line === 1 ? text.replace(/^\uFEFF/, '').trim() : text.trim();
+      if (t.length === 0) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(t);
+      } catch (error) {
+        throw new SourceError('manifest', `${file}:${line}`, `not JSON (${error instanceof Error ? error.message : String(error)})`);
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SourceError('manifest', `${file}:${line}`, 'is not a JSON object with "path" and "label"');
+      const o = value as Record<string, unknown>;
+      const pk = PATH_HEADERS.find((k) => k in o);
+      const lk = LABEL_HEADERS.find((k) => k in o);
+      yield { line, path: pk === undefined ? undefined : o[pk], label: lk === undefined ? undefined : o[lk] };
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
+
+/**
+ * Reads a manifest of (path, label) rows, streaming it line by line.
+ *
+ * CSV: a first row naming the columns (path/file/filename/image and label/class, any case, any
+ * order, other columns ignored) is a header; otherwise the columns are path, label. Quoted fields
+ * (commas, quotes, line breaks inside) are read per RFC 4180. JSON lines: objects with "path" (or
+ * "file", "filename", "image") and "label" (or "class"); blank lines are ignored.
+ *
+ * Labels: when every label is an integer (a JSON number or a string of digits), it is the class
+ * index, and the classes are `options.classes` or '0'..'max'; otherwise every label is a class
+ * name, mapped to its index in `options.classes`, or in the sorted list of the names present.
+ * Rejects with a `SourceError` naming `${file}:${line}` for a path that is absolute or leaves the
+ * root, a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
+ * malformed CSV or JSON.
+ */
+export async function readManifest(file: string, options: Pick<ManifestOptions, 'root' | 'format' | 'classes'> = {}): Promise<ManifestListing> {
+  const root = options.root ?? path.dirname(file);
+  const format = options.format ?? manifestFormat(file);
+  const raw: Array<{ path: string; label: string | number; line: number }> = [];
+  const fail = (line: number, reason: string): never => {
+    throw new SourceError('manifest', `${file}:${line}`, reason);
+  };
+  let allIndices = true;
+  for await (const r of format === 'csv' ? csvRows(file) : jsonlRows(file)) {
+    if (typeof r.path !== 'string' || r.path.length === 0) fail(r.line, 'has no path');
+    const p = r.path as string;
+    const resolved = resolveInside(root, p) ?? fail(r.line, `path '${p}' is absolute or leaves the root '${root}'`);
+    let label: string | number;
+    if (typeof r.label === 'number') {
+      if (!Number.isInteger(r.label)) fail(r.line, `label ${r.label} is not an integer index`);
+      label = r.label;
+    } else if (typeof r.label === 'string' && r.label.trim().length > 0) {
+      label = r.label.trim();
+      if (!/^\d+$/.test(label)) allIndices = false;
+    } else label = fail(r.line, 'has no label');
+    raw.push({ path: resolved, label, line: r.line });
+  }
+  if (raw.length === 0) throw new SourceError('manifest', file, 'holds no rows');
+  const given = options.classes;
+  if (allIndices) {
+    const labels = raw.map((r) => Number(r.label));
+    const max = labels.reduce((a, b) => Math.max(a, b), -1);
+    const classes = given ? [...given] : Array.from({ length: max + 1 }, (_, i) => String(i));
+    const rows = raw.map((r, i) => {
+      const label = labels[i] as number;
+      if (label < 0 || label >= classes.length) fail(r.line, `label ${label} is outside [0, ${classes.length})`);
+      return { path: r.path, label, line: r.line };
+    });
+    return { classes, rows };
+  }
+  for (const r of raw) if (typeof r.label === 'number') fail(r.line, `label ${r.label} is a number but other rows name classes`);
+  const classes = given ? [...given] : [...new Set(raw.map((r) => r.label as string))].sort();
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const rows = raw.map((r) => ({ path: r.path, label: index.get(r.label as string) ?? fail(r.line, `class '${r.label}' is not among options.classes`), line: r.line }));
+  return { classes, rows };
+}
+
+/**
+ * A cold source over the images a CSV or JSON-lines manifest lists (see `readManifest`), emitting
+ * one `EncodedSample` per row with `input` and `origin` the resolved path (inside the root),
+ * `numClasses` the number of classes. Each subscription is one epoch: the manifest is read then
+ * (nothing before), its rows shuffled with (seed, 'manifest', epoch) unless `shuffle` is false
+ * (then in file order); it completes after the last row. A bad manifest errors at subscription,
+ * naming the line. Options are checked at creation (RangeError naming the option).
+ *
+ * @example
+ * const train$ = manifest('data/train.csv', { root: 'data/images', seed: 1 });
+ */
+export function manifest(file: string, options: ManifestOptions = {}): Observable<EncodedSample> {
+  const { seed = 0, shuffle = true, format, classes } = options;
+  const where = 'manifest';
+  check(typeof file === 'string' && file.length > 0, where, 'file', 'must be a non-empty path');
+  check(format === undefined || format === 'csv' || format === 'jsonl', where, 'format', `must be 'csv' or 'jsonl', got '${String(format)}'`);
+  check(classes === undefined || (Array.isArray(classes) && classes.length > 0 && new Set(classes).size === classes.length), where, 'classes', 'must be a non-empty list of distinct names');
+  check(options.root === undefined || (typeof options.root === 'string' && options.root.length > 0), where, 'root', 'must be a non-empty path');
+  check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
+  return pullSource(async function* (epoch) {
+    const listing = await readManifest(file, options);
+    const rows = [...listing.rows];
+    if (shuffle) rng(seed, 'manifest', epoch).shuffle(rows);
+    const numClasses = listing.classes.length;
+    for (const [index, r] of rows.entries()) yield { input: r.path, origin: r.path, label: r.label, numClasses, epoch, index };
+  });
+}
