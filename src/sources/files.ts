@@ -195,7 +195,7 @@ export interface PlainFile {
  */
 export async function plainFile(where: string, file: string): Promise<PlainFile> {
   if (!(await isGzip(file))) return { path: file, dispose: async () => {} };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mixstream-'));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mixstream-gunzip-'));
   const out = path.join(dir, path.basename(file).replace(/\.gz$/i, '') || 'inflated');
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
