@@ -10,6 +10,9 @@ import type { DataError, EncodedSample } from '../../src/core/types.js';
 import { Credit, withCredit } from '../../src/flow/credit.js';
 import { tfrecord, tfrecordRecords } from '../../src/sources/tfrecord.js';
 
+const flip = (b: Uint8Array, i: number, mask: number): void => {
+  b[i] = (b[i] as number) ^ mask;
+};
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const all = <T>(o: Observable<T>): Promise<T[]> => lastValueFrom(o.pipe(toArray()));
 
@@ -194,7 +197,7 @@ describe('tfrecord corruption', () => {
 
   it('a data CRC mismatch names shard and offset; skip drops only that record', async () => {
     const { file, offsets } = await corrupt('datacrc.tfrecord', 6, (b, o) => {
-      b[(o[3] as number) + 14] ^= 0x40; // inside record 3's data
+      flip(b, (o[3] as number) + 14, 0x40); // inside record 3's data
     });
     await expect(all(tfrecord(file, { numClasses: 10 }))).rejects.toThrow(`${file}@${offsets[3]}: data CRC mismatch`);
     const { out, skipped } = await skipping(file);
@@ -205,14 +208,14 @@ describe('tfrecord corruption', () => {
 
   it('a data CRC flip in the stored checksum itself is caught too', async () => {
     const { file, offsets } = await corrupt('footer.tfrecord', 3, (b, o) => {
-      b[(o[2] as number) - 1] ^= 1; // last byte of record 1's footer
+      flip(b, (o[2] as number) - 1, 1); // last byte of record 1's footer
     });
     await expect(all(tfrecord(file, { numClasses: 10 }))).rejects.toThrow(`${file}@${offsets[1]}: data CRC mismatch`);
   });
 
   it('a length CRC mismatch loses the framing: error, or the rest of the shard skipped once', async () => {
     const { file, offsets } = await corrupt('lencrc.tfrecord', 6, (b, o) => {
-      b[(o[2] as number) + 1] ^= 0x01; // record 2's length
+      flip(b, (o[2] as number) + 1, 0x01); // record 2's length
     });
     await expect(all(tfrecord(file, { numClasses: 10 }))).rejects.toThrow(`${file}@${offsets[2]}: length CRC mismatch`);
     const other = await writeShard('clean.tfrecord', 3, 3);
@@ -281,7 +284,7 @@ describe('tfrecord corruption', () => {
 
   it('skipped records take no credit', async () => {
     const { file } = await corrupt('credit.tfrecord', 8, (b, o) => {
-      for (const r of [1, 2, 5]) b[(o[r] as number) + 14] ^= 0x40;
+      for (const r of [1, 2, 5]) flip(b, (o[r] as number) + 14, 0x40);
     });
     const credit = new Credit(); // limit 1: one sample alive at a time
     const got: EncodedSample[] = [];
