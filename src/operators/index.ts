@@ -1,6 +1,8 @@
 export { augment } from './augment.js';
 export type { AugmentOptions } from './augment.js';
 export { batch, packBatch } from './batch.js';
+export { cache } from './cache.js';
+export type { CacheOptions } from './cache.js';
 export type { BatchOptions } from './batch.js';
 export { cutmix } from './cutmix.js';
 export type { CutmixOptions } from './cutmix.js';

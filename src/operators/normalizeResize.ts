@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { resizeBilinear, toRgb, toUnitFloat } from '../core/image.js';
 import { check, dataError, type DataError, type EncodedSample, type ImageSample } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
+import { describeAs } from '../flow/identity.js';
 import { parallelMap } from './parallelMap.js';
 
 export interface NormalizeResizeOptions {
@@ -73,8 +74,9 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
   };
 
   const decodeAll = parallelMap(one, { concurrency, deterministic });
+  const step = `normalizeResize(${JSON.stringify({ size: [height, width], deterministic, onError })})`;
   return (source) =>
-    new Observable<ImageSample>((subscriber) => {
+    describeAs(new Observable<ImageSample>((subscriber) => {
       const credit = creditOf();
       return source
         .pipe(
@@ -89,5 +91,5 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
           map((result) => result.right),
         )
         .subscribe(subscriber);
-    });
+    }), step, source);
 }

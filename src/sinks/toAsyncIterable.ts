@@ -14,6 +14,11 @@ export interface EpochIterator<T> extends AsyncIterableIterator<T> {
   readonly credit: Credit;
 }
 
+/** An async iterable whose every iterator is a fresh epoch. */
+export interface EpochIterable<T> extends AsyncIterable<T> {
+  [Symbol.asyncIterator](): EpochIterator<T>;
+}
+
 const closer = new FinalizationRegistry<Subscription>((subscription) => subscription.unsubscribe());
 
 function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
@@ -85,6 +90,6 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
  * @example
  * for await (const b of toAsyncIterable(train$)) await model.trainOnBatch(xs(b), ys(b));
  */
-export function toAsyncIterable<T>(source: Observable<T>): AsyncIterable<T> & { [Symbol.asyncIterator](): EpochIterator<T> } {
+export function toAsyncIterable<T>(source: Observable<T>): EpochIterable<T> {
   return { [Symbol.asyncIterator]: () => epochIterator(source) };
 }

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
-import { rng } from '../core/random.js';
+import { hashKeys, rng } from '../core/random.js';
+import { describeAs } from '../flow/identity.js';
 import { check, type ImageSample } from '../core/types.js';
 import { pullSource } from './pullSource.js';
 
@@ -40,7 +41,7 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
   }
   const numClasses = data.numClasses ?? max + 1;
   check(numClasses > max, 'fromArrays', 'numClasses', `is ${numClasses} but a label is ${max}`);
-  return pullSource(function* (epoch) {
+  const source = pullSource(function* (epoch) {
     const order = Array.from({ length: n }, (_, i) => i);
     if (shuffle) rng(seed, 'fromArrays', epoch).shuffle(order);
     for (const [index, i] of order.entries()) {
@@ -49,4 +50,7 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
       yield { image, height, width, channels, label: data.labels[i] as number, numClasses, origin: `arrays[${i}]`, epoch, index };
     }
   });
+  // The arrays may be changed in place between epochs: the fingerprint hashes their bytes.
+  const fingerprint = async (): Promise<string> => String(hashKeys([Array.from(data.labels).join(','), Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength).toString('latin1')]));
+  return describeAs(source, `fromArrays(${JSON.stringify({ shape: data.shape, numClasses, seed, shuffle })})`, { fingerprint });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
+import { describeAs, keyOf } from '../flow/identity.js';
 import { pullSource } from './pullSource.js';
 
 /** Extensions read as images, lower case; matched case-insensitively. */
@@ -86,11 +87,22 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Obs
   check(Number.isFinite(seed), 'imageFolder', 'seed', `must be a finite number, got ${seed}`);
   check(validationSplit >= 0 && validationSplit < 1, 'imageFolder', 'validationSplit', `must be in [0, 1), got ${validationSplit}`);
   check(subset === 'training' || subset === 'validation', 'imageFolder', 'subset', `must be 'training' or 'validation', got '${String(subset)}'`);
-  return pullSource(async function* (epoch) {
+  const source = pullSource(async function* (epoch) {
     const listing = await listImageFolder(root);
     const files = [...(validationSplit > 0 ? splitListing(listing, root, validationSplit, seed, subset) : listing.files)];
     if (shuffle) rng(seed, 'imageFolder', epoch).shuffle(files);
     const numClasses = listing.classes.length;
     for (const [index, f] of files.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
   });
+  return describeAs(source, `imageFolder(${JSON.stringify({ root: path.resolve(root), seed, shuffle, validationSplit, subset })})`, { fingerprint: () => fingerprintFolder(root) });
+}
+
+/** Names, sizes and modification times of every listed file: changes when the data changes. */
+async function fingerprintFolder(root: string): Promise<string> {
+  const { files } = await listImageFolder(root);
+  const parts = await Promise.all(files.map(async (f) => {
+    const s = await stat(f.path);
+    return `${path.relative(root, f.path)}:${f.label}:${s.size}:${Math.trunc(s.mtimeMs)}`;
+  }));
+  return keyOf(...parts);
 }

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { of } from 'rxjs';
 import { SkipLog, type EncodedSample } from '../../src/core/types.js';
@@ -11,7 +11,7 @@ import { collect, tempDir } from '../helpers.js';
 const sample = (input: string | Uint8Array, index = 0): EncodedSample => ({ input, origin: typeof input === 'string' ? input : `bytes${index}`, label: 0, numClasses: 1, epoch: 0, index });
 
 /** A 4x2 image, left half red, right half blue. */
-const halves = (): sharp.Sharp => {
+const halves = (): Sharp => {
   const px = Buffer.alloc(4 * 2 * 3);
   for (let y = 0; y < 2; y++) for (let x = 0; x < 4; x++) px.set(x < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
   return sharp(px, { raw: { width: 4, height: 2, channels: 3 } });

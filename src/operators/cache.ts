@@ -1,0 +1,186 @@
+import { mkdir, open, rename, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
+import { check, type ImageSample } from '../core/types.js';
+import { identityOf, keyOf } from '../flow/identity.js';
+import { pullSource } from '../sources/pullSource.js';
+
+export interface CacheOptions {
+  /** A folder for an on-disk cache (for data larger than memory). Default: in memory. */
+  readonly dir?: string;
+  /**
+   * What the cached data depends on. Default: derived from the pipeline before the cache (its
+   * stages and options, and the source's files with their sizes and times), so a change there
+   * invalidates it. Required when a stage before the cache is not one of mixstream's.
+   */
+  readonly key?: string;
+}
+
+interface Entry {
+  readonly origin: string;
+  readonly label: number;
+  readonly numClasses: number;
+  readonly index: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  /** 'u8' when every value is exactly k/255 (decoded images are), stored in a quarter of the bytes. */
+  readonly dtype: 'u8' | 'f32';
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/** Packs an image into bytes: uint8 when that is lossless, else its float32 bytes. */
+function pack(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint8Array } {
+  const u8 = new Uint8Array(image.length);
+  for (let i = 0; i < image.length; i++) {
+    const v = Math.round((image[i] as number) * 255);
+    if (!(v >= 0 && v <= 255) || Math.fround(v / 255) !== image[i]) return { dtype: 'f32', data: new Uint8Array(Float32Array.from(image).buffer) };
+    u8[i] = v;
+  }
+  return { dtype: 'u8', data: u8 };
+}
+
+function unpack(dtype: 'u8' | 'f32', data: Uint8Array): Float32Array {
+  if (dtype === 'f32') return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) / 255;
+  return out;
+}
+
+const sampleOf = (e: Entry, image: Float32Array, epoch: number): ImageSample => ({
+  image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index,
+});
+
+/** One complete epoch's samples, in memory or in a folder, read back in order. */
+interface Store {
+  records(): AsyncIterable<readonly [Entry, Uint8Array]> | Iterable<readonly [Entry, Uint8Array]>;
+}
+
+/**
+ * tf.data's cache(): the first complete epoch passes through and is recorded; later epochs replay
+ * the record (in the first epoch's order, stamped with their own epoch number, so the random steps
+ * after it draw anew) without touching the stages before it. Place it after normalizeResize and
+ * before augment, shuffleWindow and batch. An epoch cut short is not kept. In memory, decoded
+ * images take 1 byte a value; on disk (`dir`), a folder per key holds `samples.bin` and
+ * `index.json`, written when the epoch completes, read back under the sink's credit.
+ *
+ * @example
+ * imageFolder(root).pipe(normalizeResize({ size: 224 }), cache(), augment({ flip: 'horizontal' }), ...)
+ */
+export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<ImageSample> {
+  const { dir, key } = options;
+  check(key === undefined || key.length > 0, 'cache', 'key', 'must be a non-empty string');
+  let memory: { key: string; store: Store } | undefined;
+  let epochs = 0;
+  return (source) => {
+    const identity = identityOf(source);
+    const keyFor = async (): Promise<string> => {
+      if (key !== undefined) return keyOf(key);
+      if (!identity) throw new Error('cache: a stage before the cache is not a mixstream stage, so changes to it cannot be seen; pass the `key` option');
+      return keyOf(identity.description, await identity.fingerprint());
+    };
+    return new Observable<ImageSample>((subscriber) => {
+      const epoch = epochs++;
+      let inner: Subscription | undefined;
+      let stopped = false;
+      void (async () => {
+        const k = await keyFor();
+        const stored = dir === undefined ? (memory?.key === k ? memory.store : undefined) : await openDiskStore(path.join(dir, k));
+        if (stopped) return;
+        if (stored) {
+          const replay = pullSource(async function* () {
+            for await (const [e, data] of stored.records()) yield sampleOf(e, unpack(e.dtype, data), epoch);
+          });
+          inner = replay.subscribe(subscriber);
+          return;
+        }
+        const recorder = dir === undefined ? memoryRecorder() : await diskRecorder(path.join(dir, k));
+        inner = source.subscribe({
+          next: (s) => {
+            recorder.add(s);
+            subscriber.next(s.epoch === epoch ? s : { ...s, epoch });
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => {
+            void recorder.finish().then(
+              (store) => {
+                if (dir === undefined) memory = { key: k, store };
+                subscriber.complete();
+              },
+              (error: unknown) => subscriber.error(error),
+            );
+          },
+        });
+      })().catch((error: unknown) => subscriber.error(error));
+      return () => {
+        stopped = true;
+        inner?.unsubscribe();
+      };
+    });
+  };
+}
+
+function memoryRecorder(): { add(s: ImageSample): void; finish(): Promise<Store> } {
+  const entries: Entry[] = [];
+  const blobs: Uint8Array[] = [];
+  return {
+    add(s) {
+      const { dtype, data } = pack(s.image);
+      entries.push({ origin: s.origin, label: s.label, numClasses: s.numClasses, index: s.index, height: s.height, width: s.width, channels: s.channels, dtype, offset: blobs.length, bytes: data.length });
+      blobs.push(data);
+    },
+    async finish() {
+      return { records: () => entries.map((e) => [e, blobs[e.offset] as Uint8Array] as const) };
+    },
+  };
+}
+
+async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void; finish(): Promise<Store> }> {
+  const partial = `${folder}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { recursive: true });
+  const file = await open(path.join(partial, 'samples.bin'), 'w');
+  const entries: Entry[] = [];
+  let offset = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  return {
+    add(s) {
+      const { dtype, data } = pack(s.image);
+      entries.push({ origin: s.origin, label: s.label, numClasses: s.numClasses, index: s.index, height: s.height, width: s.width, channels: s.channels, dtype, offset, bytes: data.length });
+      const at = offset;
+      offset += data.length;
+      writing = writing.then(() => file.write(data, 0, data.length, at));
+    },
+    async finish() {
+      await writing;
+      await file.close();
+      await writeFile(path.join(partial, 'index.json'), JSON.stringify({ version: 1, entries }));
+      await rm(folder, { recursive: true, force: true });
+      await rename(partial, folder);
+      return (await openDiskStore(folder)) as Store;
+    },
+  };
+}
+
+async function openDiskStore(folder: string): Promise<Store | undefined> {
+  const index = await readFile(path.join(folder, 'index.json'), 'utf8').catch(() => undefined);
+  if (index === undefined) return undefined;
+  const { entries } = JSON.parse(index) as { entries: Entry[] };
+  const file = path.join(folder, 'samples.bin');
+  return {
+    async *records() {
+      const handle = await open(file, 'r');
+      try {
+        for (const e of entries) {
+          const data = new Uint8Array(e.bytes);
+          const { bytesRead } = await handle.read(data, 0, e.bytes, e.offset);
+          if (bytesRead !== e.bytes) throw new Error(`cache: '${file}' is truncated at byte ${e.offset} (entry '${e.origin}'); delete the folder to rebuild it`);
+          yield [e, data] as const;
+        }
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
