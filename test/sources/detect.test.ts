@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeIdxHeader } from '../../src/core/idx.js';
 import { encodeExample } from '../../src/core/protobuf.js';
 import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
+import type { EncodedSample, ImageSample } from '../../src/core/types.js';
 import { detectDataset, openDataset } from '../../src/sources/detect.js';
 
-const all = <T>(o: Observable<T>): Promise<T[]> => lastValueFrom(o.pipe(toArray()));
+type Any = EncodedSample | ImageSample;
+const all = (o: Observable<EncodedSample> | Observable<ImageSample>): Promise<Any[]> => lastValueFrom((o as Observable<Any>).pipe(toArray()));
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mixstream-detect-'));
@@ -58,7 +60,7 @@ describe('detectDataset / openDataset', () => {
     expect(await detectDataset(img)).toMatchObject({ kind: 'mnist', labels: path.join(dir, 'fashion-mnist', 'train-labels-idx1-ubyte.gz'), fashion: true });
     expect(await detectDataset(path.join(dir, 'odd', 'imgs.ubyte'))).toMatchObject({ kind: 'mnist' }); // by (inflated) magic number
     const m = await openDataset(path.join(dir, 'fashion-mnist'), { shuffle: false });
-    expect((await all(m.observable)).map((s) => [s.label, s.channels])).toEqual([[9, 1], [1, 1]]);
+    expect((await all(m.observable)).map((s) => [s.label, 'channels' in s ? s.channels : 0])).toEqual([[9, 1], [1, 1]]);
     expect((await m.classes)[9]).toBe('Ankle boot');
 
     const csv = await put('man/list.csv', 'path,label\na.jpg,cat\nb.jpg,ant\n');
