@@ -138,7 +138,7 @@ export async function tfrecordClassNames(input: string, labelKey = 'label'): Pro
  * const train$ = tfrecord('~/tensorflow_datasets/cifar10/3.0.2', { numClasses: 10, seed: 1 });
  */
 export function tfrecord(shards: string | readonly string[], options: TfrecordOptions): Observable<EncodedSample> {
-  const { numClasses, imageKey = 'image', labelKey = 'label', seed = 0, shuffle = true, onError = 'fail', onSkip, readSize = DEFAULT_READ_SIZE } = options ?? ({} as TfrecordOptions);
+  const { numClasses, imageKey = 'image', labelKey = 'label', seed = 0, shuffle = true, onError = 'fail', onSkip, readSize = DEFAULT_READ_SIZE, cycleLength: cycleOption } = options ?? ({} as Partial<TfrecordOptions>);
   const where = 'tfrecord';
   check(typeof shards === 'string' ? shards.length > 0 : Array.isArray(shards) && shards.length > 0 && shards.every((s) => typeof s === 'string' && s.length > 0), where, 'shards', 'must be a path or a non-empty list of paths');
   check(Number.isInteger(numClasses) && numClasses >= 1, where, 'numClasses', `is required: a positive integer, got ${String(numClasses)}`);
@@ -147,7 +147,6 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
   check(onError === 'fail' || onError === 'skip', where, 'onError', `must be 'fail' or 'skip', got '${String(onError)}'`);
   check(Number.isInteger(readSize) && readSize >= 16, where, 'readSize', `must be an integer >= 16, got ${readSize}`);
-  const cycleOption = options.cycleLength;
   check(cycleOption === undefined || (Number.isInteger(cycleOption) && cycleOption >= 1), where, 'cycleLength', `must be a positive integer, got ${String(cycleOption)}`);
 
   return pullSource(async function* (epoch) {
