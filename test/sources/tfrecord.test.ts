@@ -8,7 +8,8 @@ import { encodeExample, parseExample, ProtobufError } from '../../src/core/proto
 import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
 import type { DataError, EncodedSample } from '../../src/core/types.js';
 import { Credit, withCredit } from '../../src/flow/credit.js';
-import { tfrecord, tfrecordRecords } from '../../src/sources/tfrecord.js';
+import { ChunkReader } from '../../src/sources/files.js';
+import { readTfrecord, tfrecord, tfrecordRecords } from '../../src/sources/tfrecord.js';
 
 const flip = (b: Uint8Array, i: number, mask: number): void => {
   b[i] = (b[i] as number) ^ mask;
@@ -133,6 +134,25 @@ describe('tfrecord source', () => {
     const out = await all(tfrecord(file, { numClasses: 5, readSize: 1000 }));
     expect(out.map((s) => s.label)).toEqual([2, 3]);
     expect(Buffer.compare(Buffer.from(out[0]?.input as Uint8Array), Buffer.from(big))).toBe(0);
+  });
+
+  it('streams: the read buffer stays at readSize whatever the shard size (and grows only for a larger record)', async () => {
+    const { file } = await writeShard('stream.tfrecord', 5, 3000); // ~250 KB
+    const reader = await ChunkReader.open(file, 4096);
+    let n = 0;
+    let peak = 0;
+    try {
+      for (let r = await readTfrecord(reader); r; r = await readTfrecord(reader)) {
+        expect(r.ok).toBe(true);
+        peak = Math.max(peak, reader.bytes.length);
+        n++;
+      }
+    } finally {
+      await reader.close();
+    }
+    expect(n).toBe(3000);
+    expect(reader.size).toBeGreaterThan(200_000);
+    expect(peak).toBe(4096);
   });
 
   it('interleaves shards round-robin, in a seeded per-epoch shard order', async () => {
