@@ -3,5 +3,5 @@ export { blendInto, boxArea, cutmixBatch, cutmixBox, mixTargets, mixupBatch, one
 export type { Box, MixOptions, MixResult } from './mix.js';
 export { hashKeys, rng, Rng } from './random.js';
 export type { Key } from './random.js';
-export { check, dataError, SkipLog } from './types.js';
+export { check, dataError, samplesIn, SkipLog } from './types.js';
 export type { Batch, DataError, EncodedSample, ImageSample, Position } from './types.js';

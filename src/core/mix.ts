@@ -33,8 +33,8 @@ export interface Box {
 export const boxArea = (b: Box): number => (b.y1 - b.y0) * (b.x1 - b.x0);
 
 /**
- * CutMix's box for a sampled lambda: sides H * sqrt(1 - lambda) and W * sqrt(1 - lambda) (floored,
- * as the paper's code does), centre uniform over the image, clipped to the image.
+ * CutMix's box for a sampled lambda, as the paper's code draws it: half-sides floor(floor(H * sqrt(1 -
+ * lambda)) / 2) and the same for W around a centre uniform over the image, clipped to the image.
  */
 export function cutmixBox(lambda: number, height: number, width: number, rng: Rng): Box {
   const ratio = Math.sqrt(1 - lambda);
@@ -128,7 +128,8 @@ export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: 
     const b = box ?? { y0: 0, y1: 0, x0: 0, x1: 0 };
     boxes.push(b);
     pasteBox(out, images, i, partner[i] as number, b, height, width, channels);
-    weight[i] = box === undefined ? 1 : opts.correctLambda ? 1 - boxArea(b) / (height * width) : l;
+    const self = partner[i] === i;
+    weight[i] = box === undefined || self ? 1 : opts.correctLambda ? 1 - boxArea(b) / (height * width) : l;
   }
   return { images: out, targets: mixTargets(targets, numClasses, partner, weight), partner, weight, boxes };
 }

@@ -4,7 +4,7 @@
  * same seed gives the same numbers whatever the decode concurrency or timing.
  */
 
-/** A key part: integers are taken modulo 2^53 as two 32-bit words, strings by their UTF-16 code units. */
+/** A key part: integers as two 32-bit words, other numbers by their float64 bits, strings by their UTF-16 code units. */
 export type Key = number | string;
 
 function mix32(h: number, k: number): number {
@@ -33,9 +33,15 @@ export function hashKeys(keys: readonly Key[], salt = 0): number {
   for (const key of keys) {
     if (typeof key === 'number') {
       if (!Number.isFinite(key)) throw new RangeError(`random key must be finite, got ${key}`);
-      const v = Math.trunc(key);
-      h = mix32(h, v >>> 0);
-      h = mix32(h, Math.floor(v / 4294967296) >>> 0);
+      if (Number.isInteger(key)) {
+        h = mix32(h, key >>> 0);
+        h = mix32(h, Math.floor(key / 4294967296) >>> 0);
+      } else {
+        // A fractional key (seed 0.5) is its own stream: hash the float64's two words.
+        const words = new Uint32Array(new Float64Array([key]).buffer);
+        h = mix32(h, (words[0] as number) ^ 0x7ff00000);
+        h = mix32(h, words[1] as number);
+      }
       n += 2;
     } else {
       h = mix32(h, 0x5bd1e995 ^ key.length);

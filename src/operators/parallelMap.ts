@@ -49,7 +49,15 @@ export function parallelMap<T, R>(project: (value: T) => Promise<R>, options: Pa
           const slot: { done: boolean; value?: R } = { done: false };
           if (deterministic) results.push(slot);
           running++;
-          project(value).then(
+          let call: Promise<R>;
+          try {
+            call = project(value);
+          } catch (error) {
+            stopped = true;
+            subscriber.error(error);
+            return;
+          }
+          call.then(
             (result) => {
               if (stopped) return;
               running--;

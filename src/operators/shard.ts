@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { check } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
+import { describeAs } from '../flow/identity.js';
 
 /**
  * Keeps the items whose epoch position `index` satisfies `index % count === index_`: shard `index_`
@@ -22,7 +23,7 @@ export function shard<T extends { readonly index: number }>(count: number, index
   check(Number.isInteger(count) && count >= 1, 'shard', 'count', `must be a positive integer, got ${count}`);
   check(Number.isInteger(index) && index >= 0 && index < count, 'shard', 'index', `must be an integer in [0, ${count}) (count), got ${index}`);
   return (source) =>
-    new Observable<T>((subscriber) => {
+    describeAs(new Observable<T>((subscriber) => {
       const credit = creditOf();
       return source.subscribe({
         next: (item) => {
@@ -32,5 +33,5 @@ export function shard<T extends { readonly index: number }>(count: number, index
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
-    });
+    }), `shard(${count}, ${index})`, source);
 }

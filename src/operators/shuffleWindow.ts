@@ -1,4 +1,4 @@
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { concatWith, defer, filter, from, map, type MonoTypeOperatorFunction } from 'rxjs';
 import { rng, type Rng } from '../core/random.js';
 import { check, type Position } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
@@ -22,28 +22,29 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
   check(Number.isInteger(size) && size >= 1, 'shuffleWindow', 'size', `must be an integer >= 1, got ${size}`);
   check(Number.isFinite(seed), 'shuffleWindow', 'seed', `must be a finite number, got ${seed}`);
   return (source) =>
-    new Observable<T>((subscriber) => {
+    defer(() => {
       creditOf()?.hold(size);
       const buffer: T[] = [];
       let random: Rng | undefined;
-      return source.subscribe({
-        next: (item) => {
+      return source.pipe(
+        map((item): T | undefined => {
           random ??= rng(seed, 'shuffleWindow', item.epoch);
           if (buffer.length < size) {
             buffer.push(item);
-            return;
+            return undefined;
           }
           const j = random.int(size);
           const out = buffer[j] as T;
           buffer[j] = item;
-          subscriber.next(out);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => {
-          if (random) random.shuffle(buffer);
-          for (const item of buffer.splice(0)) subscriber.next(item);
-          subscriber.complete();
-        },
-      });
+          return out;
+        }),
+        filter((item): item is T => item !== undefined),
+        concatWith(
+          defer(() => {
+            random?.shuffle(buffer);
+            return from(buffer.splice(0));
+          }),
+        ),
+      );
     });
 }

@@ -1,12 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
-import type { Batch } from '../core/types.js';
+import { samplesIn } from '../core/types.js';
 import { Credit, withCredit } from '../flow/credit.js';
-
-/** How many source samples a value stands for when the consumer is done with it. */
-const samplesIn = (value: unknown): number => {
-  if (value && typeof value === 'object' && 'shape' in value && Array.isArray((value as Batch).shape)) return (value as Batch).shape[0];
-  return 1;
-};
 
 /** One epoch's pull: a subscription made under its own credit, with a queue the credit bounds. */
 export interface EpochIterator<T> extends AsyncIterableIterator<T> {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
-import { RowFile, SourceError } from './files.js';
+import { describeAs } from '../flow/identity.js';
+import { fingerprintFiles, RowFile, SourceError } from './files.js';
 import { pullSource } from './pullSource.js';
 
 /** CIFAR images are 32 x 32 x 3, stored channel-major (CHW: 1024 red, 1024 green, 1024 blue bytes). */
@@ -115,8 +116,9 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
   check(split === 'train' || split === 'test', where, 'split', `must be 'train' or 'test', got '${String(split)}'`);
   check(labelMode === 'fine' || labelMode === 'coarse', where, 'labelMode', `must be 'fine' or 'coarse', got '${String(labelMode)}'`);
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
-  return pullSource(async function* (epoch) {
-    const { variant, files } = await listCifarFiles(input, variantOption === undefined ? { split } : { split, variant: variantOption });
+  const list = (): Promise<CifarListing> => listCifarFiles(input, variantOption === undefined ? { split } : { split, variant: variantOption });
+  const source = pullSource(async function* (epoch) {
+    const { variant, files } = await list();
     const labelBytes = variant === 'cifar10' ? 1 : 2;
     const rowSize = labelBytes + CIFAR_PIXELS;
     const labelAt = variant === 'cifar10' || labelMode === 'coarse' ? 0 : 1;
@@ -147,5 +149,9 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
     } finally {
       for (const h of handles) await h.close().catch(() => {});
     }
+  });
+  const inputs = typeof input === 'string' ? path.resolve(input) : input.map((f) => path.resolve(f));
+  return describeAs(source, `cifar(${JSON.stringify({ input: inputs, variant: variantOption ?? null, split, labelMode, seed, shuffle })})`, {
+    fingerprint: async () => fingerprintFiles((await list()).files),
   });
 }

@@ -1,10 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { dataError, type DataError } from '../core/types.js';
+import { keyOf } from '../flow/identity.js';
 
 /**
  * File helpers shared by the dataset sources: streaming chunked reads with a file handle, fixed-size
@@ -168,6 +169,15 @@ export class RowFile {
   close(): Promise<void> {
     return this.handle.close();
   }
+}
+
+/** A key of the files' paths, sizes and modification times (and `extra`): changes when the data does. For `describeAs`. */
+export async function fingerprintFiles(files: readonly string[], extra: readonly string[] = []): Promise<string> {
+  const parts = await Promise.all(files.map(async (f) => {
+    const s = await stat(f);
+    return `${path.resolve(f)}:${s.size}:${Math.trunc(s.mtimeMs)}`;
+  }));
+  return keyOf(...parts, ...extra);
 }
 
 /** Whether `file` starts with the gzip magic bytes 1f 8b. */

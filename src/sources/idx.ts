@@ -4,7 +4,8 @@ import type { Observable } from 'rxjs';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxHeader, type IdxHeader } from '../core/idx.js';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
-import { RowFile, SourceError, plainFile, type PlainFile } from './files.js';
+import { describeAs } from '../flow/identity.js';
+import { fingerprintFiles, RowFile, SourceError, plainFile, type PlainFile } from './files.js';
 import { pullSource } from './pullSource.js';
 
 /** Fashion-MNIST's class names, by label. */
@@ -98,7 +99,7 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
   check(typeof input === 'string' ? input.length > 0 : typeof input === 'object' && input !== null && typeof input.images === 'string' && typeof input.labels === 'string', where, 'input', 'must be a folder or { images, labels } paths');
   check(split === 'train' || split === 'test', where, 'split', `must be 'train' or 'test', got '${String(split)}'`);
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
-  return pullSource(async function* (epoch) {
+  const source = pullSource(async function* (epoch) {
     const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
     for (const f of [files.images, files.labels]) if (!(await stat(f).catch(() => undefined))) throw new Error(`mnist: '${f}' does not exist`);
     const disposers: PlainFile[] = [];
@@ -141,5 +142,12 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
       await images?.close().catch(() => {});
       for (const d of disposers) await d.dispose().catch(() => {});
     }
+  });
+  const inputs = typeof input === 'string' ? path.resolve(input) : { images: path.resolve(input.images), labels: path.resolve(input.labels) };
+  return describeAs(source, `mnist(${JSON.stringify({ input: inputs, split, seed, shuffle })})`, {
+    fingerprint: async () => {
+      const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
+      return fingerprintFiles([files.images, files.labels]);
+    },
   });
 }

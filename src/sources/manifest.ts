@@ -5,7 +5,8 @@ import type { Observable } from 'rxjs';
 import { CsvParser, type CsvRecord } from '../core/csv.js';
 import { rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
-import { SourceError } from './files.js';
+import { describeAs } from '../flow/identity.js';
+import { fingerprintFiles, SourceError } from './files.js';
 import { pullSource } from './pullSource.js';
 
 export interface ManifestOptions {
@@ -198,11 +199,19 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
   check(classes === undefined || (Array.isArray(classes) && classes.length > 0 && new Set(classes).size === classes.length), where, 'classes', 'must be a non-empty list of distinct names');
   check(options.root === undefined || (typeof options.root === 'string' && options.root.length > 0), where, 'root', 'must be a non-empty path');
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
-  return pullSource(async function* (epoch) {
+  const source = pullSource(async function* (epoch) {
     const listing = await readManifest(file, options);
     const rows = [...listing.rows];
     if (shuffle) rng(seed, 'manifest', epoch).shuffle(rows);
     const numClasses = listing.classes.length;
     for (const [index, r] of rows.entries()) yield { input: r.path, origin: r.path, label: r.label, numClasses, epoch, index };
+  });
+  const root = path.resolve(options.root ?? path.dirname(file));
+  return describeAs(source, `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`, {
+    // The manifest itself and every file it lists, with the labels it gives them.
+    fingerprint: async () => {
+      const listing = await readManifest(file, options);
+      return fingerprintFiles([file, ...listing.rows.map((r) => r.path)], [...listing.classes, ...listing.rows.map((r) => String(r.label))]);
+    },
   });
 }

@@ -5,7 +5,8 @@ import { parseExample, ProtobufError } from '../core/protobuf.js';
 import { rng } from '../core/random.js';
 import { TFRECORD_FOOTER_BYTES, TFRECORD_HEADER_BYTES, checkTfrecordData, readTfrecordHeader } from '../core/tfrecordFrame.js';
 import { check, type DataError, type EncodedSample } from '../core/types.js';
-import { ChunkReader, DEFAULT_READ_SIZE, SourceError, type OnError } from './files.js';
+import { describeAs } from '../flow/identity.js';
+import { ChunkReader, fingerprintFiles, DEFAULT_READ_SIZE, SourceError, type OnError } from './files.js';
 import { pullSource } from './pullSource.js';
 
 export interface TfrecordOptions {
@@ -149,7 +150,7 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
   check(Number.isInteger(readSize) && readSize >= 16, where, 'readSize', `must be an integer >= 16, got ${readSize}`);
   check(cycleOption === undefined || (Number.isInteger(cycleOption) && cycleOption >= 1), where, 'cycleLength', `must be a positive integer, got ${String(cycleOption)}`);
 
-  return pullSource(async function* (epoch) {
+  const source = pullSource(async function* (epoch) {
     const files = await listTfrecordShards(shards);
     if (shuffle) rng(seed, 'tfrecord', epoch).shuffle(files);
     const cycle = Math.min(cycleOption ?? 4, files.length);
@@ -222,5 +223,9 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
     } finally {
       for (const s of slots) if (s) await s.reader.close().catch(() => {});
     }
+  });
+  const shardList = typeof shards === 'string' ? path.resolve(shards) : shards.map((s) => path.resolve(s));
+  return describeAs(source, `tfrecord(${JSON.stringify({ shards: shardList, numClasses, imageKey, labelKey, seed, shuffle, cycleLength: cycleOption ?? null, onError })})`, {
+    fingerprint: async () => fingerprintFiles(await listTfrecordShards(shards)),
   });
 }
