@@ -20,6 +20,7 @@ export interface StageStats {
 
 interface Counter {
   name: string;
+  order: number;
   received: number;
   emitted: number;
   inside: number;
@@ -42,11 +43,15 @@ interface Counter {
 export class Profiler {
   private readonly stages: Counter[] = [];
 
+  private built = 0;
+
   stage<A, B>(name: string, operator: OperatorFunction<A, B>): OperatorFunction<A, B> {
-    return (source) =>
-      new Observable<B>((subscriber) => {
+    return (source) => {
+      // Pipes are built upstream first: this order is the pipeline's order.
+      const order = this.built++;
+      return new Observable<B>((subscriber) => {
         const now = performance.now();
-        const c: Counter = { name, received: 0, emitted: 0, inside: 0, peakInside: 0, busyMs: 0, since: now, start: now };
+        const c: Counter = { name, order, received: 0, emitted: 0, inside: 0, peakInside: 0, busyMs: 0, since: now, start: now };
         // A stage that turns samples into batches uses up a batch's samples per output.
         let inputs: 'samples' | 'values' | undefined;
         this.stages.push(c);
@@ -89,12 +94,14 @@ export class Profiler {
           },
         });
       });
+    };
   }
 
-  /** One entry per stage subscription (so per epoch), in subscription order. */
+  /** One entry per stage subscription (so per epoch), in pipeline order, each stage's epochs in turn. */
   report(): StageStats[] {
     const now = performance.now();
-    return this.stages.map((c) => {
+    const sorted = [...this.stages].sort((a, b) => a.order - b.order || a.start - b.start);
+    return sorted.map((c) => {
       const wall = (c.end ?? now) - c.start;
       const busyMs = c.busyMs + (c.end === undefined && c.inside > 0 ? now - c.since : 0);
       return { name: c.name, received: c.received, emitted: c.emitted, perSecond: wall > 0 ? (c.emitted * 1000) / wall : 0, busyMs, idleMs: Math.max(0, wall - busyMs), inside: c.inside, peakInside: c.peakInside };

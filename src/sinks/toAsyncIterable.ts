@@ -2,10 +2,21 @@ import type { Observable, Subscription } from 'rxjs';
 import { samplesIn } from '../core/types.js';
 import { Credit, withCredit } from '../flow/credit.js';
 
+/** Where one epoch's time went at the sink. */
+export interface SinkStats {
+  /** Values handed to the consumer. */
+  values: number;
+  /** Time the consumer spent waiting in next() for data: the model starving. */
+  waitMs: number;
+  /** Time between handing a value over and the next request: the consumer's own work (a training step). */
+  consumerMs: number;
+}
+
 /** One epoch's pull: a subscription made under its own credit, with a queue the credit bounds. */
 export interface EpochIterator<T> extends AsyncIterableIterator<T> {
   /** The pipeline's bound on samples alive at once, computed from its operators' options. */
   readonly credit: Credit;
+  readonly stats: SinkStats;
 }
 
 /** An async iterable whose every iterator is a fresh epoch. */
@@ -21,6 +32,8 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   let settled: { error?: unknown } | undefined;
   let wake: (() => void) | undefined;
   let held = 0;
+  let handedAt: number | undefined;
+  const stats: SinkStats = { values: 0, waitMs: 0, consumerMs: 0 };
   const subscription = withCredit(credit, () =>
     source.subscribe({
       next: (value) => {
@@ -47,8 +60,11 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   };
   const iterator: EpochIterator<T> = {
     credit,
+    stats,
     async next(): Promise<IteratorResult<T>> {
       // Asking for the next value means the consumer is done with the previous one.
+      const asked = performance.now();
+      if (handedAt !== undefined) stats.consumerMs += asked - handedAt;
       credit.release(held);
       held = 0;
       while (queue.length === 0 && !settled) await new Promise<void>((resolve) => (wake = resolve));
@@ -56,6 +72,9 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
       if (queue.length > 0) {
         const value = queue.shift() as T;
         held = samplesIn(value);
+        stats.values++;
+        handedAt = performance.now();
+        stats.waitMs += handedAt - asked;
         return { done: false, value };
       }
       finish();

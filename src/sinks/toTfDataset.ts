@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Observable } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import type { Batch } from '../core/types.js';
-import { toAsyncIterable } from './toAsyncIterable.js';
+import { toAsyncIterable, type SinkStats } from './toAsyncIterable.js';
 
 /** A batch's tensors: xs [B, H, W, C] and ys [B, K] (targets, or one-hot labels). The caller owns them. */
 export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
@@ -21,15 +21,21 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * @example
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
  */
-export function toTfDataset(batches: Observable<Batch>): tf.data.Dataset<tf.TensorContainerObject> {
+export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
   const iterable = toAsyncIterable(batches);
   return tf.data.generator(() => {
     const it = iterable[Symbol.asyncIterator]();
     return {
       async next(): Promise<IteratorResult<tf.TensorContainerObject>> {
         const r = await it.next();
+        if (r.done) options.onEpochEnd?.(it.stats);
         return r.done ? { done: true, value: undefined } : { done: false, value: batchTensors(r.value) };
       },
     } as unknown as Iterator<tf.TensorContainerObject>;
   });
+}
+
+export interface TfDatasetOptions {
+  /** Called when an iterator (an epoch) ends, with the time the model waited for data and the time it trained. */
+  readonly onEpochEnd?: (stats: SinkStats) => void;
 }
