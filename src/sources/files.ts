@@ -171,11 +171,11 @@ export class RowFile {
   }
 }
 
-/** A key of the files' paths, sizes and modification times (and `extra`): changes when the data does. For `describeAs`. */
+/** A key of the files' paths, sizes and modification times (missing ones as such) and `extra`: changes when the data does. For `describeAs`. */
 export async function fingerprintFiles(files: readonly string[], extra: readonly string[] = []): Promise<string> {
   const parts = await Promise.all(files.map(async (f) => {
-    const s = await stat(f);
-    return `${path.resolve(f)}:${s.size}:${Math.trunc(s.mtimeMs)}`;
+    const s = await stat(f).catch(() => undefined); // a missing file is part of the state too
+    return s ? `${path.resolve(f)}:${s.size}:${Math.trunc(s.mtimeMs)}` : `${path.resolve(f)}:missing`;
   }));
   return keyOf(...parts, ...extra);
 }

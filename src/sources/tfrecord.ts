@@ -24,7 +24,7 @@ export interface TfrecordOptions {
   readonly cycleLength?: number;
   /** A bad record: 'fail' ends the epoch with a `SourceError`; 'skip' drops it and calls `onSkip`. Default 'fail'. */
   readonly onError?: OnError;
-  /** Called once per skipped record, and once for the unread rest of a shard after a framing error. */
+  /** Called once per skipped record, and once for the unread rest of a shard after a framing error (a `SkipLog`'s `add` counts them). */
   readonly onSkip?: (error: DataError) => void;
   /** Bytes read per read call, per open shard. Default 1 MiB. */
   readonly readSize?: number;

@@ -8,6 +8,8 @@ import { encodeIdxHeader } from '../../src/core/idx.js';
 import { encodeExample } from '../../src/core/protobuf.js';
 import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
 import type { EncodedSample, ImageSample } from '../../src/core/types.js';
+import { identityOf } from '../../src/flow/identity.js';
+import { shard } from '../../src/operators/shard.js';
 import { detectDataset, openDataset } from '../../src/sources/detect.js';
 
 type Any = EncodedSample | ImageSample;
@@ -79,5 +81,21 @@ describe('detectDataset / openDataset', () => {
     await expect(detectDataset(path.join(dir, 'junk', 'readme.txt'))).rejects.toThrow(/is not a TFRecord, CIFAR, IDX or manifest file/);
     await expect(detectDataset(path.join(dir, 'junk'))).rejects.toThrow(/holds no TFRecord shards/);
     await expect(detectDataset(path.join(dir, 'nothing'))).rejects.toThrow(/does not exist/);
+  });
+
+  it('every source has an identity (for cache()), whose fingerprint follows the data', async () => {
+    for (const target of ['tfds', 'c10', 'fashion-mnist', path.join('man', 'list.csv'), 'folder']) {
+      const { observable } = await openDataset(path.join(dir, target));
+      const id = identityOf(observable);
+      expect(id, target).toBeDefined();
+      expect(await id?.fingerprint()).toMatch(/^[0-9a-f]{32}$/);
+      const sharded = identityOf((observable as Observable<Any>).pipe(shard(2, 1)));
+      expect(sharded?.description).toMatch(/ -> shard\(2, 1\)$/);
+    }
+    const shard0 = path.join(dir, 'tfds', 'ds-train.tfrecord-00000-of-00001');
+    const before = await identityOf((await openDataset(shard0, { numClasses: 3 })).observable)?.fingerprint();
+    await writeFile(shard0, Buffer.concat([record(0), record(1), record(2)]));
+    const after = await identityOf((await openDataset(shard0, { numClasses: 3 })).observable)?.fingerprint();
+    expect(after).not.toBe(before);
   });
 });
