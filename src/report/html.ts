@@ -85,13 +85,14 @@ function sampleFigures(samples: readonly ArmSample[], classes: readonly string[]
   return samples
     .map((s) => {
       const scale = Math.max(1, Math.round(96 / s.tileSize));
+      const width = (s.columns * s.tileSize + (s.columns + 1) * 2) * scale;
       const tiles = s.tiles
         .map((mix, i) => `<div>#${i + 1}: ${mix.map(([c, w]) => `${escapeHtml(classes[c] ?? String(c))} ${(w * 100).toFixed(0)}%`).join(' + ')}</div>`)
         .join('');
       const src = `data:image/png;base64,${s.png.toString('base64')}`;
       return (
         `<figure class="grid" data-arm="${escapeHtml(s.arm)}"><figcaption><b>${escapeHtml(s.arm)}</b>: <code>${escapeHtml(s.pipeline)}</code></figcaption>` +
-        `<img alt="first training batch of ${escapeHtml(s.arm)}" src="${src}" style="zoom:${scale}"><div class="tiles">${tiles}</div></figure>`
+        `<img alt="first training batch of ${escapeHtml(s.arm)}" src="${src}" width="${width}"><div class="tiles">${tiles}</div></figure>`
       );
     })
     .join('\n');

@@ -1,0 +1,70 @@
+/** The ablation's settings, their defaults, and the hash that keys finished runs. */
+import { hashKeys } from '../core/random.js';
+import type { BackendChoice } from '../backend/index.js';
+import type { ModelName } from '../models/index.js';
+
+export interface AblationConfig {
+  /** Image folder (Stanford Dogs layout); undefined: the built-in data set. */
+  readonly data?: string;
+  /** Arm names, in report order. */
+  readonly arms: readonly string[];
+  /** One run per (arm, seed); the seed keys the model's initial weights and every random draw of the pipeline. */
+  readonly seeds: readonly number[];
+  readonly epochs: number;
+  /** Square image side in pixels. */
+  readonly size: number;
+  readonly batchSize: number;
+  /** A zoo model name. */
+  readonly model: ModelName;
+  /** Extra options for the zoo model (e.g. simple-cnn's filters); recorded with the results. */
+  readonly modelOptions: Readonly<Record<string, unknown>>;
+  readonly backend: BackendChoice;
+  /** Adam learning rate. */
+  readonly learningRate: number;
+  /** Fraction of each class held out for validation. */
+  readonly validationSplit: number;
+  /** Shuffle-window size of the arms that shuffle. */
+  readonly shuffleWindow: number;
+  /** Output folder. */
+  readonly out: string;
+}
+
+/** Per-model defaults sized for a 2-core machine on wasm at 32 px. */
+export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<string, unknown>>>> = {
+  'simple-cnn': { filters: [8, 16], hidden: 64 },
+  resnet: {},
+  mobilenet: {},
+};
+
+/** The defaults of `mixstream ablate`: all four arms, 2 seeds, within 5 minutes on 2 cores (wasm). */
+export const DEFAULT_CONFIG: AblationConfig = {
+  arms: ['baseline', 'augment', 'cutmix', 'mixup'],
+  seeds: [1, 2],
+  epochs: 8,
+  size: 32,
+  batchSize: 32,
+  model: 'simple-cnn',
+  modelOptions: DEFAULT_MODEL_OPTIONS['simple-cnn'],
+  backend: 'auto',
+  learningRate: 0.003,
+  validationSplit: 0.2,
+  shuffleWindow: 256,
+  out: 'ablation-results',
+};
+
+/** Stable JSON: object keys sorted, so equal configs hash equally. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** An 8-hex-digit hash of a JSON-able value. */
+export function shortHash(value: unknown): string {
+  return hashKeys([stableJson(value)]).toString(16).padStart(8, '0');
+}
