@@ -31,37 +31,71 @@ export function addBrightness(data: Float32Array, delta: number, clip: boolean):
   return data;
 }
 
+/** For one axis: the two source taps and the weight of the second, per output position. */
+interface Taps {
+  readonly i0: Int32Array;
+  readonly i1: Int32Array;
+  readonly w: Float32Array;
+}
+
+/** Half-pixel-centre bilinear taps (tf.image.resize's default, antialias off). */
+function taps(inSize: number, outSize: number): Taps {
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const w = new Float32Array(outSize);
+  const scale = inSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    const f = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), inSize - 1);
+    const lo = Math.floor(f);
+    i0[o] = lo;
+    i1[o] = Math.min(lo + 1, inSize - 1);
+    w[o] = f - lo;
+  }
+  return { i0, i1, w };
+}
+
+/** The 256 values k / 255 as float32: exact and cheaper than dividing. */
+const UNIT = Float32Array.from({ length: 256 }, (_, k) => k / 255);
+
 /**
- * Bilinear resize of an HWC image with half-pixel centres (tf.image.resize's default, antialias
- * off), stretching to the new size as tf.image.resize does.
+ * Bilinear resize with half-pixel centres (tf.image.resize's default, antialias off), stretching
+ * to the new size as tf.image.resize does. HWC in, HWC float32 out. A uint8 source is scaled to
+ * [0, 1] on the way (tf.image.resize then / 255, in one pass).
  */
-export function resizeBilinear(src: Float32Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Float32Array {
+export function resizeBilinear(src: Float32Array | Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Float32Array {
   const out = new Float32Array(outHeight * outWidth * channels);
+  const bytes = src instanceof Uint8Array;
   if (outHeight === height && outWidth === width) {
-    out.set(src);
+    if (bytes) for (let i = 0; i < src.length; i++) out[i] = UNIT[src[i] as number] as number;
+    else out.set(src);
     return out;
   }
-  const sy = height / outHeight;
-  const sx = width / outWidth;
+  const ys = taps(height, outHeight);
+  const xs = taps(width, outWidth);
+  const row = width * channels;
+  let o = 0;
   for (let y = 0; y < outHeight; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, height - 1);
-    const wy = fy - y0;
+    const r0 = (ys.i0[y] as number) * row;
+    const r1 = (ys.i1[y] as number) * row;
+    const wy = ys.w[y] as number;
     for (let x = 0; x < outWidth; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, width - 1);
-      const wx = fx - x0;
-      const o = (y * outWidth + x) * channels;
-      const a = (y0 * width + x0) * channels;
-      const b = (y0 * width + x1) * channels;
-      const c = (y1 * width + x0) * channels;
-      const d = (y1 * width + x1) * channels;
+      const c0 = (xs.i0[x] as number) * channels;
+      const c1 = (xs.i1[x] as number) * channels;
+      const wx = xs.w[x] as number;
       for (let k = 0; k < channels; k++) {
-        const top = (src[a + k] as number) + ((src[b + k] as number) - (src[a + k] as number)) * wx;
-        const bottom = (src[c + k] as number) + ((src[d + k] as number) - (src[c + k] as number)) * wx;
-        out[o + k] = top + (bottom - top) * wy;
+        let a = src[r0 + c0 + k] as number;
+        let b = src[r0 + c1 + k] as number;
+        let c = src[r1 + c0 + k] as number;
+        let d = src[r1 + c1 + k] as number;
+        if (bytes) {
+          a = UNIT[a] as number;
+          b = UNIT[b] as number;
+          c = UNIT[c] as number;
+          d = UNIT[d] as number;
+        }
+        const top = a + (b - a) * wx;
+        const bottom = c + (d - c) * wx;
+        out[o++] = top + (bottom - top) * wy;
       }
     }
   }
@@ -96,6 +130,6 @@ export function toRgb(src: Float32Array, pixels: number, channels: number): Floa
 /** uint8 -> float32 in [0, 1]. */
 export function toUnitFloat(bytes: Uint8Array): Float32Array {
   const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = (bytes[i] as number) / 255;
+  for (let i = 0; i < bytes.length; i++) out[i] = UNIT[bytes[i] as number] as number;
   return out;
 }

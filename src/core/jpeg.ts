@@ -1,0 +1,41 @@
+/** Just enough JPEG parsing to choose a decoder: the SOI marker and the EXIF orientation. */
+
+/** True when the bytes start with a JPEG SOI marker (FF D8 FF). */
+export function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/**
+ * The EXIF orientation (1..8) of a JPEG, 1 when it has none or the EXIF block cannot be read.
+ * Walks the marker segments up to the first scan; reads tag 0x0112 of IFD0 in either byte order.
+ */
+export function jpegOrientation(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 2;
+  while (p + 4 <= bytes.length) {
+    if (bytes[p] !== 0xff) return 1;
+    const marker = bytes[p + 1] as number;
+    if (marker === 0xda || marker === 0xd9) return 1; // start of scan or end: no EXIF before pixels
+    const length = view.getUint16(p + 2);
+    const start = p + 4;
+    if (marker === 0xe1 && length >= 16 && start + 14 <= bytes.length && view.getUint32(start) === 0x45786966 && view.getUint16(start + 4) === 0) {
+      const tiff = start + 6;
+      const little = view.getUint16(tiff) === 0x4949;
+      const u16 = (at: number): number => view.getUint16(at, little);
+      const ifd = tiff + view.getUint32(tiff + 4, little);
+      if (ifd + 2 > bytes.length) return 1;
+      const entries = u16(ifd);
+      for (let i = 0; i < entries; i++) {
+        const entry = ifd + 2 + i * 12;
+        if (entry + 12 > bytes.length) return 1;
+        if (u16(entry) === 0x0112) {
+          const value = u16(entry + 8);
+          return value >= 1 && value <= 8 ? value : 1;
+        }
+      }
+      return 1;
+    }
+    p = start + length - 2;
+  }
+  return 1;
+}
