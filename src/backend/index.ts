@@ -4,10 +4,14 @@ export type { BackendChoice, BackendName, ResolveOptions, ResolvedBackend } from
 export {
   conv2dBackpropFilterConfig,
   conv2dBackpropFilterNHWC,
+  conv2dBackpropInputNHWC,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropFilterNHWC,
   depthwiseBackpropInputConfig,
   depthwiseBackpropInputNHWC,
+  registerWasmFastOverrides,
   registerWasmTrainingKernels,
+  tileByBroadcast,
   wasmTrainingKernels,
 } from './kernels/index.js';
+export type { WasmKernelOptions } from './kernels/index.js';

@@ -130,6 +130,32 @@ describe('wasm training kernels', () => {
     });
   }
 
+  it('fast Tile equals cpu for float32 (broadcast path) and other dtypes/ranks (delegated)', async () => {
+    const shapes: Array<[number[], number[], 'float32' | 'int32']> = [
+      [[1, 1, 1, 5], [3, 4, 4, 1], 'float32'],
+      [[2, 3], [2, 2], 'float32'],
+      [[3], [4], 'float32'],
+      [[2, 1, 3, 1, 2], [1, 3, 2, 2, 1], 'float32'],
+      [[2, 2, 2, 2], [2, 2, 2, 2], 'float32'], // 8 alternating axes: beyond XNNPACK, delegated
+      [[2, 3], [1, 1], 'float32'],
+      [[2, 3], [3, 2], 'int32'],
+    ];
+    for (const [shape, reps, dtype] of shapes) {
+      const n = shape.reduce((a, d) => a * d, 1);
+      const values = Array.from({ length: n }, (_, i) => (dtype === 'int32' ? i - 3 : Math.sin(i) * 10));
+      const on = async (backend: string) => {
+        await tf.setBackend(backend);
+        const x = tf.tensor(values, shape, dtype);
+        const y = tf.tile(x, reps);
+        const out = { shape: y.shape, data: Array.from(await y.data()) };
+        tf.dispose([x, y]);
+        return out;
+      };
+      const want = await on('cpu');
+      expect(await on('wasm'), `tile ${shape} x ${reps} ${dtype}`).toEqual(want);
+    }
+  });
+
   it('leaves no tensors or wasm buffers behind', async () => {
     await tf.setBackend('wasm');
     const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 1) as tf.Tensor4D;

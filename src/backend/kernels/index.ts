@@ -6,20 +6,32 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
+import { registerWasmFastOverrides } from './overrides.js';
 
 export { conv2dBackpropFilterConfig, conv2dBackpropFilterNHWC } from './conv2dBackpropFilter.js';
 export { depthwiseBackpropFilterConfig, depthwiseBackpropFilterNHWC } from './depthwiseBackpropFilter.js';
 export { depthwiseBackpropInputConfig, depthwiseBackpropInputNHWC } from './depthwiseBackpropInput.js';
+export { conv2dBackpropInputNHWC, registerWasmFastOverrides, tileByBroadcast } from './overrides.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
 
+/** Options for registerWasmTrainingKernels. */
+export interface WasmKernelOptions {
+  /**
+   * Also replace wasm's slow Conv2DBackpropInput and Tile (see overrides.ts); default true, since
+   * together they were most of a ResNet training step. False leaves wasm's own kernels alone.
+   */
+  readonly fastOverrides?: boolean;
+}
+
 /**
  * Registers the missing kernels for 'wasm', skipping any already there (a later tfjs-backend-wasm
- * may ship its own, which should win). Idempotent; returns the names it registered this call.
+ * may ship its own, which should win), plus the fast overrides unless opted out. Idempotent;
+ * returns the names it registered or replaced this call.
  */
-export function registerWasmTrainingKernels(): string[] {
-  const added: string[] = [];
+export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): string[] {
+  const added: string[] = options.fastOverrides === false ? [] : registerWasmFastOverrides();
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
     tf.registerKernel(config);
