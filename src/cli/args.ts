@@ -28,7 +28,7 @@ they finish; rerunning the same command skips them (resume after Ctrl-C or a cra
 
 Flags (default in brackets):
   --data <folder>        image folder, one sub-folder per class (Stanford Dogs layout)
-                         [built-in: a generated 12-class, 1200-image set, cached in
+                         [built-in: a generated 10-class, 1200-image set, cached in
                          $MIXSTREAM_CACHE or ~/.cache/mixstream]
   --arms <list>          comma-separated arms [${D.arms.join(',')}]
                          (see 'mixstream arms' for what each one does)

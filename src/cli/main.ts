@@ -93,7 +93,10 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     for (const s of run.results.summary) {
       out.write(`  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`);
     }
-    const rel = (f: string): string => path.relative(process.cwd(), f) || f;
+    const rel = (f: string): string => {
+      const r = path.relative(process.cwd(), f);
+      return r === '' || r.startsWith('..') || path.isAbsolute(r) ? f : r;
+    };
     out.write(`results: ${rel(run.resultsPath)}, ${rel(run.csvPath)}\n`);
     if (report) out.write(`report:  ${rel(report.html)}\ncharts:  ${report.pngs.map(rel).join(', ')}\n`);
     if (run.skipped > 0) out.write(`(${run.skipped} run(s) finished earlier were reused; delete ${rel(run.resultsPath)} to start over)\n`);

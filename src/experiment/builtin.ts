@@ -13,10 +13,10 @@ import { writeSyntheticFolder, type SyntheticOptions } from '../sources/syntheti
 export const BUILTIN_VERSION = 'builtin-v1';
 
 /**
- * 12 classes x 100 images, sides 40..120 px, heavy noise: at 32 px a small CNN learns it in a few
+ * 10 classes x 120 images, sides 40..120 px, heavy noise: at 32 px a small CNN learns it in a few
  * epochs without reaching 100%, so the arms can differ.
  */
-export const BUILTIN_OPTIONS: Readonly<Required<SyntheticOptions>> = { classes: 12, perClass: 100, seed: 2024, minSide: 40, maxSide: 120, noise: 70 };
+export const BUILTIN_OPTIONS: Readonly<Required<SyntheticOptions>> = { classes: 10, perClass: 120, seed: 2024, minSide: 40, maxSide: 120, noise: 50 };
 
 const MARKER = '.complete';
 
@@ -37,7 +37,10 @@ const exists = (file: string): Promise<boolean> =>
  * Resolves to the built-in data set's folder, generating it first if it is not complete.
  * `onGenerate` is called before a generation starts (for a progress line).
  */
-export async function ensureBuiltinDataset(options: { readonly cacheDir?: string; readonly onGenerate?: (folder: string) => void } = {}): Promise<string> {
+export async function ensureBuiltinDataset(
+  options: { readonly cacheDir?: string; readonly onGenerate?: (folder: string) => void; /** Tests only: other generator options. */ readonly synthetic?: SyntheticOptions } = {},
+): Promise<string> {
+  const synthetic = options.synthetic ?? BUILTIN_OPTIONS;
   const root = options.cacheDir ?? cacheRoot();
   const folder = path.join(root, BUILTIN_VERSION);
   if (await exists(path.join(folder, MARKER))) return folder;
@@ -45,8 +48,8 @@ export async function ensureBuiltinDataset(options: { readonly cacheDir?: string
   await mkdir(root, { recursive: true });
   const temp = path.join(root, `.${BUILTIN_VERSION}.tmp-${process.pid}-${Date.now()}`);
   try {
-    await writeSyntheticFolder(temp, BUILTIN_OPTIONS);
-    await writeFile(path.join(temp, MARKER), `${JSON.stringify({ version: BUILTIN_VERSION, options: BUILTIN_OPTIONS })}\n`);
+    await writeSyntheticFolder(temp, synthetic);
+    await writeFile(path.join(temp, MARKER), `${JSON.stringify({ version: BUILTIN_VERSION, options: synthetic })}\n`);
     // A stale, incomplete folder (no marker) is replaced; a complete one written meanwhile by
     // another process wins and ours is dropped.
     if (await exists(folder)) {

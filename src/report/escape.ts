@@ -1,8 +1,10 @@
 /** Escaping for untrusted text (class names, file names, paths) in the HTML report. */
 
-/** Text and attribute values: & < > " ' escaped. */
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '\u2028': '&#8232;', '\u2029': '&#8233;' };
+
+/** Text and attribute values: & < > " ' escaped (and U+2028/2029, as character references). */
 export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return String(value).replace(/[&<>"'\u2028\u2029]/g, (c) => ENTITIES[c] ?? c);
 }
 
 /**

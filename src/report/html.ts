@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { ArmSummary, ResultsFile } from '../experiment/results.js';
 import { escapeHtml, scriptJson, scriptSource } from './escape.js';
@@ -23,8 +24,13 @@ const require = createRequire(import.meta.url);
 
 /** The minified browser builds of vega, vega-lite and vega-embed, from node_modules. */
 export async function vegaLibraries(): Promise<string[]> {
-  const files = ['vega/build/vega.min.js', 'vega-lite/build/vega-lite.min.js', 'vega-embed/build/vega-embed.min.js'];
-  return Promise.all(files.map((f) => readFile(require.resolve(f), 'utf8')));
+  // The packages' "exports" hide build/*.min.js; their entry points sit in that same build folder.
+  const files: Array<[string, string]> = [
+    ['vega', 'vega.min.js'],
+    ['vega-lite', 'vega-lite.min.js'],
+    ['vega-embed', 'vega-embed.min.js'],
+  ];
+  return Promise.all(files.map(([pkg, file]) => readFile(path.join(path.dirname(require.resolve(pkg)), file), 'utf8')));
 }
 
 /** 0.7234 -> '72.3%'. */

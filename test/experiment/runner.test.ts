@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { augmentedBatches, defaultArmRegistry } from '../../src/experiment/arms.js';
+import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/config.js';
+import { openImageFolderData } from '../../src/experiment/data.js';
+import { InputError } from '../../src/experiment/errors.js';
+import { ops } from '../../src/experiment/pipeline.js';
+import { runAblation } from '../../src/experiment/runner.js';
+import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
+import { tempDir } from '../helpers.js';
+
+describe('runAblation', () => {
+  it('gives the same numbers for the same seeds, and runs user arms from an extended registry', async () => {
+    const dir = await tempDir();
+    const data = path.join(dir, 'data');
+    await writeSyntheticFolder(data, { classes: 2, perClass: 10, seed: 5, minSide: 12, maxSide: 20 });
+    const registry = defaultArmRegistry().with({ name: 'mixup-strong', summary: 'mixup alpha 1', build: (seed, o) => augmentedBatches(seed, o).then(ops.mixup({ alpha: 1, seed })) });
+    const config: AblationConfig = { ...DEFAULT_CONFIG, data, arms: ['mixup-strong'], seeds: [4], epochs: 2, size: 8, batchSize: 4, shuffleWindow: 8, backend: 'wasm', out: path.join(dir, 'a') };
+    const a = await runAblation(config, { registry });
+    const b = await runAblation({ ...config, out: path.join(dir, 'b') }, { registry });
+    const metrics = (r: typeof a) => r.results.runs.map((x) => x.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]));
+    expect(a.trained).toBe(1);
+    expect(metrics(a)).toEqual(metrics(b));
+    expect(a.results.runs[0]!.pipeline.train).toContain('mixup({"alpha":1,"seed":4})');
+    expect(a.results.data.trainCount + a.results.data.validationCount).toBe(20);
+  }, 60_000);
+
+  it('fails with an InputError for unknown arms and bad data, before any training', async () => {
+    const dir = await tempDir();
+    await expect(runAblation({ ...DEFAULT_CONFIG, data: dir, arms: ['nope'], out: dir })).rejects.toThrow(/unknown arm 'nope'/);
+    await expect(runAblation({ ...DEFAULT_CONFIG, data: path.join(dir, 'missing'), out: dir })).rejects.toBeInstanceOf(InputError);
+    await expect(openImageFolderData(dir, { validationSplit: 0.2 })).rejects.toThrow(/holds no class folders/);
+  });
+});
