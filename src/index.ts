@@ -3,3 +3,4 @@ export * from './flow/index.js';
 export * from './operators/index.js';
 export * from './sinks/index.js';
 export * from './sources/index.js';
+export * from './decode/index.js';

@@ -1,35 +1,59 @@
 /** Pure per-image maths over HWC float32 arrays. */
 
-/** Writes the left-right mirror of `src` (HWC) into `dst`; `dst` may not alias `src`. */
-export function flipHorizontal(src: Float32Array, dst: Float32Array, height: number, width: number, channels: number): Float32Array {
+/** A geometric-and-photometric change of one image, applied in a single pass. */
+export interface Transform {
+  readonly flipH?: boolean;
+  readonly flipV?: boolean;
+  /** Added to every value (tf.image.adjust_brightness). */
+  readonly delta?: number;
+  /** Clip to [0, 1] after the delta. */
+  readonly clip?: boolean;
+}
+
+/**
+ * Writes `src` (HWC) mirrored and brightened as `t` says into `dst`, in one pass over memory.
+ * `dst` may alias `src` only when there is no flip.
+ */
+export function transformImage(src: Float32Array, dst: Float32Array, height: number, width: number, channels: number, t: Transform): Float32Array {
+  const delta = t.delta ?? 0;
+  // A pure flip copies values as they are (-0 and NaN included): no arithmetic on them.
+  const plain = delta === 0 && !t.clip;
   const row = width * channels;
   for (let y = 0; y < height; y++) {
-    const base = y * row;
+    const from = (t.flipV ? height - 1 - y : y) * row;
+    const to = y * row;
+    if (!t.flipH) {
+      if (plain) dst.set(src.subarray(from, from + row), to);
+      else if (t.clip) for (let i = 0; i < row; i++) dst[to + i] = Math.min(1, Math.max(0, (src[from + i] as number) + delta));
+      else for (let i = 0; i < row; i++) dst[to + i] = (src[from + i] as number) + delta;
+      continue;
+    }
     for (let x = 0; x < width; x++) {
-      const from = base + x * channels;
-      const to = base + (width - 1 - x) * channels;
-      for (let c = 0; c < channels; c++) dst[to + c] = src[from + c] as number;
+      const s = from + (width - 1 - x) * channels;
+      const d = to + x * channels;
+      for (let c = 0; c < channels; c++) {
+        const v = src[s + c] as number;
+        dst[d + c] = plain ? v : t.clip ? Math.min(1, Math.max(0, v + delta)) : v + delta;
+      }
     }
   }
   return dst;
 }
 
-/** Writes the top-bottom mirror of `src` (HWC) into `dst`. */
-export function flipVertical(src: Float32Array, dst: Float32Array, height: number, width: number, channels: number): Float32Array {
-  const row = width * channels;
-  for (let y = 0; y < height; y++) dst.set(src.subarray(y * row, (y + 1) * row), (height - 1 - y) * row);
-  return dst;
-}
+/** Writes the left-right mirror of `src` (HWC) into `dst`; `dst` may not alias `src`. */
+export const flipHorizontal = (src: Float32Array, dst: Float32Array, height: number, width: number, channels: number): Float32Array =>
+  transformImage(src, dst, height, width, channels, { flipH: true });
+
+/** Writes the top-bottom mirror of `src` (HWC) into `dst`; `dst` may not alias `src`. */
+export const flipVertical = (src: Float32Array, dst: Float32Array, height: number, width: number, channels: number): Float32Array =>
+  transformImage(src, dst, height, width, channels, { flipV: true });
 
 /**
  * Adds `delta` to every value, in place: tf.image.adjust_brightness. With `clip`, values are kept
  * in [0, 1] afterwards (tf.image.random_brightness itself does not clip).
  */
-export function addBrightness(data: Float32Array, delta: number, clip: boolean): Float32Array {
-  if (clip) for (let i = 0; i < data.length; i++) data[i] = Math.min(1, Math.max(0, (data[i] as number) + delta));
-  else for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) + delta;
-  return data;
-}
+export const addBrightness = (data: Float32Array, delta: number, clip: boolean): Float32Array =>
+  transformImage(data, data, 1, data.length, 1, { delta, clip });
 
 /** For one axis: the two source taps and the weight of the second, per output position. */
 interface Taps {

@@ -1,4 +1,5 @@
-export { addBrightness, flipHorizontal, flipVertical, resizeBilinear, toRgb, toUnitFloat } from './image.js';
+export { addBrightness, flipHorizontal, flipVertical, resizeBilinear, toRgb, toUnitFloat, transformImage } from './image.js';
+export type { Transform } from './image.js';
 export { blendInto, boxArea, cutmixBatch, cutmixBox, mixTargets, mixupBatch, oneHotLabels, pasteBox, smoothLabels } from './mix.js';
 export type { Box, MixOptions, MixResult } from './mix.js';
 export { hashKeys, rng, Rng } from './random.js';

@@ -1,5 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { addBrightness, flipHorizontal, flipVertical } from '../core/image.js';
+import { transformImage } from '../core/image.js';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 
@@ -29,15 +29,11 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
   check(Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
   return map((sample) => {
     const r = rng(seed, 'augment', sample.epoch, sample.index);
-    const { height, width, channels } = sample;
-    let image: Float32Array = Float32Array.from(sample.image);
     // Fixed draw order (h, v, brightness) whatever is enabled keeps streams stable across options.
-    const flipH = r.next() < 0.5;
-    const flipV = r.next() < 0.5;
-    const delta = r.uniform(-brightness, brightness);
-    if (flipH && (flip === 'horizontal' || flip === 'both')) image = flipHorizontal(sample.image, new Float32Array(image.length), height, width, channels);
-    if (flipV && (flip === 'vertical' || flip === 'both')) image = flipVertical(Float32Array.from(image), image, height, width, channels);
-    if (brightness > 0) addBrightness(image, delta, clip);
+    const flipH = r.next() < 0.5 && (flip === 'horizontal' || flip === 'both');
+    const flipV = r.next() < 0.5 && (flip === 'vertical' || flip === 'both');
+    const delta = brightness > 0 ? r.uniform(-brightness, brightness) : 0;
+    const image = transformImage(sample.image, new Float32Array(sample.image.length), sample.height, sample.width, sample.channels, { flipH, flipV, delta, clip });
     return { ...sample, image };
   });
 }

@@ -9,7 +9,7 @@ export type { CutmixOptions } from './cutmix.js';
 export { labelSmoothing } from './labelSmoothing.js';
 export type { MixingOptions } from './mixing.js';
 export { mixup } from './mixup.js';
-export { DecodeError, decodeImage, normalizeResize } from './normalizeResize.js';
+export { DecodeError, normalizeResize } from './normalizeResize.js';
 export type { NormalizeResizeOptions } from './normalizeResize.js';
 export { oneHot } from './oneHot.js';
 export { parallelMap } from './parallelMap.js';

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { isJpeg, jpegOrientation } from '../../src/core/jpeg.js';
-import { decodeImage } from '../../src/operators/normalizeResize.js';
+import { decodeImage } from '../../src/decode/decodeImage.js';
 
 const base = () => sharp({ create: { width: 6, height: 4, channels: 3, background: { r: 200, g: 100, b: 50 } } });
 

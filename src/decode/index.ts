@@ -1,0 +1,2 @@
+export { decodeImage } from './decodeImage.js';
+export { DecodePool, decodePool } from './pool.js';
