@@ -14,7 +14,7 @@ import { emit, type Figure } from './report.js';
  * has done at least one step and `cpuSeconds` have passed: one of its steps takes as long as
  * dozens on wasm, and images/s is a rate either way.
  */
-export const BENCH_BACKEND = { inputSize: 32, numClasses: 10, batch: 16, wasmSteps: 20, cpuSeconds: 20 } as const;
+export const BENCH_BACKEND = { inputSize: 32, numClasses: 10, batch: 16, wasmSteps: 40, cpuSeconds: 20 } as const;
 
 function syntheticBatch(seed: number, batch: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const { inputSize: s, numClasses } = BENCH_BACKEND;

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { rng, type Rng } from '../../src/core/random.js';
 import { registerWasmTrainingKernels, wasmTrainingKernels } from '../../src/backend/index.js';
 
-type Pad = 'same' | 'valid';
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 interface Case {
   readonly kind: 'conv' | 'depthwise';
   readonly b: number;
@@ -19,7 +19,7 @@ interface Case {
   readonly pad: Pad;
 }
 
-const label = (c: Case) => `${c.kind} x[${c.b},${c.h},${c.w},${c.c}] f${c.fh}x${c.fw} k${c.k} s${c.strides.join('x')} ${c.pad}`;
+const label = (c: Case) => `${c.kind} x[${c.b},${c.h},${c.w},${c.c}] f${c.fh}x${c.fw} k${c.k} s${c.strides.join('x')} ${JSON.stringify(c.pad)}`;
 
 function randomCase(r: Rng, kind: Case['kind'], i: number): Case {
   const fh = [1, 2, 3, 3, 5][r.int(5)] as number;
@@ -50,13 +50,17 @@ function cases(kind: Case['kind'], n: number): Case[] {
     { kind, b: 1, h: 6, w: 11, c: 3, k: 1, fh: 5, fw: 2, strides: [2, 2], pad: 'same' },
     { kind, b: 2, h: 10, w: 10, c: 5, k: 2, fh: 2, fw: 2, strides: [2, 2], pad: 'same' },
     { kind, b: 2, h: 16, w: 16, c: 8, k: 2, fh: 3, fw: 3, strides: [1, 1], pad: 'valid' },
+    // Numeric and explicit padding reach the kernels too (asymmetric, larger than 'same').
+    { kind, b: 2, h: 7, w: 8, c: 3, k: 2, fh: 3, fw: 3, strides: [2, 2], pad: 1 },
+    { kind, b: 1, h: 6, w: 7, c: 2, k: 2, fh: 3, fw: 2, strides: [2, 2], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
+    { kind, b: 2, h: 5, w: 5, c: 2, k: 1, fh: 3, fw: 3, strides: [1, 1], pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
   ];
   const r = rng(20240611, 'kernel-cases', kind);
   return [...fixed, ...Array.from({ length: n }, (_, i) => randomCase(r, kind, i))];
 }
 
 function outShape(c: Case): [number, number, number, number] {
-  const info = tf.backend_util.computeConv2DInfo([c.b, c.h, c.w, c.c], [c.fh, c.fw, c.c, c.k], c.strides, 1, c.pad, undefined, c.kind === 'depthwise');
+  const info = tf.backend_util.computeConv2DInfo([c.b, c.h, c.w, c.c], [c.fh, c.fw, c.c, c.k], c.strides, 1, c.pad, typeof c.pad === 'number' ? 'floor' : undefined, c.kind === 'depthwise');
   return info.outShape;
 }
 
@@ -72,6 +76,8 @@ function data(c: Case) {
   };
 }
 
+const rounding = (c: Case): 'floor' | undefined => (typeof c.pad === 'number' ? 'floor' : undefined);
+
 /** dL/dx and dL/dfilter for L = sum(op(x, f) * dy) on the named backend, as plain arrays. */
 async function grads(backend: string, c: Case, d: ReturnType<typeof data>) {
   await tf.setBackend(backend);
@@ -80,7 +86,9 @@ async function grads(backend: string, c: Case, d: ReturnType<typeof data>) {
     const f = tf.tensor4d(d.f, [c.fh, c.fw, c.c, c.k]);
     const dy = tf.tensor4d(d.dy, d.out);
     const op = (a: tf.Tensor, b: tf.Tensor) =>
-      c.kind === 'conv' ? tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad) : tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad);
+      c.kind === 'conv'
+        ? tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad, 'NHWC', 1, rounding(c))
+        : tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad, 'NHWC', 1, rounding(c));
     return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), dy)))([x, f]);
   }) as [tf.Tensor, tf.Tensor];
   const out = { dx: (await gx.data()) as Float32Array, df: (await gf.data()) as Float32Array, dxShape: gx.shape, dfShape: gf.shape };
