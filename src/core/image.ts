@@ -157,3 +157,24 @@ export function toUnitFloat(bytes: Uint8Array): Float32Array {
   for (let i = 0; i < bytes.length; i++) out[i] = UNIT[bytes[i] as number] as number;
   return out;
 }
+
+/**
+ * An image as bytes for storage: uint8 when every value is exactly k / 255 (decoded images are),
+ * a quarter of the float32 size, else its float32 bytes. `unpackUnit` restores it bit for bit.
+ */
+export function packUnit(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint8Array } {
+  const u8 = new Uint8Array(image.length);
+  for (let i = 0; i < image.length; i++) {
+    const k = Math.round((image[i] as number) * 255);
+    if (!(k >= 0 && k <= 255) || UNIT[k] !== image[i]) return { dtype: 'f32', data: new Uint8Array(image.slice().buffer) };
+    u8[i] = k;
+  }
+  return { dtype: 'u8', data: u8 };
+}
+
+export function unpackUnit(dtype: 'u8' | 'f32', data: Uint8Array): Float32Array {
+  if (dtype === 'f32') return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = UNIT[data[i] as number] as number;
+  return out;
+}

@@ -65,7 +65,11 @@ export function pasteBox(dst: Float32Array, src: Float32Array, to: number, from:
 /** Writes lambda * a + (1 - lambda) * b over one image's range into `dst`. */
 export function blendInto(dst: Float32Array, a: Float32Array, b: Float32Array, aStart: number, bStart: number, length: number, lambda: number): void {
   const mu = 1 - lambda;
-  for (let i = 0; i < length; i++) dst[aStart + i] = lambda * (a[aStart + i] as number) + mu * (b[bStart + i] as number);
+  // Views from 0 keep the loop free of offset arithmetic: it runs near memory speed.
+  const d = dst.subarray(aStart, aStart + length);
+  const x = a.subarray(aStart, aStart + length);
+  const y = b.subarray(bStart, bStart + length);
+  for (let i = 0; i < length; i++) d[i] = lambda * (x[i] as number) + mu * (y[i] as number);
 }
 
 /** targets'[i] = w[i] * t[i] + (1 - w[i]) * t[perm[i]], row by row, into a new array. */

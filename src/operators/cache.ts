@@ -1,6 +1,7 @@
 import { mkdir, open, rename, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
+import { packUnit, unpackUnit } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
 import { identityOf, keyOf } from '../flow/identity.js';
 import { pullSource } from '../sources/pullSource.js';
@@ -28,24 +29,6 @@ interface Entry {
   readonly dtype: 'u8' | 'f32';
   readonly offset: number;
   readonly bytes: number;
-}
-
-/** Packs an image into bytes: uint8 when that is lossless, else its float32 bytes. */
-function pack(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint8Array } {
-  const u8 = new Uint8Array(image.length);
-  for (let i = 0; i < image.length; i++) {
-    const v = Math.round((image[i] as number) * 255);
-    if (!(v >= 0 && v <= 255) || Math.fround(v / 255) !== image[i]) return { dtype: 'f32', data: new Uint8Array(Float32Array.from(image).buffer) };
-    u8[i] = v;
-  }
-  return { dtype: 'u8', data: u8 };
-}
-
-function unpack(dtype: 'u8' | 'f32', data: Uint8Array): Float32Array {
-  if (dtype === 'f32') return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) / 255;
-  return out;
 }
 
 const sampleOf = (e: Entry, image: Float32Array, epoch: number): ImageSample => ({
@@ -90,7 +73,7 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
         if (stopped) return;
         if (stored) {
           const replay = pullSource(async function* () {
-            for await (const [e, data] of stored.records()) yield sampleOf(e, unpack(e.dtype, data), epoch);
+            for await (const [e, data] of stored.records()) yield sampleOf(e, unpackUnit(e.dtype, data), epoch);
           });
           inner = replay.subscribe(subscriber);
           return;
@@ -126,7 +109,7 @@ function memoryRecorder(): { add(s: ImageSample): void; finish(): Promise<Store>
   const blobs: Uint8Array[] = [];
   return {
     add(s) {
-      const { dtype, data } = pack(s.image);
+      const { dtype, data } = packUnit(s.image);
       entries.push({ origin: s.origin, label: s.label, numClasses: s.numClasses, index: s.index, height: s.height, width: s.width, channels: s.channels, dtype, offset: blobs.length, bytes: data.length });
       blobs.push(data);
     },
@@ -146,7 +129,7 @@ async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void
   let writing: Promise<unknown> = Promise.resolve();
   return {
     add(s) {
-      const { dtype, data } = pack(s.image);
+      const { dtype, data } = packUnit(s.image);
       entries.push({ origin: s.origin, label: s.label, numClasses: s.numClasses, index: s.index, height: s.height, width: s.width, channels: s.channels, dtype, offset, bytes: data.length });
       const at = offset;
       offset += data.length;

@@ -1,7 +1,23 @@
 import { concatWith, defer, filter, from, map, type MonoTypeOperatorFunction } from 'rxjs';
+import { packUnit, unpackUnit } from '../core/image.js';
 import { rng, type Rng } from '../core/random.js';
 import { check, type Position } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
+
+/** A buffered item; a decoded image waits as bytes when that is lossless (1 byte a value, not 4). */
+interface Waiting<T> {
+  readonly item: T;
+  readonly packed?: { dtype: 'u8' | 'f32'; data: Uint8Array };
+}
+
+function wait<T>(item: T): Waiting<T> {
+  const image = (item as { image?: unknown }).image;
+  if (!(image instanceof Float32Array)) return { item };
+  const packed = packUnit(image);
+  return packed.dtype === 'u8' ? { item: { ...item, image: undefined }, packed } : { item };
+}
+
+const resume = <T>(w: Waiting<T>): T => (w.packed ? { ...w.item, image: unpackUnit(w.packed.dtype, w.packed.data) } : w.item);
 
 export interface ShuffleWindowOptions {
   /** Seed; epoch e's draws are keyed by (seed, e), e taken from the first item. Default 0. */
@@ -12,7 +28,8 @@ export interface ShuffleWindowOptions {
  * tf.data's shuffle(buffer_size): fills a buffer of `size` items; then each new item takes the
  * place of a uniformly chosen buffered one, which is emitted. On completion the buffer is drained
  * in random order, then the stream completes. Reshuffled every epoch; declares `size` held items
- * to the sink's credit.
+ * to the sink's credit. Decoded images wait as uint8 when that is exact (before augment it is),
+ * so a window of n 224x224 images holds n x 147 KiB, not n x 588 KiB.
  *
  * @example
  * samples$.pipe(shuffleWindow(200, { seed: 1 }))
@@ -24,25 +41,25 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
   return (source) =>
     defer(() => {
       creditOf()?.hold(size);
-      const buffer: T[] = [];
+      const buffer: Array<Waiting<T>> = [];
       let random: Rng | undefined;
       return source.pipe(
         map((item): T | undefined => {
           random ??= rng(seed, 'shuffleWindow', item.epoch);
           if (buffer.length < size) {
-            buffer.push(item);
+            buffer.push(wait(item));
             return undefined;
           }
           const j = random.int(size);
-          const out = buffer[j] as T;
-          buffer[j] = item;
-          return out;
+          const out = buffer[j] as Waiting<T>;
+          buffer[j] = wait(item);
+          return resume(out);
         }),
         filter((item): item is T => item !== undefined),
         concatWith(
           defer(() => {
             random?.shuffle(buffer);
-            return from(buffer.splice(0));
+            return from(buffer.splice(0).map(resume));
           }),
         ),
       );

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { from, Subject, take, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import type { Position } from '../../src/core/types.js';
+import type { ImageSample, Position } from '../../src/core/types.js';
 import { shuffleWindow } from '../../src/operators/shuffleWindow.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -151,5 +151,19 @@ describe('shuffleWindow', () => {
       expect(() => shuffleWindow(size)).toThrow(/size/);
     }
     expect(() => shuffleWindow(3, { seed: Number.NaN })).toThrow(/seed/);
+  });
+});
+
+describe('shuffleWindow with decoded images', () => {
+  it('gives every image back bit for bit, whether it waited as bytes (k/255) or as float32', async () => {
+    const { lastValueFrom, toArray, from } = await import('rxjs');
+    const make = (index: number, exact: boolean): ImageSample => ({
+      image: Float32Array.from({ length: 12 }, (_, i) => (exact ? ((index * 7 + i) % 256) / 255 : (index + i) * 0.1234567)),
+      height: 2, width: 2, channels: 3, label: 0, numClasses: 1, origin: `s${index}`, epoch: 0, index,
+    });
+    const input = Array.from({ length: 30 }, (_, i) => make(i, i % 2 === 0));
+    const out = await lastValueFrom(from(input).pipe(shuffleWindow(8, { seed: 4 }), toArray()));
+    expect(out.map((s) => s.index).sort((a, b) => a - b)).toEqual(input.map((s) => s.index));
+    for (const s of out) expect(Array.from(s.image)).toEqual(Array.from(input[s.index]!.image));
   });
 });

@@ -1,0 +1,46 @@
+/**
+ * The reference chain (decode, resize 224, flip, brightness, batch 16, CutMix, one-hot labels,
+ * prefetch) cold and warm, beside PyTorch's DataLoader on the same files in the same run.
+ */
+import { augment, batch, cache, cutmix, imageFolder, normalizeResize, prefetch, toAsyncIterable } from '../src/index.js';
+import type { Figure } from './report.js';
+import { peerData, torchPeer } from './peers.js';
+
+/** Images per second of one pass over `epochs` epochs of a chain, by epoch. */
+async function rates(root: string, epochs: number, options: { cached?: boolean; deterministic?: boolean; workers?: number } = {}): Promise<number[]> {
+  const decode = normalizeResize({ size: 224, deterministic: options.deterministic ?? true, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+  const decoded$ = imageFolder(root, { seed: 1 }).pipe(decode);
+  const train$ = (options.cached ? decoded$.pipe(cache()) : decoded$).pipe(
+    augment({ flip: 'horizontal', brightness: 0.2, seed: 1 }),
+    batch(16),
+    cutmix({ alpha: 1, seed: 1 }),
+    prefetch(2),
+  );
+  const out: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const start = performance.now();
+    let images = 0;
+    for await (const b of toAsyncIterable(train$)) images += b.shape[0];
+    out.push((images * 1000) / (performance.now() - start));
+  }
+  return out;
+}
+
+export async function benchChain(out: (f: Figure) => void): Promise<void> {
+  const root = await peerData();
+  // Ours before and after the peer, averaged: the machine's load drifts during a run.
+  const before = (await rates(root, 1))[0] ?? 0;
+  const torch = await torchPeer(root);
+  const after = (await rates(root, 1))[0] ?? 0;
+  const cold = (before + after) / 2;
+  const against = torch ? { name: torch.name, value: torch.images_per_s, unit: 'images/s' } : undefined;
+  const vs = (value: number, target: number): Partial<Figure> =>
+    against ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target } : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
+  out({ name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)', value: cold, unit: 'images/s', ...vs(cold, 1.5), runs: [before, after] });
+  const [, warm] = await rates(root, 2, { cached: true });
+  out({ name: 'warm epoch: same chain with cache() after normalizeResize', value: warm ?? 0, unit: 'images/s', ...vs(warm ?? 0, 10) });
+  const unordered = (await rates(root, 1, { deterministic: false }))[0] ?? 0;
+  out({ name: 'cold epoch, parallel decode unordered (deterministic: false)', value: unordered, unit: 'images/s', against: { name: 'ordered (deterministic: true), same run', value: cold, unit: 'images/s' }, ratio: unordered / cold });
+  const mainThread = (await rates(root, 1, { workers: 0 }))[0] ?? 0;
+  out({ name: 'cold epoch, decode on worker threads (default)', value: cold, unit: 'images/s', against: { name: 'decode on the main thread (workers: 0)', value: mainThread, unit: 'images/s' }, ratio: cold / mainThread });
+}

@@ -1,0 +1,68 @@
+/**
+ * Peak RSS of the peer's chain (file list shuffled each epoch, no shuffle window) over one cold
+ * epoch with a consumer slower than the source, at 2,000 and 20,000 images (hard links repeat the
+ * files), each in a fresh process; and what a shuffle window of n images adds.
+ *
+ * Run alone: node --import tsx bench/memory.ts <folder> <shuffle-window>  (prints one JSON object)
+ */
+import { execFile } from 'node:child_process';
+import { link, mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { augment, batch, cutmix, imageFolder, normalizeResize, prefetch, shuffleWindow, toAsyncIterable } from '../src/index.js';
+import type { Figure } from './report.js';
+import { peerData } from './peers.js';
+
+const run = promisify(execFile);
+
+/** A folder of `copies` hard links to each file of `root`, class by class. */
+async function repeated(root: string, copies: number): Promise<string> {
+  const out = `${root}-x${copies}`;
+  if (await stat(out).catch(() => undefined)) return out;
+  for (const c of await readdir(root)) {
+    await mkdir(path.join(out, c), { recursive: true });
+    for (const f of await readdir(path.join(root, c))) for (let k = 0; k < copies; k++) await link(path.join(root, c, f), path.join(out, c, `${k}_${f}`));
+  }
+  return out;
+}
+
+async function measureHere(root: string, window: number): Promise<{ images: number; peakRssMiB: number; limit: number }> {
+  const decoded$ = imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 224 }));
+  const train$ = (window > 0 ? decoded$.pipe(shuffleWindow(window, { seed: 1 })) : decoded$).pipe(
+    augment({ flip: 'horizontal', brightness: 0.2 }),
+    batch(16),
+    cutmix({ alpha: 1 }),
+    prefetch(2),
+  );
+  let images = 0;
+  const it = toAsyncIterable(train$)[Symbol.asyncIterator]();
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    images += r.value.shape[0];
+    // The slower consumer: a few ms of "training" per batch, so the source is always ahead.
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+  return { images, peakRssMiB: process.resourceUsage().maxRSS / 1024, limit: it.credit.limit };
+}
+
+async function inChild(root: string, window: number): Promise<{ images: number; peakRssMiB: number; limit: number }> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', import.meta.filename, root, String(window)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+}
+
+export async function benchMemory(out: (f: Figure) => void): Promise<void> {
+  const small = await peerData();
+  const large = await repeated(small, 10);
+  const a = await inChild(small, 0);
+  const b = await inChild(large, 0);
+  out({ name: `peak RSS, cold epoch of ${b.images} images, slow consumer, no shuffle window`, value: b.peakRssMiB, unit: 'MiB', against: { name: 'limit', value: 300, unit: 'MiB' }, target: '<= 300 MiB', pass: b.peakRssMiB <= 300, samplesAliveBound: b.limit });
+  const growth = b.peakRssMiB / a.peakRssMiB - 1;
+  out({ name: `peak RSS growth from ${a.images} to ${b.images} images`, value: 100 * growth, unit: '%', against: { name: `peak RSS at ${a.images} images`, value: a.peakRssMiB, unit: 'MiB' }, target: '< 10%', pass: growth < 0.1 });
+  const w = await inChild(small, 1000);
+  out({ name: 'peak RSS with shuffleWindow(1000) before augment', value: w.peakRssMiB, unit: 'MiB', against: { name: 'no shuffle window, same data', value: a.peakRssMiB, unit: 'MiB' }, addedPerImageKiB: ((w.peakRssMiB - a.peakRssMiB) * 1024) / 1000, samplesAliveBound: w.limit });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2]) {
+  console.log(JSON.stringify(await measureHere(process.argv[2], Number(process.argv[3] ?? 0))));
+  process.exit(0);
+}
