@@ -27,7 +27,8 @@ writes results.json, results.csv, report.html and PNG charts to --out. Finished 
 they finish; rerunning the same command skips them (resume after Ctrl-C or a crash).
 
 Flags (default in brackets):
-  --data <folder>        image folder, one sub-folder per class (Stanford Dogs layout)
+  --data <path>          image folder, one sub-folder per class (Stanford Dogs layout), or
+                         TFRecord shards, CIFAR-10/100 binary, MNIST IDX, a CSV/JSONL manifest
                          [built-in: a generated 10-class, 1200-image set, cached in
                          $MIXSTREAM_CACHE or ~/.cache/mixstream]
   --arms <list>          comma-separated arms [${D.arms.join(',')}]

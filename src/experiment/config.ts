@@ -40,7 +40,7 @@ export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<s
 export const DEFAULT_CONFIG: AblationConfig = {
   arms: ['baseline', 'augment', 'cutmix', 'mixup'],
   seeds: [1, 2],
-  epochs: 10,
+  epochs: 16,
   size: 32,
   batchSize: 32,
   model: 'simple-cnn',

@@ -5,6 +5,7 @@ export { BUILTIN_OPTIONS, BUILTIN_VERSION, cacheRoot, ensureBuiltinDataset } fro
 export { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, shortHash, stableJson } from './config.js';
 export type { AblationConfig } from './config.js';
 export { openImageFolderData } from './data.js';
+export { openDetectedData } from './detected.js';
 export type { AblationData, ImageFolderDataOptions } from './data.js';
 export { InputError } from './errors.js';
 export { describeSteps, ops, Pipeline, step } from './pipeline.js';

@@ -13,6 +13,7 @@ import { defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmR
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
+import { openDetectedData } from './detected.js';
 import { InputError } from './errors.js';
 import { ops } from './pipeline.js';
 import { readRuns, resultsCsv, RESULTS_FORMAT, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
@@ -78,14 +79,13 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
 }
 
-/** Opens the config's data: its folder, or the built-in data set (generated on first use). */
+/** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
 export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void } = {}): Promise<AblationData> {
-  const root =
-    config.data ??
-    (await ensureBuiltinDataset({
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
-      onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
-    }));
+  if (config.data !== undefined) return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds });
+  const root = await ensureBuiltinDataset({
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
+  });
   return openImageFolderData(root, { validationSplit: config.validationSplit });
 }
 

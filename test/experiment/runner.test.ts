@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { augmentedBatches, defaultArmRegistry } from '../../src/experiment/arms.js';
@@ -23,6 +24,25 @@ describe('runAblation', () => {
     expect(metrics(a)).toEqual(metrics(b));
     expect(a.results.runs[0]!.pipeline.train).toContain('mixup({"alpha":1,"seed":4})');
     expect(a.results.data.trainCount + a.results.data.validationCount).toBe(20);
+  }, 60_000);
+
+  it('trains on any data set openDataset recognises (CIFAR-10 binary here), split by origin', async () => {
+    const dir = await tempDir();
+    const data = path.join(dir, 'cifar');
+    await mkdir(data);
+    const records = 40;
+    const bytes = new Uint8Array(records * 3073);
+    for (let r = 0; r < records; r++) {
+      bytes[r * 3073] = r % 10;
+      for (let i = 1; i < 3073; i++) bytes[r * 3073 + i] = (r * 31 + i * 7) % 256;
+    }
+    await writeFile(path.join(data, 'data_batch_1.bin'), bytes);
+    const run = await runAblation({ ...DEFAULT_CONFIG, data, arms: ['baseline', 'cutmix'], seeds: [1], epochs: 1, size: 8, batchSize: 8, shuffleWindow: 8, backend: 'wasm', out: path.join(dir, 'out') });
+    expect(run.results.data.kind).toBe('cifar');
+    expect(run.results.data.classes).toHaveLength(10);
+    expect(run.results.data.trainCount + run.results.data.validationCount).toBe(records);
+    expect(run.results.data.validationCount).toBeGreaterThan(0);
+    expect(run.results.runs).toHaveLength(2);
   }, 60_000);
 
   it('fails with an InputError for unknown arms and bad data, before any training', async () => {
