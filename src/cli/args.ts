@@ -45,6 +45,8 @@ Flags (default in brackets):
   --val-split <x>        fraction of each class held out for validation, in (0, 1) [${D.validationSplit}]
   --shuffle-window <n>   shuffle-window size of the augmented arms [${D.shuffleWindow}]
   --out <folder>         output folder [${D.out}]
+  --cache-dir <folder>   where the built-in data set is cached [$MIXSTREAM_CACHE, else
+                         $XDG_CACHE_HOME/mixstream, else ~/.cache/mixstream]
   --no-report            write results only (no report.html, no PNG charts)
   --quiet                no progress output (the summary is still printed)
   -h, --help             this help
