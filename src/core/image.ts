@@ -28,6 +28,15 @@ export function transformImage(src: Float32Array, dst: Float32Array, height: num
       else for (let i = 0; i < row; i++) dst[to + i] = (src[from + i] as number) + delta;
       continue;
     }
+    if (channels === 3 && !plain && !t.clip) {
+      // The reference chain's case (flip + brightness on RGB) unrolled: about twice as fast.
+      for (let x = 0, s = from + (width - 1) * 3, d = to; x < width; x++, s -= 3, d += 3) {
+        dst[d] = (src[s] as number) + delta;
+        dst[d + 1] = (src[s + 1] as number) + delta;
+        dst[d + 2] = (src[s + 2] as number) + delta;
+      }
+      continue;
+    }
     for (let x = 0; x < width; x++) {
       const s = from + (width - 1 - x) * channels;
       const d = to + x * channels;

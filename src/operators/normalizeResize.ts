@@ -17,7 +17,10 @@ export interface NormalizeResizeOptions {
    * libuv pool instead. Default: the number of cores (os.availableParallelism()).
    */
   readonly workers?: number;
-  /** Images being decoded at once. Default 2 per worker (4 without workers). */
+  /**
+   * Images being decoded at once. Default 16: while the main thread runs a (synchronous) training
+   * step it cannot hand out new work, so the workers need a batch's worth queued to stay busy.
+   */
   readonly concurrency?: number;
   /** Keep input order (default) or emit as decoded, like tf.data's `deterministic`. Default true. */
   readonly deterministic?: boolean;
@@ -49,7 +52,7 @@ export class DecodeError extends Error {
  */
 export function normalizeResize(options: NormalizeResizeOptions): OperatorFunction<EncodedSample | ImageSample, ImageSample> {
   const { size, workers = availableParallelism(), deterministic = true, onError = 'fail', onSkip } = options;
-  const { concurrency = workers > 0 ? 2 * workers : 4 } = options;
+  const { concurrency = 16 } = options;
   const [height, width] = typeof size === 'number' ? [size, size] : size;
   check([height, width].every((d) => Number.isInteger(d) && d > 0), 'normalizeResize', 'size', `must be a positive integer or [height, width], got ${JSON.stringify(size)}`);
   check(Number.isInteger(workers) && workers >= 0, 'normalizeResize', 'workers', `must be an integer >= 0, got ${workers}`);
