@@ -10,7 +10,8 @@ import path from 'node:path';
 import { writeSyntheticFolder, type SyntheticOptions } from '../sources/synthetic.js';
 
 /** Bump when the options change: a new version is a new folder. */
-export const BUILTIN_VERSION = 'builtin-v1';
+// v2: crossed stripes, so a horizontal flip keeps each image in its class.
+export const BUILTIN_VERSION = 'builtin-v2';
 
 /**
  * 10 classes x 120 images, sides 40..120 px, heavy noise: at 32 px a small CNN learns it in a few

@@ -19,8 +19,9 @@ export interface SyntheticOptions {
 
 /**
  * Writes a deterministic image folder (root/<class>/<n>.jpg, Stanford Dogs layout) whose classes
- * differ by the orientation and frequency of a striped texture, under random colour, phase, scale,
- * occluding blobs and noise: learnable, not trivial. Used for the built-in data set, examples and tests.
+ * differ by the angle and frequency of a crossed-stripe texture, under random colour, phase, scale,
+ * occluding blobs and noise: learnable, not trivial. The texture is two stripe sets at +-angle, so
+ * a left-right flip (what augment does) keeps every image in its own class. Used for the built-in data set, examples and tests.
  * Resolves to the class names.
  */
 export async function writeSyntheticFolder(root: string, options: SyntheticOptions = {}): Promise<string[]> {
@@ -29,14 +30,14 @@ export async function writeSyntheticFolder(root: string, options: SyntheticOptio
   for (const [c, name] of names.entries()) {
     const dir = path.join(root, name);
     await mkdir(dir, { recursive: true });
-    const angle = (Math.PI * c) / classes;
+    const angle = (Math.PI / 2) * ((c + 0.5) / classes);
     const freq = 0.12 + 0.1 * (c % 3);
     for (let i = 0; i < perClass; i++) {
       const r = rng(seed, 'synthetic', c, i);
       const w = minSide + r.int(maxSide - minSide + 1);
       const h = minSide + r.int(maxSide - minSide + 1);
       const scale = Math.min(w, h) / 64;
-      const a = angle + r.uniform(-0.15, 0.15);
+      const a = angle + r.uniform(-0.04, 0.04);
       const f = (freq * r.uniform(0.8, 1.25)) / scale;
       const phase = r.uniform(0, 2 * Math.PI);
       const fg = [r.uniform(60, 255), r.uniform(60, 255), r.uniform(60, 255)];
@@ -47,7 +48,7 @@ export async function writeSyntheticFolder(root: string, options: SyntheticOptio
       const sa = Math.sin(a);
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
-          const t = 0.5 + 0.5 * Math.sin(2 * Math.PI * f * (x * ca + y * sa) + phase);
+          const t = 0.5 + 0.25 * (Math.sin(2 * Math.PI * f * (x * ca + y * sa) + phase) + Math.sin(2 * Math.PI * f * (y * sa - x * ca) + phase));
           const inBlob = (x - blob.x) ** 2 + (y - blob.y) ** 2 < blob.r ** 2;
           for (let k = 0; k < 3; k++) {
             const v = inBlob ? blob.v : (bg[k] as number) + t * ((fg[k] as number) - (bg[k] as number));

@@ -86,10 +86,10 @@ describe('results', () => {
     let generated = 0;
     const options = { cacheDir, synthetic: { classes: 2, perClass: 2, minSide: 8, maxSide: 12 }, onGenerate: () => generated++ };
     const folder = await ensureBuiltinDataset(options);
-    expect(path.basename(folder)).toBe('builtin-v1');
-    expect((await readdir(cacheDir)).sort()).toEqual(['builtin-v1']); // no temp folder left
+    expect(path.basename(folder)).toBe('builtin-v2');
+    expect((await readdir(cacheDir)).sort()).toEqual(['builtin-v2']); // no temp folder left
     expect((await readdir(folder)).sort()).toEqual(['.complete', 'class_00', 'class_01']);
-    expect(JSON.parse(await readFile(path.join(folder, '.complete'), 'utf8')).version).toBe('builtin-v1');
+    expect(JSON.parse(await readFile(path.join(folder, '.complete'), 'utf8')).version).toBe('builtin-v2');
     expect(await ensureBuiltinDataset(options)).toBe(folder);
     expect(generated).toBe(1);
   });
