@@ -3,14 +3,17 @@
  * epoch with a consumer slower than the source, at 2,000 and 20,000 images (hard links repeat the
  * files), each in a fresh process; and what a shuffle window of n images adds.
  *
- * Run alone: node --import tsx bench/memory.ts <folder> <shuffle-window>  (prints one JSON object)
+ * Run alone: node dist/bench/memory.js <folder> <shuffle-window>  (prints one JSON object)
  */
 import { execFile } from 'node:child_process';
 import { link, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { augment, batch, cutmix, imageFolder, normalizeResize, prefetch, shuffleWindow, toAsyncIterable } from '../src/index.js';
+// Only the pipeline's modules: the measured process holds no tfjs (the sink's tensors are fitDataset's business).
+import { augment, batch, cutmix, normalizeResize, prefetch, shuffleWindow } from '../src/operators/index.js';
+import { toAsyncIterable } from '../src/sinks/toAsyncIterable.js';
+import { imageFolder } from '../src/sources/imageFolder.js';
 import type { Figure } from './report.js';
 import { peerData } from './peers.js';
 
@@ -39,14 +42,16 @@ async function measureHere(root: string, window: number): Promise<{ images: numb
   const it = toAsyncIterable(train$)[Symbol.asyncIterator]();
   for (let r = await it.next(); !r.done; r = await it.next()) {
     images += r.value.shape[0];
-    // The slower consumer: a few ms of "training" per batch, so the source is always ahead.
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    // The slower consumer: 60 ms of "training" a batch (267 images/s, below what the source makes), so the source is always ahead.
+    await new Promise((resolve) => setTimeout(resolve, 60));
   }
   return { images, peakRssMiB: process.resourceUsage().maxRSS / 1024, limit: it.credit.limit };
 }
 
 async function inChild(root: string, window: number): Promise<{ images: number; peakRssMiB: number; limit: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', import.meta.filename, root, String(window)], { maxBuffer: 1 << 20 });
+  // The same runtime as this process: compiled JavaScript under `npm run bench`, tsx from sources.
+  const self = import.meta.filename;
+  const { stdout } = await run(process.execPath, [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root, String(window)], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
 }
 

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const SHARED_BENCH = path.resolve(import.meta.dirname, '..', '..', 'shared', 'bench');
+// npm runs scripts from the package root; shared/ sits beside the checkout.
+export const SHARED_BENCH = process.env.SHARED_BENCH ?? path.resolve('..', 'shared', 'bench');
 const WORK = process.env.PEER_WORK ?? '/tmp/mixstream-peers';
 
 /** The peers' generated data set (made with their own generator on first use). */

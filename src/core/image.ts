@@ -92,8 +92,9 @@ const UNIT = Float32Array.from({ length: 256 }, (_, k) => k / 255);
 
 /**
  * Bilinear resize with half-pixel centres (tf.image.resize's default, antialias off), stretching
- * to the new size as tf.image.resize does. HWC in, HWC float32 out. A uint8 source is scaled to
- * [0, 1] on the way (tf.image.resize then / 255, in one pass).
+ * to the new size as tf.image.resize does. HWC in, HWC float32 out. A uint8 source is resized in
+ * 8 bits, as PIL and libvips do (rounded to the nearest level), then scaled to [0, 1]: every value
+ * is exactly k / 255, so a cache or a shuffle window can hold it in one byte.
  */
 export function resizeBilinear(src: Float32Array | Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Float32Array {
   const out = new Float32Array(outHeight * outWidth * channels);
@@ -116,19 +117,13 @@ export function resizeBilinear(src: Float32Array | Uint8Array, height: number, w
       const c1 = (xs.i1[x] as number) * channels;
       const wx = xs.w[x] as number;
       for (let k = 0; k < channels; k++) {
-        let a = src[r0 + c0 + k] as number;
-        let b = src[r0 + c1 + k] as number;
-        let c = src[r1 + c0 + k] as number;
-        let d = src[r1 + c1 + k] as number;
-        if (bytes) {
-          a = UNIT[a] as number;
-          b = UNIT[b] as number;
-          c = UNIT[c] as number;
-          d = UNIT[d] as number;
-        }
+        const a = src[r0 + c0 + k] as number;
+        const b = src[r0 + c1 + k] as number;
+        const c = src[r1 + c0 + k] as number;
+        const d = src[r1 + c1 + k] as number;
         const top = a + (b - a) * wx;
-        const bottom = c + (d - c) * wx;
-        out[o++] = top + (bottom - top) * wy;
+        const v = top + (c + (d - c) * wx - top) * wy;
+        out[o++] = bytes ? (UNIT[Math.round(v)] as number) : v;
       }
     }
   }

@@ -13,13 +13,34 @@ interface Raw {
   readonly height: number;
 }
 
-/** libjpeg-turbo straight from the bytes: about 3x sharp's decode here; undefined when it cannot. */
-async function decodeJpegFast(bytes: Uint8Array): Promise<Raw | undefined> {
-  if (!isJpeg(bytes) || jpegOrientation(bytes) !== 1) return undefined;
-  try {
-    return await turbo.decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { format: turbo.FORMAT_RGB });
-  } catch {
-    return undefined; // CMYK, progressive oddities, damage: sharp decides, and names the reason
+/**
+ * A reusable output buffer for one thread's decodes (a worker decodes one image at a time):
+ * without it every JPEG leaves a full-size RGB buffer behind for the garbage collector.
+ */
+export interface Scratch {
+  buffer: Buffer;
+}
+
+const plainJpeg = (bytes: Uint8Array): Buffer | undefined =>
+  isJpeg(bytes) && jpegOrientation(bytes) === 1 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined;
+
+const RGB = { format: turbo.FORMAT_RGB };
+
+/** libjpeg-turbo on the libuv pool: about 3x sharp's decode here; undefined when it cannot. */
+async function decodeJpeg(jpeg: Buffer): Promise<Raw | undefined> {
+  // On failure (CMYK, damage) sharp decides, and names the reason.
+  return turbo.decompress(jpeg, RGB).catch(() => undefined);
+}
+
+/** The same, synchronously into `scratch` (grown as needed): for a worker thread. */
+function decodeJpegInto(jpeg: Buffer, scratch: Scratch): Raw | undefined {
+  for (;;) {
+    try {
+      return turbo.decompressSync(jpeg, scratch.buffer, RGB);
+    } catch (error) {
+      if (!(error instanceof Error && /insufficient/i.test(error.message)) || scratch.buffer.length >= 1 << 28) return undefined;
+      scratch.buffer = Buffer.allocUnsafe(scratch.buffer.length * 2);
+    }
   }
 }
 
@@ -35,10 +56,14 @@ async function decodeAny(bytes: Uint8Array): Promise<Raw> {
  * go through libjpeg-turbo; everything else through sharp (libvips). Never throws: a file that
  * cannot be read or decoded is a Left naming it and the reason.
  */
-export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number): Promise<E.Either<DataError, Float32Array>> {
+export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch): Promise<E.Either<DataError, Float32Array>> {
   try {
     const bytes = typeof input === 'string' ? await readFile(input) : input;
-    const raw = (await decodeJpegFast(bytes)) ?? (await decodeAny(bytes));
+    const jpeg = plainJpeg(bytes);
+    // With a scratch buffer, decode and resize run with no await between them: nothing else can
+    // write the buffer meanwhile.
+    const fast = jpeg && (scratch ? decodeJpegInto(jpeg, scratch) : await decodeJpeg(jpeg));
+    const raw = fast ?? (await decodeAny(bytes));
     return E.right(resizeBilinear(raw.data, raw.height, raw.width, 3, height, width));
   } catch (error) {
     return E.left(dataError(origin, error instanceof Error ? error.message : String(error)));

@@ -40,3 +40,16 @@ describe('jpeg', () => {
     expect(sum / fast.right.length).toBeLessThan(1.5 / 255);
   });
 });
+
+describe('decodeImage output', () => {
+  it('is resized in 8 bits: every value is exactly k / 255, so caches and shuffle windows hold it in a byte', async () => {
+    const px = Buffer.alloc(37 * 23 * 3);
+    for (let i = 0; i < px.length; i++) px[i] = (i * 13) % 256;
+    const jpeg = await sharp(px, { raw: { width: 37, height: 23, channels: 3 } }).jpeg().toBuffer();
+    const out = await decodeImage(jpeg, 'x', 16, 16);
+    if (out._tag !== 'Right') throw new Error(out.left.reason);
+    expect(out.right.every((v) => Math.fround(Math.round(v * 255) / 255) === v)).toBe(true);
+    const { packUnit } = await import('../../src/core/image.js');
+    expect(packUnit(out.right).dtype).toBe('u8');
+  });
+});
