@@ -59,7 +59,8 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
         concatWith(
           defer(() => {
             random?.shuffle(buffer);
-            return from(buffer.splice(0).map(resume));
+            // Unpacked one at a time as they leave, not all at once.
+            return from(buffer.splice(0)).pipe(map(resume));
           }),
         ),
       );
