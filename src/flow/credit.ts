@@ -29,6 +29,7 @@ export class Credit {
   private alive = 0;
   private peak = 0;
   private waiting: Array<() => void> = [];
+  private readonly watchers = new Set<{ ready: () => boolean; resolve: () => void }>();
   private closed = false;
 
   /** Adds `n` held items at the current level (prefetch, shuffleWindow, decode concurrency). */
@@ -69,6 +70,17 @@ export class Credit {
   release(n: number): void {
     this.alive = Math.max(0, this.alive - n);
     while (this.waiting.length > 0 && (this.closed || this.alive < this.units)) this.waiting.shift()?.();
+    for (const w of [...this.watchers]) if (this.closed || w.ready()) this.watchers.delete(w), w.resolve();
+  }
+
+  /**
+   * Resolves once `ready()` holds (checked now and after every release), or the subscription ends.
+   * For a stage that emits what it holds (a shuffle window draining at the end of an epoch) only as
+   * fast as the stages below it give samples back.
+   */
+  until(ready: () => boolean): Promise<void> | void {
+    if (this.closed || ready()) return;
+    return new Promise<void>((resolve) => this.watchers.add({ ready, resolve }));
   }
 
   /** Ends the subscription: waiters are let go (the source sees it was unsubscribed and stops). */

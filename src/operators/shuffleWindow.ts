@@ -1,8 +1,8 @@
-import { concatWith, defer, filter, from, map, type MonoTypeOperatorFunction } from 'rxjs';
+import { concatWith, defer, filter, from, map, Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { packUnit, unpackUnit } from '../core/image.js';
 import { rng, type Rng } from '../core/random.js';
 import { check, type Position } from '../core/types.js';
-import { creditOf } from '../flow/credit.js';
+import { creditOf, type Credit } from '../flow/credit.js';
 
 /** A buffered item; a decoded image waits as bytes when that is lossless (1 byte a value, not 4). */
 interface Waiting<T> {
@@ -18,6 +18,27 @@ function wait<T>(item: T): Waiting<T> {
 }
 
 const resume = <T>(w: Waiting<T>): T => (w.packed ? { ...w.item, image: unpackUnit(w.packed.dtype, w.packed.data) } : w.item);
+
+/**
+ * Empties the window at the end of an epoch as the sink gives samples back: each item is emitted
+ * (and unpacked) only while fewer than `below` samples are alive past the window.
+ */
+function drain<T>(buffer: Array<Waiting<T>>, credit: Credit, below: number): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let stopped = false;
+    void (async () => {
+      while (!stopped && buffer.length > 0) {
+        await credit.until(() => credit.inFlight - buffer.length < below);
+        if (stopped) return;
+        subscriber.next(resume(buffer.shift() as Waiting<T>));
+      }
+      if (!stopped) subscriber.complete();
+    })();
+    return () => {
+      stopped = true;
+    };
+  });
+}
 
 export interface ShuffleWindowOptions {
   /** Seed; epoch e's draws are keyed by (seed, e), e taken from the first item. Default 0. */
@@ -40,7 +61,10 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
   check(Number.isFinite(seed), 'shuffleWindow', 'seed', `must be a finite number, got ${seed}`);
   return (source) =>
     defer(() => {
-      creditOf()?.hold(size);
+      const credit = creditOf();
+      // What the stages below can hold, in samples: the drain never gets further ahead than that.
+      const below = credit?.limit ?? Infinity;
+      credit?.hold(size);
       const buffer: Array<Waiting<T>> = [];
       let random: Rng | undefined;
       return source.pipe(
@@ -59,8 +83,7 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
         concatWith(
           defer(() => {
             random?.shuffle(buffer);
-            // Unpacked one at a time as they leave, not all at once.
-            return from(buffer.splice(0)).pipe(map(resume));
+            return credit ? drain(buffer, credit, below) : from(buffer.splice(0)).pipe(map(resume));
           }),
         ),
       );
