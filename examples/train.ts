@@ -1,7 +1,8 @@
 /**
  * The reference notebook's `apply_normalize_on_dataset` as a composition, trained with fitDataset:
  * a small generated image folder, a train/validation split, flip + brightness, a shuffle window,
- * batches of 16, CutMix, prefetch, and a small CNN for 2 epochs on the pure-JS backend.
+ * batches of 16, CutMix, prefetch, and a small CNN for 2 epochs on the fastest backend that loads
+ * (wasm here, with mixstream's training kernels).
  *
  *   node --import tsx examples/train.ts [image-folder]
  */
@@ -9,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { augment, batch, cutmix, imageFolder, normalizeResize, oneHot, prefetch, shuffleWindow, toTfDataset } from '../src/index.js';
+import { augment, batch, cutmix, imageFolder, normalizeResize, oneHot, prefetch, resolveBackend, shuffleWindow, toTfDataset } from '../src/index.js';
 import { writeSyntheticFolder } from '../src/sources/synthetic.js';
 
 export interface TrainExampleOptions {
@@ -22,7 +23,7 @@ export async function main(options: TrainExampleOptions = {}): Promise<tf.Histor
   const { size = 32, epochs = 2 } = options;
   const root = options.root ?? path.join(os.tmpdir(), 'mixstream-example-folder');
   if (!options.root) await writeSyntheticFolder(root, { classes: 4, perClass: 24, seed: 7, minSide: 40, maxSide: 90 });
-  await tf.setBackend('cpu');
+  await resolveBackend();
 
   const split = { seed: 1, validationSplit: 0.25 } as const;
   const train$ = imageFolder(root, split).pipe(
