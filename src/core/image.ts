@@ -106,6 +106,7 @@ export function resizeBilinear(src: Float32Array | Uint8Array, height: number, w
   }
   const ys = taps(height, outHeight);
   const xs = taps(width, outWidth);
+  if (bytes) return resizeBytes(src, width, channels, outHeight, outWidth, ys, xs, out);
   const row = width * channels;
   let o = 0;
   for (let y = 0; y < outHeight; y++) {
@@ -122,9 +123,50 @@ export function resizeBilinear(src: Float32Array | Uint8Array, height: number, w
         const c = src[r1 + c0 + k] as number;
         const d = src[r1 + c1 + k] as number;
         const top = a + (b - a) * wx;
-        const v = top + (c + (d - c) * wx - top) * wy;
-        out[o++] = bytes ? (UNIT[Math.round(v)] as number) : v;
+        out[o++] = top + (c + (d - c) * wx - top) * wy;
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * The uint8 case of resizeBilinear, separably: each source row it needs is interpolated across
+ * once (and reused by the next output row when it needs it too), then rows are blended. The same
+ * float64 arithmetic as the direct form, so the same values; about twice as fast.
+ */
+function resizeBytes(src: Uint8Array, width: number, channels: number, outHeight: number, outWidth: number, ys: Taps, xs: Taps, out: Float32Array): Float32Array {
+  const span = outWidth * channels;
+  const row = width * channels;
+  let upper = new Float64Array(span);
+  let lower = new Float64Array(span);
+  let upperRow = -1;
+  let lowerRow = -1;
+  const across = (r: number, into: Float64Array): void => {
+    const base = r * row;
+    for (let x = 0, o = 0; x < outWidth; x++) {
+      const c0 = base + (xs.i0[x] as number) * channels;
+      const c1 = base + (xs.i1[x] as number) * channels;
+      const wx = xs.w[x] as number;
+      for (let k = 0; k < channels; k++, o++) {
+        const a = src[c0 + k] as number;
+        into[o] = a + ((src[c1 + k] as number) - a) * wx;
+      }
+    }
+  };
+  for (let y = 0, o = 0; y < outHeight; y++) {
+    const r0 = ys.i0[y] as number;
+    const r1 = ys.i1[y] as number;
+    if (r0 !== upperRow) {
+      if (r0 === lowerRow) [upper, lower, upperRow, lowerRow] = [lower, upper, lowerRow, upperRow];
+      else (across(r0, upper), (upperRow = r0));
+    }
+    if (r1 !== lowerRow) (across(r1, lower), (lowerRow = r1));
+    const wy = ys.w[y] as number;
+    for (let i = 0; i < span; i++, o++) {
+      const top = upper[i] as number;
+      // Values are in [0, 255]: adding 0.5 and truncating is Math.round.
+      out[o] = UNIT[(top + ((lower[i] as number) - top) * wy + 0.5) | 0] as number;
     }
   }
   return out;

@@ -147,3 +147,33 @@ describe('toUnitFloat', () => {
     expect([...out]).toEqual([0, Math.fround(0.2), 1]);
   });
 });
+
+describe('resizeBilinear on bytes', () => {
+  it('equals the direct bilinear formula rounded to 8 bits, at any sizes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 11 }), fc.integer(), (h, w, c, oh, ow, seed) => {
+        const src = Uint8Array.from({ length: h * w * c }, (_, i) => (Math.imul(i + 1, 2654435761 ^ seed) >>> 24) & 255);
+        const out = resizeBilinear(src, h, w, c, oh, ow);
+        const tap = (o: number, n: number, on: number) => {
+          const f = Math.min(Math.max((o + 0.5) * (n / on) - 0.5, 0), n - 1);
+          const lo = Math.floor(f);
+          return [lo, Math.min(lo + 1, n - 1), Math.fround(f - lo)] as const;
+        };
+        for (let y = 0; y < oh; y++) {
+          const [y0, y1, wy] = tap(y, h, oh);
+          for (let x = 0; x < ow; x++) {
+            const [x0, x1, wx] = tap(x, w, ow);
+            for (let k = 0; k < c; k++) {
+              const at = (yy: number, xx: number) => src[(yy * w + xx) * c + k] as number;
+              const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * wx;
+              const v = top + (at(y1, x0) + (at(y1, x1) - at(y1, x0)) * wx - top) * wy;
+              const expected = oh === h && ow === w ? at(y, x) : Math.round(v);
+              expect(out[(y * ow + x) * c + k]).toBe(Math.fround(expected / 255));
+            }
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
