@@ -12,9 +12,9 @@ export interface Transform {
 
 /**
  * Writes `src` (HWC) mirrored and brightened as `t` says into `dst`, in one pass over memory.
- * `dst` may alias `src` only when there is no flip.
+ * `dst` may alias `src` only when there is no flip. Byte images take flips only (no delta, no clip).
  */
-export function transformImage(src: Float32Array, dst: Float32Array, height: number, width: number, channels: number, t: Transform): Float32Array {
+export function transformImage<A extends Float32Array | Uint8Array>(src: A, dst: A, height: number, width: number, channels: number, t: Transform): A {
   const delta = t.delta ?? 0;
   // A pure flip copies values as they are (-0 and NaN included): no arithmetic on them.
   const plain = delta === 0 && !t.clip;
@@ -92,21 +92,16 @@ const UNIT = Float32Array.from({ length: 256 }, (_, k) => k / 255);
 
 /**
  * Bilinear resize with half-pixel centres (tf.image.resize's default, antialias off), stretching
- * to the new size as tf.image.resize does. HWC in, HWC float32 out. A uint8 source is resized in
- * 8 bits, as PIL and libvips do (rounded to the nearest level), then scaled to [0, 1]: every value
- * is exactly k / 255, so a cache or a shuffle window can hold it in one byte.
+ * to the new size as tf.image.resize does. HWC float32 in and out.
  */
-export function resizeBilinear(src: Float32Array | Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Float32Array {
+export function resizeBilinear(src: Float32Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Float32Array {
   const out = new Float32Array(outHeight * outWidth * channels);
-  const bytes = src instanceof Uint8Array;
   if (outHeight === height && outWidth === width) {
-    if (bytes) for (let i = 0; i < src.length; i++) out[i] = UNIT[src[i] as number] as number;
-    else out.set(src);
+    out.set(src);
     return out;
   }
   const ys = taps(height, outHeight);
   const xs = taps(width, outWidth);
-  if (bytes) return resizeBytes(src, width, channels, outHeight, outWidth, ys, xs, out);
   const row = width * channels;
   let o = 0;
   for (let y = 0; y < outHeight; y++) {
@@ -131,11 +126,17 @@ export function resizeBilinear(src: Float32Array | Uint8Array, height: number, w
 }
 
 /**
- * The uint8 case of resizeBilinear, separably: each source row it needs is interpolated across
- * once (and reused by the next output row when it needs it too), then rows are blended. The same
- * float64 arithmetic as the direct form, so the same values; about twice as fast.
+ * resizeBilinear's maths on a byte image, rounded back to bytes as PIL and libvips do: what the
+ * decoder uses. Separable: each source row it needs is interpolated across once (and reused by the
+ * next output row when it needs it too), then rows are blended; the same float64 arithmetic as
+ * the direct form, so the same values, at about twice its speed.
  */
-function resizeBytes(src: Uint8Array, width: number, channels: number, outHeight: number, outWidth: number, ys: Taps, xs: Taps, out: Float32Array): Float32Array {
+export function resizeBytes(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Uint8Array {
+  // A copy, never a view: src may be a Buffer (whose slice() shares memory) that is reused.
+  if (outHeight === height && outWidth === width) return new Uint8Array(src);
+  const out = new Uint8Array(outHeight * outWidth * channels);
+  const ys = taps(height, outHeight);
+  const xs = taps(width, outWidth);
   const span = outWidth * channels;
   const row = width * channels;
   let upper = new Float64Array(span);
@@ -166,7 +167,7 @@ function resizeBytes(src: Uint8Array, width: number, channels: number, outHeight
     for (let i = 0; i < span; i++, o++) {
       const top = upper[i] as number;
       // Values are in [0, 255]: adding 0.5 and truncating is Math.round.
-      out[o] = UNIT[(top + ((lower[i] as number) - top) * wy + 0.5) | 0] as number;
+      out[o] = (top + ((lower[i] as number) - top) * wy + 0.5) | 0;
     }
   }
   return out;
@@ -206,7 +207,7 @@ export function toUnitFloat(bytes: Uint8Array): Float32Array {
 
 /**
  * An image as bytes for storage: uint8 when every value is exactly k / 255 (decoded images are),
- * a quarter of the float32 size, else its float32 bytes. `unpackUnit` restores it bit for bit.
+ * a quarter of the float32 size (the byte image with the same values), else its float32 bytes.
  */
 export function packUnit(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint8Array } {
   const u8 = new Uint8Array(image.length);
@@ -218,9 +219,24 @@ export function packUnit(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint
   return { dtype: 'u8', data: u8 };
 }
 
-export function unpackUnit(dtype: 'u8' | 'f32', data: Uint8Array): Float32Array {
-  if (dtype === 'f32') return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = UNIT[data[i] as number] as number;
+/**
+ * Writes an image's float32 values into `dst` at `offset`: float32 images as they are, byte
+ * images as byte / 255 + delta (clipped to [0, 1] with `clip`), in one pass.
+ */
+export function writeValues(image: Float32Array | Uint8Array, delta: number, clip: boolean, dst: Float32Array, offset: number): void {
+  if (image instanceof Float32Array) {
+    dst.set(image, offset);
+    return;
+  }
+  if (clip) for (let i = 0; i < image.length; i++) dst[offset + i] = Math.min(1, Math.max(0, (UNIT[image[i] as number] as number) + delta));
+  else if (delta === 0) for (let i = 0; i < image.length; i++) dst[offset + i] = UNIT[image[i] as number] as number;
+  else for (let i = 0; i < image.length; i++) dst[offset + i] = (UNIT[image[i] as number] as number) + delta;
+}
+
+/** The float32 values of a sample's image (a new array for byte images; the image itself otherwise). */
+export function valuesOf(sample: { readonly image: Float32Array | Uint8Array; readonly delta?: number; readonly clip?: boolean }): Float32Array {
+  if (sample.image instanceof Float32Array) return sample.image;
+  const out = new Float32Array(sample.image.length);
+  writeValues(sample.image, sample.delta ?? 0, sample.clip ?? false, out, 0);
   return out;
 }

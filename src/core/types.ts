@@ -20,9 +20,18 @@ export interface EncodedSample extends Position {
   readonly numClasses: number;
 }
 
-/** A decoded image, HWC, float32 in [0, 1] (brightness may push values outside). */
+/**
+ * A decoded image, HWC. Its values are either `image` itself (float32), or, for a byte image,
+ * `image[i] / 255 + delta`, clipped to [0, 1] when `clip`: decoders emit bytes (a quarter of the
+ * memory and bandwidth of float32) and augment's brightness is carried as `delta` until `batch`
+ * writes the float32 values. `valuesOf(sample)` gives the float32 values either way.
+ */
 export interface ImageSample extends Position {
-  readonly image: Float32Array;
+  readonly image: Float32Array | Uint8Array;
+  /** Byte images only: added to every value. Default 0. */
+  readonly delta?: number;
+  /** Byte images only: clip to [0, 1] after the delta. Default false. */
+  readonly clip?: boolean;
   readonly height: number;
   readonly width: number;
   readonly channels: number;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import turbo from '@julusian/jpeg-turbo';
 import * as E from 'fp-ts/lib/Either.js';
 import sharp from 'sharp';
-import { resizeBilinear } from '../core/image.js';
+import { resizeBytes } from '../core/image.js';
 import { isJpeg, jpegOrientation } from '../core/jpeg.js';
 import { dataError, type DataError } from '../core/types.js';
 
@@ -51,12 +51,12 @@ async function decodeAny(bytes: Uint8Array): Promise<Raw> {
 }
 
 /**
- * Decodes any of JPEG/PNG/WebP/GIF/TIFF to RGB with EXIF orientation applied, then resizes to
- * HxW with tf.image.resize's bilinear maths and scales to [0, 1]. Plain JPEGs (no EXIF rotation)
+ * Decodes any of JPEG/PNG/WebP/GIF/TIFF to RGB bytes with EXIF orientation applied, resized to HxW
+ * with tf.image.resize's bilinear maths in 8 bits (see resizeBytes). Plain JPEGs (no EXIF rotation)
  * go through libjpeg-turbo; everything else through sharp (libvips). Never throws: a file that
  * cannot be read or decoded is a Left naming it and the reason.
  */
-export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch): Promise<E.Either<DataError, Float32Array>> {
+export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch): Promise<E.Either<DataError, Uint8Array>> {
   try {
     const bytes = typeof input === 'string' ? await readFile(input) : input;
     const jpeg = plainJpeg(bytes);
@@ -64,7 +64,7 @@ export async function decodeImage(input: string | Uint8Array, origin: string, he
     // write the buffer meanwhile.
     const fast = jpeg && (scratch ? decodeJpegInto(jpeg, scratch) : await decodeJpeg(jpeg));
     const raw = fast ?? (await decodeAny(bytes));
-    return E.right(resizeBilinear(raw.data, raw.height, raw.width, 3, height, width));
+    return E.right(resizeBytes(raw.data, raw.height, raw.width, 3, height, width));
   } catch (error) {
     return E.left(dataError(origin, error instanceof Error ? error.message : String(error)));
   }

@@ -12,14 +12,14 @@ export interface DecodeRequest {
 
 export interface DecodeResponse {
   readonly id: number;
-  readonly result: E.Either<DataError, Float32Array>;
+  readonly result: E.Either<DataError, Uint8Array>;
 }
 
-type Pending = { resolve: (r: E.Either<DataError, Float32Array>) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: E.Either<DataError, Uint8Array>) => void; reject: (e: Error) => void };
 
 /**
  * Worker threads that decode and resize, so the main thread (which also batches, mixes and, on
- * wasm, trains) only moves finished float32 images, transferred without a copy. Each request goes
+ * wasm, trains) only moves finished byte images, transferred without a copy. Each request goes
  * to the worker with the fewest in flight. Workers hold the process open only while they have work.
  */
 export class DecodePool {
@@ -57,7 +57,7 @@ export class DecodePool {
     return this.workers.length;
   }
 
-  decode(input: string | Uint8Array, origin: string, height: number, width: number): Promise<E.Either<DataError, Float32Array>> {
+  decode(input: string | Uint8Array, origin: string, height: number, width: number): Promise<E.Either<DataError, Uint8Array>> {
     const slot = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

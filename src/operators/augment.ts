@@ -1,5 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { transformImage } from '../core/image.js';
+import { transformImage, valuesOf } from '../core/image.js';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 
@@ -15,9 +15,10 @@ export interface AugmentOptions {
 }
 
 /**
- * Random per-sample augmentation on decoded images: flips, then brightness. Emits a new image per
+ * Random per-sample augmentation on decoded images: flips, then brightness. Emits a new sample per
  * sample (inputs are never changed in place, so a cache upstream stays clean); completes with the
- * source.
+ * source. A byte image is flipped as bytes and its brightness delta is applied by `batch`, in the
+ * pass that writes float32 anyway: the same values, a quarter of the memory traffic.
  *
  * @example
  * samples$.pipe(augment({ flip: 'horizontal', brightness: 0.2, seed: 1 }))
@@ -27,13 +28,19 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
   check(['horizontal', 'vertical', 'both', 'none'].includes(flip), 'augment', 'flip', `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`);
   check(Number.isFinite(brightness) && brightness >= 0, 'augment', 'brightness', `must be a finite number >= 0, got ${brightness}`);
   check(Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
-  return map((sample) => {
+  return map((sample): ImageSample => {
     const r = rng(seed, 'augment', sample.epoch, sample.index);
     // Fixed draw order (h, v, brightness) whatever is enabled keeps streams stable across options.
     const flipH = r.next() < 0.5 && (flip === 'horizontal' || flip === 'both');
     const flipV = r.next() < 0.5 && (flip === 'vertical' || flip === 'both');
     const delta = brightness > 0 ? r.uniform(-brightness, brightness) : 0;
-    const image = transformImage(sample.image, new Float32Array(sample.image.length), sample.height, sample.width, sample.channels, { flipH, flipV, delta, clip });
-    return { ...sample, image };
+    const { image, height, width, channels } = sample;
+    if (image instanceof Uint8Array && !sample.clip) {
+      // A byte image stays bytes: flipped here, its brightness carried as a delta to `batch`.
+      const flipped = flipH || flipV ? transformImage(image, new Uint8Array(image.length), height, width, channels, { flipH, flipV }) : image;
+      return { ...sample, image: flipped, delta: (sample.delta ?? 0) + delta, clip };
+    }
+    const { delta: _delta, clip: _clip, ...rest } = sample;
+    return { ...rest, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
   });
 }

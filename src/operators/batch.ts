@@ -1,4 +1,5 @@
 import { bufferCount, filter, map, Observable, type OperatorFunction } from 'rxjs';
+import { writeValues } from '../core/image.js';
 import { check, type Batch, type ImageSample } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
 
@@ -7,7 +8,7 @@ export interface BatchOptions {
   readonly dropRemainder?: boolean;
 }
 
-/** Packs samples of one shape into contiguous [B, H, W, C] images and [B] labels. */
+/** Packs samples of one shape into contiguous [B, H, W, C] float32 images and [B] labels. */
 export function packBatch(samples: readonly ImageSample[], index: number): Batch {
   const first = samples[0];
   if (!first) throw new RangeError('batch: cannot pack an empty batch');
@@ -20,7 +21,7 @@ export function packBatch(samples: readonly ImageSample[], index: number): Batch
       throw new RangeError(`batch: '${s.origin}' is ${s.height}x${s.width}x${s.channels}, the batch is ${height}x${width}x${channels}; resize first (normalizeResize)`);
     }
     if (s.numClasses !== numClasses) throw new RangeError(`batch: '${s.origin}' has ${s.numClasses} classes, the batch ${numClasses}`);
-    images.set(s.image, i * per);
+    writeValues(s.image, s.delta ?? 0, s.clip ?? false, images, i * per);
     labels[i] = s.label;
   });
   return { images, shape: [samples.length, height, width, channels], labels, numClasses, epoch, index };

@@ -1,7 +1,7 @@
 import { mkdir, open, rename, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
-import { packUnit, unpackUnit } from '../core/image.js';
+import { packUnit } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
 import { identityOf, keyOf } from '../flow/identity.js';
 import { pullSource } from '../sources/pullSource.js';
@@ -25,15 +25,28 @@ interface Entry {
   readonly height: number;
   readonly width: number;
   readonly channels: number;
-  /** 'u8' when every value is exactly k/255 (decoded images are), stored in a quarter of the bytes. */
+  /** 'u8': a byte image (decoded images are; exact float32 ones become one); 'f32': float32 bytes. */
   readonly dtype: 'u8' | 'f32';
+  readonly delta: number;
+  readonly clip: boolean;
   readonly offset: number;
   readonly bytes: number;
 }
 
-const sampleOf = (e: Entry, image: Float32Array, epoch: number): ImageSample => ({
-  image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index,
-});
+/** A sample's image as stored bytes, and its entry (without the place it is stored at). */
+function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' | 'bytes'> } {
+  const { origin, label, numClasses, index, height, width, channels } = s;
+  const common = { origin, label, numClasses, index, height, width, channels };
+  if (s.image instanceof Uint8Array) return { data: new Uint8Array(s.image), entry: { ...common, dtype: 'u8', delta: s.delta ?? 0, clip: s.clip ?? false } };
+  const { dtype, data } = packUnit(s.image);
+  return { data, entry: { ...common, dtype, delta: 0, clip: false } };
+}
+
+const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
+  const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const sample = { image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index };
+  return e.delta !== 0 || e.clip ? { ...sample, delta: e.delta, clip: e.clip } : sample;
+};
 
 /** One complete epoch's samples, in memory or in a folder, read back in order. */
 interface Store {
@@ -73,7 +86,7 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
         if (stopped) return;
         if (stored) {
           const replay = pullSource(async function* () {
-            for await (const [e, data] of stored.records()) yield sampleOf(e, unpackUnit(e.dtype, data), epoch);
+            for await (const [e, data] of stored.records()) yield sampleOf(e, data, epoch);
           });
           inner = replay.subscribe(subscriber);
           return;
@@ -109,12 +122,13 @@ function memoryRecorder(): { add(s: ImageSample): void; finish(): Promise<Store>
   const blobs: Uint8Array[] = [];
   return {
     add(s) {
-      const { dtype, data } = packUnit(s.image);
-      entries.push({ origin: s.origin, label: s.label, numClasses: s.numClasses, index: s.index, height: s.height, width: s.width, channels: s.channels, dtype, offset: blobs.length, bytes: data.length });
+      const { data, entry } = store(s);
+      entries.push({ ...entry, offset: blobs.length, bytes: data.length });
       blobs.push(data);
     },
     async finish() {
-      return { records: () => entries.map((e) => [e, blobs[e.offset] as Uint8Array] as const) };
+      // Each replay gets its own copy: whatever a later stage does to it, the cache stays as recorded.
+      return { records: () => entries.map((e) => [e, new Uint8Array(blobs[e.offset] as Uint8Array)] as const) };
     },
   };
 }
@@ -129,8 +143,8 @@ async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void
   let writing: Promise<unknown> = Promise.resolve();
   return {
     add(s) {
-      const { dtype, data } = packUnit(s.image);
-      entries.push({ origin: s.origin, label: s.label, numClasses: s.numClasses, index: s.index, height: s.height, width: s.width, channels: s.channels, dtype, offset, bytes: data.length });
+      const { data, entry } = store(s);
+      entries.push({ ...entry, offset, bytes: data.length });
       const at = offset;
       offset += data.length;
       writing = writing.then(() => file.write(data, 0, data.length, at));
@@ -138,7 +152,7 @@ async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void
     async finish() {
       await writing;
       await file.close();
-      await writeFile(path.join(partial, 'index.json'), JSON.stringify({ version: 1, entries }));
+      await writeFile(path.join(partial, 'index.json'), JSON.stringify({ version: 2, entries }));
       await rm(folder, { recursive: true, force: true });
       await rename(partial, folder);
       return (await openDiskStore(folder)) as Store;
@@ -149,7 +163,8 @@ async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void
 async function openDiskStore(folder: string): Promise<Store | undefined> {
   const index = await readFile(path.join(folder, 'index.json'), 'utf8').catch(() => undefined);
   if (index === undefined) return undefined;
-  const { entries } = JSON.parse(index) as { entries: Entry[] };
+  const { version, entries } = JSON.parse(index) as { version: number; entries: Entry[] };
+  if (version !== 2) return undefined; // another layout: rebuilt
   const file = path.join(folder, 'samples.bin');
   return {
     async *records() {

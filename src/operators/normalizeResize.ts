@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { filter, map, Observable, type OperatorFunction } from 'rxjs';
 import { availableParallelism } from 'node:os';
-import { resizeBilinear, toRgb } from '../core/image.js';
+import { resizeBilinear, toRgb, valuesOf } from '../core/image.js';
 import { check, type DataError, type EncodedSample, type ImageSample } from '../core/types.js';
 import { decodeImage } from '../decode/decodeImage.js';
 import { decodePool } from '../decode/pool.js';
@@ -42,9 +42,10 @@ export class DecodeError extends Error {
 }
 
 /**
- * Decodes, resizes to HxW and scales to float32 in [0, 1]: tf.image.resize + cast / 255.
- * Encoded samples (paths or bytes) are decoded with sharp; samples already decoded (in-memory
- * arrays, CIFAR, MNIST) are resized with the same bilinear maths and turned into RGB.
+ * Decodes and resizes to HxW: tf.image.resize's bilinear maths, values in [0, 1]. Encoded
+ * samples (paths or bytes) are decoded on worker threads and emitted as byte images (value =
+ * byte / 255, resized in 8 bits as PIL does); samples already decoded (in-memory arrays, CIFAR,
+ * MNIST) are resized in float32 and turned into RGB.
  * Emits one ImageSample per input, in input order by default; completes with the source.
  *
  * @example
@@ -61,12 +62,12 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
   const one = async (sample: EncodedSample | ImageSample): Promise<E.Either<DataError, ImageSample>> => {
     const { label, numClasses, epoch, index, origin } = sample;
     if ('image' in sample) {
-      const rgb = toRgb(sample.image, sample.height * sample.width, sample.channels);
+      const rgb = toRgb(valuesOf(sample), sample.height * sample.width, sample.channels);
       const image = resizeBilinear(rgb, sample.height, sample.width, 3, height, width);
       return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin });
     }
     const decoded = workers > 0 ? decodePool(workers).decode(sample.input, origin, height, width) : decodeImage(sample.input, origin, height, width);
-    return E.map((image: Float32Array) => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin }))(await decoded);
+    return E.map((image: Uint8Array) => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin }))(await decoded);
   };
 
   const decodeAll = parallelMap(one, { concurrency, deterministic });

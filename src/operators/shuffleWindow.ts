@@ -1,36 +1,32 @@
 import { concatWith, defer, filter, from, map, Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { packUnit, unpackUnit } from '../core/image.js';
+import { packUnit } from '../core/image.js';
 import { rng, type Rng } from '../core/random.js';
 import { check, type Position } from '../core/types.js';
 import { creditOf, type Credit } from '../flow/credit.js';
 
-/** A buffered item; a decoded image waits as bytes when that is lossless (1 byte a value, not 4). */
-interface Waiting<T> {
-  readonly item: T;
-  readonly packed?: { dtype: 'u8' | 'f32'; data: Uint8Array };
-}
-
-function wait<T>(item: T): Waiting<T> {
+/**
+ * What a buffered item waits as: a float32 image whose values are all k / 255 (a resized image
+ * from fromArrays or a cache) becomes the byte image with the same values, a quarter the size.
+ */
+function compact<T>(item: T): T {
   const image = (item as { image?: unknown }).image;
-  if (!(image instanceof Float32Array)) return { item };
+  if (!(image instanceof Float32Array)) return item;
   const packed = packUnit(image);
-  return packed.dtype === 'u8' ? { item: { ...item, image: undefined }, packed } : { item };
+  return packed.dtype === 'u8' ? { ...item, image: packed.data } : item;
 }
-
-const resume = <T>(w: Waiting<T>): T => (w.packed ? { ...w.item, image: unpackUnit(w.packed.dtype, w.packed.data) } : w.item);
 
 /**
  * Empties the window at the end of an epoch as the sink gives samples back: each item is emitted
- * (and unpacked) only while fewer than `below` samples are alive past the window.
+ * only while fewer than `below` samples are alive past the window (each soon a float32 batch row).
  */
-function drain<T>(buffer: Array<Waiting<T>>, credit: Credit, below: number): Observable<T> {
+function drain<T>(buffer: T[], credit: Credit, below: number): Observable<T> {
   return new Observable<T>((subscriber) => {
     let stopped = false;
     void (async () => {
       while (!stopped && buffer.length > 0) {
         await credit.until(() => credit.inFlight - buffer.length < below);
         if (stopped) return;
-        subscriber.next(resume(buffer.shift() as Waiting<T>));
+        subscriber.next(buffer.shift() as T);
       }
       if (!stopped) subscriber.complete();
     })();
@@ -49,8 +45,8 @@ export interface ShuffleWindowOptions {
  * tf.data's shuffle(buffer_size): fills a buffer of `size` items; then each new item takes the
  * place of a uniformly chosen buffered one, which is emitted. On completion the buffer is drained
  * in random order, then the stream completes. Reshuffled every epoch; declares `size` held items
- * to the sink's credit. Decoded images wait as uint8 when that is exact (before augment it is),
- * so a window of n 224x224 images holds n x 147 KiB, not n x 588 KiB.
+ * to the sink's credit. Images wait as bytes (decoders emit bytes; exact float32 ones are turned
+ * into bytes), so a window of n 224x224 images holds n x 147 KiB, not n x 588 KiB.
  *
  * @example
  * samples$.pipe(shuffleWindow(200, { seed: 1 }))
@@ -65,25 +61,25 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
       // What the stages below can hold, in samples: the drain never gets further ahead than that.
       const below = credit?.limit ?? Infinity;
       credit?.hold(size);
-      const buffer: Array<Waiting<T>> = [];
+      const buffer: T[] = [];
       let random: Rng | undefined;
       return source.pipe(
         map((item): T | undefined => {
           random ??= rng(seed, 'shuffleWindow', item.epoch);
           if (buffer.length < size) {
-            buffer.push(wait(item));
+            buffer.push(compact(item));
             return undefined;
           }
           const j = random.int(size);
-          const out = buffer[j] as Waiting<T>;
-          buffer[j] = wait(item);
-          return resume(out);
+          const out = buffer[j] as T;
+          buffer[j] = compact(item);
+          return out;
         }),
         filter((item): item is T => item !== undefined),
         concatWith(
           defer(() => {
             random?.shuffle(buffer);
-            return credit ? drain(buffer, credit, below) : from(buffer.splice(0)).pipe(map(resume));
+            return credit ? drain(buffer, credit, below) : from(buffer.splice(0));
           }),
         ),
       );

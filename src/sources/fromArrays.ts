@@ -5,7 +5,7 @@ import { check, type ImageSample } from '../core/types.js';
 import { pullSource } from './pullSource.js';
 
 export interface ArraysData {
-  /** N images, NHWC. Uint8 values are scaled to [0, 1]; float32 values are taken as they are. */
+  /** N images, NHWC. Uint8 values stand for byte / 255; float32 values are taken as they are. */
   readonly images: Float32Array | Uint8Array;
   /** [N, H, W, C]. */
   readonly shape: readonly [number, number, number, number];
@@ -46,7 +46,9 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
     if (shuffle) rng(seed, 'fromArrays', epoch).shuffle(order);
     for (const [index, i] of order.entries()) {
       const src = data.images.subarray(i * per, (i + 1) * per);
-      const image = src instanceof Uint8Array ? Float32Array.from(src, (v) => v / 255) : Float32Array.from(src);
+      // Bytes stay bytes (value = byte / 255); float32 is copied as it is. A copy, never a view
+      // (a Buffer's slice() would share memory).
+      const image = src instanceof Uint8Array ? new Uint8Array(src) : new Float32Array(src);
       yield { image, height, width, channels, label: data.labels[i] as number, numClasses, origin: `arrays[${i}]`, epoch, index };
     }
   });

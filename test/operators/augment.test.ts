@@ -144,3 +144,21 @@ describe('augment', () => {
     expect(() => augment({ seed: Number.NaN })).toThrow(/seed/);
   });
 });
+
+describe('augment on byte images', () => {
+  it('keeps bytes, carries the brightness as a delta, and gives exactly the float32 path values', async () => {
+    const { lastValueFrom, from, toArray } = await import('rxjs');
+    const { valuesOf } = await import('../../src/core/image.js');
+    const bytes = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
+    const sample = (image: Float32Array | Uint8Array, index: number) => ({ image, height: 4, width: 3, channels: 3, label: 0, numClasses: 1, origin: 'x', epoch: 0, index });
+    for (const clip of [false, true]) {
+      const op = () => augment({ flip: 'both', brightness: 0.4, clip, seed: 3 });
+      const asBytes = await lastValueFrom(from([0, 1, 2, 3].map((i) => sample(bytes, i))).pipe(op(), toArray()));
+      const asFloat = await lastValueFrom(from([0, 1, 2, 3].map((i) => sample(valuesOf(sample(bytes, i)), i))).pipe(op(), toArray()));
+      for (const [i, s] of asBytes.entries()) {
+        expect(s.image).toBeInstanceOf(Uint8Array);
+        expect(Array.from(valuesOf(s))).toEqual(Array.from(asFloat[i]!.image));
+      }
+    }
+  });
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { of } from 'rxjs';
+import { valuesOf } from '../../src/core/image.js';
 import { SkipLog, type EncodedSample } from '../../src/core/types.js';
 import { normalizeResize } from '../../src/operators/normalizeResize.js';
 import { imageFolder } from '../../src/sources/imageFolder.js';
@@ -18,7 +19,7 @@ const halves = (): Sharp => {
 };
 
 describe('normalizeResize', () => {
-  it('decodes JPEG, PNG, WebP, GIF and TIFF to float32 RGB in [0, 1] at the asked size', async () => {
+  it('decodes JPEG, PNG, WebP, GIF and TIFF to RGB bytes (values in [0, 1]) at the asked size', async () => {
     const encoded = await Promise.all([
       halves().jpeg({ quality: 100 }).toBuffer(),
       halves().png().toBuffer(),
@@ -30,11 +31,13 @@ describe('normalizeResize', () => {
     expect(out).toHaveLength(5);
     for (const s of out) {
       expect([s.height, s.width, s.channels, s.image.length]).toEqual([2, 4, 3, 24]);
-      expect(s.image.every((v) => v >= 0 && v <= 1)).toBe(true);
+      expect(s.image).toBeInstanceOf(Uint8Array);
+      const v = valuesOf(s);
+      expect(v.every((x) => x >= 0 && x <= 1)).toBe(true);
       // Leftmost pixel red, rightmost blue (JPEG within its error).
-      expect(s.image[0]).toBeGreaterThan(0.8);
-      expect(s.image[2]).toBeLessThan(0.2);
-      expect(s.image[3 * 3 + 2]).toBeGreaterThan(0.8);
+      expect(v[0]).toBeGreaterThan(0.8);
+      expect(v[2]).toBeLessThan(0.2);
+      expect(v[3 * 3 + 2]).toBeGreaterThan(0.8);
     }
   });
 
@@ -44,11 +47,11 @@ describe('normalizeResize', () => {
     const gray = await sharp(Buffer.from([0, 255, 0, 255]), { raw: { width: 2, height: 2, channels: 1 } }).png().toBuffer();
     const rgba = await sharp(Buffer.from([10, 20, 30, 0, 10, 20, 30, 255]), { raw: { width: 2, height: 1, channels: 4 } }).png().toBuffer();
     const [r, g, a] = await collect(of(sample(rotated), sample(gray, 1), sample(rgba, 2)).pipe(normalizeResize({ size: [2, 2] })));
-    expect(r?.image[0]).toBeLessThan(0.2); // top-left is now blue's red channel
-    expect(r?.image[2]).toBeGreaterThan(0.8);
+    expect(r!.image[0]).toBeLessThan(0.2 * 255); // top-left is now blue's red channel
+    expect(r!.image[2]).toBeGreaterThan(0.8 * 255);
     expect(g?.channels).toBe(3);
-    expect(Array.from(g?.image.subarray(0, 3) ?? [])).toEqual([0, 0, 0]);
-    expect(Array.from(g?.image.subarray(3, 6) ?? [])).toEqual([1, 1, 1]);
+    expect(Array.from(valuesOf(g!).subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(valuesOf(g!).subarray(3, 6))).toEqual([1, 1, 1]);
     expect(a?.image.length).toBe(12);
   });
 
