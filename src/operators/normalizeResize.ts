@@ -1,6 +1,6 @@
+import { availableParallelism } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import { filter, map, Observable, type OperatorFunction } from 'rxjs';
-import { availableParallelism } from 'node:os';
 import { resizeBilinear, toRgb, valuesOf } from '../core/image.js';
 import { check, type DataError, type EncodedSample, type ImageSample } from '../core/types.js';
 import { decodeImage } from '../decode/decodeImage.js';
@@ -52,8 +52,7 @@ export class DecodeError extends Error {
  * imageFolder('Images/').pipe(normalizeResize({ size: 224, concurrency: 4, onError: 'skip' }))
  */
 export function normalizeResize(options: NormalizeResizeOptions): OperatorFunction<EncodedSample | ImageSample, ImageSample> {
-  const { size, workers = availableParallelism(), deterministic = true, onError = 'fail', onSkip } = options;
-  const { concurrency = 16 } = options;
+  const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip } = options;
   const [height, width] = typeof size === 'number' ? [size, size] : size;
   check([height, width].every((d) => Number.isInteger(d) && d > 0), 'normalizeResize', 'size', `must be a positive integer or [height, width], got ${JSON.stringify(size)}`);
   check(Number.isInteger(workers) && workers >= 0, 'normalizeResize', 'workers', `must be an integer >= 0, got ${workers}`);
