@@ -13,13 +13,15 @@ export interface Identity {
 
 const identities = new WeakMap<Observable<unknown>, Identity>();
 
-/** Registers `output` as `step` applied to `upstream` (or as a source, with its data fingerprint). */
-export function describeAs<T>(output: Observable<T>, step: string, upstream: Observable<unknown> | { fingerprint: () => Promise<string> }): Observable<T> {
-  if ('fingerprint' in upstream && !('subscribe' in upstream)) {
-    identities.set(output, { description: step, fingerprint: upstream.fingerprint });
-    return output;
-  }
-  const up = identities.get(upstream as Observable<unknown>);
+/** Registers a source: its description and a fingerprint of the data it reads. */
+export function describeSource<T>(source: Observable<T>, description: string, data: { fingerprint: () => Promise<string> }): Observable<T> {
+  identities.set(source, { description, fingerprint: data.fingerprint });
+  return source;
+}
+
+/** Registers `output` as `step` applied to `upstream`, when the upstream's identity is known. */
+export function describeAs<T>(output: Observable<T>, step: string, upstream: Observable<unknown>): Observable<T> {
+  const up = identities.get(upstream);
   if (up) identities.set(output, { description: `${up.description} -> ${step}`, fingerprint: up.fingerprint });
   return output;
 }

@@ -1,5 +1,5 @@
 export { Credit, creditOf, withCredit } from './credit.js';
 export { Profiler } from './profile.js';
 export type { StageStats } from './profile.js';
-export { describeAs, identityOf } from './identity.js';
+export { describeAs, describeSource, identityOf } from './identity.js';
 export type { Identity } from './identity.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
-import { describeAs } from '../flow/identity.js';
+import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, RowFile, SourceError } from './files.js';
 import { pullSource } from './pullSource.js';
 
@@ -151,7 +151,7 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
     }
   });
   const inputs = typeof input === 'string' ? path.resolve(input) : input.map((f) => path.resolve(f));
-  return describeAs(source, `cifar(${JSON.stringify({ input: inputs, variant: variantOption ?? null, split, labelMode, seed, shuffle })})`, {
+  return describeSource(source, `cifar(${JSON.stringify({ input: inputs, variant: variantOption ?? null, split, labelMode, seed, shuffle })})`, {
     fingerprint: async () => fingerprintFiles((await list()).files),
   });
 }

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
-import { describeAs } from '../flow/identity.js';
+import { describeSource } from '../flow/identity.js';
 import { check, type ImageSample } from '../core/types.js';
 import { pullSource } from './pullSource.js';
 
@@ -54,5 +54,5 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
   });
   // The arrays may be changed in place between epochs: the fingerprint hashes their bytes.
   const fingerprint = async (): Promise<string> => String(hashKeys([Array.from(data.labels).join(','), Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength).toString('latin1')]));
-  return describeAs(source, `fromArrays(${JSON.stringify({ shape: data.shape, numClasses, seed, shuffle })})`, { fingerprint });
+  return describeSource(source, `fromArrays(${JSON.stringify({ shape: data.shape, numClasses, seed, shuffle })})`, { fingerprint });
 }

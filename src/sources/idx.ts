@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxHeader, type IdxHeader } from '../core/idx.js';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
-import { describeAs } from '../flow/identity.js';
+import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, RowFile, SourceError, plainFile, type PlainFile } from './files.js';
 import { pullSource } from './pullSource.js';
 
@@ -144,7 +144,7 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
     }
   });
   const inputs = typeof input === 'string' ? path.resolve(input) : { images: path.resolve(input.images), labels: path.resolve(input.labels) };
-  return describeAs(source, `mnist(${JSON.stringify({ input: inputs, split, seed, shuffle })})`, {
+  return describeSource(source, `mnist(${JSON.stringify({ input: inputs, split, seed, shuffle })})`, {
     fingerprint: async () => {
       const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
       return fingerprintFiles([files.images, files.labels]);

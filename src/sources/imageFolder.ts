@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
-import { describeAs, keyOf } from '../flow/identity.js';
+import { describeSource, keyOf } from '../flow/identity.js';
 import { pullSource } from './pullSource.js';
 
 /** Extensions read as images, lower case; matched case-insensitively. */
@@ -94,7 +94,7 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Obs
     const numClasses = listing.classes.length;
     for (const [index, f] of files.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
   });
-  return describeAs(source, `imageFolder(${JSON.stringify({ root: path.resolve(root), seed, shuffle, validationSplit, subset })})`, { fingerprint: () => fingerprintFolder(root) });
+  return describeSource(source, `imageFolder(${JSON.stringify({ root: path.resolve(root), seed, shuffle, validationSplit, subset })})`, { fingerprint: () => fingerprintFolder(root) });
 }
 
 /** Names, sizes and modification times of every listed file: changes when the data changes. */

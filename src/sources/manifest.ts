@@ -5,7 +5,7 @@ import type { Observable } from 'rxjs';
 import { CsvParser, type CsvRecord } from '../core/csv.js';
 import { rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
-import { describeAs } from '../flow/identity.js';
+import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, SourceError } from './files.js';
 import { pullSource } from './pullSource.js';
 
@@ -207,7 +207,7 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
     for (const [index, r] of rows.entries()) yield { input: r.path, origin: r.path, label: r.label, numClasses, epoch, index };
   });
   const root = path.resolve(options.root ?? path.dirname(file));
-  return describeAs(source, `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`, {
+  return describeSource(source, `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`, {
     // The manifest itself and every file it lists, with the labels it gives them.
     fingerprint: async () => {
       const listing = await readManifest(file, options);

@@ -5,7 +5,7 @@ import { parseExample, ProtobufError } from '../core/protobuf.js';
 import { rng } from '../core/random.js';
 import { TFRECORD_FOOTER_BYTES, TFRECORD_HEADER_BYTES, checkTfrecordData, readTfrecordHeader } from '../core/tfrecordFrame.js';
 import { check, type DataError, type EncodedSample } from '../core/types.js';
-import { describeAs } from '../flow/identity.js';
+import { describeSource } from '../flow/identity.js';
 import { ChunkReader, fingerprintFiles, DEFAULT_READ_SIZE, SourceError, type OnError } from './files.js';
 import { pullSource } from './pullSource.js';
 
@@ -225,7 +225,7 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
     }
   });
   const shardList = typeof shards === 'string' ? path.resolve(shards) : shards.map((s) => path.resolve(s));
-  return describeAs(source, `tfrecord(${JSON.stringify({ shards: shardList, numClasses, imageKey, labelKey, seed, shuffle, cycleLength: cycleOption ?? null, onError })})`, {
+  return describeSource(source, `tfrecord(${JSON.stringify({ shards: shardList, numClasses, imageKey, labelKey, seed, shuffle, cycleLength: cycleOption ?? null, onError })})`, {
     fingerprint: async () => fingerprintFiles(await listTfrecordShards(shards)),
   });
 }
