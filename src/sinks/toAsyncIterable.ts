@@ -34,6 +34,7 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   let held = 0;
   let handedAt: number | undefined;
   const stats: SinkStats = { values: 0, waitMs: 0, consumerMs: 0 };
+  const token = {};
   const subscription = withCredit(credit, () =>
     source.subscribe({
       next: (value) => {
@@ -55,7 +56,7 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     held = 0;
     credit.close();
     subscription.unsubscribe();
-    closer.unregister(iterator);
+    closer.unregister(token);
     return { done: true, value: undefined };
   };
   const iterator: EpochIterator<T> = {
@@ -89,8 +90,10 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     },
   };
   // An iterator dropped without return() (fitDataset with batchesPerEpoch does that) stops
-  // reading once the credit runs out, and is unsubscribed when collected.
-  closer.register(iterator, subscription, iterator);
+  // reading once the credit runs out, and is unsubscribed when collected. No closure here may
+  // capture `iterator` itself (they share one context with the subscriber, which the registry
+  // holds): `token` stands in for it.
+  closer.register(iterator, subscription, token);
   return iterator;
 }
 
