@@ -228,9 +228,18 @@ export function writeValues(image: Float32Array | Uint8Array, delta: number, cli
     dst.set(image, offset);
     return;
   }
-  if (clip) for (let i = 0; i < image.length; i++) dst[offset + i] = Math.min(1, Math.max(0, (UNIT[image[i] as number] as number) + delta));
-  else if (delta === 0) for (let i = 0; i < image.length; i++) dst[offset + i] = UNIT[image[i] as number] as number;
-  else for (let i = 0; i < image.length; i++) dst[offset + i] = (UNIT[image[i] as number] as number) + delta;
+  // 256 possible inputs: compute each output once (the same float32 it would be value by value),
+  // then the pass is a table lookup.
+  let table = UNIT;
+  if (delta !== 0 || clip) {
+    table = new Float32Array(256);
+    for (let k = 0; k < 256; k++) {
+      const v = (UNIT[k] as number) + delta;
+      table[k] = clip ? Math.min(1, Math.max(0, v)) : v;
+    }
+  }
+  const out = dst.subarray(offset, offset + image.length);
+  for (let i = 0; i < image.length; i++) out[i] = table[image[i] as number] as number;
 }
 
 /** The float32 values of a sample's image (a new array for byte images; the image itself otherwise). */
