@@ -25,6 +25,7 @@ type Pending = { resolve: (r: E.Either<DataError, Uint8Array>) => void; reject: 
 export class DecodePool {
   private readonly workers: Array<{ worker: Worker; pending: Map<number, Pending> }> = [];
   private nextId = 0;
+  private died: Error | undefined;
 
   constructor(size: number) {
     const here = import.meta.url;
@@ -43,6 +44,10 @@ export class DecodePool {
         p?.resolve(response.result);
       });
       const fail = (error: Error): void => {
+        // A dead worker leaves the pool (its work fails, naming why); later work goes to the others.
+        const at = this.workers.indexOf(slot);
+        if (at >= 0) this.workers.splice(at, 1);
+        this.died ??= error;
         for (const p of slot.pending.values()) p.reject(new Error(`decode worker ${i} failed: ${error.message}`));
         slot.pending.clear();
       };
@@ -58,6 +63,7 @@ export class DecodePool {
   }
 
   decode(input: string | Uint8Array, origin: string, height: number, width: number): Promise<E.Either<DataError, Uint8Array>> {
+    if (this.workers.length === 0) return Promise.reject(new Error(`decode workers all stopped (${this.died?.message ?? 'closed'})`));
     const slot = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -76,10 +82,10 @@ export class DecodePool {
 
 const shared = new Map<number, DecodePool>();
 
-/** The process-wide pool of `size` workers, started on first use. */
+/** The process-wide pool of `size` workers, started on first use (and again if all of them died). */
 export function decodePool(size: number): DecodePool {
   let pool = shared.get(size);
-  if (!pool) {
+  if (!pool || pool.size === 0) {
     pool = new DecodePool(size);
     shared.set(size, pool);
   }

@@ -32,14 +32,26 @@ export class Credit {
   private readonly watchers = new Set<{ ready: () => boolean; resolve: () => void }>();
   private closed = false;
 
-  /** Adds `n` held items at the current level (prefetch, shuffleWindow, decode concurrency). */
-  hold(n: number): void {
-    this.units += n;
+  /**
+   * Adds `n` held items at the current level (prefetch, shuffleWindow, decode concurrency).
+   * `stage` identifies the operator application: a stage subscribed again under the same sink
+   * (inside `repeat`, say) holds the same items, so it is counted once.
+   */
+  hold(n: number, stage: object): void {
+    if (this.once(stage)) this.units += n;
   }
 
   /** Everything counted so far is in batches of `size`; the batcher itself holds up to size - 1. */
-  batchesOf(size: number): void {
-    this.units = this.units * size + (size - 1);
+  batchesOf(size: number, stage: object): void {
+    if (this.once(stage)) this.units = this.units * size + (size - 1);
+  }
+
+  private readonly stages = new WeakSet<object>();
+
+  private once(stage: object): boolean {
+    if (this.stages.has(stage)) return false;
+    this.stages.add(stage);
+    return true;
   }
 
   /** The most samples alive at once: the bound the pipeline keeps. */

@@ -38,10 +38,11 @@ export function packBatch(samples: readonly ImageSample[], index: number): Batch
 export function batch(size: number, options: BatchOptions = {}): OperatorFunction<ImageSample, Batch> {
   const { dropRemainder = false } = options;
   check(Number.isInteger(size) && size >= 1, 'batch', 'size', `must be an integer >= 1, got ${size}`);
-  return (source) =>
-    new Observable<Batch>((subscriber) => {
+  return (source) => {
+    const stage = {};
+    return new Observable<Batch>((subscriber) => {
       const credit = creditOf();
-      credit?.batchesOf(size);
+      credit?.batchesOf(size, stage);
       let index = 0;
       return source
         .pipe(
@@ -55,5 +56,6 @@ export function batch(size: number, options: BatchOptions = {}): OperatorFunctio
         )
         .subscribe(subscriber);
     });
+  };
 }
 

@@ -79,7 +79,9 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
     return new Observable<ImageSample>((subscriber) => {
       const epoch = epochs++;
       let inner: Subscription | undefined;
+      let recorder: Recorder | undefined;
       let stopped = false;
+      let done = false;
       void (async () => {
         const k = await keyFor();
         const stored = dir === undefined ? (memory?.key === k ? memory.store : undefined) : await openDiskStore(path.join(dir, k));
@@ -91,15 +93,21 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
           inner = replay.subscribe(subscriber);
           return;
         }
-        const recorder = dir === undefined ? memoryRecorder() : await diskRecorder(path.join(dir, k));
+        recorder = dir === undefined ? memoryRecorder() : await diskRecorder(path.join(dir, k));
+        if (stopped) return void recorder.abort();
+        const rec = recorder;
         inner = source.subscribe({
           next: (s) => {
-            recorder.add(s);
+            rec.add(s);
             subscriber.next(s.epoch === epoch ? s : { ...s, epoch });
           },
-          error: (error: unknown) => subscriber.error(error),
+          error: (error: unknown) => {
+            void rec.abort();
+            subscriber.error(error);
+          },
           complete: () => {
-            void recorder.finish().then(
+            done = true;
+            void rec.finish().then(
               (store) => {
                 if (dir === undefined) memory = { key: k, store };
                 subscriber.complete();
@@ -112,12 +120,21 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
       return () => {
         stopped = true;
         inner?.unsubscribe();
+        // An epoch cut short is not kept: its partial recording (open file, folder) goes.
+        if (!done) void recorder?.abort();
       };
     });
   };
 }
 
-function memoryRecorder(): { add(s: ImageSample): void; finish(): Promise<Store> } {
+/** Records one epoch: `finish` keeps it, `abort` drops it (and frees what it held). */
+interface Recorder {
+  add(s: ImageSample): void;
+  finish(): Promise<Store>;
+  abort(): Promise<void>;
+}
+
+function memoryRecorder(): Recorder {
   const entries: Entry[] = [];
   const blobs: Uint8Array[] = [];
   return {
@@ -127,15 +144,26 @@ function memoryRecorder(): { add(s: ImageSample): void; finish(): Promise<Store>
       blobs.push(data);
     },
     async finish() {
-      // Each replay gets its own copy: whatever a later stage does to it, the cache stays as recorded.
-      return { records: () => entries.map((e) => [e, new Uint8Array(blobs[e.offset] as Uint8Array)] as const) };
+      return {
+        // Each replay gets its own copies, one at a time as they are pulled: whatever a later
+        // stage does to them, the cache stays as recorded.
+        *records() {
+          for (const e of entries) yield [e, new Uint8Array(blobs[e.offset] as Uint8Array)] as const;
+        },
+      };
+    },
+    async abort() {
+      entries.length = 0;
+      blobs.length = 0;
     },
   };
 }
 
-async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void; finish(): Promise<Store> }> {
-  const partial = `${folder}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
+let recordings = 0;
+
+async function diskRecorder(folder: string): Promise<Recorder> {
+  // Its own folder: two first epochs recording at once (two pipelines, two processes) never mix.
+  const partial = `${folder}.partial-${process.pid}-${recordings++}`;
   await mkdir(partial, { recursive: true });
   const file = await open(path.join(partial, 'samples.bin'), 'w');
   const entries: Entry[] = [];
@@ -154,8 +182,16 @@ async function diskRecorder(folder: string): Promise<{ add(s: ImageSample): void
       await file.close();
       await writeFile(path.join(partial, 'index.json'), JSON.stringify({ version: 2, entries }));
       await rm(folder, { recursive: true, force: true });
-      await rename(partial, folder);
-      return (await openDiskStore(folder)) as Store;
+      // Another recording of the same key may have landed in between: then keep that one.
+      await rename(partial, folder).catch(() => rm(partial, { recursive: true, force: true }));
+      const store = await openDiskStore(folder);
+      if (!store) throw new Error(`cache: '${folder}' could not be read back after writing it`);
+      return store;
+    },
+    async abort() {
+      await writing.catch(() => undefined);
+      await file.close().catch(() => undefined);
+      await rm(partial, { recursive: true, force: true });
     },
   };
 }

@@ -26,9 +26,10 @@ export interface ParallelMapOptions {
 export function parallelMap<T, R>(project: (value: T) => Promise<R>, options: ParallelMapOptions = {}): OperatorFunction<T, R> {
   const { concurrency = 4, deterministic = true } = options;
   check(Number.isInteger(concurrency) && concurrency >= 1, 'parallelMap', 'concurrency', `must be an integer >= 1, got ${concurrency}`);
-  return (source) =>
-    new Observable<R>((subscriber) => {
-      creditOf()?.hold(concurrency);
+  return (source) => {
+    const stage = {};
+    return new Observable<R>((subscriber) => {
+      creditOf()?.hold(concurrency, stage);
       const waiting: T[] = [];
       // In deterministic mode `results` keeps started calls in input order; a slot is free when
       // fewer than `concurrency` calls have been started and not yet emitted.
@@ -97,4 +98,5 @@ export function parallelMap<T, R>(project: (value: T) => Promise<R>, options: Pa
         subscription.unsubscribe();
       };
     });
+  };
 }

@@ -13,9 +13,11 @@ import { creditOf } from '../flow/credit.js';
  */
 export function prefetch<T>(count: number): MonoTypeOperatorFunction<T> {
   check(Number.isInteger(count) && count >= 0, 'prefetch', 'count', `must be an integer >= 0, got ${count}`);
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      creditOf()?.hold(count);
+  return (source) => {
+    const stage = {};
+    return new Observable<T>((subscriber) => {
+      creditOf()?.hold(count, stage);
       return source.subscribe(subscriber);
     });
+  };
 }

@@ -55,12 +55,16 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
   const { seed = 0 } = options;
   check(Number.isInteger(size) && size >= 1, 'shuffleWindow', 'size', `must be an integer >= 1, got ${size}`);
   check(Number.isFinite(seed), 'shuffleWindow', 'seed', `must be a finite number, got ${seed}`);
-  return (source) =>
-    defer(() => {
+  return (source) => {
+    const stage = {};
+    // What the stages below can hold, in samples, per sink (read at the first subscription under
+    // it, before this stage adds its own): the drain never gets further ahead than that.
+    const belowFor = new WeakMap<Credit, number>();
+    return defer(() => {
       const credit = creditOf();
-      // What the stages below can hold, in samples: the drain never gets further ahead than that.
-      const below = credit?.limit ?? Infinity;
-      credit?.hold(size);
+      if (credit && !belowFor.has(credit)) belowFor.set(credit, credit.limit);
+      const below = credit ? (belowFor.get(credit) as number) : Infinity;
+      credit?.hold(size, stage);
       const buffer: T[] = [];
       let random: Rng | undefined;
       return source.pipe(
@@ -84,4 +88,5 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
         ),
       );
     });
+  };
 }

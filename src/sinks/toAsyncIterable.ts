@@ -24,7 +24,10 @@ export interface EpochIterable<T> extends AsyncIterable<T> {
   [Symbol.asyncIterator](): EpochIterator<T>;
 }
 
-const closer = new FinalizationRegistry<Subscription>((subscription) => subscription.unsubscribe());
+const closer = new FinalizationRegistry<{ credit: Credit; subscription: Subscription }>(({ credit, subscription }) => {
+  credit.close(); // lets a source waiting for credit see it was stopped, and close its files
+  subscription.unsubscribe();
+});
 
 function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   const credit = new Credit();
@@ -57,30 +60,39 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     credit.close();
     subscription.unsubscribe();
     closer.unregister(token);
+    settled ??= {};
+    wake?.(); // a next() still waiting ends as done
     return { done: true, value: undefined };
   };
+  const pull = async (): Promise<IteratorResult<T>> => {
+    // Asking for the next value means the consumer is done with the previous one.
+    const asked = performance.now();
+    if (handedAt !== undefined) stats.consumerMs += asked - handedAt;
+    credit.release(held);
+    held = 0;
+    while (queue.length === 0 && !settled) await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+    if (queue.length > 0) {
+      const value = queue.shift() as T;
+      held = samplesIn(value);
+      stats.values++;
+      handedAt = performance.now();
+      stats.waitMs += handedAt - asked;
+      return { done: false, value };
+    }
+    finish();
+    if (settled && 'error' in settled) throw settled.error;
+    return { done: true, value: undefined };
+  };
+  // Calls that overlap (tf.data's own prefetch makes them) are served one after the other.
+  let last: Promise<unknown> = Promise.resolve();
   const iterator: EpochIterator<T> = {
     credit,
     stats,
-    async next(): Promise<IteratorResult<T>> {
-      // Asking for the next value means the consumer is done with the previous one.
-      const asked = performance.now();
-      if (handedAt !== undefined) stats.consumerMs += asked - handedAt;
-      credit.release(held);
-      held = 0;
-      while (queue.length === 0 && !settled) await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-      if (queue.length > 0) {
-        const value = queue.shift() as T;
-        held = samplesIn(value);
-        stats.values++;
-        handedAt = performance.now();
-        stats.waitMs += handedAt - asked;
-        return { done: false, value };
-      }
-      finish();
-      if (settled && 'error' in settled) throw settled.error;
-      return { done: true, value: undefined };
+    next(): Promise<IteratorResult<T>> {
+      const result = last.then(pull);
+      last = result.catch(() => undefined);
+      return result;
     },
     async return(): Promise<IteratorResult<T>> {
       return finish();
@@ -93,7 +105,7 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   // reading once the credit runs out, and is unsubscribed when collected. No closure here may
   // capture `iterator` itself (they share one context with the subscriber, which the registry
   // holds): `token` stands in for it.
-  closer.register(iterator, subscription, token);
+  closer.register(iterator, { credit, subscription }, token);
   return iterator;
 }
 

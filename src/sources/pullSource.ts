@@ -20,7 +20,10 @@ export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterab
         for await (const item of open(epoch)) {
           if (stopped) return;
           await credit?.acquire();
-          if (stopped) return;
+          if (stopped) {
+            credit?.release(1); // taken for an item that will never be emitted
+            return;
+          }
           subscriber.next(item);
         }
         subscriber.complete();

@@ -79,3 +79,27 @@ describe('cache', () => {
     expect(path.isAbsolute(root)).toBe(true);
   });
 });
+
+describe('cache on disk, under stress', () => {
+  it('keeps two first epochs recording at once apart, and leaves nothing behind from one cut short', async () => {
+    const { fromArrays } = await import('../../src/sources/fromArrays.js');
+    const n = 40;
+    const images = new Uint8Array(n * 2 * 2 * 3);
+    for (let i = 0; i < n; i++) images.fill(i, i * 12, (i + 1) * 12); // image i is all byte i
+    const dir = await tempDir();
+    const build = () => fromArrays({ images, shape: [n, 2, 2, 3], labels: Array.from({ length: n }, (_, i) => i % 10) }, { seed: 3, shuffle: true }).pipe(cache({ dir }));
+    const second = build();
+    await collect(second.pipe(take(5))); // cut short: its partial recording is removed (after teardown, asynchronously)
+    for (let i = 0; i < 50 && (await readdir(dir)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await readdir(dir)).toEqual([]);
+    // Two recordings at once, in different orders (epoch 0 of one, epoch 1 of the other).
+    await Promise.all([collect(build()), collect(second)]);
+    const replay = await collect(build());
+    expect(replay).toHaveLength(n);
+    for (const s of replay) {
+      const i = s.image[0] as number;
+      expect([s.label, Array.from(s.image).every((v) => v === i)]).toEqual([i % 10, true]);
+    }
+    expect((await readdir(dir)).filter((f) => f.includes('partial'))).toEqual([]);
+  });
+});

@@ -52,7 +52,7 @@ describe('shard', () => {
   it('releases the credit of every dropped item: a sharded pipeline under credit never stalls', async () => {
     for (const [count, k] of [[2, 0], [3, 2], [5, 4]] as const) {
       const credit = new Credit();
-      credit.hold(1); // limit 2
+      credit.hold(1, {}); // limit 2
       const got: ImageSample[] = [];
       await new Promise<void>((resolve, reject) =>
         withCredit(credit, () =>
