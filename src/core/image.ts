@@ -139,30 +139,48 @@ export function resizeBytes(src: Uint8Array, height: number, width: number, chan
   const xs = taps(width, outWidth);
   const span = outWidth * channels;
   const row = width * channels;
+  // The horizontal taps spelled out per output value, so the pass over a row is one flat loop.
+  const at0 = new Int32Array(span);
+  const at1 = new Int32Array(span);
+  const wxs = new Float64Array(span);
+  for (let x = 0, o = 0; x < outWidth; x++) {
+    for (let k = 0; k < channels; k++, o++) {
+      at0[o] = (xs.i0[x] as number) * channels + k;
+      at1[o] = (xs.i1[x] as number) * channels + k;
+      wxs[o] = xs.w[x] as number;
+    }
+  }
   let upper = new Float64Array(span);
   let lower = new Float64Array(span);
   let upperRow = -1;
   let lowerRow = -1;
-  const across = (r: number, into: Float64Array): void => {
-    const base = r * row;
-    for (let x = 0, o = 0; x < outWidth; x++) {
-      const c0 = base + (xs.i0[x] as number) * channels;
-      const c1 = base + (xs.i1[x] as number) * channels;
-      const wx = xs.w[x] as number;
-      for (let k = 0; k < channels; k++, o++) {
-        const a = src[c0 + k] as number;
-        into[o] = a + ((src[c1 + k] as number) - a) * wx;
-      }
-    }
-  };
   for (let y = 0, o = 0; y < outHeight; y++) {
     const r0 = ys.i0[y] as number;
     const r1 = ys.i1[y] as number;
     if (r0 !== upperRow) {
-      if (r0 === lowerRow) [upper, lower, upperRow, lowerRow] = [lower, upper, lowerRow, upperRow];
-      else (across(r0, upper), (upperRow = r0));
+      if (r0 === lowerRow) {
+        const reuse = lower;
+        lower = upper;
+        upper = reuse;
+        upperRow = lowerRow;
+        lowerRow = -1;
+      } else {
+        const base = r0 * row;
+        for (let i = 0; i < span; i++) {
+          const a = src[base + (at0[i] as number)] as number;
+          upper[i] = a + ((src[base + (at1[i] as number)] as number) - a) * (wxs[i] as number);
+        }
+        upperRow = r0;
+      }
     }
-    if (r1 !== lowerRow) (across(r1, lower), (lowerRow = r1));
+    if (r1 !== lowerRow) {
+      const base = r1 * row;
+      for (let i = 0; i < span; i++) {
+        const a = src[base + (at0[i] as number)] as number;
+        lower[i] = a + ((src[base + (at1[i] as number)] as number) - a) * (wxs[i] as number);
+      }
+      lowerRow = r1;
+    }
     const wy = ys.w[y] as number;
     for (let i = 0; i < span; i++, o++) {
       const top = upper[i] as number;
