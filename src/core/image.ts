@@ -216,13 +216,6 @@ export function toRgb(src: Float32Array, pixels: number, channels: number): Floa
   return out;
 }
 
-/** uint8 -> float32 in [0, 1]. */
-export function toUnitFloat(bytes: Uint8Array): Float32Array {
-  const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = UNIT[bytes[i] as number] as number;
-  return out;
-}
-
 /**
  * An image as bytes for storage: uint8 when every value is exactly k / 255 (decoded images are),
  * a quarter of the float32 size (the byte image with the same values), else its float32 bytes.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addBrightness, flipHorizontal, flipVertical, resizeBilinear, resizeBytes, toRgb, toUnitFloat } from '../../src/core/image.js';
+import { addBrightness, flipHorizontal, flipVertical, resizeBilinear, resizeBytes, toRgb, valuesOf } from '../../src/core/image.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -140,11 +140,14 @@ describe('toRgb', () => {
   });
 });
 
-describe('toUnitFloat', () => {
-  it('scales bytes to [0, 1]', () => {
-    const out = toUnitFloat(Uint8Array.from([0, 51, 255]));
-    expect(out).toBeInstanceOf(Float32Array);
-    expect([...out]).toEqual([0, Math.fround(0.2), 1]);
+describe('valuesOf', () => {
+  it('scales bytes to [0, 1], adds the delta, clips when asked, and gives float32 images as they are', () => {
+    const image = Uint8Array.from([0, 51, 255]);
+    expect([...valuesOf({ image })]).toEqual([0, Math.fround(0.2), 1]);
+    expect([...valuesOf({ image, delta: 0.1 })]).toEqual([Math.fround(0.1), Math.fround(0.2 + 0.1), Math.fround(1.1)]);
+    expect([...valuesOf({ image, delta: -0.5, clip: true })]).toEqual([0, 0, Math.fround(0.5)]);
+    const floats = Float32Array.from([0.25, -1]);
+    expect(valuesOf({ image: floats })).toBe(floats);
   });
 });
 
