@@ -7,7 +7,7 @@
  * padded or cropped to the forward window; the result [ci, fh, fw, co] is transposed back.
  */
 import * as tf from '@tensorflow/tfjs';
-import { alignInput, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
+import { alignInput, checkDy, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'Conv2DBackpropFilter';
 
@@ -23,9 +23,7 @@ export function conv2dBackpropFilterNHWC(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
-    if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== filterShape[3]) {
-      throw new Error(`${KERNEL}: dy shape ${dy.shape} does not match the forward output [${x.shape[0]},${info.outHeight},${info.outWidth},${filterShape[3]}]`);
-    }
+    checkDy(KERNEL, dy, [x.shape[0], info.outHeight, info.outWidth, filterShape[3]]);
     const xT = tf.transpose(alignInput(x, info), [3, 1, 2, 0]) as tf.Tensor4D; // [ci, H', W', b]
     const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [oh, ow, b, co]
     const out = tf.conv2d(xT, dyT, [info.dilationHeight, info.dilationWidth], 'valid', 'NHWC', [info.strideHeight, info.strideWidth]);

@@ -8,7 +8,7 @@
  *   -> [1, fh, fw, b*c*m] -> [fh, fw, b, c*m] -> sum over b -> [fh, fw, c, m].
  */
 import * as tf from '@tensorflow/tfjs';
-import { alignInput, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
+import { alignInput, checkDy, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropFilter';
 
@@ -26,9 +26,7 @@ export function depthwiseBackpropFilterNHWC(
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
     const [fh, fw, c, m] = filterShape;
     const [b] = x.shape;
-    if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== c * m) {
-      throw new Error(`${KERNEL}: dy shape ${dy.shape} does not match the forward output [${b},${info.outHeight},${info.outWidth},${c * m}]`);
-    }
+    checkDy(KERNEL, dy, [b, info.outHeight, info.outWidth, c * m]);
     const xa = alignInput(x, info);
     const [, hp, wp] = xa.shape;
     const xr = tf.reshape(tf.transpose(xa, [1, 2, 0, 3]), [1, hp, wp, b * c]) as tf.Tensor4D;

@@ -8,7 +8,7 @@
  *   -> [b,h,w,c,m] -> sum over m -> [b,h,w,c].
  */
 import * as tf from '@tensorflow/tfjs';
-import { convPad, dilateSpatial, pair, padOrCrop, roundingMode, shape4, withInputs } from './shared.js';
+import { checkDy, convPad, dilateSpatial, pair, padOrCrop, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
 
@@ -26,9 +26,7 @@ export function depthwiseBackpropInputNHWC(
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
     const [b, h, w, c] = inputShape;
     const [fh, fw, , m] = filter.shape;
-    if (dy.shape[0] !== b || dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== c * m) {
-      throw new Error(`${KERNEL}: dy shape ${dy.shape} does not match the forward output [${b},${info.outHeight},${info.outWidth},${c * m}]`);
-    }
+    checkDy(KERNEL, dy, [b, info.outHeight, info.outWidth, c * m]);
     const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
     const spread = dilateSpatial(dy, sh, sw); // [b, oh*sh, ow*sw, c*m]
     const top = (fh - 1) * dh - padInfo.top;

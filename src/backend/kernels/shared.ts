@@ -112,3 +112,10 @@ export function alignInput(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf
   const byRows = padOrCrop(x, 1, padInfo.top, rows - padInfo.top - h);
   return padOrCrop(byRows, 2, padInfo.left, cols - padInfo.left - w) as tf.Tensor4D;
 }
+
+/** Throws, naming the kernel, when dy is not the shape of the forward output [b, outHeight, outWidth, channels]. */
+export function checkDy(kernel: string, dy: tf.Tensor4D, expected: readonly [number, number, number, number]): void {
+  if (!expected.every((d, i) => dy.shape[i] === d)) {
+    throw new Error(`${kernel}: dy shape ${dy.shape} does not match the forward output [${expected.join(',')}]`);
+  }
+}
