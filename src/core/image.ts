@@ -216,18 +216,21 @@ export function toRgb(src: Float32Array, pixels: number, channels: number): Floa
   return out;
 }
 
-/**
- * An image as bytes for storage: uint8 when every value is exactly k / 255 (decoded images are),
- * a quarter of the float32 size (the byte image with the same values), else its float32 bytes.
- */
-export function packUnit(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint8Array } {
+/** The byte image with the same values, when every value is exactly k / 255; else undefined. */
+export function exactBytes(image: Float32Array): Uint8Array | undefined {
   const u8 = new Uint8Array(image.length);
   for (let i = 0; i < image.length; i++) {
     const k = Math.round((image[i] as number) * 255);
-    if (!(k >= 0 && k <= 255) || UNIT[k] !== image[i]) return { dtype: 'f32', data: new Uint8Array(image.slice().buffer) };
+    if (!(k >= 0 && k <= 255) || UNIT[k] !== image[i]) return undefined;
     u8[i] = k;
   }
-  return { dtype: 'u8', data: u8 };
+  return u8;
+}
+
+/** An image as bytes for storage: its exact byte image (a quarter of the size), else its float32 bytes. */
+export function packUnit(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint8Array } {
+  const u8 = exactBytes(image);
+  return u8 ? { dtype: 'u8', data: u8 } : { dtype: 'f32', data: new Uint8Array(image.slice().buffer) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { concatWith, defer, filter, from, map, Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { packUnit } from '../core/image.js';
+import { exactBytes } from '../core/image.js';
 import { rng, type Rng } from '../core/random.js';
 import { check, type Position } from '../core/types.js';
 import { creditOf, type Credit } from '../flow/credit.js';
@@ -11,8 +11,8 @@ import { creditOf, type Credit } from '../flow/credit.js';
 function compact<T>(item: T): T {
   const image = (item as { image?: unknown }).image;
   if (!(image instanceof Float32Array)) return item;
-  const packed = packUnit(image);
-  return packed.dtype === 'u8' ? { ...item, image: packed.data } : item;
+  const bytes = exactBytes(image);
+  return bytes ? { ...item, image: bytes } : item;
 }
 
 /**
