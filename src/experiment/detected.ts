@@ -3,10 +3,9 @@
  * ablation data. Image folders keep their exact stratified split (data.ts); the others are split
  * by a seeded hash of each sample's origin (file and record), stable across epochs and runs.
  */
-import { Observable, type OperatorFunction } from 'rxjs';
+import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
 import { hashKeys } from '../core/random.js';
-import type { Position } from '../core/types.js';
-import { creditOf } from '../flow/credit.js';
+import { filterSamples } from '../operators/filterSamples.js';
 import { detectDataset, openDataset } from '../sources/detect.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { InputError } from './errors.js';
@@ -20,17 +19,12 @@ const heldOut = (origin: string, fraction: number, seed: number): boolean => has
 /** Keeps one side of the split, renumbering positions, and hands the dropped samples' credit back. */
 function splitSide<T extends SourceSample>(fraction: number, seed: number, subset: 'training' | 'validation'): OperatorFunction<T, T> {
   return (source) =>
-    new Observable<T>((subscriber) => {
-      const credit = creditOf();
+    defer(() => {
       let index = 0;
-      return source.subscribe({
-        next: (s) => {
-          if (heldOut(s.origin, fraction, seed) === (subset === 'validation')) subscriber.next({ ...s, index: index++ } as T & Position);
-          else credit?.release(1);
-        },
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      });
+      return source.pipe(
+        filterSamples((s: T) => heldOut(s.origin, fraction, seed) === (subset === 'validation')),
+        map((s) => ({ ...s, index: index++ }) as T),
+      );
     });
 }
 

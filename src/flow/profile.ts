@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, tap, type OperatorFunction } from 'rxjs';
 import { samplesIn } from '../core/types.js';
 
 /** What one stage did over a run; times in milliseconds of wall clock. */
@@ -60,18 +60,14 @@ export class Profiler {
           if (c.inside > 0) c.busyMs += t - c.since;
           c.since = t;
         };
-        const counted = new Observable<A>((inner) =>
-          source.subscribe({
-            next: (v) => {
-              tick();
-              inputs ??= samplesIn(v) === 1 ? 'samples' : 'values';
-              c.received++;
-              c.inside++;
-              c.peakInside = Math.max(c.peakInside, c.inside);
-              inner.next(v);
-            },
-            error: (e: unknown) => inner.error(e),
-            complete: () => inner.complete(),
+        // tap, not a hand-made subscriber: an early unsubscribe downstream reaches a synchronous source.
+        const counted = source.pipe(
+          tap((v) => {
+            tick();
+            inputs ??= samplesIn(v) === 1 ? 'samples' : 'values';
+            c.received++;
+            c.inside++;
+            c.peakInside = Math.max(c.peakInside, c.inside);
           }),
         );
         return operator(counted).subscribe({

@@ -5,6 +5,7 @@ export { cache } from './cache.js';
 export type { CacheOptions } from './cache.js';
 export type { BatchOptions } from './batch.js';
 export { cutmix } from './cutmix.js';
+export { filterSamples } from './filterSamples.js';
 export type { CutmixOptions } from './cutmix.js';
 export { labelSmoothing } from './labelSmoothing.js';
 export type { MixingOptions } from './mixing.js';

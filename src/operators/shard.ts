@@ -1,7 +1,7 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { check } from '../core/types.js';
-import { creditOf } from '../flow/credit.js';
 import { describeAs } from '../flow/identity.js';
+import { filterSamples } from './filterSamples.js';
 
 /**
  * Keeps the items whose epoch position `index` satisfies `index % count === index_`: shard `index_`
@@ -12,7 +12,7 @@ import { describeAs } from '../flow/identity.js';
  * whatever `count`: interleaving the shares by position gives back the unsharded epoch. Items pass
  * unchanged (their `index` is still the global position); errors and completion pass through.
  *
- * Each dropped item was emitted under the sink's credit, so it is released here (see flow/credit.ts):
+ * Each dropped item was emitted under the sink's credit, so it is released (filterSamples):
  * a sharded pipeline never stalls for credit. `count` and `index` are checked at creation
  * (RangeError naming the option).
  *
@@ -22,16 +22,6 @@ import { describeAs } from '../flow/identity.js';
 export function shard<T extends { readonly index: number }>(count: number, index: number): OperatorFunction<T, T> {
   check(Number.isInteger(count) && count >= 1, 'shard', 'count', `must be a positive integer, got ${count}`);
   check(Number.isInteger(index) && index >= 0 && index < count, 'shard', 'index', `must be an integer in [0, ${count}) (count), got ${index}`);
-  return (source) =>
-    describeAs(new Observable<T>((subscriber) => {
-      const credit = creditOf();
-      return source.subscribe({
-        next: (item) => {
-          if (item.index % count === index) subscriber.next(item);
-          else credit?.release(1);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-    }), `shard(${count}, ${index})`, source);
+  const keep = filterSamples<T>((item) => item.index % count === index);
+  return (source) => describeAs(keep(source), `shard(${count}, ${index})`, source);
 }

@@ -150,3 +150,33 @@ describe('backpressure at the end of an epoch', () => {
     expect(worst).toBe(below); // reached, so the check could fail
   });
 });
+
+describe('filterSamples', () => {
+  it('gives back the credit of what it drops, samples or whole batches, so the pipeline never stalls', async () => {
+    const { filterSamples } = await import('../../src/operators/filterSamples.js');
+    const { source } = countingSource(100);
+    const batches$ = source.pipe(
+      filterSamples((s) => s.index % 3 !== 0),
+      shuffleWindow(4),
+      batch(4),
+      filterSamples((b) => b.index % 2 === 0), // an RxJS filter here would stall after one batch
+      prefetch(1),
+    );
+    let kept = 0;
+    for await (const b of toAsyncIterable(batches$)) kept += b.shape[0];
+    expect(kept).toBe(34); // 66 samples -> 17 batches (the last, index 16, of 2); the 9 even ones: 8 x 4 + 2
+  });
+
+  it('stops a synchronous firehose into take(3)', async () => {
+    const { filterSamples } = await import('../../src/operators/filterSamples.js');
+    const { from } = await import('rxjs');
+    let pulled = 0;
+    const firehose = function* () {
+      for (;;) yield pulled++;
+    };
+    const got: number[] = [];
+    from(firehose()).pipe(filterSamples((n: number) => n % 2 === 0), take(3)).subscribe((n) => got.push(n));
+    expect(got).toEqual([0, 2, 4]);
+    expect(pulled).toBe(5);
+  });
+});
