@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { lastValueFrom, toArray, type Observable } from 'rxjs';
+import { from, lastValueFrom, take, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, ImageSample } from '../src/core/types.js';
 import { pullSource } from '../src/sources/pullSource.js';
 
@@ -30,4 +30,21 @@ export function countingSource(n: number, size = 2, numClasses = 3): { source: O
 /** Bytes of every batch's images and targets, to compare runs bit for bit. */
 export function fingerprint(batches: readonly Batch[]): Buffer {
   return Buffer.concat(batches.flatMap((b) => [Buffer.from(b.images.buffer, b.images.byteOffset, b.images.byteLength), Buffer.from((b.targets ?? b.labels).buffer)]));
+}
+
+/**
+ * The RxJS checklist's firehose: a 100,000-item synchronous source through `operator` into
+ * take(3). Returns the values that arrived and how many items the source had to hand out.
+ */
+export function firehoseIntoTake3<T, R>(operator: OperatorFunction<T, R>, make: (i: number) => T): { values: R[]; pulled: number } {
+  let pulled = 0;
+  function* firehose(): Generator<T> {
+    for (let i = 0; i < 100_000; i++) {
+      pulled++;
+      yield make(i);
+    }
+  }
+  const values: R[] = [];
+  from(firehose()).pipe(operator, take(3)).subscribe((v) => values.push(v));
+  return { values, pulled };
 }

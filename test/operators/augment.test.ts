@@ -1,9 +1,10 @@
-import { from, take } from 'rxjs';
+import { from } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { flipHorizontal, flipVertical } from '../../src/core/image.js';
 import type { ImageSample } from '../../src/core/types.js';
 import { augment, type AugmentOptions } from '../../src/operators/augment.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -124,16 +125,8 @@ describe('augment', () => {
   });
 
   it('a firehose into take(3) stops pulling the source', () => {
-    let pulled = 0;
-    function* firehose(): Generator<ImageSample> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield sample(i);
-      }
-    }
-    let count = 0;
-    from(firehose()).pipe(augment({ flip: 'both', brightness: 0.1 }), take(3)).subscribe(() => count++);
-    expect([count, pulled]).toEqual([3, 3]);
+    const { values, pulled } = firehoseIntoTake3(augment({ flip: 'both', brightness: 0.1 }), (i): ImageSample => sample(i));
+    expect([values.length, pulled]).toEqual([3, 3]);
   });
 
   it('validates options at creation: RangeErrors naming the option', () => {

@@ -1,9 +1,10 @@
-import { from, Subject, take } from 'rxjs';
+import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Batch, ImageSample } from '../../src/core/types.js';
 import { Credit, withCredit } from '../../src/flow/credit.js';
 import { batch, packBatch } from '../../src/operators/batch.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -84,16 +85,8 @@ describe('batch', () => {
   });
 
   it('a firehose into take(3) stops pulling the source after 3 batches', () => {
-    let pulled = 0;
-    function* firehose(): Generator<ImageSample> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield sample(i);
-      }
-    }
-    const got: number[] = [];
-    from(firehose()).pipe(batch(4), take(3)).subscribe((b) => got.push(b.index));
-    expect(got).toEqual([0, 1, 2]);
+    const { values, pulled } = firehoseIntoTake3(batch(4), (i): ImageSample => sample(i));
+    expect(values.map((b) => b.index)).toEqual([0, 1, 2]);
     expect(pulled).toBe(12);
   });
 

@@ -1,4 +1,4 @@
-import { from, take } from 'rxjs';
+import { from } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { cutmixBatch, oneHotLabels } from '../../src/core/mix.js';
@@ -6,6 +6,7 @@ import { rng } from '../../src/core/random.js';
 import type { Batch } from '../../src/core/types.js';
 import { cutmix } from '../../src/operators/cutmix.js';
 import { labelSmoothing } from '../../src/operators/labelSmoothing.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -138,17 +139,8 @@ describe('cutmix operator', () => {
   });
 
   it('a firehose into take(3) stops pulling the source', () => {
-    let pulled = 0;
-    function* firehose(): Generator<Batch> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield makeBatch(i, 2, 0, 2, 2);
-      }
-    }
-    let count = 0;
-    from(firehose()).pipe(cutmix(), take(3)).subscribe(() => count++);
-    expect(count).toBe(3);
-    expect(pulled).toBe(3);
+    const { values, pulled } = firehoseIntoTake3(cutmix(), (i): Batch => makeBatch(i, 2, 0, 2, 2));
+    expect([values.length, pulled]).toEqual([3, 3]);
   });
 
   it('validates options at creation: RangeErrors naming the option', () => {

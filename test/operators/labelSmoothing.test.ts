@@ -1,9 +1,9 @@
-import { from, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
 import { labelSmoothing } from '../../src/operators/labelSmoothing.js';
 import { oneHot } from '../../src/operators/oneHot.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -64,17 +64,8 @@ describe('labelSmoothing', () => {
   });
 
   it('a firehose into take(3) stops pulling the source', () => {
-    let pulled = 0;
-    function* firehose(): Generator<Batch> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield makeBatch(i, [0]);
-      }
-    }
-    let count = 0;
-    from(firehose()).pipe(labelSmoothing(0.1), take(3)).subscribe(() => count++);
-    expect(count).toBe(3);
-    expect(pulled).toBe(3);
+    const { values, pulled } = firehoseIntoTake3(labelSmoothing(0.1), (i): Batch => makeBatch(i, [0]));
+    expect([values.length, pulled]).toEqual([3, 3]);
   });
 
   it('validates epsilon at creation: a RangeError naming it', () => {

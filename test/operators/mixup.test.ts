@@ -1,10 +1,11 @@
-import { from, take } from 'rxjs';
+import { from } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { mixupBatch, oneHotLabels } from '../../src/core/mix.js';
 import { rng } from '../../src/core/random.js';
 import type { Batch } from '../../src/core/types.js';
 import { mixup } from '../../src/operators/mixup.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -106,16 +107,8 @@ describe('mixup operator', () => {
   });
 
   it('a firehose into take(3) stops pulling the source', () => {
-    let pulled = 0;
-    function* firehose(): Generator<Batch> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield makeBatch(i, 2);
-      }
-    }
-    let count = 0;
-    from(firehose()).pipe(mixup(), take(3)).subscribe(() => count++);
-    expect([count, pulled]).toEqual([3, 3]);
+    const { values, pulled } = firehoseIntoTake3(mixup(), (i): Batch => makeBatch(i, 2));
+    expect([values.length, pulled]).toEqual([3, 3]);
   });
 
   it('validates options at creation: RangeErrors naming the option', () => {

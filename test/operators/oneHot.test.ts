@@ -1,8 +1,8 @@
-import { from, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
 import { oneHot } from '../../src/operators/oneHot.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -68,16 +68,8 @@ describe('oneHot', () => {
   });
 
   it('a firehose into take(3) stops pulling the source', () => {
-    let pulled = 0;
-    function* firehose(): Generator<Batch> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield makeBatch(i, [i % 3]);
-      }
-    }
-    const seen: number[] = [];
-    from(firehose()).pipe(oneHot(), take(3)).subscribe((b) => seen.push(b.index));
-    expect(seen).toEqual([0, 1, 2]);
+    const { values, pulled } = firehoseIntoTake3(oneHot(), (i): Batch => makeBatch(i, [i % 3]));
+    expect(values.map((b) => b.index)).toEqual([0, 1, 2]);
     expect(pulled).toBe(3);
   });
 

@@ -1,4 +1,4 @@
-import { from, Subject, take } from 'rxjs';
+import { from, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { ImageSample } from '../../src/core/types.js';
@@ -6,6 +6,7 @@ import { Credit, withCredit } from '../../src/flow/credit.js';
 import { batch } from '../../src/operators/batch.js';
 import { prefetch } from '../../src/operators/prefetch.js';
 import { shuffleWindow } from '../../src/operators/shuffleWindow.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -32,16 +33,8 @@ describe('prefetch', () => {
   });
 
   it('a firehose into take(3) stops pulling the source', () => {
-    let pulled = 0;
-    function* firehose(): Generator<number> {
-      for (let i = 0; i < 100_000; i++) {
-        pulled++;
-        yield i;
-      }
-    }
-    const got: number[] = [];
-    from(firehose()).pipe(prefetch(5), take(3)).subscribe((v) => got.push(v));
-    expect(got).toEqual([0, 1, 2]);
+    const { values, pulled } = firehoseIntoTake3(prefetch<number>(5), (i) => i);
+    expect(values).toEqual([0, 1, 2]);
     expect(pulled).toBe(3);
   });
 

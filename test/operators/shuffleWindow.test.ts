@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { from, Subject, take, type Observable } from 'rxjs';
+import { from, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { ImageSample, Position } from '../../src/core/types.js';
 import { shuffleWindow } from '../../src/operators/shuffleWindow.js';
+import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -132,17 +133,8 @@ describe('shuffleWindow', () => {
   });
 
   it('a firehose into take(3) stops pulling the source after size + 3 items', () => {
-    let pulled = 0;
-    function* firehose(): Generator<Item> {
-      for (let index = 0; index < 100_000; index++) {
-        pulled++;
-        yield { epoch: 0, index, id: String(index) };
-      }
-    }
-    let count = 0;
-    from(firehose()).pipe(shuffleWindow(4), take(3)).subscribe(() => count++);
-    expect(count).toBe(3);
-    expect(pulled).toBe(7);
+    const { values, pulled } = firehoseIntoTake3(shuffleWindow<Item>(4), (index): Item => ({ epoch: 0, index, id: String(index) }));
+    expect([values.length, pulled]).toEqual([3, 7]);
   });
 
   it('validates options at creation: RangeErrors naming the option', () => {
