@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <node_api.h>
 
 #define CHECK(call)                                                                  \
@@ -16,15 +17,19 @@
     }                                                                                \
   } while (0)
 
-static int bytes_arg(napi_env env, napi_value value, uint8_t **data, size_t *length) {
+static int array_arg(napi_env env, napi_value value, napi_typedarray_type expected, void **data, size_t *length) {
   napi_typedarray_type type;
   napi_value buffer;
   size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, (void **)data, &buffer, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "mixstream native: expected a Uint8Array");
+  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok || type != expected) {
+    napi_throw_type_error(env, NULL, expected == napi_uint8_array ? "mixstream native: expected a Uint8Array" : "mixstream native: expected a Float32Array");
     return 0;
   }
   return 1;
+}
+
+static int bytes_arg(napi_env env, napi_value value, uint8_t **data, size_t *length) {
+  return array_arg(env, value, napi_uint8_array, (void **)data, length);
 }
 
 static int int_arg(napi_env env, napi_value value, int32_t *out) {
@@ -121,10 +126,95 @@ static napi_value resize(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+/* lookup(src, table, dst, offset): dst[offset + i] = table[src[i]], a Uint8Array through a 256-entry Float32Array. */
+static napi_value lookup(napi_env env, napi_callback_info cb) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  uint8_t *src;
+  float *table, *dst;
+  size_t src_length, table_length, dst_length;
+  int32_t offset;
+  if (argc < 4 || !bytes_arg(env, argv[0], &src, &src_length) || !array_arg(env, argv[1], napi_float32_array, (void **)&table, &table_length) ||
+      !array_arg(env, argv[2], napi_float32_array, (void **)&dst, &dst_length) || !int_arg(env, argv[3], &offset))
+    return NULL;
+  if (table_length != 256 || offset < 0 || (size_t)offset + src_length > dst_length) {
+    napi_throw_range_error(env, NULL, "mixstream native: lookup needs a 256-entry table and room in dst");
+    return NULL;
+  }
+  float *out = dst + offset;
+  for (size_t i = 0; i < src_length; i++) out[i] = table[src[i]];
+  return NULL;
+}
+
+/*
+ * blend(x, y, dst, lambda): dst[i] = l * x[i] + m * y[i] in float32 arithmetic, with l and m
+ * lambda and 1 - lambda rounded to float32, as blendInto does in JavaScript (with Math.fround).
+ * The three are Float32Arrays of one length; dst may be x.
+ */
+static napi_value blend(napi_env env, napi_callback_info cb) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  float *x, *y, *dst;
+  size_t x_length, y_length, dst_length;
+  double lambda;
+  if (argc < 4 || !array_arg(env, argv[0], napi_float32_array, (void **)&x, &x_length) || !array_arg(env, argv[1], napi_float32_array, (void **)&y, &y_length) ||
+      !array_arg(env, argv[2], napi_float32_array, (void **)&dst, &dst_length))
+    return NULL;
+  if (napi_get_value_double(env, argv[3], &lambda) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mixstream native: blend's lambda must be a number");
+    return NULL;
+  }
+  if (x_length != y_length || x_length != dst_length) {
+    napi_throw_range_error(env, NULL, "mixstream native: blend needs arrays of one length");
+    return NULL;
+  }
+  double mu = 1 - lambda;
+  float l = (float)lambda, m = (float)mu;
+  for (size_t i = 0; i < x_length; i++) dst[i] = l * x[i] + m * y[i];
+  return NULL;
+}
+
+/*
+ * flip(src, dst, height, width, pixelBytes, flipH, flipV): the mirror of an image of `pixelBytes`
+ * bytes per pixel (any element type, seen as bytes) into dst, which may not alias src.
+ */
+static napi_value flip(napi_env env, napi_callback_info cb) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  uint8_t *src, *dst;
+  size_t src_length, dst_length;
+  int32_t height, width, pixel, flip_h, flip_v;
+  if (argc < 7 || !bytes_arg(env, argv[0], &src, &src_length) || !bytes_arg(env, argv[1], &dst, &dst_length) || !int_arg(env, argv[2], &height) ||
+      !int_arg(env, argv[3], &width) || !int_arg(env, argv[4], &pixel) || !int_arg(env, argv[5], &flip_h) || !int_arg(env, argv[6], &flip_v))
+    return NULL;
+  size_t row = (size_t)width * pixel;
+  if (height < 0 || width < 0 || pixel < 1 || row * height > src_length || row * height > dst_length) {
+    napi_throw_range_error(env, NULL, "mixstream native: flip sizes do not match the buffers");
+    return NULL;
+  }
+  for (int y = 0; y < height; y++) {
+    const uint8_t *from = src + (size_t)(flip_v ? height - 1 - y : y) * row;
+    uint8_t *to = dst + (size_t)y * row;
+    if (!flip_h) {
+      memcpy(to, from, row);
+    } else if (pixel == 3) {
+      for (const uint8_t *s = from + row - 3; s >= from; s -= 3, to += 3) to[0] = s[0], to[1] = s[1], to[2] = s[2];
+    } else {
+      for (const uint8_t *s = from + row - pixel; s >= from; s -= pixel, to += pixel) memcpy(to, s, pixel);
+    }
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
-  if (napi_create_function(env, "resize", NAPI_AUTO_LENGTH, resize, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "resize", fn) != napi_ok)
-    return NULL;
+  static const struct { const char *name; napi_callback fn; } exported[] = {{"resize", resize}, {"lookup", lookup}, {"flip", flip}, {"blend", blend}};
+  for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++)
+    if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)
+      return NULL;
   return exports;
 }

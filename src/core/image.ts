@@ -1,4 +1,11 @@
-/** Pure per-image maths over HWC float32 arrays. */
+/** Pure per-image maths over HWC float32 and byte arrays (in C where the native addon is built). */
+import { accelerator } from './native.js';
+
+/**
+ * A float32 array whose memory is not zeroed first: for outputs written in full straight away
+ * (a batch, a mixed batch). Zeroing 9.6 MB costs about as much as copying it.
+ */
+export const uninitializedFloats = (length: number): Float32Array => new Float32Array(Buffer.allocUnsafeSlow(length * 4).buffer, 0, length);
 
 /** A geometric-and-photometric change of one image, applied in a single pass. */
 export interface Transform {
@@ -18,6 +25,12 @@ export function transformImage<A extends Float32Array | Uint8Array>(src: A, dst:
   const delta = t.delta ?? 0;
   // A pure flip copies values as they are (-0 and NaN included): no arithmetic on them.
   const plain = delta === 0 && !t.clip;
+  const addon = accelerator.addon;
+  if (addon && plain && src.buffer !== dst.buffer) {
+    const bytes = (a: A): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    addon.flip(bytes(src), bytes(dst), height, width, channels * src.BYTES_PER_ELEMENT, t.flipH ? 1 : 0, t.flipV ? 1 : 0);
+    return dst;
+  }
   const row = width * channels;
   for (let y = 0; y < height; y++) {
     const from = (t.flipV ? height - 1 - y : y) * row;
@@ -135,6 +148,10 @@ export function resizeBytes(src: Uint8Array, height: number, width: number, chan
   // A copy, never a view: src may be a Buffer (whose slice() shares memory) that is reused.
   if (outHeight === height && outWidth === width) return new Uint8Array(src);
   const out = new Uint8Array(outHeight * outWidth * channels);
+  if (accelerator.addon) {
+    accelerator.addon.resize(src, height, width, channels, outHeight, outWidth, out);
+    return out;
+  }
   const ys = taps(height, outHeight);
   const xs = taps(width, outWidth);
   const span = outWidth * channels;
@@ -252,6 +269,7 @@ export function writeValues(image: Float32Array | Uint8Array, delta: number, cli
       table[k] = clip ? Math.min(1, Math.max(0, v)) : v;
     }
   }
+  if (accelerator.addon) return accelerator.addon.lookup(image, table, dst, offset);
   const out = dst.subarray(offset, offset + image.length);
   for (let i = 0; i < image.length; i++) out[i] = table[image[i] as number] as number;
 }

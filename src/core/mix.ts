@@ -2,6 +2,8 @@
  * Pure batch maths: one-hot labels, label smoothing, CutMix (Yun et al. 2019) and Mixup (Zhang et
  * al. 2018) on contiguous [B, H, W, C] float32 batches and [B, K] label distributions.
  */
+import { uninitializedFloats } from './image.js';
+import { accelerator } from './native.js';
 import type { Rng } from './random.js';
 
 /** [B] class indices -> [B, K] one-hot. Throws naming the first label outside [0, K). */
@@ -62,14 +64,21 @@ export function pasteBox(dst: Float32Array, src: Float32Array, to: number, from:
   }
 }
 
-/** Writes lambda * a + (1 - lambda) * b over one image's range into `dst`. */
+/**
+ * Writes lambda * a + (1 - lambda) * b over one image's range into `dst`, in float32 arithmetic
+ * (each product and the sum rounded to float32, lambda too), as the native addon computes it.
+ */
 export function blendInto(dst: Float32Array, a: Float32Array, b: Float32Array, aStart: number, bStart: number, length: number, lambda: number): void {
-  const mu = 1 - lambda;
   // Views from 0 keep the loop free of offset arithmetic: it runs near memory speed.
   const d = dst.subarray(aStart, aStart + length);
   const x = a.subarray(aStart, aStart + length);
   const y = b.subarray(bStart, bStart + length);
-  for (let i = 0; i < length; i++) d[i] = lambda * (x[i] as number) + mu * (y[i] as number);
+  if (accelerator.addon) return accelerator.addon.blend(x, y, d, lambda);
+  const l = Math.fround(lambda);
+  const m = Math.fround(1 - lambda);
+  // A float32 product is exact in a double and the sum's double rounding is harmless: Math.fround
+  // of each is float32 arithmetic, bit for bit.
+  for (let i = 0; i < length; i++) d[i] = Math.fround(l * (x[i] as number)) + Math.fround(m * (y[i] as number));
 }
 
 /** targets'[i] = w[i] * t[i] + (1 - w[i]) * t[perm[i]], row by row, into a new array. */
@@ -147,7 +156,7 @@ export function mixupBatch(images: Float32Array, targets: Float32Array, shape: r
   const per = height * width * channels;
   const partner = rng.permutation(n);
   const weight = lambdas(n, opts, rng);
-  const out = new Float32Array(images.length);
+  const out = uninitializedFloats(images.length); // every image is written below
   for (let i = 0; i < n; i++) {
     const w = weight[i] as number;
     if (w === 1) out.set(images.subarray(i * per, (i + 1) * per), i * per);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import turbo from '@julusian/jpeg-turbo';
 import * as E from 'fp-ts/lib/Either.js';
 import sharp from 'sharp';
-import { resizeImage } from './native.js';
+import { resizeBytes } from '../core/image.js';
 import { isJpeg, jpegOrientation } from '../core/jpeg.js';
 import { dataError, type DataError } from '../core/types.js';
 
@@ -64,7 +64,7 @@ export async function decodeImage(input: string | Uint8Array, origin: string, he
     // write the buffer meanwhile.
     const fast = jpeg && (scratch ? decodeJpegInto(jpeg, scratch) : await decodeJpeg(jpeg));
     const raw = fast ?? (await decodeAny(bytes));
-    return E.right(resizeImage(raw.data, raw.height, raw.width, 3, height, width));
+    return E.right(resizeBytes(raw.data, raw.height, raw.width, 3, height, width));
   } catch (error) {
     return E.left(dataError(origin, error instanceof Error ? error.message : String(error)));
   }

@@ -1,5 +1,5 @@
 import { bufferCount, filter, map, Observable, type OperatorFunction } from 'rxjs';
-import { writeValues } from '../core/image.js';
+import { uninitializedFloats, writeValues } from '../core/image.js';
 import { check, type Batch, type ImageSample } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
 
@@ -14,12 +14,13 @@ export function packBatch(samples: readonly ImageSample[], index: number): Batch
   if (!first) throw new RangeError('batch: cannot pack an empty batch');
   const { height, width, channels, numClasses, epoch } = first;
   const per = height * width * channels;
-  const images = new Float32Array(samples.length * per);
+  const images = uninitializedFloats(samples.length * per); // every sample's values are written below
   const labels = new Int32Array(samples.length);
   samples.forEach((s, i) => {
     if (s.height !== height || s.width !== width || s.channels !== channels) {
       throw new RangeError(`batch: '${s.origin}' is ${s.height}x${s.width}x${s.channels}, the batch is ${height}x${width}x${channels}; resize first (normalizeResize)`);
     }
+    if (s.image.length !== per) throw new RangeError(`batch: '${s.origin}' has ${s.image.length} values for ${s.height}x${s.width}x${s.channels}`);
     if (s.numClasses !== numClasses) throw new RangeError(`batch: '${s.origin}' has ${s.numClasses} classes, the batch ${numClasses}`);
     writeValues(s.image, s.delta ?? 0, s.clip ?? false, images, i * per);
     labels[i] = s.label;

@@ -1,0 +1,39 @@
+/**
+ * The optional native addon (native/mixstream.c, built at install by scripts/build-native.mjs):
+ * the byte resize, the byte-to-float lookup, flips and Mixup's blend in C, the same bytes as the JavaScript in
+ * image.ts at several times the speed. Without it the JavaScript runs; MIXSTREAM_NATIVE=0 turns
+ * it off.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface Addon {
+  resize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Uint8Array): void;
+  lookup(src: Uint8Array, table: Float32Array, dst: Float32Array, offset: number): void;
+  blend(x: Float32Array, y: Float32Array, dst: Float32Array, lambda: number): void;
+  flip(src: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, flipH: number, flipV: number): void;
+}
+
+function load(): { addon?: Addon; why: string } {
+  if (process.env.MIXSTREAM_NATIVE === '0') return { why: 'turned off by MIXSTREAM_NATIVE=0' };
+  const require = createRequire(import.meta.url);
+  // From src/core (run by tsx) or dist/src/core (compiled).
+  const paths = ['../../build/Release/mixstream.node', '../../../build/Release/mixstream.node'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  let why = 'not built (npm install builds it with node-gyp: g++ and make needed)';
+  for (const path of paths) {
+    try {
+      return { addon: require(path) as Addon, why: path };
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') why = `${path}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  return { why };
+}
+
+const loaded = load();
+
+/** The addon image.ts calls when it is there (tests switch it off to compare with the JavaScript). */
+export const accelerator: { addon: Addon | undefined } = { addon: loaded.addon };
+
+/** Whether the addon loaded: 'native' with its path, or 'javascript' with the reason. */
+export const nativeStatus = { kind: loaded.addon ? 'native' : 'javascript', why: loaded.why } as const;

@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resizeBytes, transformImage, writeValues } from '../../src/core/image.js';
+import { blendInto } from '../../src/core/mix.js';
+import { accelerator, nativeStatus } from '../../src/core/native.js';
+
+/** `f` run with the addon switched off: the JavaScript reference. */
+function javascript<T>(f: () => T): T {
+  const addon = accelerator.addon;
+  accelerator.addon = undefined;
+  try {
+    return f();
+  } finally {
+    accelerator.addon = addon;
+  }
+}
+
+/** Counts the addon's calls, so that a test comparing the two paths knows the native one ran. */
+const calls: Record<string, number> = {};
+function counting(): void {
+  const addon = accelerator.addon;
+  if (!addon) return;
+  accelerator.addon = Object.fromEntries(
+    Object.entries(addon).map(([name, fn]) => [name, (...args: unknown[]) => ((calls[name] = (calls[name] ?? 0) + 1), (fn as (...a: unknown[]) => unknown)(...args))]),
+  ) as unknown as typeof addon;
+}
+counting();
+
+const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (Math.imul(i + 1, 2654435761 ^ seed) >>> 24) & 255);
+const same = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe('native addon (native/mixstream.c)', () => {
+  it('is built by npm install here (g++, make and Node headers are on every machine of this project)', () => {
+    expect(nativeStatus.kind, nativeStatus.why).toBe('native');
+  });
+
+  it('resizes to exactly the JavaScript’s bytes, down and up, at any sizes and channel counts', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (h, w, c, oh, ow, seed) => {
+        const src = bytes(h * w * c, seed);
+        expect(same(resizeBytes(src, h, w, c, oh, ow), javascript(() => resizeBytes(src, h, w, c, oh, ow)))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+    const photo = bytes(375 * 500 * 3, 7);
+    expect(same(resizeBytes(photo, 375, 500, 3, 224, 224), javascript(() => resizeBytes(photo, 375, 500, 3, 224, 224)))).toBe(true);
+    expect(calls.resize).toBeGreaterThan(250);
+  });
+
+  it('writes byte images as float32 through the brightness table exactly as the JavaScript, at an offset', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: -0.5, max: 0.5, noNaN: true }), fc.boolean(), fc.integer({ min: 0, max: 9 }), fc.integer(), (n, delta, clip, offset, seed) => {
+        const src = bytes(n, seed);
+        const fast = new Float32Array(n + 10).fill(-7);
+        const slow = new Float32Array(n + 10).fill(-7);
+        writeValues(src, delta, clip, fast, offset);
+        javascript(() => writeValues(src, delta, clip, slow, offset));
+        expect(same(fast, slow)).toBe(true);
+      }),
+    );
+    expect(calls.lookup).toBeGreaterThan(50);
+  });
+
+  it('flips byte and float32 images exactly as the JavaScript, for every flip and channel count', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer(), (h, w, c, flipH, flipV, float, seed) => {
+        const u8 = bytes(h * w * c, seed);
+        const src = float ? Float32Array.from(u8, (v) => v / 255 - 0.3) : u8;
+        const make = () => (float ? new Float32Array(src.length) : new Uint8Array(src.length));
+        const fast = transformImage(src, make(), h, w, c, { flipH, flipV });
+        const slow = javascript(() => transformImage(src, make(), h, w, c, { flipH, flipV }));
+        expect(same(fast, slow)).toBe(true);
+      }),
+    );
+    expect(calls.flip).toBeGreaterThan(50);
+  });
+
+  it('blends (Mixup) exactly as the JavaScript’s float32 arithmetic, in place too', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(), (n, lambda, seed) => {
+        const a = Float32Array.from(bytes(2 * n, seed), (v, i) => v / 255 + (i % 7) * 1e-3);
+        const fast = new Float32Array(2 * n);
+        const slow = new Float32Array(2 * n);
+        blendInto(fast, a, a, 0, n, n, lambda);
+        javascript(() => blendInto(slow, a, a, 0, n, n, lambda));
+        expect(same(fast, slow)).toBe(true);
+        const inPlace = a.slice();
+        blendInto(inPlace, inPlace, a, 0, n, n, lambda);
+        expect(same(inPlace.subarray(0, n), fast.subarray(0, n))).toBe(true);
+      }),
+    );
+    expect(calls.blend).toBeGreaterThan(50);
+  });
+
+  it('names what is wrong when the buffers do not match the sizes', () => {
+    const addon = accelerator.addon;
+    if (!addon) throw new Error(nativeStatus.why);
+    expect(() => addon.resize(new Uint8Array(10), 4, 4, 3, 2, 2, new Uint8Array(12))).toThrow(/resize sizes do not match/);
+    expect(() => addon.lookup(new Uint8Array(10), new Float32Array(255), new Float32Array(10), 0)).toThrow(/256-entry table/);
+    expect(() => addon.flip(new Uint8Array(10), new Uint8Array(10), 2, 2, 3, 1, 0)).toThrow(/flip sizes/);
+    expect(() => addon.lookup(new Uint8Array(1), new Uint8Array(256) as unknown as Float32Array, new Float32Array(1), 0)).toThrow(/expected a Float32Array/);
+  });
+});
