@@ -209,9 +209,47 @@ static napi_value flip(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+/*
+ * paste(own, partner, dst, height, width, pixelBytes, y0, y1, x0, x1): dst = own with the box of
+ * rows [y0, y1) and columns [x0, x1) taken from partner (CutMix), every byte written once.
+ */
+static napi_value paste(napi_env env, napi_callback_info cb) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  uint8_t *own, *partner, *dst;
+  size_t own_length, partner_length, dst_length;
+  int32_t v[7]; /* height, width, pixelBytes, y0, y1, x0, x1 */
+  if (argc < 10 || !bytes_arg(env, argv[0], &own, &own_length) || !bytes_arg(env, argv[1], &partner, &partner_length) || !bytes_arg(env, argv[2], &dst, &dst_length))
+    return NULL;
+  for (int i = 0; i < 7; i++)
+    if (!int_arg(env, argv[3 + i], &v[i])) return NULL;
+  int height = v[0], width = v[1], pixel = v[2], y0 = v[3], y1 = v[4], x0 = v[5], x1 = v[6];
+  size_t row = (size_t)width * pixel, image = row * height;
+  if (height < 0 || width < 0 || pixel < 1 || image > own_length || image > partner_length || image > dst_length || y0 < 0 || y1 < y0 ||
+      y1 > height || x0 < 0 || x1 < x0 || x1 > width) {
+    napi_throw_range_error(env, NULL, "mixstream native: paste sizes or box do not match the buffers");
+    return NULL;
+  }
+  if (y0 == y1 || x0 == x1) {
+    memcpy(dst, own, image);
+    return NULL;
+  }
+  memcpy(dst, own, (size_t)y0 * row);
+  size_t left = (size_t)x0 * pixel, box = (size_t)(x1 - x0) * pixel, right = row - left - box;
+  for (int y = y0; y < y1; y++) {
+    size_t at = (size_t)y * row;
+    memcpy(dst + at, own + at, left);
+    memcpy(dst + at + left, partner + at + left, box);
+    memcpy(dst + at + left + box, own + at + left + box, right);
+  }
+  memcpy(dst + (size_t)y1 * row, own + (size_t)y1 * row, (size_t)(height - y1) * row);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
-  static const struct { const char *name; napi_callback fn; } exported[] = {{"resize", resize}, {"lookup", lookup}, {"flip", flip}, {"blend", blend}};
+  static const struct { const char *name; napi_callback fn; } exported[] = {{"resize", resize}, {"lookup", lookup}, {"flip", flip}, {"blend", blend}, {"paste", paste}};
   for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++)
     if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)

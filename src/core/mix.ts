@@ -101,6 +101,19 @@ export interface MixOptions {
   readonly perSample: boolean;
 }
 
+/** Writes image `i` of `src` into `dst` with `box` taken from image `j` of `src`: one CutMix sample. */
+function cutmixImage(dst: Float32Array, src: Float32Array, i: number, j: number, box: Box, height: number, width: number, channels: number): void {
+  const per = height * width * channels;
+  const addon = accelerator.addon;
+  if (addon) {
+    const view = (a: Float32Array, k: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset + k * per * 4, per * 4);
+    addon.paste(view(src, i), view(src, j), view(dst, i), height, width, channels * 4, box.y0, box.y1, box.x0, box.x1);
+    return;
+  }
+  dst.set(src.subarray(i * per, (i + 1) * per), i * per);
+  pasteBox(dst, src, i, j, box, height, width, channels);
+}
+
 /** What a mixing step did, per sample: the partner and the weight of the sample's own label. */
 export interface MixResult {
   readonly images: Float32Array;
@@ -131,7 +144,7 @@ export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: 
   const [n, height, width, channels] = shape;
   const partner = rng.permutation(n);
   const lam = lambdas(n, opts, rng);
-  const out = new Float32Array(images);
+  const out = uninitializedFloats(images.length); // every image is written below
   const weight = new Float64Array(n);
   const boxes: Box[] = [];
   const shared = opts.perSample ? undefined : lam[0] === 1 ? undefined : cutmixBox(lam[0] as number, height, width, rng);
@@ -140,7 +153,7 @@ export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: 
     const box = opts.perSample ? (l === 1 ? undefined : cutmixBox(l, height, width, rng)) : shared;
     const b = box ?? { y0: 0, y1: 0, x0: 0, x1: 0 };
     boxes.push(b);
-    pasteBox(out, images, i, partner[i] as number, b, height, width, channels);
+    cutmixImage(out, images, i, partner[i] as number, b, height, width, channels);
     const self = partner[i] === i;
     weight[i] = box === undefined || self ? 1 : opts.correctLambda ? 1 - boxArea(b) / (height * width) : l;
   }

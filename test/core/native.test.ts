@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resizeBytes, transformImage, writeValues } from '../../src/core/image.js';
-import { blendInto } from '../../src/core/mix.js';
+import { blendInto, cutmixBatch, oneHotLabels } from '../../src/core/mix.js';
+import { rng } from '../../src/core/random.js';
 import { accelerator, nativeStatus } from '../../src/core/native.js';
 
 /** `f` run with the addon switched off: the JavaScript reference. */
@@ -93,12 +94,29 @@ describe('native addon (native/mixstream.c)', () => {
     expect(calls.blend).toBeGreaterThan(50);
   });
 
+  it('gives CutMix batches exactly as the JavaScript, per batch and per sample', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.integer(), (b, h, w, c, perSample, seed) => {
+        const images = Float32Array.from(bytes(b * h * w * c, seed), (v) => v / 255);
+        const targets = oneHotLabels(Int32Array.from({ length: b }, (_, i) => i % 3), 3);
+        const run = () => cutmixBatch(images, targets, [b, h, w, c], 3, { alpha: 1, prob: 1, perSample, correctLambda: true }, rng(seed, 'cutmix'));
+        const fast = run();
+        const slow = javascript(run);
+        expect(same(fast.images, slow.images)).toBe(true);
+        expect(same(fast.targets, slow.targets)).toBe(true);
+      }),
+    );
+    expect(calls.paste).toBeGreaterThan(50);
+  });
+
   it('names what is wrong when the buffers do not match the sizes', () => {
     const addon = accelerator.addon;
     if (!addon) throw new Error(nativeStatus.why);
     expect(() => addon.resize(new Uint8Array(10), 4, 4, 3, 2, 2, new Uint8Array(12))).toThrow(/resize sizes do not match/);
     expect(() => addon.lookup(new Uint8Array(10), new Float32Array(255), new Float32Array(10), 0)).toThrow(/256-entry table/);
     expect(() => addon.flip(new Uint8Array(10), new Uint8Array(10), 2, 2, 3, 1, 0)).toThrow(/flip sizes/);
+    expect(() => addon.paste(new Uint8Array(12), new Uint8Array(12), new Uint8Array(12), 2, 2, 3, 0, 3, 0, 1)).toThrow(/paste sizes or box/);
+    expect(() => addon.blend(new Float32Array(2), new Float32Array(3), new Float32Array(2), 0.5)).toThrow(/one length/);
     expect(() => addon.lookup(new Uint8Array(1), new Uint8Array(256) as unknown as Float32Array, new Float32Array(1), 0)).toThrow(/expected a Float32Array/);
   });
 });
