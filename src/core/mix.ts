@@ -99,6 +99,8 @@ export interface MixOptions {
   readonly prob: number;
   /** One lambda (and, for cutmix, one box) per batch, or one per sample. */
   readonly perSample: boolean;
+  /** Mix into `images` itself (nothing else may hold them) instead of new arrays. Default false. */
+  readonly inPlace?: boolean;
 }
 
 /** Writes image `i` of `src` into `dst` with `box` taken from image `j` of `src`: one CutMix sample. */
@@ -134,17 +136,46 @@ function lambdas(n: number, opts: MixOptions, rng: Rng): Float64Array {
   return out;
 }
 
+/** A scratch image for in-place mixing (mixing is synchronous, so one serves every call). */
+let scratch = new Float32Array(0);
+
+/**
+ * Calls `step(i, src, from)` for every sample i with its partner's image as image `from` of `src`,
+ * the partner's original pixels even when `images` is overwritten in place as it goes: samples are
+ * visited along the permutation's cycles (each step overwrites the image the previous one read),
+ * and each cycle's first image is kept in a scratch copy for the cycle's last step.
+ */
+function alongCycles(images: Float32Array, per: number, partner: Int32Array, step: (i: number, src: Float32Array, from: number) => void): void {
+  const done = new Uint8Array(partner.length);
+  for (let start = 0; start < partner.length; start++) {
+    if (done[start]) continue;
+    if (partner[start] === start) {
+      done[start] = 1;
+      step(start, images, start);
+      continue;
+    }
+    if (scratch.length !== per) scratch = new Float32Array(per);
+    scratch.set(images.subarray(start * per, (start + 1) * per));
+    for (let i = start; !done[i]; i = partner[i] as number) {
+      done[i] = 1;
+      const j = partner[i] as number;
+      if (j === start) step(i, scratch, 0);
+      else step(i, images, j);
+    }
+  }
+}
+
 /**
  * CutMix on a batch: partners from a random permutation, lambda ~ Beta(alpha, alpha), a box of
  * area about (1 - lambda) pasted from the partner. With `correctLambda` (timm's correct_lam, on by
  * default) a sample's own label weight is recomputed from the clipped box: 1 - area / (H * W), which
- * is exactly the fraction of its pixels that are its own. Returns new arrays; inputs are untouched.
+ * is exactly the fraction of its pixels that are its own. Returns new arrays and leaves the inputs
+ * untouched, unless `inPlace`: then only the boxes are written, into `images`, the same result.
  */
 export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: readonly [number, number, number, number], numClasses: number, opts: MixOptions & { readonly correctLambda: boolean }, rng: Rng): MixResult {
   const [n, height, width, channels] = shape;
   const partner = rng.permutation(n);
   const lam = lambdas(n, opts, rng);
-  const out = uninitializedFloats(images.length); // every image is written below
   const weight = new Float64Array(n);
   const boxes: Box[] = [];
   const shared = opts.perSample ? undefined : lam[0] === 1 ? undefined : cutmixBox(lam[0] as number, height, width, rng);
@@ -153,27 +184,41 @@ export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: 
     const box = opts.perSample ? (l === 1 ? undefined : cutmixBox(l, height, width, rng)) : shared;
     const b = box ?? { y0: 0, y1: 0, x0: 0, x1: 0 };
     boxes.push(b);
-    cutmixImage(out, images, i, partner[i] as number, b, height, width, channels);
     const self = partner[i] === i;
     weight[i] = box === undefined || self ? 1 : opts.correctLambda ? 1 - boxArea(b) / (height * width) : l;
+  }
+  let out = images;
+  if (opts.inPlace) {
+    alongCycles(images, height * width * channels, partner, (i, src, from) => pasteBox(images, src, i, from, boxes[i] as Box, height, width, channels));
+  } else {
+    out = uninitializedFloats(images.length); // every image is written below
+    for (let i = 0; i < n; i++) cutmixImage(out, images, i, partner[i] as number, boxes[i] as Box, height, width, channels);
   }
   return { images: out, targets: mixTargets(targets, numClasses, partner, weight), partner, weight, boxes };
 }
 
 /**
  * Mixup on a batch: partners from a random permutation, lambda ~ Beta(alpha, alpha), pixels and
- * labels blended with the same lambda. Returns new arrays; inputs are untouched.
+ * labels blended with the same lambda. Returns new arrays and leaves the inputs untouched, unless
+ * `inPlace`: then the blend is written into `images`, the same result.
  */
 export function mixupBatch(images: Float32Array, targets: Float32Array, shape: readonly [number, number, number, number], numClasses: number, opts: MixOptions, rng: Rng): MixResult {
   const [n, height, width, channels] = shape;
   const per = height * width * channels;
   const partner = rng.permutation(n);
   const weight = lambdas(n, opts, rng);
-  const out = uninitializedFloats(images.length); // every image is written below
-  for (let i = 0; i < n; i++) {
-    const w = weight[i] as number;
-    if (w === 1) out.set(images.subarray(i * per, (i + 1) * per), i * per);
-    else blendInto(out, images, images, i * per, (partner[i] as number) * per, per, w);
+  let out = images;
+  if (opts.inPlace) {
+    alongCycles(images, per, partner, (i, src, from) => {
+      if (weight[i] !== 1) blendInto(images, images, src, i * per, from * per, per, weight[i] as number);
+    });
+  } else {
+    out = uninitializedFloats(images.length); // every image is written below
+    for (let i = 0; i < n; i++) {
+      const w = weight[i] as number;
+      if (w === 1) out.set(images.subarray(i * per, (i + 1) * per), i * per);
+      else blendInto(out, images, images, i * per, (partner[i] as number) * per, per, w);
+    }
   }
   return { images: out, targets: mixTargets(targets, numClasses, partner, weight), partner, weight };
 }

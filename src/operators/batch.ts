@@ -29,6 +29,12 @@ export function packBatch(samples: readonly ImageSample[], index: number): Batch
 }
 
 /**
+ * Observables whose every batch is new and reaches only the subscriber that asked for it (those of
+ * `batch`, `cutmix` and `mixup`): an operator right after one may mix the batch's images in place.
+ */
+export const ownsItsBatches = new WeakSet<Observable<Batch>>();
+
+/**
  * Groups samples into batches of `size` (bufferCount underneath), packed as contiguous typed arrays.
  * Emits each full batch as it fills, then the remainder on completion unless `dropRemainder`.
  * Declares its buffer to the sink's credit, converting downstream batch counts into samples.
@@ -41,7 +47,7 @@ export function batch(size: number, options: BatchOptions = {}): OperatorFunctio
   check(Number.isInteger(size) && size >= 1, 'batch', 'size', `must be an integer >= 1, got ${size}`);
   return (source) => {
     const stage = {};
-    return new Observable<Batch>((subscriber) => {
+    const batches = new Observable<Batch>((subscriber) => {
       const credit = creditOf();
       credit?.batchesOf(size, stage);
       let index = 0;
@@ -57,6 +63,8 @@ export function batch(size: number, options: BatchOptions = {}): OperatorFunctio
         )
         .subscribe(subscriber);
     });
+    ownsItsBatches.add(batches);
+    return batches;
   };
 }
 

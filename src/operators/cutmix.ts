@@ -1,7 +1,8 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { map, type Observable, type OperatorFunction } from 'rxjs';
 import { cutmixBatch, oneHotLabels } from '../core/mix.js';
 import { rng } from '../core/random.js';
 import type { Batch } from '../core/types.js';
+import { ownsItsBatches } from './batch.js';
 import { mixingOptions, type MixingOptions } from './mixing.js';
 
 export interface CutmixOptions extends MixingOptions {
@@ -24,9 +25,17 @@ export interface CutmixOptions extends MixingOptions {
 export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
-  return map((b) => {
-    const targets = b.targets ?? oneHotLabels(b.labels, b.numClasses);
-    const mixed = cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda }, rng(opts.seed, 'cutmix', b.epoch, b.index));
-    return { ...b, images: mixed.images, targets: mixed.targets };
-  });
+  return (source) => {
+    // Straight after `batch` (or another mixing step) nobody else holds the batch: mix it in place.
+    const inPlace = ownsItsBatches.has(source);
+    const mixed$: Observable<Batch> = source.pipe(
+      map((b) => {
+        const targets = b.targets ?? oneHotLabels(b.labels, b.numClasses);
+        const mixed = cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, rng(opts.seed, 'cutmix', b.epoch, b.index));
+        return { ...b, images: mixed.images, targets: mixed.targets };
+      }),
+    );
+    ownsItsBatches.add(mixed$);
+    return mixed$;
+  };
 }

@@ -348,3 +348,44 @@ describe('oneHotLabels and smoothLabels', () => {
     );
   });
 });
+
+describe('mixing in place', () => {
+  const shapes = fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 3 }));
+  const filled = (n: number, seed: number): Float32Array => {
+    const r = rng(seed, 'pixels');
+    return Float32Array.from({ length: n }, () => r.next());
+  };
+
+  it('cutmix in place writes exactly the new batch cutmix returns, along any permutation', () => {
+    fc.assert(
+      fc.property(shapes, fc.boolean(), fc.integer(), ([b, h, w, c], perSample, seed) => {
+        const images = filled(b * h * w * c, seed);
+        const targets = oneHotLabels(Int32Array.from({ length: b }, (_, i) => i % 4), 4);
+        const opts = { alpha: 1, prob: 0.8, perSample, correctLambda: true };
+        const before = images.slice();
+        const copy = cutmixBatch(images, targets, [b, h, w, c], 4, opts, rng(seed, 'c'));
+        expect(Array.from(images)).toEqual(Array.from(before)); // the copy left them alone
+        const inPlace = cutmixBatch(images, targets, [b, h, w, c], 4, { ...opts, inPlace: true }, rng(seed, 'c'));
+        expect(inPlace.images).toBe(images);
+        expect(Array.from(inPlace.images)).toEqual(Array.from(copy.images));
+        expect(Array.from(inPlace.targets)).toEqual(Array.from(copy.targets));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('mixup in place writes exactly the new batch mixup returns, along any permutation', () => {
+    fc.assert(
+      fc.property(shapes, fc.boolean(), fc.integer(), ([b, h, w, c], perSample, seed) => {
+        const images = filled(b * h * w * c, seed);
+        const targets = oneHotLabels(Int32Array.from({ length: b }, (_, i) => i % 4), 4);
+        const opts = { alpha: 0.4, prob: 0.8, perSample };
+        const copy = mixupBatch(images, targets, [b, h, w, c], 4, opts, rng(seed, 'm'));
+        const inPlace = mixupBatch(images, targets, [b, h, w, c], 4, { ...opts, inPlace: true }, rng(seed, 'm'));
+        expect(inPlace.images).toBe(images);
+        expect(Array.from(inPlace.images)).toEqual(Array.from(copy.images));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

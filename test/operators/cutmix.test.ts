@@ -1,11 +1,13 @@
-import { from } from 'rxjs';
+import { from, map, share, Subject, switchMap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { cutmixBatch, oneHotLabels } from '../../src/core/mix.js';
 import { rng } from '../../src/core/random.js';
-import type { Batch } from '../../src/core/types.js';
+import type { Batch, ImageSample } from '../../src/core/types.js';
+import { batch } from '../../src/operators/batch.js';
 import { cutmix } from '../../src/operators/cutmix.js';
 import { labelSmoothing } from '../../src/operators/labelSmoothing.js';
+import { mixup } from '../../src/operators/mixup.js';
 import { firehoseIntoTake3 } from '../helpers.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -149,4 +151,36 @@ describe('cutmix operator', () => {
     expect(() => cutmix({ seed: Number.NaN })).toThrow(/seed/);
     expect(() => cutmix({ alpha: 0 })).toThrow(RangeError);
   });
+});
+
+describe('cutmix and mixup straight after batch (in place)', () => {
+  /** 12 byte samples of 6 x 5 x 3, all different. */
+  const samples = (): Observable<ImageSample> =>
+    from(Array.from({ length: 12 }, (_, i): ImageSample => ({ image: Uint8Array.from({ length: 90 }, (_, k) => (i * 37 + k * 11) & 255), delta: i / 100, height: 6, width: 5, channels: 3, label: i % 3, numClasses: 3, epoch: 0, index: i, origin: `s${i}` })));
+  const collect = (o: Observable<Batch>): Batch[] => {
+    const out: Batch[] = [];
+    o.subscribe((b) => out.push(b));
+    return out;
+  };
+  const values = (bs: Batch[]) => bs.map((b) => [Array.from(b.images), Array.from(b.targets ?? [])]);
+
+  for (const [name, mix] of [['cutmix', () => cutmix({ alpha: 1, seed: 3, perSample: true })], ['mixup', () => mixup({ alpha: 0.4, seed: 3, perSample: true })]] as const) {
+    it(`${name}: the same batches as mixing a copy (what it does after any other operator)`, () => {
+      const inPlace = collect(samples().pipe(batch(4), mix(), mix()));
+      const copied = collect(samples().pipe(batch(4), map((b) => b), mix(), map((b) => b), mix()));
+      expect(values(inPlace)).toEqual(values(copied));
+    });
+
+    it(`${name}: a batch shared with another subscriber (share() before it) is copied, not changed`, () => {
+      const plain = collect(samples().pipe(batch(4)));
+      const start = new Subject<void>();
+      const shared$ = start.pipe(switchMap(samples), batch(4), share());
+      const mixed = collect(shared$.pipe(mix())); // subscribed first: it sees each batch first
+      const seen = collect(shared$);
+      start.next();
+      expect(mixed.length).toBe(3);
+      expect(values(mixed)).not.toEqual(values(plain));
+      expect(values(seen)).toEqual(values(plain));
+    });
+  }
 });
