@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import turbo from '@julusian/jpeg-turbo';
 import * as E from 'fp-ts/lib/Either.js';
-import sharp from 'sharp';
 import { resizeBytes } from '../core/image.js';
 import { isJpeg, jpegOrientation } from '../core/jpeg.js';
 import { dataError, type DataError } from '../core/types.js';
@@ -45,6 +44,8 @@ function decodeJpegInto(jpeg: Buffer, scratch: Scratch): Raw | undefined {
 }
 
 async function decodeAny(bytes: Uint8Array): Promise<Raw> {
+  // Loaded on first use: plain JPEGs never need libvips (about 18 MB per process).
+  const { default: sharp } = await import('sharp');
   const { data, info } = await sharp(bytes).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
   return { data, width: info.width, height: info.height };
