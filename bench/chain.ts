@@ -2,6 +2,10 @@
  * The reference chain (decode, resize 224, flip, brightness, batch 16, CutMix, one-hot labels,
  * prefetch) cold and warm, beside PyTorch's DataLoader on the same files in the same run.
  */
+import { execFile } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { nativeStatus } from '../src/core/native.js';
 import { augment, batch, cache, cutmix, imageFolder, normalizeResize, prefetch, toAsyncIterable } from '../src/index.js';
 import type { Figure } from './report.js';
 import { peerData, torchPeer } from './peers.js';
@@ -26,6 +30,14 @@ async function rates(root: string, epochs: number, options: { cached?: boolean; 
   return out;
 }
 
+/** One cold epoch in a child process with the native addon off (MIXSTREAM_NATIVE=0): the JavaScript path. */
+async function coldWithoutAddon(root: string): Promise<number> {
+  const self = import.meta.filename;
+  const args = [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, MIXSTREAM_NATIVE: '0' }, maxBuffer: 1 << 20 });
+  return Number(stdout.trim().split('\n').pop());
+}
+
 export async function benchChain(out: (f: Figure) => void): Promise<void> {
   const root = await peerData();
   // Ours before and after the peer, averaged: the machine's load drifts during a run.
@@ -36,11 +48,19 @@ export async function benchChain(out: (f: Figure) => void): Promise<void> {
   const against = torch ? { name: torch.name, value: torch.images_per_s, unit: 'images/s' } : undefined;
   const vs = (value: number, target: number): Partial<Figure> =>
     against ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target } : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
-  out({ name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)', value: cold, unit: 'images/s', ...vs(cold, 1.5), runs: [before, after] });
+  out({ name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)', value: cold, unit: 'images/s', ...vs(cold, 1.5), runs: [before, after], addon: nativeStatus.kind });
   const [, warm] = await rates(root, 2, { cached: true });
   out({ name: 'warm epoch: same chain with cache() after normalizeResize', value: warm ?? 0, unit: 'images/s', ...vs(warm ?? 0, 10) });
   const unordered = (await rates(root, 1, { deterministic: false }))[0] ?? 0;
   out({ name: 'cold epoch, parallel decode unordered (deterministic: false)', value: unordered, unit: 'images/s', against: { name: 'ordered (deterministic: true), same run', value: cold, unit: 'images/s' }, ratio: unordered / cold });
   const mainThread = (await rates(root, 1, { workers: 0 }))[0] ?? 0;
   out({ name: 'cold epoch, decode on worker threads (default)', value: cold, unit: 'images/s', against: { name: 'decode on the main thread (workers: 0)', value: mainThread, unit: 'images/s' }, ratio: cold / mainThread });
+  const javascript = await coldWithoutAddon(root);
+  out({ name: `cold epoch, native addon (${nativeStatus.kind})`, value: cold, unit: 'images/s', against: { name: 'the JavaScript path (MIXSTREAM_NATIVE=0), same run', value: javascript, unit: 'images/s' }, ratio: cold / javascript });
+}
+
+// Run alone (by coldWithoutAddon): node dist/bench/chain.js <folder>  prints one cold epoch's images/s.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2]) {
+  console.log((await rates(process.argv[2], 1))[0]);
+  process.exit(0);
 }
