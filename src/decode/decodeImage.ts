@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import turbo from '@julusian/jpeg-turbo';
 import * as E from 'fp-ts/lib/Either.js';
@@ -59,7 +60,9 @@ async function decodeAny(bytes: Uint8Array): Promise<Raw> {
  */
 export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch): Promise<E.Either<DataError, Uint8Array>> {
   try {
-    const bytes = typeof input === 'string' ? await readFile(input) : input;
+    // A worker (with its scratch buffer) reads synchronously: four thread-pool round trips (open,
+    // stat, read, close) cost more than the read itself, and the worker has nothing else to do.
+    const bytes = typeof input === 'string' ? (scratch ? readFileSync(input) : await readFile(input)) : input;
     const jpeg = plainJpeg(bytes);
     // With a scratch buffer, decode and resize run with no await between them: nothing else can
     // write the buffer meanwhile.
