@@ -1,8 +1,13 @@
 /*
- * mixstream's optional native addon: the 8-bit bilinear resize of src/core/image.ts's resizeBytes,
- * the same float64 maths in the same order (no fused multiply-add), so the same bytes at about
- * 4.5x the speed. It runs synchronously on the calling thread: mixstream calls it from its decode
- * workers. Built at install by scripts/build-native.mjs; without it the JavaScript runs.
+ * mixstream's optional native addon: the hot loops of src/core (image.ts, mix.ts) in C, each
+ * giving the same bytes as its JavaScript (the tests compare the two bit for bit):
+ *   resize  the 8-bit bilinear resize (same float64 maths, same order, no fused multiply-add), 4.5x;
+ *   lookup  byte image -> float32 through a 256-entry table (the brightness delta is in the table);
+ *   flip    mirrors, any element type;
+ *   blend   Mixup's blend, in float32 arithmetic;
+ *   paste   CutMix's "own image with the partner's box", every byte written once.
+ * Synchronous on the calling thread (resize runs on the decode workers, the rest on the main
+ * thread). Built at install by scripts/build-native.mjs; without it the JavaScript runs.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -78,16 +83,14 @@ static napi_value resize(napi_env env, napi_callback_info cb) {
   }
   int span = out_width * channels;
   size_t row = (size_t)width * channels;
-  int *yi0 = malloc(sizeof(int) * out_height), *yi1 = malloc(sizeof(int) * out_height);
-  int *xi0 = malloc(sizeof(int) * out_width), *xi1 = malloc(sizeof(int) * out_width);
-  double *wy = malloc(sizeof(double) * out_height), *wxo = malloc(sizeof(double) * out_width);
-  int *at0 = malloc(sizeof(int) * span), *at1 = malloc(sizeof(int) * span);
-  double *wx = malloc(sizeof(double) * span), *upper = malloc(sizeof(double) * span), *lower = malloc(sizeof(double) * span);
-  if (!yi0 || !yi1 || !xi0 || !xi1 || !wy || !wxo || !at0 || !at1 || !wx || !upper || !lower) {
-    free(yi0), free(yi1), free(xi0), free(xi1), free(wy), free(wxo), free(at0), free(at1), free(wx), free(upper), free(lower);
+  /* One block for the taps and the two interpolated rows: doubles first, then ints. */
+  double *block = malloc(sizeof(double) * ((size_t)out_height + out_width + 3 * (size_t)span) + sizeof(int) * (2 * (size_t)out_height + 2 * (size_t)out_width + 2 * (size_t)span));
+  if (!block) {
     napi_throw_error(env, NULL, "mixstream native: out of memory");
     return NULL;
   }
+  double *wy = block, *wxo = wy + out_height, *wx = wxo + out_width, *upper = wx + span, *lower = upper + span;
+  int *yi0 = (int *)(lower + span), *yi1 = yi0 + out_height, *xi0 = yi1 + out_height, *xi1 = xi0 + out_width, *at0 = xi1 + out_width, *at1 = at0 + span;
   taps(height, out_height, yi0, yi1, wy);
   taps(width, out_width, xi0, xi1, wxo);
   for (int x = 0, o = 0; x < out_width; x++)
@@ -122,7 +125,7 @@ static napi_value resize(napi_env env, napi_callback_info cb) {
       *o++ = (uint8_t)(int)(top + (lower[i] - top) * w + 0.5);
     }
   }
-  free(yi0), free(yi1), free(xi0), free(xi1), free(wy), free(wxo), free(at0), free(at1), free(wx), free(upper), free(lower);
+  free(block);
   return NULL;
 }
 
