@@ -30,11 +30,11 @@ async function rates(root: string, epochs: number, options: { cached?: boolean; 
   return out;
 }
 
-/** One cold epoch in a child process with the native addon off (MIXSTREAM_NATIVE=0): the JavaScript path. */
-async function coldWithoutAddon(root: string): Promise<number> {
+/** One cold epoch in a child process, with node flags or environment of its own. */
+async function coldInChild(root: string, flags: string[], env: Record<string, string> = {}): Promise<number> {
   const self = import.meta.filename;
-  const args = [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, MIXSTREAM_NATIVE: '0' }, maxBuffer: 1 << 20 });
+  const args = [...flags, ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, ...env }, maxBuffer: 1 << 20 });
   return Number(stdout.trim().split('\n').pop());
 }
 
@@ -55,11 +55,14 @@ export async function benchChain(out: (f: Figure) => void): Promise<void> {
   out({ name: 'cold epoch, parallel decode unordered (deterministic: false)', value: unordered, unit: 'images/s', against: { name: 'ordered (deterministic: true), same run', value: cold, unit: 'images/s' }, ratio: unordered / cold });
   const mainThread = (await rates(root, 1, { workers: 0 }))[0] ?? 0;
   out({ name: 'cold epoch, decode on worker threads (default)', value: cold, unit: 'images/s', against: { name: 'decode on the main thread (workers: 0)', value: mainThread, unit: 'images/s' }, ratio: cold / mainThread });
-  const javascript = await coldWithoutAddon(root);
+  const javascript = await coldInChild(root, [], { MIXSTREAM_NATIVE: '0' });
   out({ name: `cold epoch, native addon (${nativeStatus.kind})`, value: cold, unit: 'images/s', against: { name: 'the JavaScript path (MIXSTREAM_NATIVE=0), same run', value: javascript, unit: 'images/s' }, ratio: cold / javascript });
+  // V8 marks concurrently on a helper thread, which on two cores takes one from the decode workers.
+  const serialMarking = await coldInChild(root, ['--no-concurrent-marking']);
+  out({ name: 'cold epoch under node --no-concurrent-marking', value: serialMarking, unit: 'images/s', against: { name: 'default node flags (the cold epoch above)', value: cold, unit: 'images/s' }, ratio: serialMarking / cold, ...(against ? { vsPeer: serialMarking / against.value } : {}) });
 }
 
-// Run alone (by coldWithoutAddon): node dist/bench/chain.js <folder>  prints one cold epoch's images/s.
+// Run alone (by coldInChild): node dist/bench/chain.js <folder>  prints one cold epoch's images/s.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2]) {
   console.log((await rates(process.argv[2], 1))[0]);
   process.exit(0);

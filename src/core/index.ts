@@ -13,3 +13,4 @@ export { isJpeg, jpegOrientation } from './jpeg.js';
 export { encodeExample, parseExample, ProtobufError } from './protobuf.js';
 export type { Feature, FeatureInput } from './protobuf.js';
 export { encodeTfrecord, readTfrecordHeader, TFRECORD_FOOTER_BYTES, TFRECORD_HEADER_BYTES } from './tfrecordFrame.js';
+export { nativeStatus } from './native.js';
