@@ -2,7 +2,7 @@ import { stat, utimes, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { map, take } from 'rxjs';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { augment, cache, normalizeResize } from '../../src/operators/index.js';
+import { augment, batch, cache, cutmix, mixup, normalizeResize, shuffleWindow } from '../../src/operators/index.js';
 import { imageFolder, listImageFolder } from '../../src/sources/imageFolder.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import type { ImageSample } from '../../src/core/types.js';
@@ -40,6 +40,15 @@ describe('cache', () => {
     // The random steps after the cache draw anew each epoch.
     const aug = imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 6 }), cache(), augment({ brightness: 0.3 }));
     await expect(collect(aug)).rejects.toThrow(/cannot decode/); // a fresh cache: cold
+  });
+
+  it('in memory, stays as recorded through epochs of the whole chain after it (its arrays are shared, never written)', async () => {
+    const cached = imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 6 }), cache());
+    const e0 = pixels(await collect(cached));
+    for (const mix of [cutmix({ alpha: 1 }), mixup({ alpha: 1 })]) {
+      await collect(cached.pipe(augment({ flip: 'both', brightness: 0.3, clip: true }), shuffleWindow(4), batch(3), mix));
+    }
+    expect(pixels(await collect(cached))).toEqual(e0);
   });
 
   it('is invalidated when the source data changes, and keeps nothing from an epoch cut short', async () => {
