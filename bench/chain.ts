@@ -1,6 +1,8 @@
 /**
  * The reference chain (decode, resize 224, flip, brightness, batch 16, CutMix, one-hot labels,
- * prefetch) cold and warm, beside PyTorch's DataLoader on the same files in the same run.
+ * prefetch) cold and warm, beside PyTorch's DataLoader on the same files in the same run. The
+ * consumer releases each batch when done with it (what toTfDataset does on wasm); a line shows
+ * each figure without.
  */
 import { execFile } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +13,7 @@ import type { Figure } from './report.js';
 import { peerData, torchPeer } from './peers.js';
 
 /** Images per second of one pass over `epochs` epochs of a chain, by epoch. */
-async function rates(root: string, epochs: number, options: { cached?: boolean; deterministic?: boolean; workers?: number } = {}): Promise<number[]> {
+async function rates(root: string, epochs: number, options: { cached?: boolean; deterministic?: boolean; workers?: number; release?: boolean } = {}): Promise<number[]> {
   const decode = normalizeResize({ size: 224, deterministic: options.deterministic ?? true, ...(options.workers === undefined ? {} : { workers: options.workers }) });
   const decoded$ = imageFolder(root, { seed: 1 }).pipe(decode);
   const train$ = (options.cached ? decoded$.pipe(cache()) : decoded$).pipe(
@@ -24,7 +26,13 @@ async function rates(root: string, epochs: number, options: { cached?: boolean; 
   for (let e = 0; e < epochs; e++) {
     const start = performance.now();
     let images = 0;
-    for await (const b of toAsyncIterable(train$)) images += b.shape[0];
+    // The consumer gives each batch back when done with it, as toTfDataset does on wasm once the
+    // tensor holds a copy; `release: false` is a consumer that keeps them (fresh memory each batch).
+    const it = toAsyncIterable(train$)[Symbol.asyncIterator]();
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      images += r.value.shape[0];
+      if (options.release ?? true) it.release(r.value);
+    }
     out.push((images * 1000) / (performance.now() - start));
   }
   return out;
@@ -49,8 +57,12 @@ export async function benchChain(out: (f: Figure) => void): Promise<void> {
   const vs = (value: number, target: number): Partial<Figure> =>
     against ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target } : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
   out({ name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)', value: cold, unit: 'images/s', ...vs(cold, 1.5), runs: [before, after], addon: nativeStatus.kind });
-  const [, warm] = await rates(root, 2, { cached: true });
-  out({ name: 'warm epoch: same chain with cache() after normalizeResize', value: warm ?? 0, unit: 'images/s', ...vs(warm ?? 0, 10) });
+  const [, warm = 0] = await rates(root, 2, { cached: true });
+  out({ name: 'warm epoch: same chain with cache() after normalizeResize', value: warm, unit: 'images/s', ...vs(warm, 10) });
+  const kept = (await rates(root, 1, { release: false }))[0] ?? 0;
+  out({ name: 'cold epoch, consumer keeping its batches (no release(): fresh memory for each)', value: kept, unit: 'images/s', against: { name: 'releasing each batch (the cold epoch above)', value: cold, unit: 'images/s' }, ratio: kept / cold });
+  const [, warmKept = 0] = await rates(root, 2, { cached: true, release: false });
+  out({ name: 'warm epoch, consumer keeping its batches (no release())', value: warmKept, unit: 'images/s', against: { name: 'releasing each batch (the warm epoch above)', value: warm, unit: 'images/s' }, ratio: warmKept / warm });
   const unordered = (await rates(root, 1, { deterministic: false }))[0] ?? 0;
   out({ name: 'cold epoch, parallel decode unordered (deterministic: false)', value: unordered, unit: 'images/s', against: { name: 'ordered (deterministic: true), same run', value: cold, unit: 'images/s' }, ratio: unordered / cold });
   const mainThread = (await rates(root, 1, { workers: 0 }))[0] ?? 0;

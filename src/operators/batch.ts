@@ -8,13 +8,16 @@ export interface BatchOptions {
   readonly dropRemainder?: boolean;
 }
 
-/** Packs samples of one shape into contiguous [B, H, W, C] float32 images and [B] labels. */
-export function packBatch(samples: readonly ImageSample[], index: number): Batch {
+/**
+ * Packs samples of one shape into contiguous [B, H, W, C] float32 images and [B] labels. The
+ * images go into `allocate(length)`: by default a new array (not zeroed: every value is written).
+ */
+export function packBatch(samples: readonly ImageSample[], index: number, allocate: (length: number) => Float32Array = uninitializedFloats): Batch {
   const first = samples[0];
   if (!first) throw new RangeError('batch: cannot pack an empty batch');
   const { height, width, channels, numClasses, epoch } = first;
   const per = height * width * channels;
-  const images = uninitializedFloats(samples.length * per); // every sample's values are written below
+  const images = allocate(samples.length * per);
   const labels = new Int32Array(samples.length);
   samples.forEach((s, i) => {
     if (s.height !== height || s.width !== width || s.channels !== channels) {
@@ -59,7 +62,8 @@ export function batch(size: number, options: BatchOptions = {}): OperatorFunctio
             credit?.release(samples.length);
             return false;
           }),
-          map((samples) => packBatch(samples, index++)),
+          // Into the memory of a batch the consumer gave back (the sink's release), when there is one.
+          map((samples) => packBatch(samples, index++, (length) => credit?.spare(length) ?? uninitializedFloats(length))),
         )
         .subscribe(subscriber);
     });

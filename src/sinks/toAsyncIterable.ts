@@ -17,6 +17,14 @@ export interface EpochIterator<T> extends AsyncIterableIterator<T> {
   /** The pipeline's bound on samples alive at once, computed from its operators' options. */
   readonly credit: Credit;
   readonly stats: SinkStats;
+  /**
+   * Says the consumer is done with `value` (a batch this iterator handed out) for good: later
+   * batches may be written into its memory, so it must not be read after, nor be held anywhere
+   * else. Optional: what is not released is garbage-collected as usual, at the cost of fresh
+   * memory for every batch (page faults and collections, about half a warm epoch's time).
+   * toTfDataset releases each batch itself once its tensor holds a copy (on wasm).
+   */
+  release(value: T): void;
 }
 
 /** An async iterable whose every iterator is a fresh epoch. */
@@ -37,6 +45,8 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   let held = 0;
   let handedAt: number | undefined;
   const stats: SinkStats = { values: 0, waitMs: 0, consumerMs: 0 };
+  const handed = new WeakSet<object>();
+  const released = new WeakSet<object>();
   const token = {};
   const subscription = withCredit(credit, () =>
     source.subscribe({
@@ -75,6 +85,7 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     if (queue.length > 0) {
       const value = queue.shift() as T;
       held = samplesIn(value);
+      if (typeof value === 'object' && value !== null) handed.add(value);
       stats.values++;
       handedAt = performance.now();
       stats.waitMs += handedAt - asked;
@@ -96,6 +107,13 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     },
     async return(): Promise<IteratorResult<T>> {
       return finish();
+    },
+    release(value: T): void {
+      if (typeof value !== 'object' || value === null || !handed.has(value)) throw new Error('release: not a value this iterator handed out');
+      if (released.has(value)) throw new Error('release: this batch was already released (its memory may hold a later batch now)');
+      released.add(value);
+      const images = (value as { images?: unknown }).images;
+      if (images instanceof Float32Array) credit.reuse(images);
     },
     [Symbol.asyncIterator]() {
       return this;

@@ -17,6 +17,7 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * What `model.fitDataset` takes: a tf.data.Dataset of {xs, ys}. Every `iterator()` call (fitDataset
  * makes one per epoch, and one per validation pass) subscribes afresh, so each is a new epoch with
  * its own order. One xs and one ys tensor per batch, handed to fitDataset, which disposes them.
+ * On the wasm backend each batch's memory is reused for a later batch once its tensor is made.
  *
  * @example
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
@@ -28,8 +29,15 @@ export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOption
     return {
       async next(): Promise<IteratorResult<tf.TensorContainerObject>> {
         const r = await it.next();
-        if (r.done) options.onEpochEnd?.(it.stats);
-        return r.done ? { done: true, value: undefined } : { done: false, value: batchTensors(r.value) };
+        if (r.done) {
+          options.onEpochEnd?.(it.stats);
+          return { done: true, value: undefined };
+        }
+        const tensors = batchTensors(r.value);
+        // wasm copies the values into its own memory as the tensor is made (cpu, webgl and
+        // tfjs-node keep or upload them later): then the batch's memory can take the next batch.
+        if (tf.getBackend() === 'wasm') it.release(r.value);
+        return { done: false, value: tensors };
       },
     } as unknown as Iterator<tf.TensorContainerObject>;
   });

@@ -1,9 +1,68 @@
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { NEVER, repeat } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batch, parallelMap, prefetch, shuffleWindow } from '../../src/operators/index.js';
+import type { Batch } from '../../src/core/types.js';
+import { augment, batch, cutmix, parallelMap, prefetch, shuffleWindow } from '../../src/operators/index.js';
 import { toAsyncIterable, toTfDataset } from '../../src/sinks/index.js';
 import { countingSource, flush } from '../helpers.js';
+
+/** A byte-image pipeline whose batches go through in-place CutMix and prefetch. */
+const mixed = () =>
+  countingSource(40, 3).source.pipe(
+    parallelMap(async (s) => ({ ...s, image: Uint8Array.from(s.image, (v, i) => (v * 255 + i) & 255) })),
+    augment({ flip: 'horizontal', brightness: 0.1, seed: 1 }),
+    batch(4),
+    cutmix({ alpha: 1, seed: 2 }),
+    prefetch(2),
+  );
+
+describe('releasing batches', () => {
+  it('writes later batches into released ones’ memory, the same values as without release', async () => {
+    const plain: number[][] = [];
+    for await (const b of toAsyncIterable(mixed())) plain.push(Array.from(b.images));
+    const it = toAsyncIterable(mixed())[Symbol.asyncIterator]();
+    const seen: number[][] = [];
+    const arrays = new Set<Float32Array>();
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      seen.push(Array.from(r.value.images));
+      arrays.add(r.value.images);
+      it.release(r.value);
+    }
+    expect(seen).toEqual(plain);
+    expect(seen).toHaveLength(10);
+    expect(arrays.size).toBeLessThan(6); // the rest were written into released memory
+  });
+
+  it('refuses what the iterator did not hand out, and a second release of one batch', async () => {
+    const it = toAsyncIterable(mixed())[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) throw new Error('no batch');
+    expect(() => it.release({ ...first.value } as Batch)).toThrow(/not a value this iterator handed out/);
+    it.release(first.value);
+    expect(() => it.release(first.value)).toThrow(/already released/);
+    await it.return?.();
+  });
+
+  it('toTfDataset on wasm releases each batch once its tensor holds a copy: the tensors hold the right values', async () => {
+    const expected: number[][] = [];
+    for await (const b of toAsyncIterable(mixed())) expected.push(Array.from(b.images));
+    expect(await tf.setBackend('wasm')).toBe(true);
+    try {
+      const before = tf.memory().numTensors;
+      const got: number[][] = [];
+      await toTfDataset(mixed()).forEachAsync((x) => {
+        const { xs, ys } = x as { xs: tf.Tensor; ys: tf.Tensor };
+        got.push(Array.from(xs.dataSync()));
+        tf.dispose([xs, ys]);
+      });
+      expect(got).toEqual(expected);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
 
 describe('the sink iterator', () => {
   it('serves overlapping next() calls in order (tf.data prefetch makes them)', async () => {
