@@ -2,8 +2,8 @@
  * mixstream's optional native addon: the hot loops of src/core (image.ts, mix.ts) in C, each
  * giving the same bytes as its JavaScript (the tests compare the two bit for bit):
  *   resize  the 8-bit bilinear resize (same float64 maths, same order, no fused multiply-add), 4.5x;
- *   lookup  byte image -> float32 through a 256-entry table (the brightness delta is in the table);
- *   flip    mirrors, any element type;
+ *   lookup  byte image -> float32 through a 256-entry table (the brightness delta is in the table),
+ *           mirrored when augment flipped it;
  *   blend   Mixup's blend, in float32 arithmetic;
  *   paste   CutMix's "own image with the partner's box", every byte written once.
  * Synchronous on the calling thread (resize runs on the decode workers, the rest on the main
@@ -129,24 +129,42 @@ static napi_value resize(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
-/* lookup(src, table, dst, offset): dst[offset + i] = table[src[i]], a Uint8Array through a 256-entry Float32Array. */
+/*
+ * lookup(src, table, dst, offset, height, width, channels, flipH, flipV): a byte image written as
+ * float32 at dst[offset...] through a 256-entry table (value / 255 with the brightness delta in
+ * it), mirrored as asked.
+ */
 static napi_value lookup(napi_env env, napi_callback_info cb) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
   uint8_t *src;
   float *table, *dst;
   size_t src_length, table_length, dst_length;
-  int32_t offset;
-  if (argc < 4 || !bytes_arg(env, argv[0], &src, &src_length) || !array_arg(env, argv[1], napi_float32_array, (void **)&table, &table_length) ||
-      !array_arg(env, argv[2], napi_float32_array, (void **)&dst, &dst_length) || !int_arg(env, argv[3], &offset))
+  int32_t v[6]; /* offset, height, width, channels, flipH, flipV */
+  if (argc < 9 || !bytes_arg(env, argv[0], &src, &src_length) || !array_arg(env, argv[1], napi_float32_array, (void **)&table, &table_length) ||
+      !array_arg(env, argv[2], napi_float32_array, (void **)&dst, &dst_length))
     return NULL;
-  if (table_length != 256 || offset < 0 || (size_t)offset + src_length > dst_length) {
-    napi_throw_range_error(env, NULL, "mixstream native: lookup needs a 256-entry table and room in dst");
+  for (int i = 0; i < 6; i++)
+    if (!int_arg(env, argv[3 + i], &v[i])) return NULL;
+  int offset = v[0], height = v[1], width = v[2], channels = v[3], flip_h = v[4], flip_v = v[5];
+  size_t row = (size_t)width * channels;
+  if (table_length != 256 || offset < 0 || height < 0 || width < 0 || channels < 1 || row * height != src_length || (size_t)offset + src_length > dst_length) {
+    napi_throw_range_error(env, NULL, "mixstream native: lookup needs a 256-entry table, the image's shape and room in dst");
     return NULL;
   }
-  float *out = dst + offset;
-  for (size_t i = 0; i < src_length; i++) out[i] = table[src[i]];
+  for (int y = 0; y < height; y++) {
+    const uint8_t *s = src + (size_t)(flip_v ? height - 1 - y : y) * row;
+    float *d = dst + offset + (size_t)y * row;
+    if (!flip_h) {
+      for (size_t i = 0; i < row; i++) d[i] = table[s[i]];
+    } else if (channels == 3) {
+      for (const uint8_t *p = s + row - 3; p >= s; p -= 3, d += 3) d[0] = table[p[0]], d[1] = table[p[1]], d[2] = table[p[2]];
+    } else {
+      for (const uint8_t *p = s + row - channels; p >= s; p -= channels, d += channels)
+        for (int k = 0; k < channels; k++) d[k] = table[p[k]];
+    }
+  }
   return NULL;
 }
 
@@ -176,39 +194,6 @@ static napi_value blend(napi_env env, napi_callback_info cb) {
   double mu = 1 - lambda;
   float l = (float)lambda, m = (float)mu;
   for (size_t i = 0; i < x_length; i++) dst[i] = l * x[i] + m * y[i];
-  return NULL;
-}
-
-/*
- * flip(src, dst, height, width, pixelBytes, flipH, flipV): the mirror of an image of `pixelBytes`
- * bytes per pixel (any element type, seen as bytes) into dst, which may not alias src.
- */
-static napi_value flip(napi_env env, napi_callback_info cb) {
-  size_t argc = 7;
-  napi_value argv[7];
-  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
-  uint8_t *src, *dst;
-  size_t src_length, dst_length;
-  int32_t height, width, pixel, flip_h, flip_v;
-  if (argc < 7 || !bytes_arg(env, argv[0], &src, &src_length) || !bytes_arg(env, argv[1], &dst, &dst_length) || !int_arg(env, argv[2], &height) ||
-      !int_arg(env, argv[3], &width) || !int_arg(env, argv[4], &pixel) || !int_arg(env, argv[5], &flip_h) || !int_arg(env, argv[6], &flip_v))
-    return NULL;
-  size_t row = (size_t)width * pixel;
-  if (height < 0 || width < 0 || pixel < 1 || row * height > src_length || row * height > dst_length) {
-    napi_throw_range_error(env, NULL, "mixstream native: flip sizes do not match the buffers");
-    return NULL;
-  }
-  for (int y = 0; y < height; y++) {
-    const uint8_t *from = src + (size_t)(flip_v ? height - 1 - y : y) * row;
-    uint8_t *to = dst + (size_t)y * row;
-    if (!flip_h) {
-      memcpy(to, from, row);
-    } else if (pixel == 3) {
-      for (const uint8_t *s = from + row - 3; s >= from; s -= 3, to += 3) to[0] = s[0], to[1] = s[1], to[2] = s[2];
-    } else {
-      for (const uint8_t *s = from + row - pixel; s >= from; s -= pixel, to += pixel) memcpy(to, s, pixel);
-    }
-  }
   return NULL;
 }
 
@@ -252,7 +237,7 @@ static napi_value paste(napi_env env, napi_callback_info cb) {
 
 NAPI_MODULE_INIT() {
   napi_value fn;
-  static const struct { const char *name; napi_callback fn; } exported[] = {{"resize", resize}, {"lookup", lookup}, {"flip", flip}, {"blend", blend}, {"paste", paste}};
+  static const struct { const char *name; napi_callback fn; } exported[] = {{"resize", resize}, {"lookup", lookup}, {"blend", blend}, {"paste", paste}};
   for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++)
     if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)

@@ -25,12 +25,6 @@ export function transformImage<A extends Float32Array | Uint8Array>(src: A, dst:
   const delta = t.delta ?? 0;
   // A pure flip copies values as they are (-0 and NaN included): no arithmetic on them.
   const plain = delta === 0 && !t.clip;
-  const addon = accelerator.addon;
-  if (addon && plain && src.buffer !== dst.buffer) {
-    const bytes = (a: A): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    addon.flip(bytes(src), bytes(dst), height, width, channels * src.BYTES_PER_ELEMENT, t.flipH ? 1 : 0, t.flipV ? 1 : 0);
-    return dst;
-  }
   const row = width * channels;
   for (let y = 0; y < height; y++) {
     const from = (t.flipV ? height - 1 - y : y) * row;
@@ -251,12 +245,39 @@ export function packUnit(image: Float32Array): { dtype: 'u8' | 'f32'; data: Uint
 }
 
 /**
- * Writes an image's float32 values into `dst` at `offset`: float32 images as they are, byte
- * images as byte / 255 + delta (clipped to [0, 1] with `clip`), in one pass.
+ * A sample's image and the changes still to be applied to it when its float32 values are written
+ * (`ImageSample` is one): byte images carry augment's brightness (`delta`, `clip`) and flips.
  */
-export function writeValues(image: Float32Array | Uint8Array, delta: number, clip: boolean, dst: Float32Array, offset: number): void {
+export interface PendingValues {
+  readonly image: Float32Array | Uint8Array;
+  /** Byte images only: added to every value / 255. */
+  readonly delta?: number;
+  /** Byte images only: clip to [0, 1] after the delta. */
+  readonly clip?: boolean;
+  /** Mirror left-right (top-bottom) as the values are written. */
+  readonly flipH?: boolean;
+  readonly flipV?: boolean;
+  /** The image's shape: needed with a flip. */
+  readonly height?: number;
+  readonly width?: number;
+  readonly channels?: number;
+}
+
+/**
+ * Writes a sample's float32 values into `dst` at `offset`, in one pass: float32 images as they
+ * are, byte images as byte / 255 + delta (clipped to [0, 1] with `clip`); mirrored if flipped.
+ */
+export function writeValues(sample: PendingValues, dst: Float32Array, offset: number): void {
+  const { image, delta = 0, clip = false, flipH = false, flipV = false } = sample;
+  const flipped = flipH || flipV;
+  const [height, width, channels] = flipped ? [sample.height, sample.width, sample.channels] : [1, image.length, 1];
+  if (height === undefined || width === undefined || channels === undefined || height * width * channels !== image.length) {
+    throw new RangeError(`writeValues: a flipped image needs its height, width and channels (${image.length} values)`);
+  }
   if (image instanceof Float32Array) {
-    dst.set(image, offset);
+    const to = dst.subarray(offset, offset + image.length);
+    if (flipped) transformImage(image, to, height, width, channels, { flipH, flipV });
+    else to.set(image);
     return;
   }
   // 256 possible inputs: compute each output once (the same float32 it would be value by value),
@@ -269,15 +290,27 @@ export function writeValues(image: Float32Array | Uint8Array, delta: number, cli
       table[k] = clip ? Math.min(1, Math.max(0, v)) : v;
     }
   }
-  if (accelerator.addon) return accelerator.addon.lookup(image, table, dst, offset);
-  const out = dst.subarray(offset, offset + image.length);
-  for (let i = 0; i < image.length; i++) out[i] = table[image[i] as number] as number;
+  if (accelerator.addon) return accelerator.addon.lookup(image, table, dst, offset, height, width, channels, flipH ? 1 : 0, flipV ? 1 : 0);
+  const row = width * channels;
+  for (let y = 0; y < height; y++) {
+    const from = (flipV ? height - 1 - y : y) * row;
+    const to = offset + y * row;
+    if (!flipH) {
+      for (let i = 0; i < row; i++) dst[to + i] = table[image[from + i] as number] as number;
+      continue;
+    }
+    for (let x = 0; x < width; x++) {
+      const s = from + (width - 1 - x) * channels;
+      const d = to + x * channels;
+      for (let k = 0; k < channels; k++) dst[d + k] = table[image[s + k] as number] as number;
+    }
+  }
 }
 
-/** The float32 values of a sample's image (a new array for byte images; the image itself otherwise). */
-export function valuesOf(sample: { readonly image: Float32Array | Uint8Array; readonly delta?: number; readonly clip?: boolean }): Float32Array {
-  if (sample.image instanceof Float32Array) return sample.image;
+/** The float32 values of a sample's image (a new array for byte images and flipped ones; the image itself otherwise). */
+export function valuesOf(sample: PendingValues): Float32Array {
+  if (sample.image instanceof Float32Array && !sample.flipH && !sample.flipV) return sample.image;
   const out = new Float32Array(sample.image.length);
-  writeValues(sample.image, sample.delta ?? 0, sample.clip ?? false, out, 0);
+  writeValues(sample, out, 0);
   return out;
 }

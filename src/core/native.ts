@@ -1,6 +1,6 @@
 /**
  * The optional native addon (native/mixstream.c, built at install by scripts/build-native.mjs):
- * the byte resize, the byte-to-float lookup, flips, CutMix's paste and Mixup's blend in C, the same bytes as the JavaScript in
+ * the byte resize, the byte-to-float lookup (with flips), CutMix's paste and Mixup's blend in C, the same bytes as the JavaScript in
  * image.ts at several times the speed. Without it the JavaScript runs; MIXSTREAM_NATIVE=0 turns
  * it off.
  */
@@ -9,10 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export interface Addon {
   resize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Uint8Array): void;
-  lookup(src: Uint8Array, table: Float32Array, dst: Float32Array, offset: number): void;
+  lookup(src: Uint8Array, table: Float32Array, dst: Float32Array, offset: number, height: number, width: number, channels: number, flipH: number, flipV: number): void;
   blend(x: Float32Array, y: Float32Array, dst: Float32Array, lambda: number): void;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;
-  flip(src: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, flipH: number, flipV: number): void;
 }
 
 function load(): { addon?: Addon; why: string } {

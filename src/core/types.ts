@@ -22,9 +22,10 @@ export interface EncodedSample extends Position {
 
 /**
  * A decoded image, HWC. Its values are either `image` itself (float32), or, for a byte image,
- * `image[i] / 255 + delta`, clipped to [0, 1] when `clip`: decoders emit bytes (a quarter of the
- * memory and bandwidth of float32) and augment's brightness is carried as `delta` until `batch`
- * writes the float32 values. `valuesOf(sample)` gives the float32 values either way.
+ * `image[i] / 255 + delta`, clipped to [0, 1] when `clip`, mirrored when flipped: decoders emit
+ * bytes (a quarter of the memory and bandwidth of float32) and augment's flips and brightness are
+ * carried until `batch` writes the float32 values, in the same pass. `valuesOf(sample)` gives the
+ * float32 values either way. Read-only, like everything a stage emits.
  */
 export interface ImageSample extends Position {
   readonly image: Float32Array | Uint8Array;
@@ -32,6 +33,9 @@ export interface ImageSample extends Position {
   readonly delta?: number;
   /** Byte images only: clip to [0, 1] after the delta. Default false. */
   readonly clip?: boolean;
+  /** Byte images only: mirrored left-right (top-bottom) when the values are written. Default false. */
+  readonly flipH?: boolean;
+  readonly flipV?: boolean;
   readonly height: number;
   readonly width: number;
   readonly channels: number;

@@ -17,8 +17,8 @@ export interface AugmentOptions {
 /**
  * Random per-sample augmentation on decoded images: flips, then brightness. Emits a new sample per
  * sample (inputs are never changed in place, so a cache upstream stays clean); completes with the
- * source. A byte image is flipped as bytes and its brightness delta is applied by `batch`, in the
- * pass that writes float32 anyway: the same values, a quarter of the memory traffic.
+ * source. A byte image's flips and brightness delta are applied by `batch`, in the pass that
+ * writes float32 anyway: the same values, no copy of the image.
  *
  * @example
  * samples$.pipe(augment({ flip: 'horizontal', brightness: 0.2, seed: 1 }))
@@ -36,11 +36,11 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
     const delta = brightness > 0 ? r.uniform(-brightness, brightness) : 0;
     const { image, height, width, channels } = sample;
     if (image instanceof Uint8Array && !sample.clip) {
-      // A byte image stays bytes: flipped here, its brightness carried as a delta to `batch`.
-      const flipped = flipH || flipV ? transformImage(image, new Uint8Array(image.length), height, width, channels, { flipH, flipV }) : image;
-      return { ...sample, image: flipped, delta: (sample.delta ?? 0) + delta, clip };
+      // A byte image stays as it is: its flips and brightness delta are carried to `batch`,
+      // which applies them in the pass that writes float32 anyway (no copy of the image here).
+      return { ...sample, flipH: (sample.flipH ?? false) !== flipH, flipV: (sample.flipV ?? false) !== flipV, delta: (sample.delta ?? 0) + delta, clip };
     }
-    const { delta: _delta, clip: _clip, ...rest } = sample;
+    const { delta: _delta, clip: _clip, flipH: _flipH, flipV: _flipV, ...rest } = sample;
     return { ...rest, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
   });
 }

@@ -25,7 +25,7 @@ export function packBatch(samples: readonly ImageSample[], index: number, alloca
     }
     if (s.image.length !== per) throw new RangeError(`batch: '${s.origin}' has ${s.image.length} values for ${s.height}x${s.width}x${s.channels}`);
     if (s.numClasses !== numClasses) throw new RangeError(`batch: '${s.origin}' has ${s.numClasses} classes, the batch ${numClasses}`);
-    writeValues(s.image, s.delta ?? 0, s.clip ?? false, images, i * per);
+    writeValues(s, images, i * per);
     labels[i] = s.label;
   });
   return { images, shape: [samples.length, height, width, channels], labels, numClasses, epoch, index };

@@ -29,6 +29,9 @@ interface Entry {
   readonly dtype: 'u8' | 'f32';
   readonly delta: number;
   readonly clip: boolean;
+  /** Flips still to apply (a cache placed after augment); absent in caches written before. */
+  readonly flipH?: boolean;
+  readonly flipV?: boolean;
   readonly offset: number;
   readonly bytes: number;
 }
@@ -37,7 +40,9 @@ interface Entry {
 function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' | 'bytes'> } {
   const { origin, label, numClasses, index, height, width, channels } = s;
   const common = { origin, label, numClasses, index, height, width, channels };
-  if (s.image instanceof Uint8Array) return { data: new Uint8Array(s.image), entry: { ...common, dtype: 'u8', delta: s.delta ?? 0, clip: s.clip ?? false } };
+  if (s.image instanceof Uint8Array) {
+    return { data: new Uint8Array(s.image), entry: { ...common, dtype: 'u8', delta: s.delta ?? 0, clip: s.clip ?? false, flipH: s.flipH ?? false, flipV: s.flipV ?? false } };
+  }
   const { dtype, data } = packUnit(s.image);
   return { data, entry: { ...common, dtype, delta: 0, clip: false } };
 }
@@ -45,7 +50,8 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
 const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
   const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const sample = { image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index };
-  return e.delta !== 0 || e.clip ? { ...sample, delta: e.delta, clip: e.clip } : sample;
+  const pending = e.delta !== 0 || e.clip ? { ...sample, delta: e.delta, clip: e.clip } : sample;
+  return e.flipH || e.flipV ? { ...pending, flipH: e.flipH ?? false, flipV: e.flipV ?? false } : pending;
 };
 
 /** One complete epoch's samples, in memory or in a folder, read back in order. */

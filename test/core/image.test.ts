@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addBrightness, flipHorizontal, flipVertical, resizeBilinear, resizeBytes, toRgb, valuesOf } from '../../src/core/image.js';
+import { addBrightness, flipHorizontal, flipVertical, resizeBilinear, resizeBytes, toRgb, transformImage, valuesOf } from '../../src/core/image.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -148,6 +148,21 @@ describe('valuesOf', () => {
     expect([...valuesOf({ image, delta: -0.5, clip: true })]).toEqual([0, 0, Math.fround(0.5)]);
     const floats = Float32Array.from([0.25, -1]);
     expect(valuesOf({ image: floats })).toBe(floats);
+  });
+
+  it('applies pending flips as the values are written: the same as flipping the values after', () => {
+    // 2 x 3 x 2: value at (y, x, c) = 60y + 20x + c.
+    const bytes = Uint8Array.from({ length: 12 }, (_, i) => 60 * Math.floor(i / 6) + 20 * Math.floor((i % 6) / 2) + (i % 2));
+    const shape = { height: 2, width: 3, channels: 2 };
+    for (const [flipH, flipV] of [[true, false], [false, true], [true, true]] as const) {
+      const plain = valuesOf({ image: bytes, delta: 0.1 });
+      const expected = transformImage(plain, new Float32Array(12), 2, 3, 2, { flipH, flipV });
+      expect([...valuesOf({ image: bytes, delta: 0.1, flipH, flipV, ...shape })]).toEqual([...expected]);
+      const floats = Float32Array.from(plain);
+      expect([...valuesOf({ image: floats, flipH, flipV, ...shape })]).toEqual([...expected]);
+    }
+    expect([...valuesOf({ image: bytes, flipH: true, ...shape }).subarray(0, 2)]).toEqual([40 / 255, 41 / 255].map(Math.fround));
+    expect(() => valuesOf({ image: bytes, flipH: true })).toThrow(/needs its height, width and channels/);
   });
 });
 

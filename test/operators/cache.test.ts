@@ -6,6 +6,7 @@ import { augment, batch, cache, cutmix, mixup, normalizeResize, shuffleWindow } 
 import { imageFolder, listImageFolder } from '../../src/sources/imageFolder.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import type { ImageSample } from '../../src/core/types.js';
+import { valuesOf } from '../../src/core/image.js';
 import { collect, tempDir } from '../helpers.js';
 
 let root = '';
@@ -75,6 +76,17 @@ describe('cache', () => {
     const warm = await collect(build(6)); // a new pipeline, read back from disk
     expect(pixels(warm)).toEqual(pixels(cold));
     await expect(collect(build(7))).rejects.toThrow(/cannot decode/); // other options: other key, cold
+  });
+
+  it('after augment, in memory and on disk: replays the flips and brightness the first epoch drew', async () => {
+    const dir = await tempDir();
+    const values = (samples: ImageSample[]) => samples.map((s) => [s.origin, Array.from(valuesOf(s))]);
+    for (const options of [{}, { dir }]) {
+      const ds = imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 6 }), augment({ flip: 'both', brightness: 0.3, seed: 4 }), cache({ ...options, key: 'after-augment' }));
+      const e0 = await collect(ds);
+      expect(e0.some((s) => s.flipH) && e0.some((s) => s.flipV)).toBe(true);
+      expect(values(await collect(ds))).toEqual(values(e0));
+    }
   });
 
   it('needs a key after a stage it cannot see through, and stores exact values', async () => {
