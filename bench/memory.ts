@@ -1,7 +1,8 @@
 /**
  * Peak RSS of the peer's chain (file list shuffled each epoch, no shuffle window) over one cold
  * epoch with a consumer slower than the source, at 2,000 and 20,000 images (hard links repeat the
- * files), each in a fresh process; and what a shuffle window of n images adds.
+ * files), each in a fresh process; and what a shuffle window of n images adds. The consumer
+ * releases each batch, as toTfDataset does on wasm; one line shows a consumer that keeps them.
  *
  * Run alone: node dist/bench/memory.js <folder> <shuffle-window>  (prints one JSON object)
  */
@@ -30,7 +31,7 @@ async function repeated(root: string, copies: number): Promise<string> {
   return out;
 }
 
-async function measureHere(root: string, window: number): Promise<{ images: number; peakRssMiB: number; limit: number }> {
+async function measureHere(root: string, window: number, release = true): Promise<{ images: number; peakRssMiB: number; limit: number }> {
   const decoded$ = imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 224 }));
   const train$ = (window > 0 ? decoded$.pipe(shuffleWindow(window, { seed: 1 })) : decoded$).pipe(
     augment({ flip: 'horizontal', brightness: 0.2 }),
@@ -42,16 +43,17 @@ async function measureHere(root: string, window: number): Promise<{ images: numb
   const it = toAsyncIterable(train$)[Symbol.asyncIterator]();
   for (let r = await it.next(); !r.done; r = await it.next()) {
     images += r.value.shape[0];
+    if (release) it.release(r.value); // as toTfDataset does on wasm once the batch's tensor is made
     // The slower consumer: 60 ms of "training" a batch (267 images/s, below what the source makes), so the source is always ahead.
     await new Promise((resolve) => setTimeout(resolve, 60));
   }
   return { images, peakRssMiB: process.resourceUsage().maxRSS / 1024, limit: it.credit.limit };
 }
 
-async function inChild(root: string, window: number): Promise<{ images: number; peakRssMiB: number; limit: number }> {
+async function inChild(root: string, window: number, release = true): Promise<{ images: number; peakRssMiB: number; limit: number }> {
   // The same runtime as this process: compiled JavaScript under `npm run bench`, tsx from sources.
   const self = import.meta.filename;
-  const { stdout } = await run(process.execPath, [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root, String(window)], { maxBuffer: 1 << 20 });
+  const { stdout } = await run(process.execPath, [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root, String(window), String(release)], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
 }
 
@@ -64,10 +66,12 @@ export async function benchMemory(out: (f: Figure) => void): Promise<void> {
   const growth = b.peakRssMiB / a.peakRssMiB - 1;
   out({ name: `peak RSS growth from ${a.images} to ${b.images} images`, value: 100 * growth, unit: '%', against: { name: `peak RSS at ${a.images} images`, value: a.peakRssMiB, unit: 'MiB' }, target: '< 10%', pass: growth < 0.1 });
   const w = await inChild(small, 1000);
+  const kept = await inChild(small, 0, false);
+  out({ name: `peak RSS at ${kept.images} images, consumer keeping its batches (no release())`, value: kept.peakRssMiB, unit: 'MiB', against: { name: 'releasing each batch, same data', value: a.peakRssMiB, unit: 'MiB' } });
   out({ name: 'peak RSS with shuffleWindow(1000) before augment', value: w.peakRssMiB, unit: 'MiB', against: { name: 'no shuffle window, same data', value: a.peakRssMiB, unit: 'MiB' }, addedPerImageKiB: ((w.peakRssMiB - a.peakRssMiB) * 1024) / 1000, samplesAliveBound: w.limit });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2]) {
-  console.log(JSON.stringify(await measureHere(process.argv[2], Number(process.argv[3] ?? 0))));
+  console.log(JSON.stringify(await measureHere(process.argv[2], Number(process.argv[3] ?? 0), process.argv[4] !== 'false')));
   process.exit(0);
 }
