@@ -1,8 +1,8 @@
 /**
  * The optional native addon (native/mixstream.c, built at install by scripts/build-native.mjs):
- * the byte resize, the byte-to-float lookup (with flips), CutMix's paste and Mixup's blend in C, the same bytes as the JavaScript in
- * image.ts at several times the speed. Without it the JavaScript runs; MIXSTREAM_NATIVE=0 turns
- * it off.
+ * the byte resize, the byte-to-float lookup (with flips), CutMix's paste and Mixup's blend in C,
+ * the same bytes as the JavaScript in image.ts and mix.ts at several times the speed. Without it
+ * the JavaScript runs; MIXSTREAM_NATIVE=0 turns it off.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ function load(): { addon?: Addon; why: string } {
 
 const loaded = load();
 
-/** The addon image.ts calls when it is there (tests switch it off to compare with the JavaScript). */
+/** The addon image.ts and mix.ts call when it is there (tests switch it off to compare with the JavaScript). */
 export const accelerator: { addon: Addon | undefined } = { addon: loaded.addon };
 
 /** Whether the addon loaded: 'native' with its path, or 'javascript' with the reason. */

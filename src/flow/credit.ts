@@ -30,6 +30,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** How many given-back batch arrays a subscription keeps at most. */
 const SPARES = 4;
+
 export class Credit {
   private units = 1;
   private alive = 0;

@@ -152,8 +152,7 @@ function memoryRecorder(): Recorder {
     async finish() {
       return {
         // Every replay hands out the recorded arrays themselves: samples are read-only (no stage
-        // writes into a sample's image; augment and batch write new arrays), and a copy an
-        // image would cost a fifth of a warm epoch.
+        // writes into a sample's image), and a copy an image would cost a fifth of a warm epoch.
         *records() {
           for (const e of entries) yield [e, blobs[e.offset] as Uint8Array] as const;
         },
