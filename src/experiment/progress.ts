@@ -3,6 +3,7 @@
  * live status line plus one line per finished epoch; elsewhere (CI logs, pipes) plain lines per
  * epoch and run, no control characters; 'quiet' prints nothing.
  */
+import { nativeStatus } from '../core/native.js';
 import type { ProgressEvent } from './runner.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'quiet';
@@ -70,7 +71,8 @@ export class ProgressPrinter {
       case 'plan':
         this.line(
           `backend ${e.backend.name} (${e.backend.reason}); ${e.trainCount} training / ${e.validationCount} validation images; ` +
-            `${e.total} runs x ${e.epochs} epochs${e.skipped > 0 ? `, ${e.skipped} already finished (skipped)` : ''}`,
+            `${e.total} runs x ${e.epochs} epochs${e.skipped > 0 ? `, ${e.skipped} already finished (skipped)` : ''}; ` +
+            `native addon ${nativeStatus.kind === 'native' ? 'in use' : `not in use: ${nativeStatus.why}`}`,
         );
         break;
       case 'skip':
