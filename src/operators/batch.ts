@@ -32,10 +32,18 @@ export function packBatch(samples: readonly ImageSample[], index: number, alloca
 }
 
 /**
- * Observables whose every batch is new and reaches only the subscriber that asked for it (those of
- * `batch`, `cutmix` and `mixup`): an operator right after one may mix the batch's images in place.
+ * Observables whose every batch is new and reaches only the subscriber that asked for it: those
+ * of `batch`, `cutmix` and `mixup`, and of `prefetch`, `oneHot` and `labelSmoothing` after one.
+ * A mixing step right after one may mix the batch in place, and `toTfDataset` may write a later
+ * batch into its memory once the tensor holds a copy.
  */
 export const ownsItsBatches = new WeakSet<Observable<Batch>>();
+
+/** `result`, owning its batches when `source` does (for stages that keep no batch once passed on). */
+export function passOwnership<T, R>(source: Observable<T>, result: Observable<R>): Observable<R> {
+  if (ownsItsBatches.has(source as unknown as Observable<Batch>)) ownsItsBatches.add(result as unknown as Observable<Batch>);
+  return result;
+}
 
 /**
  * Groups samples into batches of `size` (bufferCount underneath), packed as contiguous typed arrays.

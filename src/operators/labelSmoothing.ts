@@ -1,6 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { oneHotLabels, smoothLabels } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
+import { passOwnership } from './batch.js';
 
 /**
  * Label smoothing as its own step: targets * (1 - epsilon) + epsilon / K. Works on a batch's soft
@@ -12,5 +13,6 @@ import { check, type Batch } from '../core/types.js';
  */
 export function labelSmoothing(epsilon: number): OperatorFunction<Batch, Batch> {
   check(Number.isFinite(epsilon) && epsilon >= 0 && epsilon < 1, 'labelSmoothing', 'epsilon', `must be in [0, 1), got ${epsilon}`);
-  return map((b) => ({ ...b, targets: smoothLabels(b.targets ?? oneHotLabels(b.labels, b.numClasses), b.numClasses, epsilon) }));
+  const smooth = map((b: Batch): Batch => ({ ...b, targets: smoothLabels(b.targets ?? oneHotLabels(b.labels, b.numClasses), b.numClasses, epsilon) }));
+  return (source) => passOwnership(source, source.pipe(smooth));
 }

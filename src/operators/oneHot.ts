@@ -1,6 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
+import { passOwnership } from './batch.js';
 
 /**
  * Turns a batch's class indices into one-hot targets [B, K]. Emits one batch per batch; completes
@@ -12,8 +13,9 @@ import { check, type Batch } from '../core/types.js';
  */
 export function oneHot(numClasses?: number): OperatorFunction<Batch, Batch> {
   check(numClasses === undefined || (Number.isInteger(numClasses) && numClasses >= 1), 'oneHot', 'numClasses', `must be an integer >= 1, got ${numClasses}`);
-  return map((b) => {
+  const toOneHot = map((b: Batch): Batch => {
     const k = numClasses ?? b.numClasses;
     return { ...b, numClasses: k, targets: oneHotLabels(b.labels, k) };
   });
+  return (source) => passOwnership(source, source.pipe(toOneHot));
 }

@@ -1,6 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { check } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
+import { passOwnership } from './batch.js';
 
 /**
  * Bounded lookahead: lets the pipeline run `count` items (usually batches) ahead of the consumer,
@@ -15,9 +16,10 @@ export function prefetch<T>(count: number): MonoTypeOperatorFunction<T> {
   check(Number.isInteger(count) && count >= 0, 'prefetch', 'count', `must be an integer >= 0, got ${count}`);
   return (source) => {
     const stage = {};
-    return new Observable<T>((subscriber) => {
+    const ahead = new Observable<T>((subscriber) => {
       creditOf()?.hold(count, stage);
       return source.subscribe(subscriber);
     });
+    return passOwnership(source, ahead);
   };
 }

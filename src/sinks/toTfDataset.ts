@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Observable } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import type { Batch } from '../core/types.js';
+import { ownsItsBatches } from '../operators/batch.js';
 import { toAsyncIterable, type SinkStats } from './toAsyncIterable.js';
 
 /** A batch's tensors: xs [B, H, W, C] and ys [B, K] (targets, or one-hot labels). The caller owns them. */
@@ -17,13 +18,17 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * What `model.fitDataset` takes: a tf.data.Dataset of {xs, ys}. Every `iterator()` call (fitDataset
  * makes one per epoch, and one per validation pass) subscribes afresh, so each is a new epoch with
  * its own order. One xs and one ys tensor per batch, handed to fitDataset, which disposes them.
- * On the wasm backend each batch's memory is reused for a later batch once its tensor is made.
+ * On the wasm backend each batch's memory is reused for a later batch once its tensor is made,
+ * when the batches come straight from mixstream's batch operators (not through a stage of yours).
  *
  * @example
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
  */
 export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
   const iterable = toAsyncIterable(batches);
+  // Only batches nothing else can hold (straight from batch, cutmix, mixup, prefetch...): a stage
+  // of the user's in between (a tap keeping the last batch) could still read them.
+  const owned = ownsItsBatches.has(batches);
   return tf.data.generator(() => {
     const it = iterable[Symbol.asyncIterator]();
     return {
@@ -36,7 +41,7 @@ export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOption
         const tensors = batchTensors(r.value);
         // wasm copies the values into its own memory as the tensor is made (cpu, webgl and
         // tfjs-node keep or upload them later): then the batch's memory can take the next batch.
-        if (tf.getBackend() === 'wasm') it.release(r.value);
+        if (owned && tf.getBackend() === 'wasm') it.release(r.value);
         return { done: false, value: tensors };
       },
     } as unknown as Iterator<tf.TensorContainerObject>;

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { NEVER, repeat } from 'rxjs';
+import { NEVER, repeat, tap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
-import { augment, batch, cutmix, parallelMap, prefetch, shuffleWindow } from '../../src/operators/index.js';
+import { ownsItsBatches } from '../../src/operators/batch.js';
+import { augment, batch, cutmix, labelSmoothing, mixup, oneHot, parallelMap, prefetch, shuffleWindow } from '../../src/operators/index.js';
 import { toAsyncIterable, toTfDataset } from '../../src/sinks/index.js';
 import { countingSource, flush } from '../helpers.js';
 
@@ -61,6 +62,29 @@ describe('releasing batches', () => {
     } finally {
       await tf.setBackend('cpu');
     }
+  });
+});
+
+describe('which batches nothing else holds', () => {
+  it('those of batch, then of the mixing steps, prefetch, oneHot and labelSmoothing after it; not after a stage of yours', () => {
+    const samples = countingSource(8).source;
+    expect(ownsItsBatches.has(samples.pipe(batch(4), oneHot(), cutmix(), mixup(), labelSmoothing(0.1), prefetch(2)))).toBe(true);
+    expect(ownsItsBatches.has(samples.pipe(batch(4), tap(() => undefined), oneHot(), prefetch(2)))).toBe(false);
+    expect(ownsItsBatches.has(samples.pipe(batch(4), tap(() => undefined), cutmix()))).toBe(true); // cutmix copies there
+  });
+
+  it('toTfDataset on wasm leaves batches a stage of yours saw alone', async () => {
+    const kept: Batch[] = [];
+    const values: number[][] = [];
+    expect(await tf.setBackend('wasm')).toBe(true);
+    try {
+      const seen$ = mixed().pipe(tap((b) => (kept.push(b), values.push(Array.from(b.images)))));
+      await toTfDataset(seen$).forEachAsync((x) => tf.dispose(Object.values(x as Record<string, tf.Tensor>)));
+    } finally {
+      await tf.setBackend('cpu');
+    }
+    expect(kept.map((b) => Array.from(b.images))).toEqual(values);
+    expect(new Set(kept.map((b) => b.images)).size).toBe(kept.length);
   });
 });
 
