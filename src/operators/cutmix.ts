@@ -26,7 +26,7 @@ export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Bat
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
   return (source) => {
-    // Straight after `batch` (or another mixing step) nobody else holds the batch: mix it in place.
+    // After `batch` with only mixstream's batch operators between, nobody else holds the batch: mix it in place.
     const inPlace = ownsItsBatches.has(source);
     const mixed$: Observable<Batch> = source.pipe(
       map((b) => {

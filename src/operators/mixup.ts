@@ -17,7 +17,7 @@ import { mixingOptions, type MixingOptions } from './mixing.js';
 export function mixup(options: MixingOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('mixup', options, 0.2);
   return (source) => {
-    // Straight after `batch` (or another mixing step) nobody else holds the batch: mix it in place.
+    // After `batch` with only mixstream's batch operators between, nobody else holds the batch: mix it in place.
     const inPlace = ownsItsBatches.has(source);
     const mixed$: Observable<Batch> = source.pipe(
       map((b) => {
