@@ -1,7 +1,9 @@
 /**
  * CRC-32C (Castagnoli, polynomial 0x82F63B78 reflected), the checksum of TFRecord framing, and
- * TensorFlow's masking of it. Pure functions over bytes; slice-by-8 tables, built once on first use.
+ * TensorFlow's masking of it. Pure functions over bytes; slice-by-8 tables, built once on first use,
+ * or the CPU's crc32 instruction through the native addon where it has one.
  */
+import { accelerator } from './native.js';
 
 let tables: Int32Array | undefined;
 const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
@@ -30,6 +32,8 @@ function buildTables(): Int32Array {
  * @example crc32c(new TextEncoder().encode('123456789')) === 0xe3069283
  */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
+  const hardware = accelerator.addon?.crc32c;
+  if (hardware) return hardware(bytes, start, end, crc >>> 0);
   const t = (tables ??= buildTables());
   let c = ~crc;
   let i = start;

@@ -1,7 +1,7 @@
 /**
  * The optional native addon (native/mixstream.c, built at install by scripts/build-native.mjs):
- * the byte resize, the byte-to-float lookup (with flips), CutMix's paste and Mixup's blend in C,
- * the same bytes as the JavaScript in image.ts and mix.ts at several times the speed. Without it
+ * the byte resize, the byte-to-float lookup (with flips), CutMix's paste, Mixup's blend and CRC-32C
+ * in C, the same results as the JavaScript in image.ts, mix.ts and crc32c.ts at several times the speed. Without it
  * the JavaScript runs; MIXSTREAM_NATIVE=0 turns it off.
  */
 import { createRequire } from 'node:module';
@@ -11,6 +11,8 @@ export interface Addon {
   resize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Uint8Array): void;
   lookup(src: Uint8Array, table: Float32Array, dst: Float32Array, offset: number, height: number, width: number, channels: number, flipH: number, flipV: number): void;
   blend(x: Float32Array, y: Float32Array, dst: Float32Array, lambda: number): void;
+  /** Only where the CPU has SSE 4.2. */
+  crc32c?(bytes: Uint8Array, start: number, end: number, crc: number): number;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;
 }
 
@@ -32,7 +34,7 @@ function load(): { addon?: Addon; why: string } {
 
 const loaded = load();
 
-/** The addon image.ts and mix.ts call when it is there (tests switch it off to compare with the JavaScript). */
+/** The addon the core calls when it is there (tests switch it off to compare with the JavaScript). */
 export const accelerator: { addon: Addon | undefined } = { addon: loaded.addon };
 
 /** Whether the addon loaded: 'native' with its path, or 'javascript' with the reason. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resizeBytes, writeValues } from '../../src/core/image.js';
+import { crc32c } from '../../src/core/crc32c.js';
 import { blendInto, cutmixBatch, oneHotLabels } from '../../src/core/mix.js';
 import { rng } from '../../src/core/random.js';
 import { accelerator, nativeStatus } from '../../src/core/native.js';
@@ -107,6 +108,18 @@ describe.skipIf(!accelerator.addon && process.env.MIXSTREAM_REQUIRE_NATIVE !== '
     expect(calls.paste).toBeGreaterThan(50);
   });
 
+  it.skipIf(!accelerator.addon?.crc32c)('computes CRC-32C as the JavaScript does, on any range, continuing a checksum (SSE 4.2 CPUs)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (bytes, a, b, crc) => {
+        const [start, end] = [a % (bytes.length + 1), b % (bytes.length + 1)].sort((x, y) => x - y) as [number, number];
+        expect(crc32c(bytes, start, end, crc)).toBe(javascript(() => crc32c(bytes, start, end, crc)));
+      }),
+      { numRuns: 300 },
+    );
+    expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+    expect(calls.crc32c).toBeGreaterThan(250);
+  });
+
   it('names what is wrong when the buffers do not match the sizes', () => {
     const addon = accelerator.addon;
     if (!addon) throw new Error(nativeStatus.why);
@@ -115,6 +128,7 @@ describe.skipIf(!accelerator.addon && process.env.MIXSTREAM_REQUIRE_NATIVE !== '
     expect(() => addon.lookup(new Uint8Array(10), new Float32Array(256), new Float32Array(10), 0, 2, 2, 3, 1, 0)).toThrow(/the image's shape/);
     expect(() => addon.paste(new Uint8Array(12), new Uint8Array(12), new Uint8Array(12), 2, 2, 3, 0, 3, 0, 1)).toThrow(/paste sizes or box/);
     expect(() => addon.blend(new Float32Array(2), new Float32Array(3), new Float32Array(2), 0.5)).toThrow(/one length/);
+    if (addon.crc32c) expect(() => addon.crc32c?.(new Uint8Array(4), 2, 5, 0)).toThrow(/start <= end <= length/);
     expect(() => addon.lookup(new Uint8Array(1), new Uint8Array(256) as unknown as Float32Array, new Float32Array(1), 0, 1, 1, 1, 0, 0)).toThrow(/expected a Float32Array/);
   });
 });
