@@ -1,6 +1,6 @@
-// Builds the optional native resize (native/mixstream.c) with the node-gyp that npm ships, at
-// install. Where it cannot (no compiler, no Node headers) it says why and exits 0: decoding then
-// uses the JavaScript resize, which gives the same bytes, about 4.5x slower.
+// Builds the optional native addon (native/mixstream.c) with the node-gyp that npm ships, at
+// install. Where it cannot (no compiler, no Node headers) it says why and exits 0: the JavaScript
+// it stands in for runs instead, with the same results, slower.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -8,5 +8,5 @@ const gyp = process.env.npm_config_node_gyp;
 const run = gyp && existsSync(gyp) ? spawnSync(process.execPath, [gyp, 'rebuild'], { encoding: 'utf8' }) : spawnSync('node-gyp', ['rebuild'], { encoding: 'utf8' });
 if (run.status !== 0) {
   const why = run.error?.message ?? `${run.stderr ?? ''}`.trim().split('\n').filter((l) => /ERR!|error/i.test(l)).slice(0, 2).join(' / ');
-  console.warn(`mixstream: the native resize was not built (${why || `node-gyp exited ${run.status}`}); the JavaScript resize is used instead (same bytes, slower).`);
+  console.warn(`mixstream: the native addon was not built (${why || `node-gyp exited ${run.status}`}); its JavaScript runs instead (same results, slower).`);
 }

@@ -1,9 +1,8 @@
-import { map, type Observable, type OperatorFunction } from 'rxjs';
-import { cutmixBatch, oneHotLabels } from '../core/mix.js';
+import type { OperatorFunction } from 'rxjs';
+import { cutmixBatch } from '../core/mix.js';
 import { rng } from '../core/random.js';
 import type { Batch } from '../core/types.js';
-import { ownsItsBatches } from './batch.js';
-import { mixingOptions, type MixingOptions } from './mixing.js';
+import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
 
 export interface CutmixOptions extends MixingOptions {
   /** Beta(alpha, alpha); default 1, as in the CutMix paper (lambda uniform). */
@@ -25,17 +24,5 @@ export interface CutmixOptions extends MixingOptions {
 export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
-  return (source) => {
-    // After `batch` with only mixstream's batch operators between, nobody else holds the batch: mix it in place.
-    const inPlace = ownsItsBatches.has(source);
-    const mixed$: Observable<Batch> = source.pipe(
-      map((b) => {
-        const targets = b.targets ?? oneHotLabels(b.labels, b.numClasses);
-        const mixed = cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, rng(opts.seed, 'cutmix', b.epoch, b.index));
-        return { ...b, images: mixed.images, targets: mixed.targets };
-      }),
-    );
-    ownsItsBatches.add(mixed$);
-    return mixed$;
-  };
+  return mixingOperator((b, targets, inPlace) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, rng(opts.seed, 'cutmix', b.epoch, b.index)));
 }

@@ -1,4 +1,7 @@
-import { check } from '../core/types.js';
+import { map, type Observable, type OperatorFunction } from 'rxjs';
+import { oneHotLabels, type MixResult } from '../core/mix.js';
+import { check, type Batch } from '../core/types.js';
+import { ownsItsBatches } from './batch.js';
 
 /** Options shared by cutmix and mixup. */
 export interface MixingOptions {
@@ -18,4 +21,23 @@ export function mixingOptions(where: string, options: MixingOptions, defaultAlph
   check(prob >= 0 && prob <= 1, where, 'prob', `must be in [0, 1], got ${prob}`);
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
   return { alpha, prob, perSample, seed };
+}
+
+/**
+ * A mixing step as an operator: `mix(batch, targets, inPlace)` per batch (targets: the batch's
+ * soft targets, else its one-hot labels). After `batch`, with only mixstream's batch operators
+ * between, nobody else holds the batch, so it is mixed in place; elsewhere into a new one.
+ */
+export function mixingOperator(mix: (b: Batch, targets: Float32Array, inPlace: boolean) => MixResult): OperatorFunction<Batch, Batch> {
+  return (source) => {
+    const inPlace = ownsItsBatches.has(source);
+    const mixed$: Observable<Batch> = source.pipe(
+      map((b) => {
+        const mixed = mix(b, b.targets ?? oneHotLabels(b.labels, b.numClasses), inPlace);
+        return { ...b, images: mixed.images, targets: mixed.targets };
+      }),
+    );
+    ownsItsBatches.add(mixed$);
+    return mixed$;
+  };
 }
