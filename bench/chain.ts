@@ -4,11 +4,10 @@
  * consumer releases each batch when done with it (what toTfDataset does on wasm); a line shows
  * each figure without.
  */
-import { execFile } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { nativeStatus } from '../src/core/native.js';
 import { augment, batch, cache, cutmix, imageFolder, normalizeResize, prefetch, toAsyncIterable } from '../src/index.js';
+import { runInChild } from './child.js';
 import type { Figure } from './report.js';
 import { peerData, torchPeer } from './peers.js';
 
@@ -39,11 +38,8 @@ async function rates(root: string, epochs: number, options: { cached?: boolean; 
 }
 
 /** One cold epoch in a child process, with node flags or environment of its own. */
-async function coldInChild(root: string, flags: string[], env: Record<string, string> = {}): Promise<number> {
-  const self = import.meta.filename;
-  const args = [...flags, ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, ...env }, maxBuffer: 1 << 20 });
-  return Number(stdout.trim().split('\n').pop());
+async function coldInChild(root: string, nodeFlags: string[], env: Record<string, string> = {}): Promise<number> {
+  return Number((await runInChild(import.meta.filename, [root], { nodeFlags, env })).split('\n').pop());
 }
 
 export async function benchChain(out: (f: Figure) => void): Promise<void> {

@@ -6,19 +6,16 @@
  *
  * Run alone: node dist/bench/memory.js <folder> <shuffle-window>  (prints one JSON object)
  */
-import { execFile } from 'node:child_process';
 import { link, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 // Only the pipeline's modules: the measured process holds no tfjs (the sink's tensors are fitDataset's business).
 import { augment, batch, cutmix, normalizeResize, prefetch, shuffleWindow } from '../src/operators/index.js';
 import { toAsyncIterable } from '../src/sinks/toAsyncIterable.js';
 import { imageFolder } from '../src/sources/imageFolder.js';
+import { runInChild } from './child.js';
 import type { Figure } from './report.js';
 import { peerData } from './peers.js';
-
-const run = promisify(execFile);
 
 /** A folder of `copies` hard links to each file of `root`, class by class. */
 async function repeated(root: string, copies: number): Promise<string> {
@@ -62,10 +59,8 @@ async function measureHere(root: string, window: number, release = true): Promis
 }
 
 async function inChild(root: string, window: number, release = true): Promise<{ images: number; peakRssMiB: number; limit: number }> {
-  // The same runtime as this process: compiled JavaScript under `npm run bench`, tsx from sources.
-  const self = import.meta.filename;
-  const { stdout } = await run(process.execPath, [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, root, String(window), String(release)], { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+  const stdout = await runInChild(import.meta.filename, [root, String(window), String(release)]);
+  return JSON.parse(stdout.split('\n').pop() ?? '{}');
 }
 
 export async function benchMemory(out: (f: Figure) => void): Promise<void> {

@@ -9,12 +9,11 @@
  *
  * Run alone: node dist/bench/mixing.js run  (prints the figures, one JSON line each)
  */
-import { execFile } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { uninitializedFloats } from '../src/core/image.js';
 import { cutmixBatch, mixupBatch, oneHotLabels } from '../src/core/mix.js';
 import { rng } from '../src/core/random.js';
+import { runInChild } from './child.js';
 import type { Figure } from './report.js';
 
 const SHAPE = [16, 224, 224, 3] as const;
@@ -24,10 +23,7 @@ const ROUNDS = 100;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 export async function benchMixing(out: (f: Figure) => void): Promise<void> {
-  const self = import.meta.filename;
-  const args = [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), self, 'run'];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 20 });
-  for (const line of stdout.trim().split('\n')) out(JSON.parse(line) as Figure);
+  for (const line of (await runInChild(import.meta.filename, ['run'])).split('\n')) out(JSON.parse(line) as Figure);
 }
 
 function measure(out: (f: Figure) => void): void {
