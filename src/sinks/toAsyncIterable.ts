@@ -37,7 +37,35 @@ const closer = new FinalizationRegistry<{ credit: Credit; subscription: Subscrip
   subscription.unsubscribe();
 });
 
-function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
+/** Options of a sink's pull. */
+export interface SinkOptions {
+  /**
+   * How long the sink may wait for a value while the source waits for credit and nothing else
+   * moves, before it errors naming the stages that hold the samples (a stall, never a silent hang
+   * or exit). In milliseconds; default 1500.
+   */
+  readonly stallMs?: number;
+}
+
+/** Thrown (from next()) when the pipeline stalled: the sink starves while the source waits for credit. */
+export class StallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StallError';
+  }
+}
+
+function stallMessage(credit: Credit, waitedMs: number, queued: number): string {
+  return (
+    `mixstream: the pipeline stalled: the sink has waited ${(waitedMs / 1000).toFixed(1)} s for a value while the source waits for credit ` +
+    `(${credit.inFlight} samples alive, the limit is ${credit.limit}; held by the stages: ${credit.holdings()}; queued at the sink: ${queued}). ` +
+    'An operator between the stages keeps samples the credit does not count (bufferCount, toArray, reduce, last, takeLast, a Subject ...). ' +
+    'Fix: use batch(n) instead of bufferCount, keep whole-epoch operators after the sink, or add prefetch(n) after that operator to raise the bound by n.'
+  );
+}
+
+function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterator<T> {
+  const stallMs = options.stallMs ?? 1500;
   const credit = new Credit();
   const queue: T[] = [];
   let settled: { error?: unknown } | undefined;
@@ -51,6 +79,7 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   const subscription = withCredit(credit, () =>
     source.subscribe({
       next: (value) => {
+        credit.receive(samplesIn(value)); // the sink holds it until the consumer asks for the next one
         queue.push(value);
         wake?.();
       },
@@ -74,13 +103,35 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     wake?.(); // a next() still waiting ends as done
     return { done: true, value: undefined };
   };
+  // The watchdog: while the consumer waits, a (ref'd) timer keeps the process alive and checks that
+  // something moves; a source blocked on credit with nothing in progress is a stall, and errors.
+  const watch = (since: number): (() => void) => {
+    let events = credit.events;
+    let quiet = 0;
+    const ticks = 3;
+    const timer = setInterval(() => {
+      const still = credit.blocked && credit.busy === 0 && credit.events === events;
+      events = credit.events;
+      quiet = still ? quiet + 1 : 0;
+      if (quiet < ticks || settled) return;
+      settled = { error: new StallError(stallMessage(credit, performance.now() - since, queue.length)) };
+      subscription.unsubscribe();
+      credit.close();
+      wake?.();
+    }, Math.max(1, Math.round(stallMs / ticks)));
+    return () => clearInterval(timer);
+  };
   const pull = async (): Promise<IteratorResult<T>> => {
     // Asking for the next value means the consumer is done with the previous one.
     const asked = performance.now();
     if (handedAt !== undefined) stats.consumerMs += asked - handedAt;
     credit.release(held);
     held = 0;
-    while (queue.length === 0 && !settled) await new Promise<void>((resolve) => (wake = resolve));
+    while (queue.length === 0 && !settled) {
+      const stop = watch(asked);
+      await new Promise<void>((resolve) => (wake = resolve));
+      stop();
+    }
     wake = undefined;
     if (queue.length > 0) {
       const value = queue.shift() as T;
@@ -136,6 +187,6 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
  * @example
  * for await (const b of toAsyncIterable(train$)) await model.trainOnBatch(xs(b), ys(b));
  */
-export function toAsyncIterable<T>(source: Observable<T>): EpochIterable<T> {
-  return { [Symbol.asyncIterator]: () => epochIterator(source) };
+export function toAsyncIterable<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterable<T> {
+  return { [Symbol.asyncIterator]: () => epochIterator(source, options) };
 }
