@@ -175,6 +175,13 @@ export class Credit {
     return parts.length > 0 ? parts.join(', ') : 'no stage of mixstream holds any';
   }
 
+  /** The samples the named stages hold now, together. */
+  heldByStages(): number {
+    let n = 0;
+    for (const h of this.holders.values()) n += h.held();
+    return n;
+  }
+
   /**
    * Resolves once `ready()` holds (checked now and after every release), or the subscription ends.
    * For a stage that emits what it holds (a shuffle window draining at the end of an epoch) only as

@@ -56,9 +56,10 @@ export class StallError extends Error {
 }
 
 function stallMessage(credit: Credit, waitedMs: number, queued: number): string {
+  const unnamed = credit.inFlight - credit.heldByStages() - queued;
   return (
     `mixstream: the pipeline stalled: the sink has waited ${(waitedMs / 1000).toFixed(1)} s for a value while the source waits for credit ` +
-    `(${credit.inFlight} samples alive, the limit is ${credit.limit}; held by the stages: ${credit.holdings()}; queued at the sink: ${queued}). ` +
+    `(${credit.inFlight} samples alive, the limit is ${credit.limit}; held by the stages: ${credit.holdings()}; queued at the sink: ${queued}; ${unnamed} held by no stage of mixstream). ` +
     'An operator between the stages keeps samples the credit does not count (bufferCount, toArray, reduce, last, takeLast, a Subject ...). ' +
     'Fix: use batch(n) instead of bufferCount, keep whole-epoch operators after the sink, or add prefetch(n) after that operator to raise the bound by n.'
   );
