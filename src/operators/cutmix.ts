@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { cutmixBatch } from '../core/mix.js';
-import { rng } from '../core/random.js';
+import { streamFor } from './seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
 
@@ -24,5 +24,5 @@ export interface CutmixOptions extends MixingOptions {
 export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
-  return mixingOperator((b, targets, inPlace) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, rng(opts.seed, 'cutmix', b.epoch, b.index)));
+  return mixingOperator('cutmix', (b, targets, inPlace) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, streamFor('cutmix', opts.seed, b)));
 }

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { mixupBatch } from '../core/mix.js';
-import { rng } from '../core/random.js';
+import { streamFor } from './seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
 
@@ -15,5 +15,5 @@ import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
  */
 export function mixup(options: MixingOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('mixup', options, 0.2);
-  return mixingOperator((b, targets, inPlace) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, rng(opts.seed, 'mixup', b.epoch, b.index)));
+  return mixingOperator('mixup', (b, targets, inPlace) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, streamFor('mixup', opts.seed, b)));
 }

@@ -2,6 +2,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
 import { passOwnership } from './batch.js';
+import { expectKind } from './kinds.js';
 
 /**
  * Turns a batch's class indices into one-hot targets [B, K]. Emits one batch per batch; completes
@@ -14,6 +15,7 @@ import { passOwnership } from './batch.js';
 export function oneHot(numClasses?: number): OperatorFunction<Batch, Batch> {
   check(numClasses === undefined || (Number.isInteger(numClasses) && numClasses >= 1), 'oneHot', 'numClasses', `must be an integer >= 1, got ${numClasses}`);
   const toOneHot = map((b: Batch): Batch => {
+    expectKind('oneHot', 'batch', b);
     const k = numClasses ?? b.numClasses;
     return { ...b, numClasses: k, targets: oneHotLabels(b.labels, k) };
   });

@@ -50,3 +50,8 @@ export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterab
     };
   });
 }
+
+/** pullSource's options for a source's own `seed` option: stamped only when the user gave one. */
+export function pipelineSeed(seed: number | undefined): PullSourceOptions {
+  return seed === undefined ? {} : { seed };
+}
