@@ -1,6 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import { samplesIn } from '../core/types.js';
-import { Credit, withCredit } from '../flow/credit.js';
+import * as tf from '@tensorflow/tfjs';
+import { Credit, sharedMemory, withCredit } from '../flow/credit.js';
 
 /** Where one epoch's time went at the sink. */
 export interface SinkStats {
@@ -22,6 +23,8 @@ export interface EpochIterator<T> extends AsyncIterableIterator<T> {
    * batches may be written into its memory, so it must not be read after, nor be held anywhere
    * else. Optional: what is not released is garbage-collected as usual, at the cost of fresh
    * memory for every batch (page faults and collections, about half a warm epoch's time).
+   * On a backend whose tensors keep the batch's array (cpu), only batches whose tensors
+   * batchTensors made may be released (their memory is reused once xs is disposed); others throw.
    * toTfDataset releases each batch itself once its tensor holds a copy (on wasm).
    */
   release(value: T): void;
@@ -163,9 +166,20 @@ function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): Epo
     release(value: T): void {
       if (typeof value !== 'object' || value === null || !handed.has(value)) throw new Error('release: not a value this iterator handed out');
       if (released.has(value)) throw new Error('release: this batch was already released (its memory may hold a later batch now)');
-      released.add(value);
       const images = (value as { images?: unknown }).images;
-      if (images instanceof Float32Array) credit.reuse(images);
+      if (images instanceof Float32Array) {
+        // A tensor made over the batch on a backend that keeps the array (cpu) would change
+        // under the consumer: reuse only memory batchTensors tracks (reused once xs is disposed),
+        // or any on a backend that copies as the tensor is made (wasm).
+        if (!sharedMemory.has(images) && !backendCopies()) {
+          throw new Error(
+            `release: on the '${tf.getBackend()}' backend a tensor made from a batch keeps the batch's own memory, so a later batch written into it would change that tensor. ` +
+              'Make the tensors with batchTensors(batch) (release then waits until xs is disposed), or do not release on this backend.',
+          );
+        }
+        credit.reuse(images);
+      }
+      released.add(value);
     },
     [Symbol.asyncIterator]() {
       return this;
@@ -190,4 +204,9 @@ function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): Epo
  */
 export function toAsyncIterable<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterable<T> {
   return { [Symbol.asyncIterator]: () => epochIterator(source, options) };
+}
+
+/** Whether the current backend copies a tensor's values as it is made (wasm), so the batch's memory is free at once. */
+export function backendCopies(): boolean {
+  return tf.getBackend() === 'wasm';
 }
