@@ -3,6 +3,7 @@ import { transformImage, valuesOf } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
 import { expectKind } from './kinds.js';
 import { nextStream, streamFor } from './seeds.js';
+import { described } from '../flow/describe.js';
 
 export interface AugmentOptions {
   /** Random mirror with probability 0.5: tf.image.random_flip_left_right / _up_down. Default none. */
@@ -33,7 +34,7 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
   check(['horizontal', 'vertical', 'both', 'none'].includes(flip), 'augment', 'flip', `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`);
   check(Number.isFinite(brightness) && brightness >= 0, 'augment', 'brightness', `must be a finite number >= 0, got ${brightness}`);
   check(seed === undefined || Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
-  return map((sample): ImageSample => {
+  return described('augment', { ...options }, map((sample): ImageSample => {
     expectKind('augment', 'image sample', sample);
     const r = streamFor('augment', seed, sample);
     const stream = nextStream(sample);
@@ -49,5 +50,5 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
     }
     const { delta: _delta, clip: _clip, flipH: _flipH, flipV: _flipV, ...rest } = sample;
     return { ...rest, stream, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
-  });
+  }));
 }

@@ -4,6 +4,7 @@ import { check, type Batch, type ImageSample } from '../core/types.js';
 import { subscribeInner } from '../flow/inner.js';
 import { creditOf } from '../flow/credit.js';
 import { expectKind } from './kinds.js';
+import { described } from '../flow/describe.js';
 
 export interface BatchOptions {
   /** Drop the last, smaller batch of an epoch (tf.data's drop_remainder). Default false. */
@@ -62,7 +63,7 @@ export function passOwnership<T, R>(source: Observable<T>, result: Observable<R>
 export function batch(size: number, options: BatchOptions = {}): OperatorFunction<ImageSample, Batch> {
   const { dropRemainder = false } = options;
   check(Number.isInteger(size) && size >= 1, 'batch', 'size', `must be an integer >= 1, got ${size}`);
-  return (source) => {
+  return described('batch', { size, ...options }, (source: Observable<ImageSample>) => {
     const stage = {};
     const batches = new Observable<Batch>((subscriber) => {
       const credit = creditOf();
@@ -117,5 +118,5 @@ export function batch(size: number, options: BatchOptions = {}): OperatorFunctio
     });
     ownsItsBatches.add(batches);
     return batches;
-  };
+  });
 }

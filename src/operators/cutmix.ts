@@ -3,6 +3,7 @@ import { cutmixBatch } from '../core/mix.js';
 import { streamFor } from './seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
+import { described } from '../flow/describe.js';
 
 export interface CutmixOptions extends MixingOptions {
   /** Beta(alpha, alpha); default 1, as in the CutMix paper (lambda uniform). */
@@ -24,5 +25,5 @@ export interface CutmixOptions extends MixingOptions {
 export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
-  return mixingOperator('cutmix', (b, targets, inPlace) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, streamFor('cutmix', opts.seed, b)));
+  return described('cutmix', { ...options }, mixingOperator('cutmix', (b, targets, inPlace) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, streamFor('cutmix', opts.seed, b))));
 }

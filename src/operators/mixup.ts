@@ -3,6 +3,7 @@ import { mixupBatch } from '../core/mix.js';
 import { streamFor } from './seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
+import { described } from '../flow/describe.js';
 
 /**
  * Mixup (Zhang et al. 2018) on batches: each sample is blended with its partner (from a random
@@ -15,5 +16,5 @@ import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
  */
 export function mixup(options: MixingOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('mixup', options, 0.2);
-  return mixingOperator('mixup', (b, targets, inPlace) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, streamFor('mixup', opts.seed, b)));
+  return described('mixup', { ...options }, mixingOperator('mixup', (b, targets, inPlace) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, streamFor('mixup', opts.seed, b))));
 }

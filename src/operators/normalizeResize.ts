@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { filter, map, type OperatorFunction } from 'rxjs';
+import { filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import { resizeBilinear, toRgb, valuesOf } from '../core/image.js';
 import { check, type DataError, type EncodedSample, type ImageSample } from '../core/types.js';
 import { decodeImage } from '../decode/decodeImage.js';
@@ -8,6 +8,7 @@ import { decodePool } from '../decode/pool.js';
 import { describeAs } from '../flow/identity.js';
 import { kindOf } from './kinds.js';
 import { parallelMap } from './parallelMap.js';
+import { described } from '../flow/describe.js';
 
 export interface NormalizeResizeOptions {
   /** Output size in pixels: one number for a square, or [height, width]. */
@@ -73,7 +74,7 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
 
   const decodeAll = parallelMap(one, { concurrency, deterministic });
   const step = `normalizeResize(${JSON.stringify({ size: [height, width], deterministic, onError })})`;
-  return (source) =>
+  return described('normalizeResize', { ...options }, (source: Observable<EncodedSample | ImageSample>) =>
     describeAs(
       source.pipe(
         map((sample) => {
@@ -94,5 +95,5 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       ),
       step,
       source,
-    );
+    ));
 }

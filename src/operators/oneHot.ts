@@ -1,8 +1,9 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { map, type Observable, type OperatorFunction } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
 import { passOwnership } from './batch.js';
 import { expectKind } from './kinds.js';
+import { described } from '../flow/describe.js';
 
 /**
  * Turns a batch's class indices into one-hot targets [B, K]. Emits one batch per batch; completes
@@ -19,5 +20,5 @@ export function oneHot(numClasses?: number): OperatorFunction<Batch, Batch> {
     const k = numClasses ?? b.numClasses;
     return { ...b, numClasses: k, targets: oneHotLabels(b.labels, k) };
   });
-  return (source) => passOwnership(source, source.pipe(toOneHot));
+  return described('oneHot', numClasses === undefined ? {} : { numClasses }, (source: Observable<Batch>) => passOwnership(source, source.pipe(toOneHot)));
 }

@@ -5,6 +5,7 @@ import { nextStream } from './seeds.js';
 import { check, type Position } from '../core/types.js';
 import { subscribeInner } from '../flow/inner.js';
 import { creditOf, type Credit } from '../flow/credit.js';
+import { described } from '../flow/describe.js';
 
 /**
  * What a buffered item waits as: a float32 image whose values are all k / 255 (a resized image
@@ -39,7 +40,7 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
   const { seed } = options;
   check(Number.isInteger(size) && size >= 1, 'shuffleWindow', 'size', `must be an integer >= 1, got ${size}`);
   check(seed === undefined || Number.isFinite(seed), 'shuffleWindow', 'seed', `must be a finite number, got ${seed}`);
-  return (source) => {
+  return described('shuffleWindow', { size, ...options }, (source: Observable<T>) => {
     const stage = {};
     // What the stages below can hold, in samples, per sink (read at the first subscription under
     // it, before this stage adds its own): the drain never gets further ahead than that.
@@ -97,5 +98,5 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
         buffer = [];
       };
     });
-  };
+  });
 }
