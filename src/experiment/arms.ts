@@ -5,7 +5,7 @@
  * record every step. The reference four (baseline, augment, cutmix, mixup) are declared here; an
  * `ArmRegistry` holds them and users add their own.
  */
-import { pipe, type Observable, type OperatorFunction } from 'rxjs';
+import type { Observable, OperatorFunction } from 'rxjs';
 import type { Batch } from '../core/types.js';
 import { describeSteps, descriptionOf, type StepDescription } from '../flow/describe.js';
 import { augment, batch, cutmix, mixup, normalizeResize, oneHot, shuffleWindow } from '../operators/index.js';
@@ -121,8 +121,8 @@ export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'>): 
   return composeSteps(plainOperators(options));
 }
 
-function plainOperators(options: Pick<ArmOptions, 'size' | 'batchSize'>): OperatorFunction<SourceSample, Batch> {
-  return pipe(normalizeResize({ size: options.size }), batch(options.batchSize), oneHot()) as OperatorFunction<SourceSample, Batch>;
+function plainOperators(options: Pick<ArmOptions, 'size' | 'batchSize'>): AnyOperator[] {
+  return [normalizeResize({ size: options.size }), batch(options.batchSize), oneHot()] as AnyOperator[];
 }
 
 /** normalizeResize -> augment(flip, brightness) -> shuffleWindow -> batch: what the augmented arms share. */
@@ -138,7 +138,7 @@ export function augmentedBatches(seed: number, options: ArmOptions): AnyOperator
 export const baselineArm: Arm = {
   name: 'baseline',
   summary: 'no augmentation: normalizeResize, batch, oneHot',
-  build: (_seed, o) => [normalizeResize({ size: o.size }), batch(o.batchSize), oneHot()] as AnyOperator[],
+  build: (_seed, o) => plainOperators(o),
 };
 
 export const augmentArm: Arm = {

@@ -1,7 +1,7 @@
 import { filter, lastValueFrom, map, pipe, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
-import { ArmRegistry, augmentedBatches, buildArm, defaultArmRegistry, REFERENCE_ARMS, UnknownArmError, type Arm } from '../../src/experiment/arms.js';
+import { ArmRegistry, augmentedBatches, buildArm, plainPipeline, defaultArmRegistry, REFERENCE_ARMS, UnknownArmError, type Arm } from '../../src/experiment/arms.js';
 import { describeSteps, descriptionOf } from '../../src/experiment/pipeline.js';
 import { batch, cutmix, normalizeResize, oneHot, prefetch } from '../../src/operators/index.js';
 import { fromArrays } from '../../src/sources/fromArrays.js';
@@ -14,6 +14,7 @@ describe('arms', () => {
     expect(registry.names()).toEqual(['baseline', 'augment', 'cutmix', 'mixup']);
     const opsOf = (name: string): string[] => buildArm(registry.get(name), 3, options).steps.map((s) => s.op);
     expect(opsOf('baseline')).toEqual(['normalizeResize', 'batch', 'oneHot']);
+    expect(plainPipeline(options).describe()).toBe('normalizeResize({"size":4}) -> batch({"size":4}) -> oneHot({})');
     expect(opsOf('augment')).toEqual(['normalizeResize', 'augment', 'shuffleWindow', 'batch', 'oneHot']);
     expect(opsOf('cutmix')).toEqual(['normalizeResize', 'augment', 'shuffleWindow', 'batch', 'cutmix']);
     expect(opsOf('mixup')).toEqual(['normalizeResize', 'augment', 'shuffleWindow', 'batch', 'mixup']);
