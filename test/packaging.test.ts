@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +22,18 @@ interface Lock {
 describe('packaging', () => {
   it('npm pack gives a package that installs offline into an empty project, where the import and the bin work', async () => {
     const dir = await tempDir('mixstream-pack-');
-    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: repo, maxBuffer: 64 << 20 });
+    // Packed from a copy of the working tree (its prepare script builds the copy's dist/), so the
+    // repository's own dist/, which other tests run, is never rewritten under them.
+    const clone = path.join(dir, 'clone');
+    const files = (await run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, maxBuffer: 64 << 20 })).stdout.split('\0').filter((f) => f && f !== 'node_modules');
+    for (const f of files) {
+      await mkdir(path.dirname(path.join(clone, f)), { recursive: true });
+      await copyFile(path.join(repo, f), path.join(clone, f)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error; // deleted in the working tree, not yet in git
+      });
+    }
+    await symlink(path.join(repo, 'node_modules'), path.join(clone, 'node_modules'));
+    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: clone, maxBuffer: 64 << 20 });
     const tgz = path.join(dir, stdout.trim().split('\n').at(-1) as string);
     const listing = (await run('tar', ['-tzf', tgz])).stdout.split('\n');
     expect(listing).toContain('package/dist/src/index.js');
