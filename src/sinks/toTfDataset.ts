@@ -4,7 +4,7 @@ import { oneHotLabels } from '../core/mix.js';
 import type { Batch } from '../core/types.js';
 import { sharedMemory } from '../flow/credit.js';
 import { ownsItsBatches } from '../operators/batch.js';
-import { backendCopies, toAsyncIterable, type SinkStats } from './toAsyncIterable.js';
+import { backendCopies, toAsyncIterable, type SinkOptions, type SinkStats } from './toAsyncIterable.js';
 
 /** A batch's tensors: xs [B, H, W, C] and ys [B, K] (targets, or one-hot labels). The caller owns them. */
 export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
@@ -34,7 +34,7 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
  */
 export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
-  const iterable = toAsyncIterable(batches);
+  const iterable = toAsyncIterable(batches, options.stallMs === undefined ? {} : { stallMs: options.stallMs });
   // Only batches nothing else can hold (straight from batch, cutmix, mixup, prefetch...): a stage
   // of the user's in between (a tap keeping the last batch) could still read them.
   const owned = ownsItsBatches.has(batches);
@@ -61,7 +61,7 @@ export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOption
   });
 }
 
-export interface TfDatasetOptions {
+export interface TfDatasetOptions extends SinkOptions {
   /** Called when an iterator (an epoch) ends, with the time the model waited for data and the time it trained. */
   readonly onEpochEnd?: (stats: SinkStats) => void;
 }
