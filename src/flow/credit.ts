@@ -33,7 +33,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * operator keeps. For parallel async work, use parallelMap, which the credit follows.
  *
  * If the sink still starves while the source waits for credit (a stage whose hold the limit does
- * not cover), the sink's watchdog names the holders and errors the pipeline (see `stallReport`).
+ * not cover), the sink's watchdog names the holders and errors the pipeline (StallError, sinks/toAsyncIterable.ts).
  *
  * Without a sink (a plain `subscribe`) there is no credit: the source runs at full speed.
  *

@@ -1,8 +1,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { transformImage, valuesOf } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
-import { expectKind } from './kinds.js';
-import { nextStream, streamFor } from './seeds.js';
+import { expectKind } from '../core/kinds.js';
+import { nextStream, streamFor } from '../core/seeds.js';
 import { described } from '../flow/describe.js';
 
 export interface AugmentOptions {
@@ -15,7 +15,7 @@ export interface AugmentOptions {
   /**
    * Seed; the draws of sample i in epoch e are keyed by (seed, e, i), never by arrival order.
    * Default: the pipeline's seed (the source's `seed`) and this operator's place in the chain, so
-   * two unseeded augments draw independently (operators/seeds.ts).
+   * two unseeded augments draw independently (core/seeds.ts).
    */
   readonly seed?: number;
 }

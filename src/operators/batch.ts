@@ -3,7 +3,7 @@ import { uninitializedFloats, writeValues } from '../core/image.js';
 import { check, type Batch, type ImageSample } from '../core/types.js';
 import { subscribeInner } from '../flow/inner.js';
 import { creditOf } from '../flow/credit.js';
-import { expectKind } from './kinds.js';
+import { expectKind } from '../core/kinds.js';
 import { described } from '../flow/describe.js';
 
 export interface BatchOptions {
@@ -32,7 +32,7 @@ export function packBatch(samples: readonly ImageSample[], index: number, alloca
     labels[i] = s.label;
   });
   const packed: Batch = { images, shape: [samples.length, height, width, channels], labels, numClasses, epoch, index };
-  // The pipeline seed and chain place go on to the batch operators' draws (operators/seeds.ts).
+  // The pipeline seed and chain place go on to the batch operators' draws (core/seeds.ts).
   return { ...packed, ...(seed === undefined ? {} : { seed }), ...(stream === undefined ? {} : { stream }) };
 }
 

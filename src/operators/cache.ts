@@ -34,7 +34,7 @@ interface Entry {
   readonly flipV?: boolean;
   readonly offset: number;
   readonly bytes: number;
-  /** The pipeline seed and chain place the sample carried (operators/seeds.ts); absent in older caches. */
+  /** The pipeline seed and chain place the sample carried (core/seeds.ts); absent in older caches. */
   readonly seed?: number;
   readonly stream?: number;
 }

@@ -2,8 +2,8 @@ import { map, type Observable, type OperatorFunction } from 'rxjs';
 import { oneHotLabels, type MixResult } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
 import { ownsItsBatches } from './batch.js';
-import { expectKind } from './kinds.js';
-import { nextStream } from './seeds.js';
+import { expectKind } from '../core/kinds.js';
+import { nextStream } from '../core/seeds.js';
 
 /** Options shared by cutmix and mixup. */
 export interface MixingOptions {
@@ -15,7 +15,7 @@ export interface MixingOptions {
   readonly perSample?: boolean;
   /**
    * Seed; the draws of batch b in epoch e are keyed by (seed, e, b). Default: the pipeline's seed
-   * and the operator's place in the chain (operators/seeds.ts).
+   * and the operator's place in the chain (core/seeds.ts).
    */
   readonly seed?: number;
 }

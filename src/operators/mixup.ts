@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { mixupBatch } from '../core/mix.js';
-import { streamFor } from './seeds.js';
+import { streamFor } from '../core/seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
 import { described } from '../flow/describe.js';

@@ -6,7 +6,7 @@ import { check, type DataError, type EncodedSample, type ImageSample } from '../
 import { decodeImage } from '../decode/decodeImage.js';
 import { decodePool } from '../decode/pool.js';
 import { describeAs } from '../flow/identity.js';
-import { kindOf } from './kinds.js';
+import { kindOf } from '../core/kinds.js';
 import { parallelMap } from './parallelMap.js';
 import { described } from '../flow/describe.js';
 
@@ -61,7 +61,7 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
 
   const one = async (sample: EncodedSample | ImageSample): Promise<E.Either<DataError, ImageSample>> => {
     const { label, numClasses, epoch, index, origin } = sample;
-    // The pipeline seed and chain place travel on (operators/seeds.ts).
+    // The pipeline seed and chain place travel on (core/seeds.ts).
     const keys = { ...(sample.seed === undefined ? {} : { seed: sample.seed }), ...(sample.stream === undefined ? {} : { stream: sample.stream }) };
     if ('image' in sample) {
       const rgb = toRgb(valuesOf(sample), sample.height * sample.width, sample.channels);

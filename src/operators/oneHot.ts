@@ -2,7 +2,7 @@ import { map, type Observable, type OperatorFunction } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
 import { passOwnership } from './batch.js';
-import { expectKind } from './kinds.js';
+import { expectKind } from '../core/kinds.js';
 import { described } from '../flow/describe.js';
 
 /**

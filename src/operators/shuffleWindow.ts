@@ -1,7 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { exactBytes } from '../core/image.js';
 import { rng, type Rng } from '../core/random.js';
-import { nextStream } from './seeds.js';
+import { nextStream } from '../core/seeds.js';
 import { check, type Position } from '../core/types.js';
 import { subscribeInner } from '../flow/inner.js';
 import { creditOf, type Credit } from '../flow/credit.js';
@@ -21,7 +21,7 @@ function compact<T>(item: T): T {
 export interface ShuffleWindowOptions {
   /**
    * Seed; epoch e's draws are keyed by (seed, e), e taken from the first item. Default: the
-   * pipeline's seed (from the source) and the window's place in the chain (operators/seeds.ts).
+   * pipeline's seed (from the source) and the window's place in the chain (core/seeds.ts).
    */
   readonly seed?: number;
 }

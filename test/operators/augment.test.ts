@@ -48,7 +48,7 @@ describe('augment', () => {
       const out = run(opts, samples);
       out.forEach((s, i) => {
         expect(s.image).not.toBe(samples[i]?.image);
-        // the same sample, stamped with the next random operator's place (operators/seeds.ts)
+        // the same sample, stamped with the next random operator's place (core/seeds.ts)
         expect({ ...s, image: null }).toEqual({ ...samples[i], image: null, stream: 1 });
       });
     }

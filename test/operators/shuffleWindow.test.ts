@@ -19,7 +19,7 @@ function shuffled(input: Item[], size: number, seed = 0): number[] {
   return out;
 }
 
-/** An item as the window emits it: stamped with the next random operator's place in the chain (operators/seeds.ts). */
+/** An item as the window emits it: stamped with the next random operator's place in the chain (core/seeds.ts). */
 const out1 = (x: Item): Item => ({ ...x, stream: 1 });
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

@@ -1,4 +1,4 @@
-import type { Batch } from '../core/types.js';
+import type { Batch } from './types.js';
 
 /** What flows at some point of a chain, as far as an operator's input check cares. */
 export type Kind = 'encoded sample' | 'image sample' | 'batch' | 'other';

@@ -1,4 +1,4 @@
-import { rng, type Rng } from '../core/random.js';
+import { rng, type Rng } from './random.js';
 
 /** What a random operator keys its draws on: an item's place in its epoch and its chain. */
 export interface Drawn {
