@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { packUnit } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
+import { described } from '../flow/describe.js';
 import { identityOf, keyOf } from '../flow/identity.js';
 import { pullSource } from '../sources/pullSource.js';
 
@@ -79,7 +80,7 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
   check(key === undefined || key.length > 0, 'cache', 'key', 'must be a non-empty string');
   let memory: { key: string; store: Store } | undefined;
   let epochs = 0;
-  return (source) => {
+  return described('cache', { ...options }, (source: Observable<ImageSample>) => {
     const identity = identityOf(source);
     const keyFor = async (): Promise<string> => {
       if (key !== undefined) return keyOf(key);
@@ -134,7 +135,7 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
         if (!done) void recorder?.abort();
       };
     });
-  };
+  });
 }
 
 /** Records one epoch: `finish` keeps it, `abort` drops it (and frees what it held). */

@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { check, samplesIn } from '../core/types.js';
 import { subscribeInner } from '../flow/inner.js';
 import { creditOf } from '../flow/credit.js';
+import { described } from '../flow/describe.js';
 
 export interface ParallelMapOptions {
   /** Calls of `project` running at once, >= 1. Default 4. */
@@ -29,7 +30,7 @@ export interface ParallelMapOptions {
 export function parallelMap<T, R>(project: (value: T) => Promise<R>, options: ParallelMapOptions = {}): OperatorFunction<T, R> {
   const { concurrency = 4, deterministic = true } = options;
   check(Number.isInteger(concurrency) && concurrency >= 1, 'parallelMap', 'concurrency', `must be an integer >= 1, got ${concurrency}`);
-  return (source) => {
+  return described('parallelMap', { concurrency, deterministic }, (source: Observable<T>) => {
     const stage = {};
     return new Observable<R>((subscriber) => {
       const credit = creditOf();
@@ -123,5 +124,6 @@ export function parallelMap<T, R>(project: (value: T) => Promise<R>, options: Pa
         held = 0;
       };
     });
-  };
+  });
 }
+
