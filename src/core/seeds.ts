@@ -13,11 +13,11 @@ export interface Drawn {
  * explicit `seed` keys it by (seed, op, epoch, index); without one, by (the pipeline's seed from
  * the source, op, the operator's place among the random operators the item passed, epoch, index),
  * so two unseeded operators never share a stream and the source's seed changes every draw.
- * `extra` keys sub-streams (none by default).
+ * Items from a source without a seed take the sink's (`sinkSeed`, its `seed` option), else 0.
  */
-export function streamFor(op: string, seed: number | undefined, item: Drawn, ...extra: number[]): Rng {
-  if (seed !== undefined) return rng(seed, op, item.epoch, item.index, ...extra);
-  return rng(item.seed ?? 0, op, 'place', item.stream ?? 0, item.epoch, item.index, ...extra);
+export function streamFor(op: string, seed: number | undefined, item: Drawn, sinkSeed?: number): Rng {
+  if (seed !== undefined) return rng(seed, op, item.epoch, item.index);
+  return rng(item.seed ?? sinkSeed ?? 0, op, 'place', item.stream ?? 0, item.epoch, item.index);
 }
 
 /** The place the next random operator after this one has in the chain. */

@@ -67,6 +67,8 @@ export class Credit {
   dropped = 0;
   /** Samples that reached a stage outside any handoff (kept and re-emitted by a foreign operator). */
   late = 0;
+  /** The sink's seed (its `seed` option): the pipeline seed of items whose source gave none. */
+  seed: number | undefined = undefined;
   /** Async calls of mixstream's stages in progress (decodes): while any runs, the pipeline is not stalled. */
   busy = 0;
 

@@ -1,4 +1,5 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
+import { creditOf } from '../flow/credit.js';
 import { transformImage, valuesOf } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
 import { expectKind } from '../core/kinds.js';
@@ -34,9 +35,9 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
   check(['horizontal', 'vertical', 'both', 'none'].includes(flip), 'augment', 'flip', `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`);
   check(Number.isFinite(brightness) && brightness >= 0, 'augment', 'brightness', `must be a finite number >= 0, got ${brightness}`);
   check(seed === undefined || Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
-  return described('augment', { ...options }, map((sample): ImageSample => {
+  const augmentOne = (sample: ImageSample, sinkSeed: number | undefined): ImageSample => {
     expectKind('augment', 'image sample', sample);
-    const r = streamFor('augment', seed, sample);
+    const r = streamFor('augment', seed, sample, sinkSeed);
     const stream = nextStream(sample);
     // Fixed draw order (h, v, brightness) whatever is enabled keeps streams stable across options.
     const flipH = r.next() < 0.5 && (flip === 'horizontal' || flip === 'both');
@@ -50,5 +51,12 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
     }
     const { delta: _delta, clip: _clip, flipH: _flipH, flipV: _flipV, ...rest } = sample;
     return { ...rest, stream, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
-  }));
+  };
+  // The sink's seed is read as the chain subscribes (flow/credit.ts), for sources without one.
+  return described('augment', { ...options }, (source: Observable<ImageSample>) =>
+    defer(() => {
+      const sinkSeed = creditOf()?.seed;
+      return source.pipe(map((sample) => augmentOne(sample, sinkSeed)));
+    }),
+  );
 }

@@ -1,4 +1,5 @@
-import { map, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
+import { creditOf } from '../flow/credit.js';
 import { oneHotLabels, type MixResult } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
 import { ownsItsBatches } from './batch.js';
@@ -40,16 +41,20 @@ export function mixingOptions(where: string, options: MixingOptions, defaultAlph
  * soft targets, else its one-hot labels). After `batch`, with only mixstream's batch operators
  * between, nobody else holds the batch, so it is mixed in place; elsewhere into a new one.
  */
-export function mixingOperator(where: string, mix: (b: Batch, targets: Float32Array, inPlace: boolean) => MixResult): OperatorFunction<Batch, Batch> {
+export function mixingOperator(where: string, mix: (b: Batch, targets: Float32Array, inPlace: boolean, sinkSeed: number | undefined) => MixResult): OperatorFunction<Batch, Batch> {
   return (source) => {
     const inPlace = ownsItsBatches.has(source);
-    const mixed$: Observable<Batch> = source.pipe(
-      map((b) => {
-        expectKind(where, 'batch', b);
-        const mixed = mix(b, b.targets ?? oneHotLabels(b.labels, b.numClasses), inPlace);
-        return { ...b, images: mixed.images, targets: mixed.targets, stream: nextStream(b) };
-      }),
-    );
+    // The sink's seed is read as the chain subscribes (flow/credit.ts), for sources without one.
+    const mixed$: Observable<Batch> = defer(() => {
+      const sinkSeed = creditOf()?.seed;
+      return source.pipe(
+        map((b) => {
+          expectKind(where, 'batch', b);
+          const mixed = mix(b, b.targets ?? oneHotLabels(b.labels, b.numClasses), inPlace, sinkSeed);
+          return { ...b, images: mixed.images, targets: mixed.targets, stream: nextStream(b) };
+        }),
+      );
+    });
     ownsItsBatches.add(mixed$);
     return mixed$;
   };

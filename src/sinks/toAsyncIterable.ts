@@ -48,6 +48,11 @@ export interface SinkOptions {
    * or exit). In milliseconds; default 1500.
    */
   readonly stallMs?: number;
+  /**
+   * The pipeline's seed when the source has none: random operators without their own seed draw
+   * from it (core/seeds.ts). The source's `seed` wins over it.
+   */
+  readonly seed?: number;
 }
 
 /** Thrown (from next()) when the pipeline stalled: the sink starves while the source waits for credit. */
@@ -71,6 +76,7 @@ function stallMessage(credit: Credit, waitedMs: number, queued: number): string 
 function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterator<T> {
   const stallMs = options.stallMs ?? 1500;
   const credit = new Credit();
+  credit.seed = options.seed;
   const queue: T[] = [];
   let settled: { error?: unknown } | undefined;
   let wake: (() => void) | undefined;

@@ -34,7 +34,7 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
  */
 export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
-  const iterable = toAsyncIterable(batches, options.stallMs === undefined ? {} : { stallMs: options.stallMs });
+  const iterable = toAsyncIterable(batches, { ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }), ...(options.seed === undefined ? {} : { seed: options.seed }) });
   // Only batches nothing else can hold (straight from batch, cutmix, mixup, prefetch...): a stage
   // of the user's in between (a tap keeping the last batch) could still read them.
   const owned = ownsItsBatches.has(batches);

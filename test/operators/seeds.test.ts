@@ -68,4 +68,18 @@ describe('seeds flow from the pipeline', () => {
     const [f1, f2] = await Promise.all([all(fixed(1)), all(fixed(2))]);
     expect(f1.map((s) => Array.from(valuesOf(s)).join())).toEqual(f2.map((s) => Array.from(valuesOf(s)).join()));
   });
+
+  it("a source without a seed takes the sink's: it keys every unseeded draw; the source's own seed wins over it", async () => {
+    const { toAsyncIterable } = await import('../../src/sinks/index.js');
+    const pull = async (source: Observable<ImageSample>, sinkSeed: number): Promise<Batch[]> => {
+      const out: Batch[] = [];
+      for await (const b of toAsyncIterable(source.pipe(augment({ flip: 'horizontal', brightness: 0.2 }), shuffleWindow(16), batch(8), cutmix()), { seed: sinkSeed })) out.push(b);
+      return out;
+    };
+    const unseeded = (): Observable<ImageSample> => fromArrays(data);
+    expect(fingerprint(await pull(unseeded(), 1))).toEqual(fingerprint(await pull(unseeded(), 1)));
+    expect(fingerprint(await pull(unseeded(), 1))).not.toEqual(fingerprint(await pull(unseeded(), 2)));
+    const seeded = (): Observable<ImageSample> => fromArrays(data, { seed: 5 });
+    expect(fingerprint(await pull(seeded(), 1))).toEqual(fingerprint(await pull(seeded(), 2)));
+  });
 });
