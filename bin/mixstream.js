@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// The `mixstream` command: runs src/cli/main.ts through tsx, so no build step is needed.
-import { register } from 'tsx/esm/api';
+// The `mixstream` command runs the compiled JavaScript in dist/ (npm builds it: the `prepare`
+// script runs at `npm ci` in a clone and at `npm pack`; `npm run build` by hand).
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import('../src/cli/main.ts');
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  console.error(`mixstream: ${main.pathname} is missing: build it with \`npm run build\` (npm ci runs it)`);
+  process.exit(1);
+}
+const { runCli } = await import(main.href);
 await runCli();

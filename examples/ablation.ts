@@ -6,14 +6,15 @@
  *   node --import tsx examples/ablation.ts [image-folder]
  */
 import { pathToFileURL } from 'node:url';
-import { augmentedBatches, DEFAULT_CONFIG, defaultArmRegistry, ops, ProgressPrinter, runAblation, type AblationConfig } from '../src/experiment/index.js';
+import { cutmix } from '../src/operators/index.js';
+import { augmentedBatches, DEFAULT_CONFIG, defaultArmRegistry, ProgressPrinter, runAblation, type AblationConfig } from '../src/experiment/index.js';
 import { writeReport } from '../src/report/index.js';
 
 export async function main(overrides: Partial<AblationConfig> = {}, cacheDir?: string): Promise<string> {
   const registry = defaultArmRegistry().with({
     name: 'cutmix-half',
     summary: 'augment, then CutMix (alpha 0.5)',
-    build: (seed, o) => augmentedBatches(seed, o).then(ops.cutmix({ alpha: 0.5, seed })), // the one-line change
+    build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 0.5, seed })], // the one-line change
   });
   const config: AblationConfig = { ...DEFAULT_CONFIG, arms: ['baseline', 'cutmix', 'cutmix-half'], epochs: 4, out: 'ablation-cutmix-alpha', ...overrides };
   const run = await runAblation(config, { registry, onProgress: ProgressPrinter.for(process.stdout).onProgress, ...(cacheDir ? { cacheDir } : {}) });

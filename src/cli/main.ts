@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../experiment/errors.js';
 import { ProgressPrinter } from '../experiment/progress.js';
-import { defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
+import { buildArm, defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
 import { runAblation } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
@@ -50,7 +50,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
     for (const name of registry.names()) {
       const arm = registry.get(name);
-      io.stdout.write(`${name}: ${arm.summary}\n    ${arm.build(1, o).describe()}\n`);
+      io.stdout.write(`${name}: ${arm.summary}\n    ${buildArm(arm, 1, o).describe()}\n`);
     }
     io.stdout.write(`validation (every arm): ${plainPipeline(o).describe()}\n`);
     return 0;

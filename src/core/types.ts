@@ -9,6 +9,13 @@ export interface Position {
   readonly epoch: number;
   /** Position in the source's order for this epoch, from 0; stable whatever the decode timing. */
   readonly index: number;
+  /**
+   * The pipeline's seed, stamped by the source (its `seed` option): random operators without a
+   * seed of their own draw from it. Absent: 0.
+   */
+  readonly seed?: number;
+  /** Random operators this item has passed: the place in the chain of the next one. Absent: 0. */
+  readonly stream?: number;
 }
 
 /** A labelled image not yet decoded: a file path or encoded bytes (JPEG, PNG, WebP, GIF, TIFF). */
@@ -57,6 +64,10 @@ export interface Batch {
   readonly epoch: number;
   /** Batch number within the epoch, from 0. */
   readonly index: number;
+  /** The pipeline's seed, from its samples (see Position). */
+  readonly seed?: number;
+  /** Random operators its samples and it have passed (see Position). */
+  readonly stream?: number;
 }
 
 /** A data error: a sample that could not be read, with what it was and why. */

@@ -1,10 +1,15 @@
 /**
  * Ablation arms: each a named pipeline, built from the run's seed and the shared options, applied
- * after the source. The reference four (baseline, augment, cutmix, mixup) are declared here as
- * operator compositions; an `ArmRegistry` holds them and users add their own.
+ * after the source. An arm returns the plain RxJS operators users write everywhere else; each
+ * mixstream operator carries its own name and options (flow/describe.ts), so the results still
+ * record every step. The reference four (baseline, augment, cutmix, mixup) are declared here; an
+ * `ArmRegistry` holds them and users add their own.
  */
+import type { Observable, OperatorFunction } from 'rxjs';
 import type { Batch } from '../core/types.js';
-import { ops, Pipeline, type SourceSample } from './pipeline.js';
+import { describeSteps, descriptionOf, type StepDescription } from '../flow/describe.js';
+import { augment, batch, cutmix, mixup, normalizeResize, oneHot, shuffleWindow } from '../operators/index.js';
+import type { SourceSample } from './pipeline.js';
 
 /** What every arm of one ablation shares. */
 export interface ArmOptions {
@@ -16,11 +21,48 @@ export interface ArmOptions {
   readonly shuffleWindow: number;
 }
 
+/** Any operator of a chain, as an arm lists them (the chain's types are checked where it is written). */
+export type AnyOperator = OperatorFunction<never, unknown>;
+
+/**
+ * What an arm's build returns: the operators from the source's samples to batches, as users write
+ * them in `pipe(...)`: one OperatorFunction, or a list applied in order.
+ *
+ * @example
+ * (seed, o) => [normalizeResize({ size: o.size }), augment({ flip: 'horizontal' }), batch(o.batchSize), cutmix({ alpha: 1 })]
+ */
+export type ArmOperators = OperatorFunction<SourceSample, Batch> | readonly AnyOperator[];
+
 /** An arm: a name, a line for people, and its training pipeline as a function of (seed, options). */
 export interface Arm {
   readonly name: string;
   readonly summary: string;
-  readonly build: (seed: number, options: ArmOptions) => Pipeline<SourceSample, Batch>;
+  readonly build: (seed: number, options: ArmOptions) => ArmOperators;
+}
+
+/** An arm built for one seed: the whole chain as one operator, and its steps as recorded. */
+export interface BuiltArm {
+  readonly operator: OperatorFunction<SourceSample, Batch>;
+  readonly steps: readonly StepDescription[];
+  /** One line: `normalizeResize({"size":32}) -> batch({"size":32}) -> oneHot({})`. */
+  describe(): string;
+}
+
+/** Composes operators (a list, or one) into one, with the steps they say they are. */
+export function composeSteps(operators: ArmOperators, ...after: AnyOperator[]): BuiltArm {
+  const list: readonly AnyOperator[] = [...(typeof operators === 'function' ? [operators as unknown as AnyOperator] : operators), ...after];
+  const steps = list.map((op) => descriptionOf(op));
+  const operator = (source: Observable<SourceSample>): Observable<Batch> =>
+    list.reduce<Observable<unknown>>((acc, op) => (op as unknown as (s: Observable<unknown>) => Observable<unknown>)(acc), source) as Observable<Batch>;
+  return { operator, steps, describe: () => describeSteps(steps) };
+}
+
+/**
+ * Builds `arm` for `seed`, with operators `after` it (the runner's prefetch): what the runner
+ * feeds the model and records.
+ */
+export function buildArm(arm: Arm, seed: number, options: ArmOptions, ...after: AnyOperator[]): BuiltArm {
+  return composeSteps(arm.build(seed, options), ...after);
 }
 
 /** Thrown for an arm name the registry does not hold; the message lists the ones it does. */
@@ -75,41 +117,46 @@ export class ArmRegistry {
 }
 
 /** normalizeResize -> batch -> oneHot: the pipeline without augmentation, also used for validation. */
-export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'>): Pipeline<SourceSample, Batch> {
-  return Pipeline.of<SourceSample>().then(ops.normalizeResize({ size: options.size })).then(ops.batch(options.batchSize)).then(ops.oneHot());
+export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'>): BuiltArm {
+  return composeSteps(plainOperators(options));
+}
+
+function plainOperators(options: Pick<ArmOptions, 'size' | 'batchSize'>): AnyOperator[] {
+  return [normalizeResize({ size: options.size }), batch(options.batchSize), oneHot()] as AnyOperator[];
 }
 
 /** normalizeResize -> augment(flip, brightness) -> shuffleWindow -> batch: what the augmented arms share. */
-export function augmentedBatches(seed: number, options: ArmOptions): Pipeline<SourceSample, Batch> {
-  return Pipeline.of<SourceSample>()
-    .then(ops.normalizeResize({ size: options.size }))
-    .then(ops.augment({ flip: 'horizontal', brightness: 0.2, seed }))
-    .then(ops.shuffleWindow(options.shuffleWindow, { seed }))
-    .then(ops.batch(options.batchSize));
+export function augmentedBatches(seed: number, options: ArmOptions): AnyOperator[] {
+  return [
+    normalizeResize({ size: options.size }),
+    augment({ flip: 'horizontal', brightness: 0.2, seed }),
+    shuffleWindow(options.shuffleWindow, { seed }),
+    batch(options.batchSize),
+  ] as AnyOperator[];
 }
 
 export const baselineArm: Arm = {
   name: 'baseline',
   summary: 'no augmentation: normalizeResize, batch, oneHot',
-  build: (_seed, o) => plainPipeline(o),
+  build: (_seed, o) => plainOperators(o),
 };
 
 export const augmentArm: Arm = {
   name: 'augment',
   summary: 'horizontal flip + brightness 0.2 + shuffle window',
-  build: (seed, o) => augmentedBatches(seed, o).then(ops.oneHot()),
+  build: (seed, o) => [...augmentedBatches(seed, o), oneHot() as AnyOperator],
 };
 
 export const cutmixArm: Arm = {
   name: 'cutmix',
   summary: 'augment, then CutMix (alpha 1)',
-  build: (seed, o) => augmentedBatches(seed, o).then(ops.cutmix({ alpha: 1, seed })),
+  build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 1, seed }) as AnyOperator],
 };
 
 export const mixupArm: Arm = {
   name: 'mixup',
   summary: 'augment, then Mixup (alpha 0.2)',
-  build: (seed, o) => augmentedBatches(seed, o).then(ops.mixup({ alpha: 0.2, seed })),
+  build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 0.2, seed }) as AnyOperator],
 };
 
 /** The reference CutMix / Mixup ablation's arms. */

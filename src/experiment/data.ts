@@ -8,7 +8,7 @@ import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
 import type { EncodedSample } from '../core/types.js';
 import { listImageFolder, splitListing, type FolderListing } from '../sources/imageFolder.js';
-import { pullSource } from '../sources/pullSource.js';
+import { pipelineSeed, pullSource } from '../sources/pullSource.js';
 import { InputError } from './errors.js';
 import type { SourceSample } from './pipeline.js';
 
@@ -42,7 +42,7 @@ function listingSource(files: FolderListing['files'], numClasses: number, seed: 
     const order = [...files];
     if (seed !== undefined) rng(seed, 'ablation-order', epoch).shuffle(order);
     for (const [index, f] of order.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
-  });
+  }, pipelineSeed(seed));
 }
 
 /**

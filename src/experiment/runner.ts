@@ -9,13 +9,13 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
-import { defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
+import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 import { InputError } from './errors.js';
-import { ops } from './pipeline.js';
+import { prefetch } from '../operators/prefetch.js';
 import { readRuns, resultsCsv, RESULTS_FORMAT, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
 
 /** What the runner tells a progress display. */
@@ -143,12 +143,12 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
 
   const plan = arms.flatMap((arm) =>
     config.seeds.map((seed) => {
-      const pipeline = arm.build(seed, armOptions).then(ops.prefetch(prefetchCount));
+      const pipeline = buildArm(arm, seed, armOptions, prefetch(prefetchCount));
       const key = `${arm.name}|${seed}|${configHash}|${shortHash(pipeline.steps)}`;
       return { arm, seed, pipeline, key };
     }),
   );
-  const armInfo = arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: a.build(config.seeds[0] ?? 0, armOptions).describe() }));
+  const armInfo = arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() }));
   const { data: _data, ...configRecord } = config;
   const snapshot = (complete: boolean): ResultsFile => {
     const current = plan.map((p) => runs.find((r) => r.key === p.key)).filter((r): r is RunRecord => r !== undefined);

@@ -5,8 +5,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  *
  * RxJS pushes; training pulls. A sink (toAsyncIterable, toTfDataset) creates one `Credit` per
  * subscription and subscribes inside `withCredit`, so every operator and source can read it while
- * the subscription chain is built (downstream first, source last). Each stage that holds items
- * declares how many, in the units of its own output:
+ * the subscription chain is built (downstream first, source last).
+ *
+ * The limit. Each stage that holds items declares how many, in the units of its own output:
  *
  *   sink            1 batch (the one the consumer is using)
  *   prefetch(k)     + k
@@ -14,14 +15,26 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  *   shuffleWindow(n)+ n
  *   normalizeResize + concurrency
  *
- * The source reads the total as its `limit` and emits a sample only while fewer than `limit`
- * samples are alive (emitted, not yet released). The sink releases a batch's samples when the
- * consumer asks for the next one; an operator that drops a sample (onError: 'skip') releases it
- * itself. So decoded images alive <= limit at every moment, and the limit is exactly what the
- * stages can hold, so the pipeline never stalls for lack of credit.
+ * The source emits a sample only while fewer than `limit` samples are alive.
  *
- * A stage that drops samples without releasing them (RxJS `filter` before `batch`) leaks credit;
- * use the pipeline's own skip policies, or release explicitly with `creditOf()`.
+ * What is alive: credit travels with the samples. Whoever holds samples (a source item being
+ * emitted, parallelMap's calls, a shuffle window, batch's buffer, the sink's queue) holds their
+ * credit, and passes it on with `handoff`: the value is emitted inside a frame, and the stage of
+ * mixstream that takes it into its keeping (`receive`) takes the credit. What no stage took by the
+ * time the emission returns was dropped on the way, by any synchronous RxJS operator (filter,
+ * skip, take, distinct, first, elementAt, throttle...), and its credit comes back at once. A stage
+ * unsubscribed (take, an error) gives back what it held. So `alive` counts exactly the samples
+ * held by mixstream's stages and the consumer, whatever the user put between them: no
+ * declaration of drops, no leak.
+ *
+ * What it cannot see: a user's operator that keeps values and emits them later (delay,
+ * concatMap over promises, bufferTime) holds them outside the count; they are counted again when
+ * they reach a stage (`late`). The bound then holds for mixstream's stages, plus what that
+ * operator keeps. For parallel async work, use parallelMap, which the credit follows.
+ *
+ * If the sink still starves while the source waits for credit (a stage whose hold the limit does
+ * not cover), the sink's watchdog names the holders and errors the pipeline (StallError, sinks/toAsyncIterable.ts).
+ *
  * Without a sink (a plain `subscribe`) there is no credit: the source runs at full speed.
  *
  * The credit also carries the batch memory the consumer gives back (`spare`/`reuse`): a fresh
@@ -31,6 +44,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** How many given-back batch arrays a subscription keeps at most. */
 const SPARES = 4;
 
+/**
+ * Batch memory a tensor may still be reading (a cpu tensor made over the batch's own array):
+ * `inUse()` says whether it is; the array is reused only once it says no.
+ */
+export const sharedMemory = new WeakMap<Float32Array, () => boolean>();
+
 export class Credit {
   private units = 1;
   private alive = 0;
@@ -38,6 +57,20 @@ export class Credit {
   private waiting: Array<() => void> = [];
   private readonly watchers = new Set<{ ready: () => boolean; resolve: () => void }>();
   private closed = false;
+  /** Open handoffs: samples emitted and not yet taken by a stage, innermost last. */
+  private readonly frames: number[] = [];
+  /** What each named stage holds now, for the stall report. */
+  private readonly holders = new Map<object, { name: string; held: () => number }>();
+  /** Counts every acquire, release and receive: the watchdog's sign of progress. */
+  events = 0;
+  /** Samples dropped on the way (taken by no stage) so far. */
+  dropped = 0;
+  /** Samples that reached a stage outside any handoff (kept and re-emitted by a foreign operator). */
+  late = 0;
+  /** The sink's seed (its `seed` option): the pipeline seed of items whose source gave none. */
+  seed: number | undefined = undefined;
+  /** Async calls of mixstream's stages in progress (decodes): while any runs, the pipeline is not stalled. */
+  busy = 0;
 
   /**
    * Adds `n` held items at the current level (prefetch, shuffleWindow, decode concurrency).
@@ -76,20 +109,79 @@ export class Credit {
     return this.peak;
   }
 
-  /** Resolves when one more sample may be emitted (and counts it); resolves at once after close. */
-  acquire(): Promise<void> | void {
-    if (this.closed || this.alive < this.units) {
-      this.take();
-      return;
-    }
-    return new Promise<void>((resolve) => this.waiting.push(() => (this.take(), resolve())));
+  /** Whether a source (or a draining window) waits for credit now. */
+  get blocked(): boolean {
+    return !this.closed && (this.waiting.length > 0 || this.watchers.size > 0);
   }
 
-  /** Gives back `n` samples: consumed by the sink or dropped by an operator. */
+  /** Resolves when one more sample may be emitted (and counts it); resolves at once after close. */
+  acquire(): Promise<void> | void {
+    this.events++;
+    if (this.closed || this.alive < this.units) {
+      this.take(1);
+      return;
+    }
+    return new Promise<void>((resolve) => this.waiting.push(() => (this.take(1), resolve())));
+  }
+
+  /** Gives back `n` samples: consumed by the sink, dropped, or held by a stage that was unsubscribed. */
   release(n: number): void {
+    this.events++;
     this.alive = Math.max(0, this.alive - n);
     while (this.waiting.length > 0 && (this.closed || this.alive < this.units)) this.waiting.shift()?.();
     for (const w of [...this.watchers]) if (this.closed || w.ready()) this.watchers.delete(w), w.resolve();
+  }
+
+  /**
+   * Emits a value standing for `n` samples whose credit the caller holds: `emit` runs inside a
+   * frame; the stages that `receive` during it take the credit, and what none took comes back.
+   */
+  handoff(n: number, emit: () => void): void {
+    this.frames.push(n);
+    try {
+      emit();
+    } finally {
+      const left = this.frames.pop() ?? 0;
+      if (left > 0) {
+        this.dropped += left;
+        this.release(left);
+      }
+    }
+  }
+
+  /** A stage takes a value of `n` samples into its keeping (it will hand it off or release it). */
+  receive(n: number): void {
+    this.events++;
+    const top = this.frames.length - 1;
+    if (top < 0) {
+      // Kept and re-emitted later by an operator the credit does not follow: counted again now.
+      this.late += n;
+      this.take(n);
+      return;
+    }
+    const open = this.frames[top] as number;
+    const covered = Math.min(open, n);
+    this.frames[top] = open - covered;
+    if (n > covered) this.take(n - covered); // a foreign operator made more than it was given
+  }
+
+  /** Names a stage for the stall report; returns the function that removes it. */
+  register(stage: object, name: string, held: () => number): () => void {
+    this.holders.set(stage, { name, held });
+    return () => this.holders.delete(stage);
+  }
+
+  /** What each named stage holds now, e.g. `shuffleWindow(256): 256, batch(32): 31`. */
+  holdings(): string {
+    const parts = [...this.holders.values()].map((h) => `${h.name}: ${h.held()}`);
+    return parts.length > 0 ? parts.join(', ') : 'no stage of mixstream holds any';
+  }
+
+  /** The samples the named stages hold now, together. */
+  heldByStages(): number {
+    let n = 0;
+    for (const h of this.holders.values()) n += h.held();
+    return n;
   }
 
   /**
@@ -115,14 +207,17 @@ export class Credit {
     if (this.spares.length < SPARES && !this.spares.includes(array)) this.spares.push(array);
   }
 
-  /** A given-back array of exactly `length` values, if there is one (its old values are still in it). */
+  /**
+   * A given-back array of exactly `length` values, if there is one (its old values are still in
+   * it); never one a tensor still reads (cpu tensors share the batch's memory).
+   */
   spare(length: number): Float32Array | undefined {
-    const i = this.spares.findIndex((a) => a.length === length);
+    const i = this.spares.findIndex((a) => a.length === length && !(sharedMemory.get(a)?.() ?? false));
     return i < 0 ? undefined : this.spares.splice(i, 1)[0];
   }
 
-  private take(): void {
-    this.alive++;
+  private take(n: number): void {
+    this.alive += n;
     if (this.alive > this.peak) this.peak = this.alive;
   }
 }

@@ -1,7 +1,10 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
+import { creditOf } from '../flow/credit.js';
 import { transformImage, valuesOf } from '../core/image.js';
-import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
+import { expectKind } from '../core/kinds.js';
+import { nextStream, streamFor } from '../core/seeds.js';
+import { described } from '../flow/describe.js';
 
 export interface AugmentOptions {
   /** Random mirror with probability 0.5: tf.image.random_flip_left_right / _up_down. Default none. */
@@ -10,7 +13,11 @@ export interface AugmentOptions {
   readonly brightness?: number;
   /** Clip to [0, 1] after brightness (tf.image.random_brightness does not). Default false. */
   readonly clip?: boolean;
-  /** Seed; the draws of sample i in epoch e are keyed by (seed, e, i), never by arrival order. Default 0. */
+  /**
+   * Seed; the draws of sample i in epoch e are keyed by (seed, e, i), never by arrival order.
+   * Default: the pipeline's seed (the source's `seed`) and this operator's place in the chain, so
+   * two unseeded augments draw independently (core/seeds.ts).
+   */
   readonly seed?: number;
 }
 
@@ -24,12 +31,14 @@ export interface AugmentOptions {
  * samples$.pipe(augment({ flip: 'horizontal', brightness: 0.2, seed: 1 }))
  */
 export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSample, ImageSample> {
-  const { flip = 'none', brightness = 0, clip = false, seed = 0 } = options;
+  const { flip = 'none', brightness = 0, clip = false, seed } = options;
   check(['horizontal', 'vertical', 'both', 'none'].includes(flip), 'augment', 'flip', `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`);
   check(Number.isFinite(brightness) && brightness >= 0, 'augment', 'brightness', `must be a finite number >= 0, got ${brightness}`);
-  check(Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
-  return map((sample): ImageSample => {
-    const r = rng(seed, 'augment', sample.epoch, sample.index);
+  check(seed === undefined || Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
+  const augmentOne = (sample: ImageSample, sinkSeed: number | undefined): ImageSample => {
+    expectKind('augment', 'image sample', sample);
+    const r = streamFor('augment', seed, sample, sinkSeed);
+    const stream = nextStream(sample);
     // Fixed draw order (h, v, brightness) whatever is enabled keeps streams stable across options.
     const flipH = r.next() < 0.5 && (flip === 'horizontal' || flip === 'both');
     const flipV = r.next() < 0.5 && (flip === 'vertical' || flip === 'both');
@@ -38,9 +47,16 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
     if (image instanceof Uint8Array && !sample.clip) {
       // A byte image stays as it is: its flips and brightness delta are carried to `batch`,
       // which applies them in the pass that writes float32 anyway (no copy of the image here).
-      return { ...sample, flipH: (sample.flipH ?? false) !== flipH, flipV: (sample.flipV ?? false) !== flipV, delta: (sample.delta ?? 0) + delta, clip };
+      return { ...sample, stream, flipH: (sample.flipH ?? false) !== flipH, flipV: (sample.flipV ?? false) !== flipV, delta: (sample.delta ?? 0) + delta, clip };
     }
     const { delta: _delta, clip: _clip, flipH: _flipH, flipV: _flipV, ...rest } = sample;
-    return { ...rest, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
-  });
+    return { ...rest, stream, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
+  };
+  // The sink's seed is read as the chain subscribes (flow/credit.ts), for sources without one.
+  return described('augment', { ...options }, (source: Observable<ImageSample>) =>
+    defer(() => {
+      const sinkSeed = creditOf()?.seed;
+      return source.pipe(map((sample) => augmentOne(sample, sinkSeed)));
+    }),
+  );
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { packUnit } from '../core/image.js';
 import { check, type ImageSample } from '../core/types.js';
+import { described } from '../flow/describe.js';
 import { identityOf, keyOf } from '../flow/identity.js';
 import { pullSource } from '../sources/pullSource.js';
 
@@ -34,12 +35,15 @@ interface Entry {
   readonly flipV?: boolean;
   readonly offset: number;
   readonly bytes: number;
+  /** The pipeline seed and chain place the sample carried (core/seeds.ts); absent in older caches. */
+  readonly seed?: number;
+  readonly stream?: number;
 }
 
 /** A sample's image as stored bytes, and its entry (without the place it is stored at). */
 function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' | 'bytes'> } {
   const { origin, label, numClasses, index, height, width, channels } = s;
-  const common = { origin, label, numClasses, index, height, width, channels };
+  const common = { origin, label, numClasses, index, height, width, channels, ...(s.seed === undefined ? {} : { seed: s.seed }), ...(s.stream === undefined ? {} : { stream: s.stream }) };
   if (s.image instanceof Uint8Array) {
     return { data: new Uint8Array(s.image), entry: { ...common, dtype: 'u8', delta: s.delta ?? 0, clip: s.clip ?? false, flipH: s.flipH ?? false, flipV: s.flipV ?? false } };
   }
@@ -49,7 +53,8 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
 
 const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
   const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  const sample = { image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index };
+  const keys = { ...(e.seed === undefined ? {} : { seed: e.seed }), ...(e.stream === undefined ? {} : { stream: e.stream }) };
+  const sample = { image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index, ...keys };
   const pending = e.delta !== 0 || e.clip ? { ...sample, delta: e.delta, clip: e.clip } : sample;
   return e.flipH || e.flipV ? { ...pending, flipH: e.flipH ?? false, flipV: e.flipV ?? false } : pending;
 };
@@ -75,7 +80,7 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
   check(key === undefined || key.length > 0, 'cache', 'key', 'must be a non-empty string');
   let memory: { key: string; store: Store } | undefined;
   let epochs = 0;
-  return (source) => {
+  return described('cache', { ...options }, (source: Observable<ImageSample>) => {
     const identity = identityOf(source);
     const keyFor = async (): Promise<string> => {
       if (key !== undefined) return keyOf(key);
@@ -130,7 +135,7 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
         if (!done) void recorder?.abort();
       };
     });
-  };
+  });
 }
 
 /** Records one epoch: `finish` keeps it, `abort` drops it (and frees what it held). */

@@ -1,8 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
 import { cutmixBatch } from '../core/mix.js';
-import { rng } from '../core/random.js';
+import { streamFor } from '../core/seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
+import { described } from '../flow/describe.js';
 
 export interface CutmixOptions extends MixingOptions {
   /** Beta(alpha, alpha); default 1, as in the CutMix paper (lambda uniform). */
@@ -24,5 +25,5 @@ export interface CutmixOptions extends MixingOptions {
 export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
-  return mixingOperator((b, targets, inPlace) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, rng(opts.seed, 'cutmix', b.epoch, b.index)));
+  return described('cutmix', { ...options }, mixingOperator('cutmix', (b, targets, inPlace, sinkSeed) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, streamFor('cutmix', opts.seed, b, sinkSeed))));
 }

@@ -1,25 +1,13 @@
-import { defer, filter, type MonoTypeOperatorFunction } from 'rxjs';
-import { samplesIn } from '../core/types.js';
-import { creditOf } from '../flow/credit.js';
+import { filter, type MonoTypeOperatorFunction } from 'rxjs';
 
 /**
- * RxJS `filter` that keeps the sink's credit right: each value it drops (a sample, or a batch's
- * samples) is given back, so the pipeline never stalls for the credit of values that will never
- * reach the sink (see flow/credit.ts). Emits the values `keep` accepts; completes with the source.
+ * RxJS `filter`, kept for pipelines written before the credit travelled with the samples: a plain
+ * `filter` now gives back the credit of what it drops by itself (flow/credit.ts). Emits the values
+ * `keep` accepts; completes with the source.
  *
  * @example
  * samples$.pipe(filterSamples((s) => s.label < 10))
  */
 export function filterSamples<T>(keep: (value: T) => boolean): MonoTypeOperatorFunction<T> {
-  return (source) =>
-    defer(() => {
-      const credit = creditOf();
-      return source.pipe(
-        filter((value) => {
-          if (keep(value)) return true;
-          credit?.release(samplesIn(value));
-          return false;
-        }),
-      );
-    });
+  return filter(keep);
 }

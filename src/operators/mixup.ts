@@ -1,8 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
 import { mixupBatch } from '../core/mix.js';
-import { rng } from '../core/random.js';
+import { streamFor } from '../core/seeds.js';
 import type { Batch } from '../core/types.js';
 import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
+import { described } from '../flow/describe.js';
 
 /**
  * Mixup (Zhang et al. 2018) on batches: each sample is blended with its partner (from a random
@@ -15,5 +16,5 @@ import { mixingOperator, mixingOptions, type MixingOptions } from './mixing.js';
  */
 export function mixup(options: MixingOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('mixup', options, 0.2);
-  return mixingOperator((b, targets, inPlace) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, rng(opts.seed, 'mixup', b.epoch, b.index)));
+  return described('mixup', { ...options }, mixingOperator('mixup', (b, targets, inPlace, sinkSeed) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, streamFor('mixup', opts.seed, b, sinkSeed))));
 }

@@ -1,13 +1,14 @@
 import { availableParallelism } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
-import { filter, map, Observable, type OperatorFunction } from 'rxjs';
+import { filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import { resizeBilinear, toRgb, valuesOf } from '../core/image.js';
 import { check, type DataError, type EncodedSample, type ImageSample } from '../core/types.js';
 import { decodeImage } from '../decode/decodeImage.js';
 import { decodePool } from '../decode/pool.js';
-import { creditOf } from '../flow/credit.js';
 import { describeAs } from '../flow/identity.js';
+import { kindOf } from '../core/kinds.js';
 import { parallelMap } from './parallelMap.js';
+import { described } from '../flow/describe.js';
 
 export interface NormalizeResizeOptions {
   /** Output size in pixels: one number for a square, or [height, width]. */
@@ -60,32 +61,39 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
 
   const one = async (sample: EncodedSample | ImageSample): Promise<E.Either<DataError, ImageSample>> => {
     const { label, numClasses, epoch, index, origin } = sample;
+    // The pipeline seed and chain place travel on (core/seeds.ts).
+    const keys = { ...(sample.seed === undefined ? {} : { seed: sample.seed }), ...(sample.stream === undefined ? {} : { stream: sample.stream }) };
     if ('image' in sample) {
       const rgb = toRgb(valuesOf(sample), sample.height * sample.width, sample.channels);
       const image = resizeBilinear(rgb, sample.height, sample.width, 3, height, width);
-      return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin });
+      return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys });
     }
     const decoded = workers > 0 ? decodePool(workers).decode(sample.input, origin, height, width) : decodeImage(sample.input, origin, height, width);
-    return E.map((image: Uint8Array) => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin }))(await decoded);
+    return E.map((image: Uint8Array): ImageSample => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys }))(await decoded);
   };
 
   const decodeAll = parallelMap(one, { concurrency, deterministic });
   const step = `normalizeResize(${JSON.stringify({ size: [height, width], deterministic, onError })})`;
-  return (source) =>
-    describeAs(new Observable<ImageSample>((subscriber) => {
-      const credit = creditOf();
-      return source
-        .pipe(
-          decodeAll,
-          filter((result): result is E.Right<ImageSample> => {
-            if (E.isRight(result)) return true;
-            if (onError === 'fail') throw new DecodeError(result.left);
-            credit?.release(1);
-            onSkip?.(result.left);
-            return false;
-          }),
-          map((result) => result.right),
-        )
-        .subscribe(subscriber);
-    }), step, source);
+  return described('normalizeResize', { ...options }, (source: Observable<EncodedSample | ImageSample>) =>
+    describeAs(
+      source.pipe(
+        map((sample) => {
+          if (kindOf(sample) === 'batch' || (kindOf(sample) === 'other' && !('input' in (sample as object)))) {
+            throw new TypeError(`normalizeResize: got ${kindOf(sample) === 'batch' ? 'a batch' : 'something that is not a sample'}, but it works on samples from a mixstream source: put it right after the source, before batch(n)`);
+          }
+          return sample;
+        }),
+        decodeAll,
+        // A skipped image is dropped here; its credit comes back on its own (flow/credit.ts).
+        filter((result): result is E.Right<ImageSample> => {
+          if (E.isRight(result)) return true;
+          if (onError === 'fail') throw new DecodeError(result.left);
+          onSkip?.(result.left);
+          return false;
+        }),
+        map((result) => result.right),
+      ),
+      step,
+      source,
+    ));
 }

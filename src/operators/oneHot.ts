@@ -1,7 +1,9 @@
-import { map, type OperatorFunction } from 'rxjs';
+import { map, type Observable, type OperatorFunction } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import { check, type Batch } from '../core/types.js';
 import { passOwnership } from './batch.js';
+import { expectKind } from '../core/kinds.js';
+import { described } from '../flow/describe.js';
 
 /**
  * Turns a batch's class indices into one-hot targets [B, K]. Emits one batch per batch; completes
@@ -14,8 +16,9 @@ import { passOwnership } from './batch.js';
 export function oneHot(numClasses?: number): OperatorFunction<Batch, Batch> {
   check(numClasses === undefined || (Number.isInteger(numClasses) && numClasses >= 1), 'oneHot', 'numClasses', `must be an integer >= 1, got ${numClasses}`);
   const toOneHot = map((b: Batch): Batch => {
+    expectKind('oneHot', 'batch', b);
     const k = numClasses ?? b.numClasses;
     return { ...b, numClasses: k, targets: oneHotLabels(b.labels, k) };
   });
-  return (source) => passOwnership(source, source.pipe(toOneHot));
+  return described('oneHot', numClasses === undefined ? {} : { numClasses }, (source: Observable<Batch>) => passOwnership(source, source.pipe(toOneHot)));
 }

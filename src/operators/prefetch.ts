@@ -2,6 +2,7 @@ import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { check } from '../core/types.js';
 import { creditOf } from '../flow/credit.js';
 import { passOwnership } from './batch.js';
+import { described } from '../flow/describe.js';
 
 /**
  * Bounded lookahead: lets the pipeline run `count` items (usually batches) ahead of the consumer,
@@ -14,12 +15,12 @@ import { passOwnership } from './batch.js';
  */
 export function prefetch<T>(count: number): MonoTypeOperatorFunction<T> {
   check(Number.isInteger(count) && count >= 0, 'prefetch', 'count', `must be an integer >= 0, got ${count}`);
-  return (source) => {
+  return described('prefetch', { count }, (source: Observable<T>) => {
     const stage = {};
     const ahead = new Observable<T>((subscriber) => {
       creditOf()?.hold(count, stage);
       return source.subscribe(subscriber);
     });
     return passOwnership(source, ahead);
-  };
+  });
 }

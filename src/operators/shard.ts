@@ -1,4 +1,5 @@
-import type { OperatorFunction } from 'rxjs';
+import type { Observable, OperatorFunction } from 'rxjs';
+import { described } from '../flow/describe.js';
 import { check } from '../core/types.js';
 import { describeAs } from '../flow/identity.js';
 import { filterSamples } from './filterSamples.js';
@@ -23,5 +24,5 @@ export function shard<T extends { readonly index: number }>(count: number, index
   check(Number.isInteger(count) && count >= 1, 'shard', 'count', `must be a positive integer, got ${count}`);
   check(Number.isInteger(index) && index >= 0 && index < count, 'shard', 'index', `must be an integer in [0, ${count}) (count), got ${index}`);
   const keep = filterSamples<T>((item) => item.index % count === index);
-  return (source) => describeAs(keep(source), `shard(${count}, ${index})`, source);
+  return described('shard', { count, index }, (source: Observable<T>) => describeAs(keep(source), `shard(${count}, ${index})`, source));
 }

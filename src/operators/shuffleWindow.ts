@@ -1,8 +1,11 @@
-import { concatWith, defer, filter, from, map, Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { exactBytes } from '../core/image.js';
 import { rng, type Rng } from '../core/random.js';
+import { nextStream } from '../core/seeds.js';
 import { check, type Position } from '../core/types.js';
+import { subscribeInner } from '../flow/inner.js';
 import { creditOf, type Credit } from '../flow/credit.js';
+import { described } from '../flow/describe.js';
 
 /**
  * What a buffered item waits as: a float32 image whose values are all k / 255 (a resized image
@@ -15,29 +18,11 @@ function compact<T>(item: T): T {
   return bytes ? { ...item, image: bytes } : item;
 }
 
-/**
- * Empties the window at the end of an epoch as the sink gives samples back: each item is emitted
- * only while fewer than `below` samples are alive past the window (each soon a float32 batch row).
- */
-function drain<T>(buffer: T[], credit: Credit, below: number): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    let stopped = false;
-    void (async () => {
-      while (!stopped && buffer.length > 0) {
-        await credit.until(() => credit.inFlight - buffer.length < below);
-        if (stopped) return;
-        subscriber.next(buffer.shift() as T);
-      }
-      if (!stopped) subscriber.complete();
-    })();
-    return () => {
-      stopped = true;
-    };
-  });
-}
-
 export interface ShuffleWindowOptions {
-  /** Seed; epoch e's draws are keyed by (seed, e), e taken from the first item. Default 0. */
+  /**
+   * Seed; epoch e's draws are keyed by (seed, e), e taken from the first item. Default: the
+   * pipeline's seed (from the source) and the window's place in the chain (core/seeds.ts).
+   */
   readonly seed?: number;
 }
 
@@ -52,41 +37,66 @@ export interface ShuffleWindowOptions {
  * samples$.pipe(shuffleWindow(200, { seed: 1 }))
  */
 export function shuffleWindow<T extends Position>(size: number, options: ShuffleWindowOptions = {}): MonoTypeOperatorFunction<T> {
-  const { seed = 0 } = options;
+  const { seed } = options;
   check(Number.isInteger(size) && size >= 1, 'shuffleWindow', 'size', `must be an integer >= 1, got ${size}`);
-  check(Number.isFinite(seed), 'shuffleWindow', 'seed', `must be a finite number, got ${seed}`);
-  return (source) => {
+  check(seed === undefined || Number.isFinite(seed), 'shuffleWindow', 'seed', `must be a finite number, got ${seed}`);
+  return described('shuffleWindow', { size, ...options }, (source: Observable<T>) => {
     const stage = {};
     // What the stages below can hold, in samples, per sink (read at the first subscription under
     // it, before this stage adds its own): the drain never gets further ahead than that.
     const belowFor = new WeakMap<Credit, number>();
-    return defer(() => {
+    return new Observable<T>((subscriber) => {
       const credit = creditOf();
       if (credit && !belowFor.has(credit)) belowFor.set(credit, credit.limit);
       const below = credit ? (belowFor.get(credit) as number) : Infinity;
       credit?.hold(size, stage);
-      const buffer: T[] = [];
+      let buffer: T[] = [];
       let random: Rng | undefined;
-      return source.pipe(
-        map((item): T | undefined => {
-          random ??= rng(seed, 'shuffleWindow', item.epoch);
+      let stopped = false;
+      const unregister = credit?.register(stage, `shuffleWindow(${size})`, () => buffer.length);
+      // Each item leaves stamped with the next place in the chain, and with its credit.
+      const emit = (item: T): void => {
+        const out = { ...item, stream: nextStream(item) };
+        if (credit) credit.handoff(1, () => subscriber.next(out));
+        else subscriber.next(out);
+      };
+      // At the end of an epoch the window empties only as fast as the stages below give samples
+      // back: each item leaves while fewer than `below` samples are alive past the window.
+      const drain = async (): Promise<void> => {
+        random?.shuffle(buffer);
+        while (!stopped && buffer.length > 0) {
+          if (credit) await credit.until(() => credit.inFlight - buffer.length < below);
+          if (stopped) return;
+          emit(buffer.shift() as T);
+        }
+        if (!stopped) subscriber.complete();
+      };
+      const subscription = subscribeInner(source, subscriber, {
+        next: (item) => {
+          credit?.receive(1);
+          random ??= seed !== undefined ? rng(seed, 'shuffleWindow', item.epoch) : rng(item.seed ?? credit?.seed ?? 0, 'shuffleWindow', 'place', item.stream ?? 0, item.epoch);
           if (buffer.length < size) {
             buffer.push(compact(item));
-            return undefined;
+            return;
           }
           const j = random.int(size);
           const out = buffer[j] as T;
           buffer[j] = compact(item);
-          return out;
-        }),
-        filter((item): item is T => item !== undefined),
-        concatWith(
-          defer(() => {
-            random?.shuffle(buffer);
-            return credit ? drain(buffer, credit, below) : from(buffer.splice(0));
-          }),
-        ),
-      );
+          emit(out);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          drain().catch((error: unknown) => subscriber.error(error));
+        },
+      });
+      return () => {
+        stopped = true;
+        subscription.unsubscribe();
+        unregister?.();
+        // What the window still holds will never be emitted: its credit comes back.
+        if (buffer.length > 0) credit?.release(buffer.length);
+        buffer = [];
+      };
     });
-  };
+  });
 }

@@ -4,7 +4,7 @@
  */
 import { firstValueFrom, take } from 'rxjs';
 import type { Batch } from '../core/types.js';
-import type { ArmOptions, ArmRegistry } from '../experiment/arms.js';
+import { buildArm, type ArmOptions, type ArmRegistry } from '../experiment/arms.js';
 import type { AblationData } from '../experiment/data.js';
 import { previewPng } from '../sinks/preview.js';
 
@@ -55,7 +55,7 @@ export async function armSamples(
 ): Promise<ArmSample[]> {
   const out: ArmSample[] = [];
   for (const name of arms) {
-    const pipeline = registry.get(name).build(seed, options);
+    const pipeline = buildArm(registry.get(name), seed, options);
     const first = await firstValueFrom(data.train(seed).pipe(pipeline.operator, take(1)));
     const b = headOfBatch(first, count);
     const columns = Math.min(8, b.shape[0]);

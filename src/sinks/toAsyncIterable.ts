@@ -1,6 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import { samplesIn } from '../core/types.js';
-import { Credit, withCredit } from '../flow/credit.js';
+import * as tf from '@tensorflow/tfjs';
+import { Credit, sharedMemory, withCredit } from '../flow/credit.js';
 
 /** Where one epoch's time went at the sink. */
 export interface SinkStats {
@@ -22,6 +23,8 @@ export interface EpochIterator<T> extends AsyncIterableIterator<T> {
    * batches may be written into its memory, so it must not be read after, nor be held anywhere
    * else. Optional: what is not released is garbage-collected as usual, at the cost of fresh
    * memory for every batch (page faults and collections, about half a warm epoch's time).
+   * On a backend whose tensors keep the batch's array (cpu), only batches whose tensors
+   * batchTensors made may be released (their memory is reused once xs is disposed); others throw.
    * toTfDataset releases each batch itself once its tensor holds a copy (on wasm).
    */
   release(value: T): void;
@@ -37,8 +40,43 @@ const closer = new FinalizationRegistry<{ credit: Credit; subscription: Subscrip
   subscription.unsubscribe();
 });
 
-function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
+/** Options of a sink's pull. */
+export interface SinkOptions {
+  /**
+   * How long the sink may wait for a value while the source waits for credit and nothing else
+   * moves, before it errors naming the stages that hold the samples (a stall, never a silent hang
+   * or exit). In milliseconds; default 1500.
+   */
+  readonly stallMs?: number;
+  /**
+   * The pipeline's seed when the source has none: random operators without their own seed draw
+   * from it (core/seeds.ts). The source's `seed` wins over it.
+   */
+  readonly seed?: number;
+}
+
+/** Thrown (from next()) when the pipeline stalled: the sink starves while the source waits for credit. */
+export class StallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StallError';
+  }
+}
+
+function stallMessage(credit: Credit, waitedMs: number, queued: number): string {
+  const unnamed = credit.inFlight - credit.heldByStages() - queued;
+  return (
+    `mixstream: the pipeline stalled: the sink has waited ${(waitedMs / 1000).toFixed(1)} s for a value while the source waits for credit ` +
+    `(${credit.inFlight} samples alive, the limit is ${credit.limit}; held by the stages: ${credit.holdings()}; queued at the sink: ${queued}; ${unnamed} held by no stage of mixstream). ` +
+    'An operator between the stages keeps samples the credit does not count (bufferCount, toArray, reduce, last, takeLast, a Subject ...). ' +
+    'Fix: use batch(n) instead of bufferCount, keep whole-epoch operators after the sink, or add prefetch(n) after that operator to raise the bound by n.'
+  );
+}
+
+function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterator<T> {
+  const stallMs = options.stallMs ?? 1500;
   const credit = new Credit();
+  credit.seed = options.seed;
   const queue: T[] = [];
   let settled: { error?: unknown } | undefined;
   let wake: (() => void) | undefined;
@@ -51,6 +89,7 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
   const subscription = withCredit(credit, () =>
     source.subscribe({
       next: (value) => {
+        credit.receive(samplesIn(value)); // the sink holds it until the consumer asks for the next one
         queue.push(value);
         wake?.();
       },
@@ -74,13 +113,35 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     wake?.(); // a next() still waiting ends as done
     return { done: true, value: undefined };
   };
+  // The watchdog: while the consumer waits, a (ref'd) timer keeps the process alive and checks that
+  // something moves; a source blocked on credit with nothing in progress is a stall, and errors.
+  const watch = (since: number): (() => void) => {
+    let events = credit.events;
+    let quiet = 0;
+    const ticks = 3;
+    const timer = setInterval(() => {
+      const still = credit.blocked && credit.busy === 0 && credit.events === events;
+      events = credit.events;
+      quiet = still ? quiet + 1 : 0;
+      if (quiet < ticks || settled) return;
+      settled = { error: new StallError(stallMessage(credit, performance.now() - since, queue.length)) };
+      subscription.unsubscribe();
+      credit.close();
+      wake?.();
+    }, Math.max(1, Math.round(stallMs / ticks)));
+    return () => clearInterval(timer);
+  };
   const pull = async (): Promise<IteratorResult<T>> => {
     // Asking for the next value means the consumer is done with the previous one.
     const asked = performance.now();
     if (handedAt !== undefined) stats.consumerMs += asked - handedAt;
     credit.release(held);
     held = 0;
-    while (queue.length === 0 && !settled) await new Promise<void>((resolve) => (wake = resolve));
+    while (queue.length === 0 && !settled) {
+      const stop = watch(asked);
+      await new Promise<void>((resolve) => (wake = resolve));
+      stop();
+    }
     wake = undefined;
     if (queue.length > 0) {
       const value = queue.shift() as T;
@@ -111,9 +172,20 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
     release(value: T): void {
       if (typeof value !== 'object' || value === null || !handed.has(value)) throw new Error('release: not a value this iterator handed out');
       if (released.has(value)) throw new Error('release: this batch was already released (its memory may hold a later batch now)');
-      released.add(value);
       const images = (value as { images?: unknown }).images;
-      if (images instanceof Float32Array) credit.reuse(images);
+      if (images instanceof Float32Array) {
+        // A tensor made over the batch on a backend that keeps the array (cpu) would change
+        // under the consumer: reuse only memory batchTensors tracks (reused once xs is disposed),
+        // or any on a backend that copies as the tensor is made (wasm).
+        if (!sharedMemory.has(images) && !backendCopies()) {
+          throw new Error(
+            `release: on the '${tf.getBackend()}' backend a tensor made from a batch keeps the batch's own memory, so a later batch written into it would change that tensor. ` +
+              'Make the tensors with batchTensors(batch) (release then waits until xs is disposed), or do not release on this backend.',
+          );
+        }
+        credit.reuse(images);
+      }
+      released.add(value);
     },
     [Symbol.asyncIterator]() {
       return this;
@@ -136,6 +208,11 @@ function epochIterator<T>(source: Observable<T>): EpochIterator<T> {
  * @example
  * for await (const b of toAsyncIterable(train$)) await model.trainOnBatch(xs(b), ys(b));
  */
-export function toAsyncIterable<T>(source: Observable<T>): EpochIterable<T> {
-  return { [Symbol.asyncIterator]: () => epochIterator(source) };
+export function toAsyncIterable<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterable<T> {
+  return { [Symbol.asyncIterator]: () => epochIterator(source, options) };
+}
+
+/** Whether the current backend copies a tensor's values as it is made (wasm), so the batch's memory is free at once. */
+export function backendCopies(): boolean {
+  return tf.getBackend() === 'wasm';
 }

@@ -2,17 +2,26 @@ import * as tf from '@tensorflow/tfjs';
 import type { Observable } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import type { Batch } from '../core/types.js';
+import { sharedMemory } from '../flow/credit.js';
 import { ownsItsBatches } from '../operators/batch.js';
-import { toAsyncIterable, type SinkStats } from './toAsyncIterable.js';
+import { backendCopies, toAsyncIterable, type SinkOptions, type SinkStats } from './toAsyncIterable.js';
 
 /** A batch's tensors: xs [B, H, W, C] and ys [B, K] (targets, or one-hot labels). The caller owns them. */
 export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const [n] = b.shape;
-  return tf.tidy(() => ({
+  const tensors = tf.tidy(() => ({
     xs: tf.tensor4d(b.images, [...b.shape]),
     ys: tf.tensor2d(b.targets ?? oneHotLabels(b.labels, b.numClasses), [n, b.numClasses]),
   }));
+  // The cpu backend (and webgl until upload) keeps the batch's own array as the tensor's values:
+  // a released batch's memory is then written again only once xs is disposed (flow/credit.ts).
+  if (!backendCopies()) {
+    const { xs } = tensors;
+    sharedMemory.set(b.images, () => !xs.isDisposed);
+  }
+  return tensors;
 }
+
 
 /**
  * What `model.fitDataset` takes: a tf.data.Dataset of {xs, ys}. Every `iterator()` call (fitDataset
@@ -25,14 +34,18 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
  */
 export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
-  const iterable = toAsyncIterable(batches);
+  const iterable = toAsyncIterable(batches, { ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }), ...(options.seed === undefined ? {} : { seed: options.seed }) });
   // Only batches nothing else can hold (straight from batch, cutmix, mixup, prefetch...): a stage
   // of the user's in between (a tap keeping the last batch) could still read them.
   const owned = ownsItsBatches.has(batches);
   return tf.data.generator(() => {
-    const it = iterable[Symbol.asyncIterator]();
+    // Subscribed on the first next(), not here: fitDataset makes one iterator before its epoch
+    // loop that it never reads (without batchesPerEpoch), and an eager one would start (and
+    // waste) the pipeline's epoch 0, so fitDataset's epoch e would be the pipeline's e + 1.
+    let started: ReturnType<(typeof iterable)[typeof Symbol.asyncIterator]> | undefined;
     return {
       async next(): Promise<IteratorResult<tf.TensorContainerObject>> {
+        const it = (started ??= iterable[Symbol.asyncIterator]());
         const r = await it.next();
         if (r.done) {
           options.onEpochEnd?.(it.stats);
@@ -41,14 +54,14 @@ export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOption
         const tensors = batchTensors(r.value);
         // wasm copies the values into its own memory as the tensor is made (cpu, webgl and
         // tfjs-node keep or upload them later): then the batch's memory can take the next batch.
-        if (owned && tf.getBackend() === 'wasm') it.release(r.value);
+        if (owned && backendCopies()) it.release(r.value);
         return { done: false, value: tensors };
       },
     } as unknown as Iterator<tf.TensorContainerObject>;
   });
 }
 
-export interface TfDatasetOptions {
+export interface TfDatasetOptions extends SinkOptions {
   /** Called when an iterator (an epoch) ends, with the time the model waited for data and the time it trained. */
   readonly onEpochEnd?: (stats: SinkStats) => void;
 }

@@ -5,7 +5,7 @@ import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, RowFile, SourceError } from './files.js';
-import { pullSource } from './pullSource.js';
+import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** CIFAR images are 32 x 32 x 3, stored channel-major (CHW: 1024 red, 1024 green, 1024 blue bytes). */
 export const CIFAR_PIXELS = 3072;
@@ -149,7 +149,7 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
     } finally {
       for (const h of handles) await h.close().catch(() => {});
     }
-  });
+  }, pipelineSeed(options.seed));
   const inputs = typeof input === 'string' ? path.resolve(input) : input.map((f) => path.resolve(f));
   return describeSource(source, `cifar(${JSON.stringify({ input: inputs, variant: variantOption ?? null, split, labelMode, seed, shuffle })})`, {
     fingerprint: async () => fingerprintFiles((await list()).files),

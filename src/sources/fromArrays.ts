@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
 import { describeSource } from '../flow/identity.js';
 import { check, type ImageSample } from '../core/types.js';
-import { pullSource } from './pullSource.js';
+import { pipelineSeed, pullSource } from './pullSource.js';
 
 export interface ArraysData {
   /** N images, NHWC. Uint8 values stand for byte / 255; float32 values are taken as they are. */
@@ -51,7 +51,7 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
       const image = src instanceof Uint8Array ? new Uint8Array(src) : new Float32Array(src);
       yield { image, height, width, channels, label: data.labels[i] as number, numClasses, origin: `arrays[${i}]`, epoch, index };
     }
-  });
+  }, pipelineSeed(options.seed));
   // The arrays may be changed in place between epochs: the fingerprint hashes their bytes.
   const fingerprint = async (): Promise<string> => String(hashKeys([Array.from(data.labels).join(','), Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength).toString('latin1')]));
   return describeSource(source, `fromArrays(${JSON.stringify({ shape: data.shape, numClasses, seed, shuffle })})`, { fingerprint });

@@ -6,7 +6,7 @@ import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, RowFile, SourceError, plainFile, type PlainFile } from './files.js';
-import { pullSource } from './pullSource.js';
+import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** Fashion-MNIST's class names, by label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -142,7 +142,7 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
       await images?.close().catch(() => {});
       for (const d of disposers) await d.dispose().catch(() => {});
     }
-  });
+  }, pipelineSeed(options.seed));
   const inputs = typeof input === 'string' ? path.resolve(input) : { images: path.resolve(input.images), labels: path.resolve(input.labels) };
   return describeSource(source, `mnist(${JSON.stringify({ input: inputs, split, seed, shuffle })})`, {
     fingerprint: async () => {

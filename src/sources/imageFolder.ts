@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
 import { describeSource, keyOf } from '../flow/identity.js';
-import { pullSource } from './pullSource.js';
+import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** Extensions read as images, lower case; matched case-insensitively. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'];
@@ -93,7 +93,7 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Obs
     if (shuffle) rng(seed, 'imageFolder', epoch).shuffle(files);
     const numClasses = listing.classes.length;
     for (const [index, f] of files.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
-  });
+  }, pipelineSeed(options.seed));
   return describeSource(source, `imageFolder(${JSON.stringify({ root: path.resolve(root), seed, shuffle, validationSplit, subset })})`, { fingerprint: () => fingerprintFolder(root) });
 }
 

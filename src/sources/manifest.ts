@@ -7,7 +7,7 @@ import { rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, SourceError } from './files.js';
-import { pullSource } from './pullSource.js';
+import { pipelineSeed, pullSource } from './pullSource.js';
 
 export interface ManifestOptions {
   /** Folder the paths are relative to. Default: the manifest's own folder. */
@@ -205,7 +205,7 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
     if (shuffle) rng(seed, 'manifest', epoch).shuffle(rows);
     const numClasses = listing.classes.length;
     for (const [index, r] of rows.entries()) yield { input: r.path, origin: r.path, label: r.label, numClasses, epoch, index };
-  });
+  }, pipelineSeed(options.seed));
   const root = path.resolve(options.root ?? path.dirname(file));
   return describeSource(source, `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`, {
     // The manifest itself and every file it lists, with the labels it gives them.

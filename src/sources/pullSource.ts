@@ -1,6 +1,15 @@
 import { Observable } from 'rxjs';
 import { creditOf } from '../flow/credit.js';
 
+export interface PullSourceOptions {
+  /**
+   * The pipeline's seed: stamped on every item (as `seed`) that is an object with an `index`, so
+   * every random operator after the source draws from (seed, its place in the chain, epoch,
+   * index) unless given its own seed. Default: items are left as they are.
+   */
+  readonly seed?: number;
+}
+
 /**
  * Builds a cold source from a function that lists one epoch's items (cheap things: paths, offsets).
  *
@@ -9,7 +18,9 @@ import { creditOf } from '../flow/credit.js';
  * of demand. Unsubscribing (take, an error downstream, an abandoned iterator) stops the loop and
  * closes the iterator; nothing is read after that.
  */
-export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterable<T>): Observable<T> {
+export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterable<T>, options: PullSourceOptions = {}): Observable<T> {
+  const { seed } = options;
+  const stamp = (item: T): T => (seed !== undefined && typeof item === 'object' && item !== null && 'index' in item && !('seed' in item) ? { ...item, seed } : item);
   let epochs = 0;
   return new Observable<T>((subscriber) => {
     const credit = creditOf();
@@ -24,7 +35,10 @@ export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterab
             credit?.release(1); // taken for an item that will never be emitted
             return;
           }
-          subscriber.next(item);
+          // The item carries its credit: a stage downstream takes it, or it comes back when the
+          // item was dropped on the way (flow/credit.ts).
+          if (credit) credit.handoff(1, () => subscriber.next(stamp(item)));
+          else subscriber.next(stamp(item));
         }
         subscriber.complete();
       } catch (error) {
@@ -35,4 +49,9 @@ export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterab
       stopped = true;
     };
   });
+}
+
+/** pullSource's options for a source's own `seed` option: stamped only when the user gave one. */
+export function pipelineSeed(seed: number | undefined): PullSourceOptions {
+  return seed === undefined ? {} : { seed };
 }

@@ -7,7 +7,7 @@ import { TFRECORD_FOOTER_BYTES, TFRECORD_HEADER_BYTES, checkTfrecordData, readTf
 import { check, type DataError, type EncodedSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
 import { ChunkReader, fingerprintFiles, DEFAULT_READ_SIZE, SourceError, type OnError } from './files.js';
-import { pullSource } from './pullSource.js';
+import { pipelineSeed, pullSource } from './pullSource.js';
 
 export interface TfrecordOptions {
   /** Number of classes; labels must lie in [0, numClasses). Required. */
@@ -223,7 +223,7 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
     } finally {
       for (const s of slots) if (s) await s.reader.close().catch(() => {});
     }
-  });
+  }, pipelineSeed(options?.seed));
   const shardList = typeof shards === 'string' ? path.resolve(shards) : shards.map((s) => path.resolve(s));
   return describeSource(source, `tfrecord(${JSON.stringify({ shards: shardList, numClasses, imageKey, labelKey, seed, shuffle, cycleLength: cycleOption ?? null, onError })})`, {
     fingerprint: async () => fingerprintFiles(await listTfrecordShards(shards)),

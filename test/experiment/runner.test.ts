@@ -5,7 +5,7 @@ import { augmentedBatches, defaultArmRegistry } from '../../src/experiment/arms.
 import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/config.js';
 import { openImageFolderData } from '../../src/experiment/data.js';
 import { InputError } from '../../src/experiment/errors.js';
-import { ops } from '../../src/experiment/pipeline.js';
+import { mixup } from '../../src/operators/index.js';
 import { runAblation } from '../../src/experiment/runner.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
@@ -15,7 +15,7 @@ describe('runAblation', () => {
     const dir = await tempDir();
     const data = path.join(dir, 'data');
     await writeSyntheticFolder(data, { classes: 2, perClass: 10, seed: 5, minSide: 12, maxSide: 20 });
-    const registry = defaultArmRegistry().with({ name: 'mixup-strong', summary: 'mixup alpha 1', build: (seed, o) => augmentedBatches(seed, o).then(ops.mixup({ alpha: 1, seed })) });
+    const registry = defaultArmRegistry().with({ name: 'mixup-strong', summary: 'mixup alpha 1', build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 1, seed })] });
     const config: AblationConfig = { ...DEFAULT_CONFIG, data, arms: ['mixup-strong'], seeds: [4], epochs: 2, size: 8, batchSize: 4, shuffleWindow: 8, backend: 'wasm', out: path.join(dir, 'a') };
     const a = await runAblation(config, { registry });
     const b = await runAblation({ ...config, out: path.join(dir, 'b') }, { registry });

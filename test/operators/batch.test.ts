@@ -98,16 +98,19 @@ describe('batch', () => {
     expect(() => packBatch([], 0)).toThrow(RangeError);
   });
 
-  it('declares its buffer to the credit and releases a dropped remainder', () => {
+  it('declares its buffer to the credit, holds its samples until the batch is taken, and releases a dropped remainder', () => {
     const credit = new Credit();
     const input = new Subject<ImageSample>();
-    withCredit(credit, () => input.pipe(batch(4, { dropRemainder: true })).subscribe());
+    const taken: number[] = [];
+    // The consumer takes each batch's credit, as a sink does.
+    withCredit(credit, () => input.pipe(batch(4, { dropRemainder: true })).subscribe((b) => (credit.receive(b.shape[0]), taken.push(b.shape[0]))));
     expect(credit.limit).toBe(1 * 4 + 3);
     for (let i = 0; i < 6; i++) {
       void credit.acquire();
-      input.next(sample(i));
+      credit.handoff(1, () => input.next(sample(i)));
     }
-    expect(credit.inFlight).toBe(6);
+    expect(taken).toEqual([4]);
+    expect(credit.inFlight).toBe(6); // 4 with the consumer, 2 in the batcher
     input.complete();
     expect(credit.inFlight).toBe(4); // the 2 dropped samples came back
   });

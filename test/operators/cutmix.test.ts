@@ -39,7 +39,7 @@ describe('cutmix operator', () => {
     const b = makeBatch(1);
     const expected = (x: Batch): Batch => {
       const m = cutmixBatch(x.images, oneHotLabels(x.labels, x.numClasses), x.shape, x.numClasses, { alpha: 1, prob: 1, perSample: false, correctLambda: true }, rng(5, 'cutmix', x.epoch, x.index));
-      return { ...x, images: m.images, targets: m.targets };
+      return { ...x, images: m.images, targets: m.targets, stream: 1 }; // stream: the next random operator's place
     };
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('-a--b-|', { a, b });
@@ -135,7 +135,7 @@ describe('cutmix operator', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const a = makeBatch(0, 1);
       const source = cold('a-a-a-a-|', { a });
-      expectObservable(source.pipe(cutmix({ prob: 0 })), '^--!').toBe('x-x', { x: { ...a, targets: Float32Array.from([1]) } });
+      expectObservable(source.pipe(cutmix({ prob: 0 })), '^--!').toBe('x-x', { x: { ...a, targets: Float32Array.from([1]), stream: 1 } });
       expectSubscriptions(source.subscriptions).toBe('^--!');
     });
   });

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { NEVER, repeat, tap } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
 import { ownsItsBatches } from '../../src/operators/batch.js';
 import { augment, batch, cutmix, labelSmoothing, mixup, oneHot, parallelMap, prefetch, shuffleWindow } from '../../src/operators/index.js';
-import { toAsyncIterable, toTfDataset } from '../../src/sinks/index.js';
+import { batchTensors, toAsyncIterable, toTfDataset } from '../../src/sinks/index.js';
 import { countingSource, flush } from '../helpers.js';
 
 /** A byte-image pipeline whose batches go through in-place CutMix and prefetch. */
@@ -19,6 +19,9 @@ const mixed = () =>
   );
 
 describe('releasing batches', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
   it('writes later batches into released ones’ memory, the same values as without release', async () => {
     const plain: number[][] = [];
     for await (const b of toAsyncIterable(mixed())) plain.push(Array.from(b.images));
@@ -28,6 +31,8 @@ describe('releasing batches', () => {
     for (let r = await it.next(); !r.done; r = await it.next()) {
       seen.push(Array.from(r.value.images));
       arrays.add(r.value.images);
+      // On cpu the tensors keep the batch's memory: made by batchTensors, released once disposed.
+      tf.dispose(Object.values(batchTensors(r.value)));
       it.release(r.value);
     }
     expect(seen).toEqual(plain);
@@ -40,6 +45,7 @@ describe('releasing batches', () => {
     const first = await it.next();
     if (first.done) throw new Error('no batch');
     expect(() => it.release({ ...first.value } as Batch)).toThrow(/not a value this iterator handed out/);
+    tf.dispose(Object.values(batchTensors(first.value)));
     it.release(first.value);
     expect(() => it.release(first.value)).toThrow(/already released/);
     await it.return?.();
@@ -62,6 +68,43 @@ describe('releasing batches', () => {
     } finally {
       await tf.setBackend('cpu');
     }
+  });
+});
+
+describe('release on a backend whose tensors keep the batch memory (cpu)', () => {
+  it('never changes a tensor still in flight: memory is reused only once its xs is disposed', async () => {
+    await tf.setBackend('cpu');
+    const it = toAsyncIterable(mixed())[Symbol.asyncIterator]();
+    const inFlight: Array<{ xs: tf.Tensor; ys: tf.Tensor; values: number[] }> = [];
+    const arrays = new Set<Float32Array>();
+    let n = 0;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      const t = batchTensors(r.value);
+      inFlight.push({ ...t, values: Array.from(r.value.images) });
+      arrays.add(r.value.images);
+      it.release(r.value); // as the README places it: right after the tensor is made
+      // The first six batches stay in flight (a training loop's queue); then each is disposed as it is done.
+      if (++n > 6) {
+        const done = inFlight.shift();
+        expect(Array.from(done?.xs.dataSync() ?? [])).toEqual(done?.values);
+        tf.dispose([done?.xs as tf.Tensor, done?.ys as tf.Tensor]);
+      }
+    }
+    // Every tensor still holds its own batch's values.
+    for (const t of inFlight) expect(Array.from(t.xs.dataSync())).toEqual(t.values);
+    expect(arrays.size).toBeLessThan(10); // memory was reused, after disposal
+    for (const t of inFlight) tf.dispose([t.xs, t.ys]);
+  });
+
+  it('refuses, with the fix, a release of a batch whose tensors it cannot see', async () => {
+    await tf.setBackend('cpu');
+    const it = toAsyncIterable(mixed())[Symbol.asyncIterator]();
+    const r = await it.next();
+    if (r.done) throw new Error('no batch');
+    const xs = tf.tensor4d(r.value.images, [...r.value.shape]);
+    expect(() => it.release(r.value)).toThrow(/release: on the 'cpu' backend a tensor made from a batch keeps the batch's own memory.*batchTensors/);
+    xs.dispose();
+    await it.return?.();
   });
 });
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batch, mixup, normalizeResize, oneHot } from '../../src/operators/index.js';
-import { previewPng, toTfDataset } from '../../src/sinks/index.js';
+import { tap } from 'rxjs';
+import { previewPng, toAsyncIterable, toTfDataset } from '../../src/sinks/index.js';
 import { fromArrays } from '../../src/sources/fromArrays.js';
 import { collect } from '../helpers.js';
 import sharp from 'sharp';
@@ -78,5 +79,39 @@ describe('toTfDataset', () => {
     const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     // First tile's first pixel is the batch's first pixel, scaled to 0..255.
     expect(Array.from(data.subarray((1 * 16 + 1) * 3, (1 * 16 + 1) * 3 + 3))).toEqual(Array.from(b!.images.subarray(0, 3), (v) => Math.round(v * 255)));
+  });
+});
+
+describe("fitDataset's epoch e is the pipeline's epoch e", () => {
+  it('fitDataset trains on the same batches as a custom loop over the same seed, epoch by epoch, with no epoch decoded for nothing', async () => {
+    await tf.setBackend('cpu');
+    const pipeline = (started: number[]) =>
+      arrays(14).pipe(
+        normalizeResize({ size: 4 }),
+        tap((s) => s.index === 0 && started.push(s.epoch)),
+        batch(4),
+        mixup({ alpha: 0.5 }),
+      );
+    // What fitDataset trains on: the values its iterators hand it, in order.
+    const fitStarted: number[] = [];
+    const fitSeen: number[][] = [];
+    const ds = toTfDataset(pipeline(fitStarted)).map((x) => {
+      const { xs } = x as { xs: tf.Tensor };
+      fitSeen.push(Array.from(xs.dataSync()));
+      return x;
+    });
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    await model.fitDataset(ds, { epochs: 3, verbose: 0 });
+    model.dispose();
+    // The custom loop: three `for await` passes, epochs 0, 1, 2 of a fresh pipeline.
+    const loopStarted: number[] = [];
+    const loopSeen: number[][] = [];
+    const iterable = toAsyncIterable(pipeline(loopStarted));
+    for (let e = 0; e < 3; e++) for await (const b of iterable) loopSeen.push(Array.from(b.images));
+    expect(loopStarted).toEqual([0, 1, 2]);
+    expect(fitStarted).toEqual([0, 1, 2]); // was [0, 1, 2, 3]: epoch 0 decoded by an iterator fitDataset never read
+    expect(fitSeen).toHaveLength(12);
+    expect(fitSeen).toEqual(loopSeen);
   });
 });

@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+const repo = path.resolve(import.meta.dirname, '..');
+
+interface Lock {
+  packages: Record<string, Record<string, unknown> & { dev?: boolean; link?: boolean }>;
+}
+
+/**
+ * The package as a user gets it: `npm pack` (its prepare script compiles dist/), installed into an
+ * empty project from the npm cache alone (offline: the cache `npm ci` filled), where
+ * `import { ... } from 'mixstream'` and `npx mixstream ablate --help` must work. The project's lock
+ * pins mixstream's dependencies to the versions of this repository's lock, so no registry metadata
+ * is needed.
+ */
+describe('packaging', () => {
+  it('npm pack gives a package that installs offline into an empty project, where the import and the bin work', async () => {
+    const dir = await tempDir('mixstream-pack-');
+    // Packed from a copy of the working tree (its prepare script builds the copy's dist/), so the
+    // repository's own dist/, which other tests run, is never rewritten under them.
+    const clone = path.join(dir, 'clone');
+    const files = (await run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, maxBuffer: 64 << 20 })).stdout.split('\0').filter((f) => f && f !== 'node_modules');
+    for (const f of files) {
+      await mkdir(path.dirname(path.join(clone, f)), { recursive: true });
+      await copyFile(path.join(repo, f), path.join(clone, f)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error; // deleted in the working tree, not yet in git
+      });
+    }
+    await symlink(path.join(repo, 'node_modules'), path.join(clone, 'node_modules'));
+    const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: clone, maxBuffer: 64 << 20 });
+    const tgz = path.join(dir, stdout.trim().split('\n').at(-1) as string);
+    const listing = (await run('tar', ['-tzf', tgz])).stdout.split('\n');
+    expect(listing).toContain('package/dist/src/index.js');
+    expect(listing).toContain('package/dist/src/cli/main.js');
+    expect(listing).toContain('package/bin/mixstream.js');
+
+    const app = path.join(dir, 'app');
+    await mkdir(app);
+    const lock = JSON.parse(await readFile(path.join(repo, 'package-lock.json'), 'utf8')) as Lock;
+    const ours = lock.packages[''] as Record<string, unknown>;
+    const spec = `file:${tgz}`;
+    const packages: Lock['packages'] = {
+      '': { name: 'app', version: '1.0.0', dependencies: { mixstream: spec } },
+      'node_modules/mixstream': { ...ours, resolved: spec, hasInstallScript: true, name: undefined, devDependencies: undefined },
+    };
+    for (const [at, entry] of Object.entries(lock.packages)) if (at !== '' && !entry.dev && !entry.link) packages[at] = entry;
+    await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true, dependencies: { mixstream: spec } }));
+    await writeFile(path.join(app, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
+    await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 64 << 20 });
+
+    await writeFile(
+      path.join(app, 'main.js'),
+      "import { batch, cutmix, fromArrays, normalizeResize, toAsyncIterable } from 'mixstream';\n" +
+        'const images = new Uint8Array(4 * 2 * 2 * 3).fill(128);\n' +
+        'const train$ = fromArrays({ images, shape: [4, 2, 2, 3], labels: [0, 1, 0, 1] }).pipe(normalizeResize({ size: 2, workers: 0 }), batch(2), cutmix());\n' +
+        'let n = 0;\nfor await (const b of toAsyncIterable(train$)) n += b.shape[0];\nconsole.log(`samples ${n}`);\n',
+    );
+    expect((await run('node', ['main.js'], { cwd: app })).stdout.trim()).toBe('samples 4');
+    const help = await run('npx', ['--offline', 'mixstream', 'ablate', '--help'], { cwd: app });
+    expect(help.stdout).toMatch(/^Usage: mixstream ablate/);
+  }, 600_000);
+});
