@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A temp folder of the run's own (TMPDIR), removed at the end: see test/globalSetup.ts.
+    globalSetup: ['test/globalSetup.ts'],
   },
 });

@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError } from '../experiment/errors.js';
+import { isInputProblem, printable } from '../experiment/errors.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
@@ -22,12 +22,23 @@ export interface CliIo {
   readonly stderr: NodeJS.WriteStream;
 }
 
-const firstLine = (error: unknown): string => ((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '').trim();
+// The whole message on one line: a newline inside a file name must not cut off the reason.
+const firstLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
+
+/**
+ * Ends the process now, whatever it is waiting on: process.exit waits for worker threads to stop,
+ * and a worker blocked in a read (a FIFO, a stalled network file system) never does. With our
+ * handler gone, SIGINT's default action ends every thread; the shell sees 130 (128 + SIGINT).
+ */
+export function hardInterrupt(): void {
+  process.removeAllListeners('SIGINT');
+  process.kill(process.pid, 'SIGINT');
+}
 
 /** Runs the CLI; resolves to the exit code (the caller exits). */
 export async function cli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const fail = (code: number, message: string): number => {
-    io.stderr.write(`mixstream: ${message}\n`);
+    io.stderr.write(`mixstream: ${printable(message)}\n`);
     return code;
   };
   let command;
@@ -64,7 +75,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     interrupts++;
     if (interrupts > 1) {
       io.stderr.write('\nmixstream: interrupted twice, exiting now\n');
-      process.exit(130);
+      hardInterrupt();
     }
     progress.done();
     io.stderr.write('\nmixstream: interrupted; stopping after the current batch (Ctrl-C again to quit at once)\n');
@@ -104,7 +115,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return controller.signal.aborted ? 130 : 0;
   } catch (error) {
     progress.done();
-    if (error instanceof InputError || error instanceof UsageError) return fail(2, firstLine(error));
+    if (isInputProblem(error) || error instanceof UsageError) return fail(2, firstLine(error));
     if (process.env.MIXSTREAM_DEBUG) io.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return fail(1, `error: ${firstLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
   } finally {

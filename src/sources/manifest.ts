@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Observable } from 'rxjs';
@@ -6,7 +6,7 @@ import { CsvParser, type CsvRecord } from '../core/csv.js';
 import { rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
-import { fingerprintFiles, SourceError } from './files.js';
+import { fingerprintFiles, openRegular, SourceError } from './files.js';
 import { pullSource } from './pullSource.js';
 
 export interface ManifestOptions {
@@ -82,7 +82,7 @@ async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unkn
       yield { line: r.line, path: r.fields[p], label: (r.fields[l] as string).trim() };
     }
   }
-  const stream = createReadStream(file, { encoding: 'utf8' });
+  const stream = (await openRegular('manifest', file)).handle.createReadStream({ encoding: 'utf8' });
   try {
     for await (const chunk of stream) yield* take(parser.push(chunk as string));
     yield* take(parser.end());
@@ -97,7 +97,7 @@ async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unkn
 }
 
 async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: unknown; label: unknown }> {
-  const stream = createReadStream(file, { encoding: 'utf8' });
+  const stream = (await openRegular('manifest', file)).handle.createReadStream({ encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
   try {
@@ -135,7 +135,8 @@ async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: un
  * index, and the classes are `options.classes` or '0'..'max'; otherwise every label is a class
  * name, mapped to its index in `options.classes`, or in the sorted list of the names present.
  * Rejects with a `SourceError` naming `${file}:${line}` for a path that is absolute or leaves the
- * root, a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
+ * root (also through a symbolic link: paths are resolved), a symbolic link loop, a NUL in a path,
+ * a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
  * malformed CSV or JSON.
  */
 export async function readManifest(file: string, options: Pick<ManifestOptions, 'root' | 'format' | 'classes'> = {}): Promise<ManifestListing> {
@@ -146,10 +147,23 @@ export async function readManifest(file: string, options: Pick<ManifestOptions, 
     throw new SourceError('manifest', `${file}:${line}`, reason);
   };
   let allIndices = true;
+  // The root is a boundary for symbolic links too: every path is resolved and must stay inside
+  // the root's own resolved path.
+  const realRoot = await realpath(root).catch(() => {
+    throw new SourceError('manifest', file, `root '${root}' does not exist`);
+  });
   for await (const r of format === 'csv' ? csvRows(file) : jsonlRows(file)) {
     if (typeof r.path !== 'string' || r.path.length === 0) fail(r.line, 'has no path');
     const p = r.path as string;
+    if (p.includes('\0')) fail(r.line, `path '${p}' contains a NUL character`);
     const resolved = resolveInside(root, p) ?? fail(r.line, `path '${p}' is absolute or leaves the root '${root}'`);
+    const real = await realpath(resolved).catch((error: unknown) => {
+      const code = (error as { code?: string }).code;
+      if (code === 'ELOOP') fail(r.line, `path '${p}' is a symbolic link loop`);
+      return undefined; // missing: the decoder names it when it is read
+    });
+    if (real !== undefined && resolveInside(realRoot, path.relative(realRoot, real)) === undefined)
+      fail(r.line, `path '${p}' leads outside the root '${root}' (through a symbolic link, to '${real}'): refused`);
     let label: string | number;
     if (typeof r.label === 'number') {
       if (!Number.isInteger(r.label)) fail(r.line, `label ${r.label} is not an integer index`);
