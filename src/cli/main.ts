@@ -6,13 +6,16 @@
  *   node --import tsx src/cli/main.ts ablate --epochs 4 --seeds 3
  */
 import { realpathSync } from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isInputProblem, printable } from '../experiment/errors.js';
+import { InputError, isInputProblem, printable } from '../experiment/errors.js';
+import { SkipLog } from '../core/types.js';
+import { systemRoot } from '../sources/files.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
-import { runAblation } from '../experiment/runner.js';
+import { openConfigData, runAblation, validateConfig } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
 import { writeReport } from '../report/index.js';
 import { parseCommand, UsageError } from './args.js';
@@ -33,6 +36,26 @@ const firstLine = (error: unknown): string => printable((error instanceof Error 
 export function hardInterrupt(): void {
   process.removeAllListeners('SIGINT');
   process.kill(process.pid, 'SIGINT');
+}
+
+/**
+ * Refuses an output folder under /proc, /sys or /dev, or below a file, before anything is made:
+ * a recursive mkdir there can fail in ways Node retries for ever (`--out /proc/x` hung).
+ */
+export async function checkOutFolder(out: string): Promise<void> {
+  let existing = path.resolve(out);
+  for (;;) {
+    const info = await lstat(existing).catch(() => undefined);
+    if (info) break;
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const real = await realpath(existing).catch(() => existing);
+  const system = systemRoot(real);
+  if (system) throw new InputError(`--out '${out}' is under ${system} (a system folder): choose a folder for results`);
+  const info = await lstat(real).catch(() => undefined);
+  if (info && !info.isDirectory()) throw new InputError(`--out '${out}': '${existing}' is ${info.isFile() ? 'a file' : 'not a folder'}`);
 }
 
 /** Runs the CLI; resolves to the exit code (the caller exits). */
@@ -83,11 +106,15 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   };
   process.on('SIGINT', onSigint);
   try {
-    const run = await runAblation(config, {
-      signal: controller.signal,
-      onProgress: progress.onProgress,
-      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
-    });
+    // Checked here, in this order, before anything is built: flags, then the output folder, then the data.
+    const registry = defaultArmRegistry();
+    validateConfig(config, registry);
+    await checkOutFolder(config.out);
+    const cacheDir = command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir };
+    const data = await openConfigData(config, { ...cacheDir, onProgress: progress.onProgress });
+    if (data.skipped && data.skipped.length > 0) progress.onProgress({ type: 'info', message: printable(`data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ')}${data.skipped.length > 3 ? '; ...' : ''}`) });
+    const skipLog = new SkipLog();
+    const run = await runAblation(config, { signal: controller.signal, onProgress: progress.onProgress, registry, data, skipLog, ...cacheDir });
     progress.done();
     if (run.interrupted) {
       io.stderr.write(
@@ -110,6 +137,10 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     };
     out.write(`results: ${rel(run.resultsPath)}, ${rel(run.csvPath)}\n`);
     if (report) out.write(`report:  ${rel(report.html)}\ncharts:  ${report.pngs.map(rel).join(', ')}\n`);
+    const skipped = run.results.skipped ?? [];
+    if (skipped.length > 0) {
+      out.write(`skipped ${skipped.length} file(s), listed in results.json: ${printable(skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`).join('; '))}${skipped.length > 3 ? '; ...' : ''}\n`);
+    }
     if (run.skipped > 0) out.write(`(${run.skipped} run(s) finished earlier were reused; delete ${rel(run.resultsPath)} to start over)\n`);
     out.write(`total ${process.uptime().toFixed(1)} s\n`);
     return controller.signal.aborted ? 130 : 0;

@@ -3,7 +3,7 @@
  * after the source. The reference four (baseline, augment, cutmix, mixup) are declared here as
  * operator compositions; an `ArmRegistry` holds them and users add their own.
  */
-import type { Batch } from '../core/types.js';
+import type { Batch, DataError } from '../core/types.js';
 import { ops, Pipeline, type SourceSample } from './pipeline.js';
 
 /** What every arm of one ablation shares. */
@@ -14,7 +14,23 @@ export interface ArmOptions {
   readonly batchSize: number;
   /** Shuffle-window size for arms that shuffle. */
   readonly shuffleWindow: number;
+  /** Decoder pixel limit (normalizeResize's maxPixels); default there. */
+  readonly maxPixels?: number;
+  /** A file that cannot be decoded: 'fail' (default) or 'skip' (normalizeResize's onError). */
+  readonly onError?: 'fail' | 'skip';
+  /** Called for each skipped file under onError 'skip'. */
+  readonly onSkip?: (error: DataError) => void;
 }
+
+type DecodeOptions = Pick<ArmOptions, 'maxPixels' | 'onError' | 'onSkip'>;
+
+/** normalizeResize's options from the arm options: only those set, so default pipelines describe themselves as before. */
+const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): Parameters<typeof ops.normalizeResize>[0] => ({
+  size: o.size,
+  ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
+  ...(o.onError === undefined ? {} : { onError: o.onError }),
+  ...(o.onSkip === undefined ? {} : { onSkip: o.onSkip }),
+});
 
 /** An arm: a name, a line for people, and its training pipeline as a function of (seed, options). */
 export interface Arm {
@@ -75,14 +91,14 @@ export class ArmRegistry {
 }
 
 /** normalizeResize -> batch -> oneHot: the pipeline without augmentation, also used for validation. */
-export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'>): Pipeline<SourceSample, Batch> {
-  return Pipeline.of<SourceSample>().then(ops.normalizeResize({ size: options.size })).then(ops.batch(options.batchSize)).then(ops.oneHot());
+export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'> & DecodeOptions): Pipeline<SourceSample, Batch> {
+  return Pipeline.of<SourceSample>().then(ops.normalizeResize(normalizeOptions(options))).then(ops.batch(options.batchSize)).then(ops.oneHot());
 }
 
 /** normalizeResize -> augment(flip, brightness) -> shuffleWindow -> batch: what the augmented arms share. */
 export function augmentedBatches(seed: number, options: ArmOptions): Pipeline<SourceSample, Batch> {
   return Pipeline.of<SourceSample>()
-    .then(ops.normalizeResize({ size: options.size }))
+    .then(ops.normalizeResize(normalizeOptions(options)))
     .then(ops.augment({ flip: 'horizontal', brightness: 0.2, seed }))
     .then(ops.shuffleWindow(options.shuffleWindow, { seed }))
     .then(ops.batch(options.batchSize));

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
+import type { SkipLog } from '../core/types.js';
 import { defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
@@ -16,7 +17,7 @@ import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 import { InputError } from './errors.js';
 import { ops } from './pipeline.js';
-import { readRuns, resultsCsv, RESULTS_FORMAT, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
+import { readRuns, resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
 
 /** What the runner tells a progress display. */
 export type ProgressEvent =
@@ -40,6 +41,8 @@ export interface RunAblationOptions {
   readonly signal?: AbortSignal;
   /** Items the training pipeline may run ahead of the model (prefetch). Default 2. */
   readonly prefetch?: number;
+  /** Collects the files skipped under config.onError 'skip' (listed in results.json's `skipped`). */
+  readonly skipLog?: SkipLog;
 }
 
 /** What a finished (or interrupted) ablation hands back, enough to write its report. */
@@ -112,7 +115,14 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     throw new InputError(error instanceof Error ? error.message : String(error));
   }
 
-  const armOptions: ArmOptions = { size: config.size, batchSize: config.batchSize, shuffleWindow: config.shuffleWindow };
+  const armOptions: ArmOptions = {
+    size: config.size,
+    batchSize: config.batchSize,
+    shuffleWindow: config.shuffleWindow,
+    ...(config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
+    ...(config.onError === undefined ? {} : { onError: config.onError }),
+    ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+  };
   const arms: Arm[] = config.arms.map((name) => registry.get(name));
   const validation = plainPipeline(armOptions);
   const prefetchCount = options.prefetch ?? 2;
@@ -163,6 +173,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       arms: armInfo,
       runs,
       summary: summarize(current, armInfo),
+      skipped: skippedFiles([...(data.skipped ?? []), ...(options.skipLog?.errors ?? [])]),
     };
   };
   const save = async (complete: boolean): Promise<ResultsFile> => {

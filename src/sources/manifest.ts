@@ -149,9 +149,8 @@ export async function readManifest(file: string, options: Pick<ManifestOptions, 
   let allIndices = true;
   // The root is a boundary for symbolic links too: every path is resolved and must stay inside
   // the root's own resolved path.
-  const realRoot = await realpath(root).catch(() => {
-    throw new SourceError('manifest', file, `root '${root}' does not exist`);
-  });
+  // (A root that does not exist holds no links: its files are named missing when decoded.)
+  const realRoot = await realpath(root).catch(() => path.resolve(root));
   for await (const r of format === 'csv' ? csvRows(file) : jsonlRows(file)) {
     if (typeof r.path !== 'string' || r.path.length === 0) fail(r.line, 'has no path');
     const p = r.path as string;
