@@ -19,6 +19,7 @@ import { openConfigData, runAblation, validateConfig } from '../experiment/runne
 import { percent } from '../report/html.js';
 import { writeReport } from '../report/index.js';
 import { parseCommand, UsageError } from './args.js';
+import { hardInterrupt } from './interrupt.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -28,15 +29,6 @@ export interface CliIo {
 // The whole message on one line: a newline inside a file name must not cut off the reason.
 const firstLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
 
-/**
- * Ends the process now, whatever it is waiting on: process.exit waits for worker threads to stop,
- * and a worker blocked in a read (a FIFO, a stalled network file system) never does. With our
- * handler gone, SIGINT's default action ends every thread; the shell sees 130 (128 + SIGINT).
- */
-export function hardInterrupt(): void {
-  process.removeAllListeners('SIGINT');
-  process.kill(process.pid, 'SIGINT');
-}
 
 /**
  * Refuses an output folder under /proc, /sys or /dev, or below a file, before anything is made:
