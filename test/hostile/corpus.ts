@@ -6,7 +6,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32, gzipSync } from 'node:zlib';
@@ -99,11 +98,13 @@ export function fifoAt(file: string): void {
   execFileSync('mkfifo', [file]);
 }
 
-/** A listening Unix socket at `file`; call the result to close it. */
-export async function socketAt(file: string): Promise<() => Promise<void>> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(file, resolve));
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+/**
+ * A Unix socket file at `file` (nobody listening: the file stays, which is what a listing meets).
+ * Bound by a child process by its relative name in its folder: socket paths are limited to 107
+ * bytes, and a deep temp folder is longer than that.
+ */
+export function socketAt(file: string): void {
+  execFileSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path.basename(file))}, () => process.exit(0))`], { cwd: path.dirname(file) });
 }
 
 /** A file name with a newline and an ANSI escape (it turns the terminal red if printed raw). */
