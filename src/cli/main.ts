@@ -27,8 +27,7 @@ export interface CliIo {
 }
 
 // The whole message on one line: a newline inside a file name must not cut off the reason.
-const firstLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
-
+const oneLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
 
 /**
  * Refuses an output folder under /proc, /sys or /dev, or below a file, before anything is made:
@@ -138,9 +137,9 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return controller.signal.aborted ? 130 : 0;
   } catch (error) {
     progress.done();
-    if (isInputProblem(error) || error instanceof UsageError) return fail(2, firstLine(error));
+    if (isInputProblem(error) || error instanceof UsageError) return fail(2, oneLine(error));
     if (process.env.MIXSTREAM_DEBUG) io.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return fail(1, `error: ${firstLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
+    return fail(1, `error: ${oneLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
   } finally {
     process.off('SIGINT', onSigint);
   }

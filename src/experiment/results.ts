@@ -4,9 +4,9 @@
  * the run in progress, and a rerun skips what is already there (runs are keyed by arm, seed and
  * a hash of everything else that affects the numbers).
  */
-import type { DataError } from '../core/types.js';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { DataError } from '../core/types.js';
 import type { StepDescription } from './pipeline.js';
 import { meanStd, type MeanStd } from './stats.js';
 
