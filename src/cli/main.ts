@@ -102,9 +102,9 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     validateConfig(config, registry);
     await checkOutFolder(config.out);
     const cacheDir = command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir };
-    const data = await openConfigData(config, { ...cacheDir, onProgress: progress.onProgress });
-    if (data.skipped && data.skipped.length > 0) progress.onProgress({ type: 'info', message: printable(`data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ')}${data.skipped.length > 3 ? '; ...' : ''}`) });
     const skipLog = new SkipLog();
+    const data = await openConfigData(config, { ...cacheDir, onProgress: progress.onProgress, skipLog });
+    if (data.skipped && data.skipped.length > 0) progress.onProgress({ type: 'info', message: printable(`data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ')}${data.skipped.length > 3 ? '; ...' : ''}`) });
     const run = await runAblation(config, { signal: controller.signal, onProgress: progress.onProgress, registry, data, skipLog, ...cacheDir });
     progress.done();
     if (run.interrupted) {

@@ -83,8 +83,9 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
 }
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
-export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void } = {}): Promise<AblationData> {
-  if (config.data !== undefined) return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds });
+export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void; readonly skipLog?: SkipLog } = {}): Promise<AblationData> {
+  if (config.data !== undefined)
+    return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds, ...(config.onError === undefined ? {} : { onError: config.onError }), ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }) });
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),

@@ -11,7 +11,9 @@ import { cli } from '../../src/cli/main.js';
 import type { ResultsFile } from '../../src/experiment/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { repo, runCli } from '../cli/helpers.js';
-import { CONTROL_NAME, fifoAt, jpegPixelBomb, scratchDir } from './corpus.js';
+import { encodeExample } from '../../src/core/protobuf.js';
+import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
+import { CONTROL_NAME, fifoAt, jpegPixelBomb, realImage, scratchDir } from './corpus.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -106,6 +108,30 @@ describe('bad data exits 2 with one line naming the file and the reason', () => 
       ['broken.jpg', expect.any(String)],
     ]);
     await rm(out, { recursive: true, force: true });
+  }, 300_000);
+});
+
+describe('bad records of a TFRecord data set', () => {
+  it('exit 2 naming shard and offset; with --on-error skip the record is skipped and listed', async () => {
+    const shards = path.join(dir, 'tfr');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(shards);
+    await writeFile(path.join(shards, 'label.labels.txt'), 'a\nb\n');
+    const image = await realImage(16, 12);
+    const records = Array.from({ length: 24 }, (_, i) => encodeTfrecord(encodeExample({ image: { bytes: [image] }, label: { int64: [i % 2] } })));
+    const bad = records[5]!;
+    bad[20] = (bad[20] as number) ^ 0xff; // inside the data: its CRC no longer matches, the framing holds
+    const offset = records.slice(0, 5).reduce((n, r) => n + r.length, 0);
+    await writeFile(path.join(shards, 'data.tfrecord-00000-of-00001'), Buffer.concat(records));
+    const [fail, skip] = await Promise.all([
+      runCli(['ablate', '--data', shards, '--out', path.join(dir, 'o-tfr-fail'), ...tiny]),
+      runCli(['ablate', '--data', shards, '--out', path.join(dir, 'o-tfr-skip'), '--on-error', 'skip', ...tiny]),
+    ]);
+    expectOneLine(fail, 'tfrecord', new RegExp(`data\\.tfrecord-00000-of-00001@${offset}: data CRC mismatch`));
+    expect(skip.code, skip.stderr).toBe(0);
+    expect(skip.stdout).toMatch(/skipped 1 file\(s\), listed in results\.json/);
+    const results = JSON.parse(await readFile(path.join(dir, 'o-tfr-skip', 'results.json'), 'utf8')) as ResultsFile;
+    expect(results.skipped?.map((s) => [path.basename(s.path), s.reason.replace(/ \(.*/, '')])).toEqual([[`data.tfrecord-00000-of-00001@${offset}`, 'data CRC mismatch']]);
   }, 300_000);
 });
 
