@@ -16,6 +16,7 @@ import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 import { InputError } from './errors.js';
+import { checkTrainingShape } from './limits.js';
 import { ops } from './pipeline.js';
 import { readRuns, resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
 
@@ -80,6 +81,7 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate))) throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
   if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  checkTrainingShape(config); // model options, and size x batch x model against the memory budget
 }
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */

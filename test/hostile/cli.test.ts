@@ -7,7 +7,12 @@ import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommand } from '../../src/cli/args.js';
 import { cli } from '../../src/cli/main.js';
+import { defaultArmRegistry } from '../../src/experiment/arms.js';
+import { DEFAULT_CONFIG } from '../../src/experiment/config.js';
+import { InputError } from '../../src/experiment/errors.js';
+import { validateConfig } from '../../src/experiment/runner.js';
 import type { ResultsFile } from '../../src/experiment/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { repo, runCli } from '../cli/helpers.js';
@@ -69,6 +74,11 @@ describe('bad flags and options exit 2 before anything is built', () => {
     }
     const { existsSync } = await import('node:fs');
     expect(existsSync(out)).toBe(false);
+    // The library checks the same before building anything (runAblation calls validateConfig).
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, modelOptions: { hidden: 2_000_000 } }, defaultArmRegistry())).toThrow(InputError);
+    expect(() => validateConfig({ ...DEFAULT_CONFIG, size: 4000 }, defaultArmRegistry())).toThrow(/needs about [\d.]+ GiB to train/);
+    const help = parseCommand(['ablate', '--help']);
+    expect(help.kind === 'help' && help.text).toMatch(/--max-pixels <n>[\s\S]*\[40000000\][\s\S]*--on-error <fail\|skip>/);
   });
 });
 
