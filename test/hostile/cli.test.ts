@@ -108,14 +108,18 @@ describe('bad data exits 2 with one line naming the file and the reason', () => 
   it('--on-error skip: the run finishes, the skipped file is counted in the summary and listed in results.json', async () => {
     const bomb = await dataWith('skip', 'class_00/bomb.jpg', jpegPixelBomb(26000, 26000));
     await dataWith('skip', 'class_01/broken.jpg', new TextEncoder().encode('not a jpeg'));
+    // And a link out of the root: skipped when listing (with or without --on-error), counted the same way.
+    const { symlink } = await import('node:fs/promises');
+    await symlink(path.join(clean, 'class_00', '0000.jpg'), path.join(bomb, 'class_01', 'escape.jpg'));
     const out = path.join(dir, 'o-skip');
     const r = await runCli(['ablate', '--data', bomb, '--out', out, '--on-error', 'skip', ...tiny]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/skipped 2 file\(s\), listed in results\.json/);
+    expect(r.stdout).toMatch(/skipped 3 file\(s\), listed in results\.json/);
     const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
     expect((results.skipped ?? []).map((s) => [path.basename(s.path), s.reason.slice(0, 40)]).sort()).toEqual([
       ['bomb.jpg', 'declares an image of 26000x26000 = 67600'],
       ['broken.jpg', expect.any(String)],
+      ['escape.jpg', 'symbolic link leading outside the root ('],
     ]);
     await rm(out, { recursive: true, force: true });
   }, 300_000);
