@@ -30,10 +30,11 @@ export interface CliIo {
 const oneLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
 
 /**
- * Refuses an output folder under /proc, /sys or /dev, or below a file, before anything is made:
- * a recursive mkdir there can fail in ways Node retries for ever (`--out /proc/x` hung).
+ * Refuses a folder to write (`--out`, `--cache-dir`) under /proc, /sys or /dev, or below a file,
+ * before anything is made: a recursive mkdir there can fail in ways Node retries for ever
+ * (`--out /proc/x` hung).
  */
-export async function checkOutFolder(out: string): Promise<void> {
+export async function checkOutFolder(out: string, flag = '--out'): Promise<void> {
   let existing = path.resolve(out);
   for (;;) {
     const info = await lstat(existing).catch(() => undefined);
@@ -44,9 +45,9 @@ export async function checkOutFolder(out: string): Promise<void> {
   }
   const real = await realpath(existing).catch(() => existing);
   const system = systemRoot(real);
-  if (system) throw new InputError(`--out '${out}' is under ${system} (a system folder): choose a folder for results`);
+  if (system) throw new InputError(`${flag} '${out}' is under ${system} (a system folder): choose another folder`);
   const info = await lstat(real).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new InputError(`--out '${out}': '${existing}' is ${info.isFile() ? 'a file' : 'not a folder'}`);
+  if (info && !info.isDirectory()) throw new InputError(`${flag} '${out}': '${existing}' is ${info.isFile() ? 'a file' : 'not a folder'}`);
 }
 
 /** Runs the CLI; resolves to the exit code (the caller exits). */
@@ -101,6 +102,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     const registry = defaultArmRegistry();
     validateConfig(config, registry);
     await checkOutFolder(config.out);
+    if (command.cacheDir !== undefined && config.data === undefined) await checkOutFolder(command.cacheDir, '--cache-dir');
     const cacheDir = command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir };
     const skipLog = new SkipLog();
     const data = await openConfigData(config, { ...cacheDir, onProgress: progress.onProgress, skipLog });

@@ -64,6 +64,7 @@ describe('bad flags and options exit 2 before anything is built', () => {
       [['--model-options', '{"hiden":64}'], /model option 'hiden' is not one simple-cnn takes \(it takes: filters, hidden\)/],
       [['--model', 'resnet', '--model-options', '{"widths":[16,"x"]}'], /model option 'widths' of resnet must be a list/],
       [['--out', '/proc/x'], /--out '\/proc\/x' is under \/proc \(a system folder\)/],
+      [['--out', path.join(clean, 'class_00', '0000.jpg', 'sub')], /--out '.*0000\.jpg\/sub': '.*0000\.jpg' is a file/],
     ];
     // In process (cli() is what the binary runs): these fail before any data, model or folder is touched.
     for (const [args, message] of cases) {
@@ -72,6 +73,11 @@ describe('bad flags and options exit 2 before anything is built', () => {
       const code = await cli(['ablate', '--data', clean, '--out', out, ...args], { stdout: sink(() => {}), stderr: sink((s) => (stderr += s)) });
       expectOneLine({ code, stderr }, args.join(' '), message);
     }
+    // Without --data the built-in set is cached: a cache folder under /sys is refused the same way.
+    let stderr = '';
+    const sink = (write: (s: string) => void) => ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
+    const code = await cli(['ablate', '--cache-dir', '/sys/x', '--out', out], { stdout: sink(() => {}), stderr: sink((s) => (stderr += s)) });
+    expectOneLine({ code, stderr }, '--cache-dir /sys/x', /--cache-dir '\/sys\/x' is under \/sys/);
     const { existsSync } = await import('node:fs');
     expect(existsSync(out)).toBe(false);
     // The library checks the same before building anything (runAblation calls validateConfig).
