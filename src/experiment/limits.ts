@@ -84,7 +84,8 @@ export function modelFootprint(model: ModelName, options: Readonly<Record<string
   for (const [f, stride] of [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1]] as const) {
     s = same(s, stride);
     const w = width(f);
-    params += 9 * inC * m + 4 * inC * m + inC * m * w + 4 * w;
+    const last = f === 256 && stride === 1; // one separableConv2d: no batch norm between depthwise and pointwise
+    params += 9 * inC * m + (last ? 0 : 4 * inC * m) + inC * m * w + 4 * w;
     activations += 3 * s * s * (inC * m + w); // depthwise and pointwise, each with batch norm and relu6
     inC = w;
   }
