@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { dataError, type DataError } from '../core/types.js';
@@ -29,6 +29,35 @@ export function systemRoot(real: string): string | undefined {
   return SYSTEM_ROOTS.find((r) => real === r || real.startsWith(`${r}/`));
 }
 
+let systemDevices: Map<number, string> | undefined;
+
+/**
+ * The system folder whose file system holds a file of device `dev` (procfs, sysfs), if any: read
+ * from the open descriptor's fstat, so no path resolution is needed and no swap can slip past.
+ */
+function systemFileSystem(dev: number): string | undefined {
+  if (!systemDevices) {
+    systemDevices = new Map();
+    for (const root of ['/proc', '/sys']) {
+      try {
+        systemDevices.set(statSync(root).dev, root);
+      } catch {
+        // not mounted here: nothing to refuse
+      }
+    }
+  }
+  return systemDevices.get(dev);
+}
+
+/** Why an open file is not data (not regular, a system file, over `maxBytes`), or undefined. */
+function notData(s: Stats, maxBytes: number): string | undefined {
+  if (!s.isFile()) return `is ${fileKind(s)}, not a regular file`;
+  const system = systemFileSystem(s.dev);
+  if (system) return `is under ${system} (a system file, not data)`;
+  if (s.size > maxBytes) return `is ${s.size} bytes, over the limit of ${maxBytes} bytes`;
+  return undefined;
+}
+
 /** What a non-regular file is, in words: 'a FIFO', 'a socket', 'a character device', ... */
 export function fileKind(s: Stats): string {
   if (s.isFile()) return 'a regular file';
@@ -53,24 +82,20 @@ const openFailure = (where: string, file: string, error: unknown): SourceError =
 };
 
 /**
- * Opens `file` for reading only if it is a regular file outside /proc, /sys and /dev: a FIFO, a
- * socket or a device is refused (a `SourceError` naming the path and what it is) rather than
- * waited on for ever. Checked on the open descriptor (fstat), so a swap after the check cannot
- * slip a FIFO in. `maxBytes` refuses a larger file before anything is read.
+ * Opens `file` for reading only if it is a regular file, and not one of /proc or /sys: a FIFO, a
+ * socket or a device (all of /dev) is refused (a `SourceError` naming the path and what it is)
+ * rather than waited on for ever. Checked on the open descriptor (fstat: its type and its file
+ * system), so a swap after the check cannot slip one in. `maxBytes` refuses a larger file before
+ * anything is read.
  */
 export async function openRegular(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ handle: FileHandle; size: number }> {
-  const real = await realpath(file).catch((error: unknown) => {
-    throw openFailure(where, file, error);
-  });
-  const system = systemRoot(real);
-  if (system) throw new SourceError(where, file, `is under ${system} (a system file, not data)`);
   const handle = await open(file, READ_FLAGS).catch((error: unknown) => {
     throw openFailure(where, file, error);
   });
   try {
     const s = await handle.stat();
-    if (!s.isFile()) throw new SourceError(where, file, `is ${fileKind(s)}, not a regular file`);
-    if (s.size > maxBytes) throw new SourceError(where, file, `is ${s.size} bytes, over the limit of ${maxBytes} bytes`);
+    const why = notData(s, maxBytes);
+    if (why) throw new SourceError(where, file, why);
     return { handle, size: s.size };
   } catch (error) {
     await handle.close();
@@ -97,15 +122,7 @@ export async function readRegular(where: string, file: string, maxBytes = Number
 
 /** `readRegular`, synchronously (for a worker thread, where a round trip per call costs more than the read). */
 export function readRegularSync(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Buffer {
-  let real: string;
   let fd: number;
-  try {
-    real = realpathSync(file);
-  } catch (error) {
-    throw openFailure(where, file, error);
-  }
-  const system = systemRoot(real);
-  if (system) throw new SourceError(where, file, `is under ${system} (a system file, not data)`);
   try {
     fd = openSync(file, READ_FLAGS);
   } catch (error) {
@@ -113,8 +130,8 @@ export function readRegularSync(where: string, file: string, maxBytes = Number.P
   }
   try {
     const s = fstatSync(fd);
-    if (!s.isFile()) throw new SourceError(where, file, `is ${fileKind(s)}, not a regular file`);
-    if (s.size > maxBytes) throw new SourceError(where, file, `is ${s.size} bytes, over the limit of ${maxBytes} bytes`);
+    const why = notData(s, maxBytes);
+    if (why) throw new SourceError(where, file, why);
     const out = Buffer.allocUnsafe(s.size);
     let got = 0;
     while (got < s.size) {
