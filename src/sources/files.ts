@@ -1,14 +1,14 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { dataError, type DataError } from '../core/types.js';
 import { keyOf } from '../flow/identity.js';
 
 /**
- * File helpers shared by the dataset sources: streaming chunked reads with a file handle, fixed-size
- * row files read by position, gzip detection and inflation to a temporary file. Nothing here reads a
- * whole file into memory.
+ * File helpers shared by the dataset sources: opening only regular files (never a FIFO, socket,
+ * device or /proc file), streaming chunked reads with a file handle, fixed-size row files read by
+ * position, gzip detection (inflation: gzip.ts). Nothing here reads a whole file into memory
+ * unless asked to, with a size limit (readRegular).
  */
 
 /** An error about one piece of data (a record, row or file): `dataError` names its origin and why. */
