@@ -6,5 +6,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A temp folder of the run's own, and one of each test file's own inside it (TMPDIR), both
+    // removed at the end: see test/globalSetup.ts and test/setupTmp.ts.
+    globalSetup: ['test/globalSetup.ts'],
+    setupFiles: ['test/setupTmp.ts'],
   },
 });

@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../experiment/config.js';
+import { InputError } from '../experiment/errors.js';
+import { checkTrainingShape, DEFAULT_MAX_PIXELS, TRAINING_MEMORY_BUDGET } from '../experiment/limits.js';
 import { MODEL_NAMES, type ModelName } from '../models/index.js';
 
 /** A bad command line: printed as one line, exit code 2. */
@@ -45,13 +47,21 @@ Flags (default in brackets):
   --val-split <x>        fraction of each class held out for validation, in (0, 1) [${D.validationSplit}]
   --shuffle-window <n>   shuffle-window size of the augmented arms [${D.shuffleWindow}]
   --out <folder>         output folder [${D.out}]
+  --max-pixels <n>       largest image a decoder accepts, as its header declares it (width x
+                         height); larger ones are bad data [${DEFAULT_MAX_PIXELS}]
+  --on-error <fail|skip> a file that cannot be read or decoded: stop (exit 2), or skip it,
+                         count it and list it in results.json [fail]
   --cache-dir <folder>   where the built-in data set is cached [$MIXSTREAM_CACHE, else
                          $XDG_CACHE_HOME/mixstream, else ~/.cache/mixstream]
   --no-report            write results only (no report.html, no PNG charts)
   --quiet                no progress output (the summary is still printed)
   -h, --help             this help
 
-Exit codes: 0 done, 1 unexpected failure, 2 bad input (flag, folder, arm, model), 130 interrupted.
+--size, --batch and the model options are checked together before anything is built: a run
+whose training step would need more than ${TRAINING_MEMORY_BUDGET / 2 ** 30} GiB is refused.
+
+Exit codes: 0 done, 1 unexpected failure, 2 bad input (flag, option, data), 130 interrupted
+(a second Ctrl-C ends the process at once, by SIGINT).
 The same command with the same seeds gives the same numbers on the same backend.
 `;
 
@@ -106,37 +116,67 @@ export function parseCommand(argv: readonly string[]): Command {
   return parseAblate(rest);
 }
 
+/** The flags that take a value: a value that starts with '-' (say '--epochs -1') is still theirs. */
+const ABLATE_OPTIONS = {
+  data: { type: 'string' },
+  arms: { type: 'string' },
+  epochs: { type: 'string' },
+  seeds: { type: 'string' },
+  size: { type: 'string' },
+  batch: { type: 'string' },
+  model: { type: 'string' },
+  'model-options': { type: 'string' },
+  backend: { type: 'string' },
+  lr: { type: 'string' },
+  'val-split': { type: 'string' },
+  'shuffle-window': { type: 'string' },
+  out: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'max-pixels': { type: 'string' },
+  'on-error': { type: 'string' },
+  'no-report': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * `--flag value` as `--flag=value` for every flag that takes a value, so parseArgs never reads a
+ * negative number as an option ('argument is ambiguous'); the value is then checked like any other.
+ */
+function joinValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name !== undefined && (ABLATE_OPTIONS as Record<string, { type: string }>)[name]?.type === 'string' && next !== undefined) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** parseArgs' errors in our words: one line naming the flag, never its raw text or codes. */
+function usageOf(error: unknown, argv: readonly string[]): UsageError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const flag = /'(-[^' ]*)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`Unknown option '${flag ?? '?'}'`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? '?'}' (every value follows its flag)`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const missing = argv.length > 0 && flag !== undefined && argv[argv.length - 1] === flag.split(' ')[0];
+    return new UsageError(missing ? `${flag?.split(' ')[0] ?? 'a flag'} needs a value` : `${flag?.split(' ')[0] ?? 'a flag'} takes no value`);
+  }
+  return new UsageError(`bad arguments: ${message.split('\n')[0] ?? ''}`);
+}
+
 export function parseAblate(argv: readonly string[]): Command {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        data: { type: 'string' },
-        arms: { type: 'string' },
-        epochs: { type: 'string' },
-        seeds: { type: 'string' },
-        size: { type: 'string' },
-        batch: { type: 'string' },
-        model: { type: 'string' },
-        'model-options': { type: 'string' },
-        backend: { type: 'string' },
-        lr: { type: 'string' },
-        'val-split': { type: 'string' },
-        'shuffle-window': { type: 'string' },
-        out: { type: 'string' },
-        'cache-dir': { type: 'string' },
-        'no-report': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args: joinValues(argv), strict: true, allowPositionals: false, options: ABLATE_OPTIONS });
   } catch (error) {
-    // parseArgs' messages are one line already; drop its hint about '--' for positionals.
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'bad arguments';
-    throw new UsageError(message.replace(/\. To specify a positional argument.*$/, ''));
+    throw usageOf(error, argv);
   }
   const v = parsed.values;
   if (v.help) return { kind: 'help', text: ABLATE_HELP };
@@ -161,6 +201,9 @@ export function parseAblate(argv: readonly string[]): Command {
     if (!parsedOptions || typeof parsedOptions !== 'object' || Array.isArray(parsedOptions)) throw new UsageError(`--model-options must be a JSON object, got '${v['model-options']}'`);
     modelOptions = parsedOptions as Record<string, unknown>;
   }
+  const maxPixels = v['max-pixels'] === undefined ? undefined : positiveInt('max-pixels', v['max-pixels']);
+  const onError = v['on-error']?.trim();
+  if (onError !== undefined && onError !== 'fail' && onError !== 'skip') throw new UsageError(`--on-error must be 'fail' or 'skip', got '${v['on-error'] ?? ''}'`);
 
   let backend: BackendChoice = D.backend;
   if (v.backend !== undefined) {
@@ -185,6 +228,14 @@ export function parseAblate(argv: readonly string[]): Command {
     validationSplit: v['val-split'] === undefined ? D.validationSplit : fraction('val-split', v['val-split'], 0, 1),
     shuffleWindow: v['shuffle-window'] === undefined ? D.shuffleWindow : positiveInt('shuffle-window', v['shuffle-window']),
     out: v.out ?? D.out,
+    ...(maxPixels === undefined ? {} : { maxPixels }),
+    ...(onError === undefined ? {} : { onError }),
   };
+  try {
+    checkTrainingShape(config);
+  } catch (error) {
+    if (error instanceof InputError) throw new UsageError(error.message);
+    throw error;
+  }
   return { kind: 'ablate', config, quiet: v.quiet ?? false, report: !(v['no-report'] ?? false), ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }) };
 }

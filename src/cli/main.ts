@@ -6,28 +6,54 @@
  *   node --import tsx src/cli/main.ts ablate --epochs 4 --seeds 3
  */
 import { realpathSync } from 'node:fs';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError } from '../experiment/errors.js';
+import { InputError, isInputProblem, printable } from '../experiment/errors.js';
+import { SkipLog } from '../core/types.js';
+import { systemRoot } from '../sources/files.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { buildArm, defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
-import { runAblation } from '../experiment/runner.js';
+import { openConfigData, runAblation, validateConfig } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
 import { writeReport } from '../report/index.js';
 import { parseCommand, UsageError } from './args.js';
+import { hardInterrupt } from './interrupt.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
 }
 
-const firstLine = (error: unknown): string => ((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '').trim();
+// The whole message on one line: a newline inside a file name must not cut off the reason.
+const oneLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
+
+/**
+ * Refuses a folder to write (`--out`, `--cache-dir`) under /proc, /sys or /dev, or below a file,
+ * before anything is made: a recursive mkdir there can fail in ways Node retries for ever
+ * (`--out /proc/x` hung).
+ */
+export async function checkOutFolder(out: string, flag = '--out'): Promise<void> {
+  let existing = path.resolve(out);
+  for (;;) {
+    const info = await lstat(existing).catch(() => undefined);
+    if (info) break;
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const real = await realpath(existing).catch(() => existing);
+  const system = systemRoot(real);
+  if (system) throw new InputError(`${flag} '${out}' is under ${system} (a system folder): choose another folder`);
+  const info = await lstat(real).catch(() => undefined);
+  if (info && !info.isDirectory()) throw new InputError(`${flag} '${out}': '${existing}' is ${info.isFile() ? 'a file' : 'not a folder'}`);
+}
 
 /** Runs the CLI; resolves to the exit code (the caller exits). */
 export async function cli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const fail = (code: number, message: string): number => {
-    io.stderr.write(`mixstream: ${message}\n`);
+    io.stderr.write(`mixstream: ${printable(message)}\n`);
     return code;
   };
   let command;
@@ -64,7 +90,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     interrupts++;
     if (interrupts > 1) {
       io.stderr.write('\nmixstream: interrupted twice, exiting now\n');
-      process.exit(130);
+      hardInterrupt();
     }
     progress.done();
     io.stderr.write('\nmixstream: interrupted; stopping after the current batch (Ctrl-C again to quit at once)\n');
@@ -72,11 +98,16 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   };
   process.on('SIGINT', onSigint);
   try {
-    const run = await runAblation(config, {
-      signal: controller.signal,
-      onProgress: progress.onProgress,
-      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
-    });
+    // Checked here, in this order, before anything is built: flags, then the output folder, then the data.
+    const registry = defaultArmRegistry();
+    validateConfig(config, registry);
+    await checkOutFolder(config.out);
+    if (command.cacheDir !== undefined && config.data === undefined) await checkOutFolder(command.cacheDir, '--cache-dir');
+    const cacheDir = command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir };
+    const skipLog = new SkipLog();
+    const data = await openConfigData(config, { ...cacheDir, onProgress: progress.onProgress, skipLog });
+    if (data.skipped && data.skipped.length > 0) progress.onProgress({ type: 'info', message: printable(`data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ')}${data.skipped.length > 3 ? '; ...' : ''}`) });
+    const run = await runAblation(config, { signal: controller.signal, onProgress: progress.onProgress, registry, data, skipLog, ...cacheDir });
     progress.done();
     if (run.interrupted) {
       io.stderr.write(
@@ -99,14 +130,18 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     };
     out.write(`results: ${rel(run.resultsPath)}, ${rel(run.csvPath)}\n`);
     if (report) out.write(`report:  ${rel(report.html)}\ncharts:  ${report.pngs.map(rel).join(', ')}\n`);
+    const skipped = run.results.skipped ?? [];
+    if (skipped.length > 0) {
+      out.write(`skipped ${skipped.length} file(s), listed in results.json: ${printable(skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`).join('; '))}${skipped.length > 3 ? '; ...' : ''}\n`);
+    }
     if (run.skipped > 0) out.write(`(${run.skipped} run(s) finished earlier were reused; delete ${rel(run.resultsPath)} to start over)\n`);
     out.write(`total ${process.uptime().toFixed(1)} s\n`);
     return controller.signal.aborted ? 130 : 0;
   } catch (error) {
     progress.done();
-    if (error instanceof InputError || error instanceof UsageError) return fail(2, firstLine(error));
+    if (isInputProblem(error) || error instanceof UsageError) return fail(2, oneLine(error));
     if (process.env.MIXSTREAM_DEBUG) io.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return fail(1, `error: ${firstLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
+    return fail(1, `error: ${oneLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -1,4 +1,4 @@
-/** Just enough JPEG parsing to choose a decoder: the SOI marker and the EXIF orientation. */
+/** Just enough JPEG parsing to choose a decoder and bound its memory: the SOI marker, the frame size and the EXIF orientation. */
 
 /** True when the bytes start with a JPEG SOI marker (FF D8 FF). */
 export function isJpeg(bytes: Uint8Array): boolean {
@@ -38,4 +38,33 @@ export function jpegOrientation(bytes: Uint8Array): number {
     p = start + length - 2;
   }
   return 1;
+}
+
+/**
+ * The frame size a JPEG's SOF header declares (any SOFn: baseline, progressive, lossless,
+ * arithmetic), read before decoding so a decoder's buffer is never sized from an unchecked header;
+ * undefined when no SOF comes before the first scan or the end of the bytes.
+ */
+export function jpegDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
+  let p = 2;
+  while (p + 4 <= bytes.length) {
+    if (bytes[p] !== 0xff) return undefined;
+    const marker = bytes[p + 1] as number;
+    if (marker === 0xff) {
+      p++; // fill byte
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined;
+    const length = ((bytes[p + 2] as number) << 8) | (bytes[p + 3] as number);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (p + 9 > bytes.length) return undefined;
+      const height = ((bytes[p + 5] as number) << 8) | (bytes[p + 6] as number);
+      const width = ((bytes[p + 7] as number) << 8) | (bytes[p + 8] as number);
+      return { width, height };
+    }
+    if (length < 2) return undefined;
+    p += 2 + length;
+  }
+  return undefined;
 }

@@ -1,10 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import turbo from '@julusian/jpeg-turbo';
 import * as E from 'fp-ts/lib/Either.js';
 import { resizeBytes } from '../core/image.js';
-import { isJpeg, jpegOrientation } from '../core/jpeg.js';
+import { isJpeg, jpegDimensions, jpegOrientation } from '../core/jpeg.js';
+import { DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
 import { dataError, type DataError } from '../core/types.js';
+import { readRegular, readRegularSync } from '../sources/files.js';
+
+/**
+ * Largest encoded file read for an image within `maxPixels`: 8 bytes a pixel (16-bit RGBA, stored
+ * uncompressed) and 16 MiB of metadata. A file over it cannot be a valid image within the limit,
+ * and is refused before it is read into memory.
+ */
+export const maxEncodedBytes = (maxPixels: number): number => 8 * maxPixels + 16 * 2 ** 20;
 
 /** Decoded pixels, HWC uint8 RGB. */
 interface Raw {
@@ -44,10 +51,18 @@ function decodeJpegInto(jpeg: Buffer, scratch: Scratch): Raw | undefined {
   }
 }
 
-async function decodeAny(bytes: Uint8Array): Promise<Raw> {
+/** Thrown for an image whose header declares more pixels than allowed: its message is the reason. */
+class PixelLimit extends Error {}
+
+async function decodeAny(bytes: Uint8Array, maxPixels: number): Promise<Raw> {
   // Loaded on first use: plain JPEGs never need libvips (about 18 MB per process).
   const { default: sharp } = await import('sharp');
-  const { data, info } = await sharp(bytes).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  // The header first (libvips reads no pixels for it), so the refusal can name the declared size;
+  // limitInputPixels then holds for the decode itself (an animated GIF's pages, for one).
+  const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  const tooBig = pixelLimitReason(meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0, maxPixels);
+  if (tooBig) throw new PixelLimit(tooBig);
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels }).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
   return { data, width: info.width, height: info.height };
 }
@@ -58,18 +73,28 @@ async function decodeAny(bytes: Uint8Array): Promise<Raw> {
  * go through libjpeg-turbo; everything else through sharp (libvips). Never throws: a file that
  * cannot be read or decoded is a Left naming it and the reason.
  */
-export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch): Promise<E.Either<DataError, Uint8Array>> {
+export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch, maxPixels = DEFAULT_MAX_PIXELS): Promise<E.Either<DataError, Uint8Array>> {
   try {
     // A worker (with its scratch buffer) reads synchronously: four thread-pool round trips (open,
     // stat, read, close) cost more than the read itself, and the worker has nothing else to do.
-    const bytes = typeof input === 'string' ? (scratch ? readFileSync(input) : await readFile(input)) : input;
+    // Either way a FIFO, socket or device is refused, not waited on, and so is an oversized file.
+    const limit = maxEncodedBytes(maxPixels);
+    const bytes = typeof input === 'string' ? (scratch ? readRegularSync('decode', input, limit) : await readRegular('decode', input, limit)) : input;
+    if (isJpeg(bytes)) {
+      // libjpeg-turbo sizes its buffers from the SOF header before it reads any scan: check it first.
+      const dims = jpegDimensions(bytes);
+      const tooBig = dims && pixelLimitReason(dims.width, dims.height, maxPixels);
+      if (tooBig) return E.left(dataError(origin, tooBig));
+    }
     const jpeg = plainJpeg(bytes);
     // With a scratch buffer, decode and resize run with no await between them: nothing else can
     // write the buffer meanwhile.
     const fast = jpeg && (scratch ? decodeJpegInto(jpeg, scratch) : await decodeJpeg(jpeg));
-    const raw = fast ?? (await decodeAny(bytes));
+    const raw = fast ?? (await decodeAny(bytes, maxPixels));
     return E.right(resizeBytes(raw.data, raw.height, raw.width, 3, height, width));
   } catch (error) {
-    return E.left(dataError(origin, error instanceof Error ? error.message : String(error)));
+    // A SourceError's message repeats the path: its DataError has the reason alone.
+    const reason = (error as { dataError?: DataError }).dataError?.reason;
+    return E.left(dataError(origin, reason ?? (error instanceof Error ? error.message : String(error))));
   }
 }

@@ -8,6 +8,8 @@ export interface DecodeRequest {
   readonly origin: string;
   readonly height: number;
   readonly width: number;
+  /** The decoder's pixel limit (see decodeImage). */
+  readonly maxPixels?: number;
 }
 
 export interface DecodeResponse {
@@ -62,14 +64,14 @@ export class DecodePool {
     return this.workers.length;
   }
 
-  decode(input: string | Uint8Array, origin: string, height: number, width: number): Promise<E.Either<DataError, Uint8Array>> {
+  decode(input: string | Uint8Array, origin: string, height: number, width: number, maxPixels?: number): Promise<E.Either<DataError, Uint8Array>> {
     if (this.workers.length === 0) return Promise.reject(new Error(`decode workers all stopped (${this.died?.message ?? 'closed'})`));
     const slot = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(id, { resolve, reject });
-      const request: DecodeRequest = { id, input, origin, height, width };
+      const request: DecodeRequest = { id, input, origin, height, width, ...(maxPixels === undefined ? {} : { maxPixels }) };
       slot.worker.postMessage(request);
     });
   }

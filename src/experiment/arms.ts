@@ -6,9 +6,9 @@
  * `ArmRegistry` holds them and users add their own.
  */
 import type { Observable, OperatorFunction } from 'rxjs';
-import type { Batch } from '../core/types.js';
+import type { Batch, DataError } from '../core/types.js';
 import { describeSteps, descriptionOf, type StepDescription } from '../flow/describe.js';
-import { augment, batch, cutmix, mixup, normalizeResize, oneHot, shuffleWindow } from '../operators/index.js';
+import { augment, batch, cutmix, mixup, normalizeResize, oneHot, shuffleWindow, type NormalizeResizeOptions } from '../operators/index.js';
 import type { SourceSample } from './pipeline.js';
 
 /** What every arm of one ablation shares. */
@@ -19,6 +19,12 @@ export interface ArmOptions {
   readonly batchSize: number;
   /** Shuffle-window size for arms that shuffle. */
   readonly shuffleWindow: number;
+  /** Decoder pixel limit (normalizeResize's maxPixels); default there. */
+  readonly maxPixels?: number;
+  /** A file that cannot be decoded: 'fail' (default) or 'skip' (normalizeResize's onError). */
+  readonly onError?: 'fail' | 'skip';
+  /** Called for each skipped file under onError 'skip'. */
+  readonly onSkip?: (error: DataError) => void;
 }
 
 /** Any operator of a chain, as an arm lists them (the chain's types are checked where it is written). */
@@ -32,6 +38,16 @@ export type AnyOperator = OperatorFunction<never, unknown>;
  * (seed, o) => [normalizeResize({ size: o.size }), augment({ flip: 'horizontal' }), batch(o.batchSize), cutmix({ alpha: 1 })]
  */
 export type ArmOperators = OperatorFunction<SourceSample, Batch> | readonly AnyOperator[];
+
+type DecodeOptions = Pick<ArmOptions, 'maxPixels' | 'onError' | 'onSkip'>;
+
+/** normalizeResize's options from the arm options: only those set, so default pipelines describe themselves as before. */
+export const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): NormalizeResizeOptions => ({
+  size: o.size,
+  ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
+  ...(o.onError === undefined ? {} : { onError: o.onError }),
+  ...(o.onSkip === undefined ? {} : { onSkip: o.onSkip }),
+});
 
 /** An arm: a name, a line for people, and its training pipeline as a function of (seed, options). */
 export interface Arm {
@@ -117,18 +133,18 @@ export class ArmRegistry {
 }
 
 /** normalizeResize -> batch -> oneHot: the pipeline without augmentation, also used for validation. */
-export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'>): BuiltArm {
+export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'> & DecodeOptions): BuiltArm {
   return composeSteps(plainOperators(options));
 }
 
-function plainOperators(options: Pick<ArmOptions, 'size' | 'batchSize'>): AnyOperator[] {
-  return [normalizeResize({ size: options.size }), batch(options.batchSize), oneHot()] as AnyOperator[];
+function plainOperators(options: Pick<ArmOptions, 'size' | 'batchSize'> & DecodeOptions): AnyOperator[] {
+  return [normalizeResize(normalizeOptions(options)), batch(options.batchSize), oneHot()] as AnyOperator[];
 }
 
 /** normalizeResize -> augment(flip, brightness) -> shuffleWindow -> batch: what the augmented arms share. */
 export function augmentedBatches(seed: number, options: ArmOptions): AnyOperator[] {
   return [
-    normalizeResize({ size: options.size }),
+    normalizeResize(normalizeOptions(options)),
     augment({ flip: 'horizontal', brightness: 0.2, seed }),
     shuffleWindow(options.shuffleWindow, { seed }),
     batch(options.batchSize),

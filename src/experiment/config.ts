@@ -27,6 +27,10 @@ export interface AblationConfig {
   readonly shuffleWindow: number;
   /** Output folder. */
   readonly out: string;
+  /** Largest image a decoder accepts, in declared pixels (default DEFAULT_MAX_PIXELS in limits.ts). */
+  readonly maxPixels?: number;
+  /** A file that cannot be read or decoded: 'fail' stops the run; 'skip' drops it and lists it in results.json. Default 'fail'. */
+  readonly onError?: 'fail' | 'skip';
 }
 
 /** Per-model defaults sized for a 2-core machine on wasm at 32 px. */

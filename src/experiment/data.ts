@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
-import type { EncodedSample } from '../core/types.js';
+import type { DataError, EncodedSample } from '../core/types.js';
 import { listImageFolder, splitListing, type FolderListing } from '../sources/imageFolder.js';
 import { pipelineSeed, pullSource } from '../sources/pullSource.js';
 import { InputError } from './errors.js';
@@ -27,6 +27,8 @@ export interface AblationData {
   train(seed: number): Observable<SourceSample>;
   /** A new cold validation source, in a fixed order. */
   validation(): Observable<SourceSample>;
+  /** Files left out when listing (symbolic links outside the root, loops, special files), each with why. */
+  readonly skipped?: readonly DataError[];
 }
 
 export interface ImageFolderDataOptions {
@@ -77,5 +79,6 @@ export async function openImageFolderData(root: string, options: ImageFolderData
     fingerprint,
     train: (seed) => listingSource(train, numClasses, seed),
     validation: () => listingSource(validation, numClasses, undefined),
+    skipped: listing.skipped,
   };
 }

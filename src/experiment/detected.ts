@@ -10,6 +10,7 @@ import { detectDataset, openDataset } from '../sources/detect.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { InputError } from './errors.js';
 import type { SourceSample } from './pipeline.js';
+import type { DataError } from '../core/types.js';
 
 const message = (e: unknown): string => ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');
 
@@ -33,8 +34,13 @@ function splitSide<T extends SourceSample>(fraction: number, seed: number, subse
  * recognises with a hash split. `seeds` are the runs' seeds (one shuffled source is opened per seed,
  * so each run's epochs count from 0). Counts need one pass over the data. Rejects with an InputError.
  */
-export async function openDetectedData(target: string, options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number }): Promise<AblationData> {
+export async function openDetectedData(
+  target: string,
+  options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number; readonly onError?: 'fail' | 'skip'; readonly onSkip?: (error: DataError) => void },
+): Promise<AblationData> {
   const { validationSplit, splitSeed = 0 } = options;
+  // A bad record (TFRecord) is skipped and reported under onError 'skip', as a bad image is when decoded.
+  const policy = { ...(options.onError === undefined ? {} : { onError: options.onError }), ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }) };
   let kind: string;
   try {
     kind = (await detectDataset(target)).kind;
@@ -43,7 +49,7 @@ export async function openDetectedData(target: string, options: { readonly valid
   }
   if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed });
   try {
-    const listing = await openDataset(target, { shuffle: false });
+    const listing = await openDataset(target, { shuffle: false, ...policy });
     const classes = await listing.classes;
     let trainCount = 0;
     let validationCount = 0;
@@ -61,8 +67,8 @@ export async function openDetectedData(target: string, options: { readonly valid
     );
     if (trainCount === 0 || validationCount === 0) throw new InputError(`data: '${target}' has too few samples for a validation split of ${validationSplit} (${trainCount + validationCount})`);
     const perSeed = new Map<number, Observable<SourceSample>>();
-    for (const seed of options.seeds) perSeed.set(seed, (await openDataset(target, { seed, shuffle: true })).observable as Observable<SourceSample>);
-    const unshuffled = (await openDataset(target, { shuffle: false })).observable as Observable<SourceSample>;
+    for (const seed of options.seeds) perSeed.set(seed, (await openDataset(target, { seed, shuffle: true, ...policy })).observable as Observable<SourceSample>);
+    const unshuffled = (await openDataset(target, { shuffle: false, ...policy })).observable as Observable<SourceSample>;
     const validation = (): Observable<SourceSample> => unshuffled.pipe(splitSide(validationSplit, splitSeed, 'validation'));
     return {
       location: target,

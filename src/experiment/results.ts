@@ -6,6 +6,7 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { DataError } from '../core/types.js';
 import type { StepDescription } from './pipeline.js';
 import { meanStd, type MeanStd } from './stats.js';
 
@@ -81,6 +82,15 @@ export interface ResultsFile {
   /** Every run kept, those of earlier configs too (their configHash differs); summaries use the current one only. */
   readonly runs: readonly RunRecord[];
   readonly summary: readonly ArmSummary[];
+  /** Files left out, each once: when listing the data, and under --on-error skip when decoding. */
+  readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
+}
+
+/** Each skipped file once (every epoch meets it again), as results.json lists them. */
+export function skippedFiles(errors: readonly DataError[]): Array<{ path: string; reason: string }> {
+  const seen = new Map<string, { path: string; reason: string }>();
+  for (const e of errors) if (!seen.has(e.origin)) seen.set(e.origin, { path: e.origin, reason: e.reason });
+  return [...seen.values()];
 }
 
 /** Writes text to `file` via a temp file in the same folder and a rename: readers never see half a file. */

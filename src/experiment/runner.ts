@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
+import type { SkipLog } from '../core/types.js';
 import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
@@ -16,7 +17,8 @@ import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 import { InputError } from './errors.js';
 import { prefetch } from '../operators/prefetch.js';
-import { readRuns, resultsCsv, RESULTS_FORMAT, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
+import { checkTrainingShape } from './limits.js';
+import { readRuns, resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
 
 /** What the runner tells a progress display. */
 export type ProgressEvent =
@@ -40,6 +42,8 @@ export interface RunAblationOptions {
   readonly signal?: AbortSignal;
   /** Items the training pipeline may run ahead of the model (prefetch). Default 2. */
   readonly prefetch?: number;
+  /** Collects the files skipped under config.onError 'skip' (listed in results.json's `skipped`). */
+  readonly skipLog?: SkipLog;
 }
 
 /** What a finished (or interrupted) ablation hands back, enough to write its report. */
@@ -77,11 +81,13 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate))) throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
   if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  checkTrainingShape(config); // model options, and size x batch x model against the memory budget
 }
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
-export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void } = {}): Promise<AblationData> {
-  if (config.data !== undefined) return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds });
+export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void; readonly skipLog?: SkipLog } = {}): Promise<AblationData> {
+  if (config.data !== undefined)
+    return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds, ...(config.onError === undefined ? {} : { onError: config.onError }), ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }) });
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
@@ -112,7 +118,14 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     throw new InputError(error instanceof Error ? error.message : String(error));
   }
 
-  const armOptions: ArmOptions = { size: config.size, batchSize: config.batchSize, shuffleWindow: config.shuffleWindow };
+  const armOptions: ArmOptions = {
+    size: config.size,
+    batchSize: config.batchSize,
+    shuffleWindow: config.shuffleWindow,
+    ...(config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
+    ...(config.onError === undefined ? {} : { onError: config.onError }),
+    ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+  };
   const arms: Arm[] = config.arms.map((name) => registry.get(name));
   const validation = plainPipeline(armOptions);
   const prefetchCount = options.prefetch ?? 2;
@@ -163,6 +176,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       arms: armInfo,
       runs,
       summary: summarize(current, armInfo),
+      skipped: skippedFiles([...(data.skipped ?? []), ...(options.skipLog?.errors ?? [])]),
     };
   };
   const save = async (complete: boolean): Promise<ResultsFile> => {

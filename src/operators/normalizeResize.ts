@@ -32,6 +32,8 @@ export interface NormalizeResizeOptions {
   readonly onError?: 'fail' | 'skip';
   /** Called with each skipped image's error under onError 'skip' (a `SkipLog`'s `add` counts them). */
   readonly onSkip?: (error: DataError) => void;
+  /** Largest image decoded, in pixels its header declares; a larger one is a data error. Default 40 megapixels (DEFAULT_MAX_PIXELS). */
+  readonly maxPixels?: number;
 }
 
 /** Thrown (on the error channel) for an image that cannot be decoded under onError 'fail'. */
@@ -53,11 +55,12 @@ export class DecodeError extends Error {
  * imageFolder('Images/').pipe(normalizeResize({ size: 224, concurrency: 4, onError: 'skip' }))
  */
 export function normalizeResize(options: NormalizeResizeOptions): OperatorFunction<EncodedSample | ImageSample, ImageSample> {
-  const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip } = options;
+  const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip, maxPixels } = options;
   const [height, width] = typeof size === 'number' ? [size, size] : size;
   check([height, width].every((d) => Number.isInteger(d) && d > 0), 'normalizeResize', 'size', `must be a positive integer or [height, width], got ${JSON.stringify(size)}`);
   check(Number.isInteger(workers) && workers >= 0, 'normalizeResize', 'workers', `must be an integer >= 0, got ${workers}`);
   check(onError === 'fail' || onError === 'skip', 'normalizeResize', 'onError', `must be 'fail' or 'skip', got '${String(onError)}'`);
+  check(maxPixels === undefined || (Number.isSafeInteger(maxPixels) && maxPixels >= 1), 'normalizeResize', 'maxPixels', `must be a positive integer, got ${String(maxPixels)}`);
 
   const one = async (sample: EncodedSample | ImageSample): Promise<E.Either<DataError, ImageSample>> => {
     const { label, numClasses, epoch, index, origin } = sample;
@@ -68,7 +71,7 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       const image = resizeBilinear(rgb, sample.height, sample.width, 3, height, width);
       return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys });
     }
-    const decoded = workers > 0 ? decodePool(workers).decode(sample.input, origin, height, width) : decodeImage(sample.input, origin, height, width);
+    const decoded = workers > 0 ? decodePool(workers).decode(sample.input, origin, height, width, maxPixels) : decodeImage(sample.input, origin, height, width, undefined, maxPixels);
     return E.map((image: Uint8Array): ImageSample => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys }))(await decoded);
   };
 

@@ -1,10 +1,10 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
-import { fingerprintFiles, RowFile, SourceError } from './files.js';
+import { fingerprintFiles, openRegular, readSmallText, RowFile, SourceError } from './files.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** CIFAR images are 32 x 32 x 3, stored channel-major (CHW: 1024 red, 1024 green, 1024 blue bytes). */
@@ -72,7 +72,7 @@ export async function listCifarFiles(input: string | readonly string[], options:
  */
 export async function cifarClassNames(dir: string, variant: CifarVariant, labelMode: 'fine' | 'coarse' = 'fine'): Promise<string[]> {
   const file = variant === 'cifar10' ? 'batches.meta.txt' : `${labelMode}_label_names.txt`;
-  const text = await readFile(path.join(dir, file), 'utf8').catch(() => undefined);
+  const text = await readSmallText('cifar', path.join(dir, file));
   const count = variant === 'cifar10' ? 10 : labelMode === 'fine' ? 100 : 20;
   if (text !== undefined) {
     const names = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
@@ -125,7 +125,8 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
     const numClasses = variant === 'cifar10' ? 10 : labelMode === 'fine' ? 100 : 20;
     const counts: number[] = [];
     for (const file of files) {
-      const { size } = await stat(file);
+      const { handle, size } = await openRegular(where, file); // refuses a FIFO, socket or device by name
+      await handle.close();
       if (size % rowSize !== 0 || size === 0)
         throw new SourceError(where, file, `size ${size} bytes is not a positive multiple of the ${variant} row size ${rowSize} (${labelBytes} label byte${labelBytes > 1 ? 's' : ''} + ${CIFAR_PIXELS}): truncated, or not ${variant}?`);
       counts.push(size / rowSize);

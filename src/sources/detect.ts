@@ -1,10 +1,11 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createGunzip } from 'node:zlib';
 import type { Observable } from 'rxjs';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../core/idx.js';
 import { readTfrecordHeader, TFRECORD_HEADER_BYTES } from '../core/tfrecordFrame.js';
 import type { DataError, EncodedSample, ImageSample } from '../core/types.js';
+import { fileKind, openRegular, systemRoot } from './files.js';
+import { gunzipHead, hasGzipMagic } from './gzip.js';
 import { cifar, cifarClassNames, listCifarFiles, type CifarVariant } from './cifar.js';
 import { findMnistFiles, mnist, mnistClassNames } from './idx.js';
 import { imageFolder, listImageFolder } from './imageFolder.js';
@@ -26,36 +27,19 @@ export interface DetectOptions {
 
 const MNIST_NAME = /(images|labels)[.-]idx([13])-ubyte(\.gz)?$/i;
 
-/** The first `n` bytes of `file`, inflated when it is gzipped. */
+/** The first `n` bytes of `file`, inflated when it is gzipped (no more than that is inflated). */
 async function head(file: string, n: number): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
+  const { handle } = await openRegular('detectDataset', file);
   let raw: Uint8Array;
   try {
-    const buf = new Uint8Array(Math.max(n, 4096));
+    const buf = new Uint8Array(Math.max(n, 16));
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
     raw = buf.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
-  if (!(raw[0] === 0x1f && raw[1] === 0x8b)) return raw.subarray(0, n);
-  return new Promise((resolve) => {
-    const z = createGunzip();
-    const parts: Buffer[] = [];
-    let size = 0;
-    const done = (): void => resolve(new Uint8Array(Buffer.concat(parts)).subarray(0, n));
-    z.on('data', (chunk: Buffer) => {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size >= n) {
-        z.removeAllListeners();
-        z.destroy();
-        done();
-      }
-    });
-    z.on('error', done);
-    z.on('end', done);
-    z.end(raw);
-  });
+  if (!hasGzipMagic(raw)) return raw.subarray(0, n);
+  return gunzipHead('detectDataset', file, n).catch(() => new Uint8Array(0));
 }
 
 function mnistPartner(file: string): { images: string; labels: string } {
@@ -83,6 +67,9 @@ export async function detectDataset(target: string, options: DetectOptions = {})
   const split = options.split ?? 'train';
   const info = await stat(target).catch(() => undefined);
   if (!info) throw new Error(`detectDataset: '${target}' does not exist`);
+  const system = systemRoot(await realpath(target));
+  if (system) throw new Error(`detectDataset: '${target}' is under ${system} (a system folder, not data)`);
+  if (!info.isFile() && !info.isDirectory()) throw new Error(`detectDataset: '${target}' is ${fileKind(info)}, not a data file or folder`);
   const fashion = /fashion/i.test(path.resolve(target));
   if (info.isFile()) {
     const name = path.basename(target);

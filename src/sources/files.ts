@@ -1,16 +1,14 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
-import os from 'node:os';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { dataError, type DataError } from '../core/types.js';
 import { keyOf } from '../flow/identity.js';
 
 /**
- * File helpers shared by the dataset sources: streaming chunked reads with a file handle, fixed-size
- * row files read by position, gzip detection and inflation to a temporary file. Nothing here reads a
- * whole file into memory.
+ * File helpers shared by the dataset sources: opening only regular files (never a FIFO, socket,
+ * device or /proc file), streaming chunked reads with a file handle, fixed-size row files read by
+ * position, gzip detection (inflation: gzip.ts). Nothing here reads a whole file into memory
+ * unless asked to, with a size limit (readRegular).
  */
 
 /** An error about one piece of data (a record, row or file): `dataError` names its origin and why. */
@@ -21,6 +19,137 @@ export class SourceError extends Error {
     this.name = 'SourceError';
     this.dataError = dataError(origin, reason);
   }
+}
+
+/** Folders whose files are the system's, never data: reading them can block or never end (/proc/kmsg, /dev/zero). */
+const SYSTEM_ROOTS = ['/proc', '/sys', '/dev'];
+
+/** The system folder `real` (a resolved path) lies in, if any. */
+export function systemRoot(real: string): string | undefined {
+  return SYSTEM_ROOTS.find((r) => real === r || real.startsWith(`${r}/`));
+}
+
+let systemDevices: Map<number, string> | undefined;
+
+/**
+ * The system folder whose file system holds a file of device `dev` (procfs, sysfs), if any: read
+ * from the open descriptor's fstat, so no path resolution is needed and no swap can slip past.
+ */
+function systemFileSystem(dev: number): string | undefined {
+  if (!systemDevices) {
+    systemDevices = new Map();
+    for (const root of ['/proc', '/sys']) {
+      try {
+        systemDevices.set(statSync(root).dev, root);
+      } catch {
+        // not mounted here: nothing to refuse
+      }
+    }
+  }
+  return systemDevices.get(dev);
+}
+
+/** Why an open file is not data (not regular, a system file, over `maxBytes`), or undefined. */
+function notData(s: Stats, maxBytes: number): string | undefined {
+  if (!s.isFile()) return `is ${fileKind(s)}, not a regular file`;
+  const system = systemFileSystem(s.dev);
+  if (system) return `is under ${system} (a system file, not data)`;
+  if (s.size > maxBytes) return `is ${s.size} bytes, over the limit of ${maxBytes} bytes`;
+  return undefined;
+}
+
+/** What a non-regular file is, in words: 'a FIFO', 'a socket', 'a character device', ... */
+export function fileKind(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
+  if (s.isDirectory()) return 'a folder';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+// O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one; the fstat
+// that follows then refuses it. It changes nothing for regular files.
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+const openFailure = (where: string, file: string, error: unknown): SourceError => {
+  const code = (error as { code?: string }).code;
+  const reason =
+    code === 'ENOENT' ? 'does not exist' : code === 'ELOOP' ? 'is a symbolic link loop' : code === 'ENXIO' ? 'is a socket or a FIFO with no writer, not a regular file' : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be opened (${code ?? (error instanceof Error ? error.message : String(error))})`;
+  return new SourceError(where, file, reason);
+};
+
+/**
+ * Opens `file` for reading only if it is a regular file, and not one of /proc or /sys: a FIFO, a
+ * socket or a device (all of /dev) is refused (a `SourceError` naming the path and what it is)
+ * rather than waited on for ever. Checked on the open descriptor (fstat: its type and its file
+ * system), so a swap after the check cannot slip one in. `maxBytes` refuses a larger file before
+ * anything is read.
+ */
+export async function openRegular(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ handle: FileHandle; size: number }> {
+  const handle = await open(file, READ_FLAGS).catch((error: unknown) => {
+    throw openFailure(where, file, error);
+  });
+  try {
+    const s = await handle.stat();
+    const why = notData(s, maxBytes);
+    if (why) throw new SourceError(where, file, why);
+    return { handle, size: s.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** Reads all of `file` as `openRegular` allows it (regular, at most `maxBytes`). */
+export async function readRegular(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
+  const { handle, size } = await openRegular(where, file, maxBytes);
+  try {
+    const out = new Uint8Array(size);
+    let got = 0;
+    while (got < size) {
+      const { bytesRead } = await handle.read(out, got, size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return out.subarray(0, got);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `readRegular`, synchronously (for a worker thread, where a round trip per call costs more than the read). */
+export function readRegularSync(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, READ_FLAGS);
+  } catch (error) {
+    throw openFailure(where, file, error);
+  }
+  try {
+    const s = fstatSync(fd);
+    const why = notData(s, maxBytes);
+    if (why) throw new SourceError(where, file, why);
+    const out = Buffer.allocUnsafe(s.size);
+    let got = 0;
+    while (got < s.size) {
+      const n = readSync(fd, out, got, s.size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return out.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A small text file beside the data (class names): undefined when absent; refused when special or over `maxBytes`. */
+export async function readSmallText(where: string, file: string, maxBytes = 1 << 20): Promise<string | undefined> {
+  const exists = await stat(file).catch(() => undefined);
+  if (!exists) return undefined;
+  return new TextDecoder().decode(await readRegular(where, file, maxBytes));
 }
 
 /** What a source does with a bad record: fail the epoch (error channel) or skip it and report it. */
@@ -51,15 +180,9 @@ export class ChunkReader {
   }
 
   /** Opens `file` for reading; rejects with the file system's error (naming the path). */
-  static async open(file: string, readSize = DEFAULT_READ_SIZE): Promise<ChunkReader> {
-    const handle = await open(file, 'r');
-    try {
-      const { size } = await handle.stat();
-      return new ChunkReader(handle, size, readSize);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
+  static async open(file: string, readSize = DEFAULT_READ_SIZE, where = 'read'): Promise<ChunkReader> {
+    const { handle, size } = await openRegular(where, file);
+    return new ChunkReader(handle, size, readSize);
   }
 
   /** Bytes buffered from `offset`. */
@@ -142,10 +265,12 @@ export class RowFile {
     this.buf = new Uint8Array(rowSize * perRead);
   }
 
-  static async open(file: string, headerSize: number, rowSize: number, count: number, sequential: boolean, readSize = DEFAULT_READ_SIZE): Promise<RowFile> {
-    const handle = await open(file, 'r');
+  /** `file` is a path (opened with `openRegular`) or a handle the RowFile then owns. */
+  static async open(file: string | { handle: FileHandle; name: string }, headerSize: number, rowSize: number, count: number, sequential: boolean, readSize = DEFAULT_READ_SIZE): Promise<RowFile> {
+    const handle = typeof file === 'string' ? (await openRegular('rows', file)).handle : file.handle;
+    const name = typeof file === 'string' ? file : file.name;
     const perRead = sequential ? Math.max(1, Math.floor(readSize / rowSize)) : 1;
-    return new RowFile(handle, file, headerSize, rowSize, count, perRead);
+    return new RowFile(handle, name, headerSize, rowSize, count, perRead);
   }
 
   async row(i: number): Promise<Uint8Array> {
@@ -181,8 +306,8 @@ export async function fingerprintFiles(files: readonly string[], extra: readonly
 }
 
 /** Whether `file` starts with the gzip magic bytes 1f 8b. */
-export async function isGzip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
+export async function isGzip(file: string, where = 'read'): Promise<boolean> {
+  const { handle } = await openRegular(where, file);
   try {
     const head = new Uint8Array(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
@@ -190,29 +315,4 @@ export async function isGzip(file: string): Promise<boolean> {
   } finally {
     await handle.close();
   }
-}
-
-/** A file ready to read: `file` itself, or its inflated copy in a temporary folder that `dispose` removes. */
-export interface PlainFile {
-  readonly path: string;
-  dispose(): Promise<void>;
-}
-
-/**
- * `file` as a plain file: if it is gzipped (by magic bytes, whatever its name), it is inflated as a
- * stream into a temporary folder under os.tmpdir(), removed by `dispose`. A corrupt or truncated
- * gzip rejects with a `SourceError` naming the file.
- */
-export async function plainFile(where: string, file: string): Promise<PlainFile> {
-  if (!(await isGzip(file))) return { path: file, dispose: async () => {} };
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mixstream-gunzip-'));
-  const out = path.join(dir, path.basename(file).replace(/\.gz$/i, '') || 'inflated');
-  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
-  try {
-    await pipeline(createReadStream(file), createGunzip(), createWriteStream(out));
-  } catch (error) {
-    await dispose();
-    throw new SourceError(where, file, `gzip data is corrupt or truncated (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return { path: out, dispose };
 }

@@ -1,11 +1,13 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxHeader, type IdxHeader } from '../core/idx.js';
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
-import { fingerprintFiles, RowFile, SourceError, plainFile, type PlainFile } from './files.js';
+import { DEFAULT_MAX_INFLATED_BYTES, DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
+import { fingerprintFiles, openRegular, RowFile, SourceError } from './files.js';
+import { gunzipHead, gunzipToHandle, hasGzipMagic, maxInflatedSize } from './gzip.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** Fashion-MNIST's class names, by label. */
@@ -29,6 +31,10 @@ export interface MnistOptions {
   readonly seed?: number;
   /** Shuffle each epoch (keyed by (seed, 'mnist', epoch)). Default true. */
   readonly shuffle?: boolean;
+  /** Largest image (rows x columns) the header may declare. Default DEFAULT_MAX_PIXELS (40 megapixels). */
+  readonly maxPixels?: number;
+  /** Largest inflated size of a gzipped file, in bytes. Default DEFAULT_MAX_INFLATED_BYTES (4 GiB). */
+  readonly maxInflatedBytes?: number;
 }
 
 /** The class names of MNIST (digits) or, with `fashion`, Fashion-MNIST. */
@@ -54,22 +60,53 @@ export async function findMnistFiles(dir: string, split: 'train' | 'test' = 'tra
   return { images: path.join(dir, images), labels: path.join(dir, labels) };
 }
 
-async function readHeader(file: string, display: string, magic: number, dims: number): Promise<IdxHeader & { size: number }> {
-  const handle = await open(file, 'r');
+interface IdxLimits {
+  readonly maxPixels: number;
+  readonly maxInflatedBytes: number;
+}
+
+/**
+ * Opens an IDX file (gzipped or not) and checks its header before anything else is read or
+ * inflated: the magic number, the image size against `maxPixels`, and the declared size against
+ * the file (plain: equal; gzip: no more than deflate can hold and than `maxInflatedBytes`). A gzip
+ * is then inflated as a stream, capped at the declared size, into an unnamed temporary file.
+ * Returns an open handle on the plain bytes; the caller closes it.
+ */
+async function openIdx(file: string, magic: number, dims: number, limits: IdxLimits): Promise<IdxHeader & { handle: FileHandle }> {
+  const where = 'mnist';
+  const opened = await openRegular(where, file);
+  let handle: FileHandle | undefined = opened.handle;
   try {
-    const { size } = await handle.stat();
-    const head = new Uint8Array(4 + 4 * dims);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    const header = parseIdxHeader(head.subarray(0, bytesRead));
-    if (typeof header === 'string') throw new SourceError('mnist', display, header);
+    const first = new Uint8Array(4 + 4 * dims);
+    const { bytesRead } = await handle.read(first, 0, first.length, 0);
+    const gzip = hasGzipMagic(first.subarray(0, bytesRead));
+    const head = gzip ? await gunzipHead(where, file, first.length) : first.subarray(0, bytesRead);
+    const header = parseIdxHeader(head);
+    if (typeof header === 'string') throw new SourceError(where, file, header);
     if (header.magic !== magic)
-      throw new SourceError('mnist', display, `magic number 0x${header.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')} (${dims === 3 ? 'images: ubyte, 3 dimensions' : 'labels: ubyte, 1 dimension'})`);
-    const elements = header.dims.reduce((a, b) => a * b, 1);
-    if (size !== header.headerBytes + elements)
-      throw new SourceError('mnist', display, `has ${size} bytes, its header (${header.dims.join(' x ')}) declares ${header.headerBytes + elements}: ${size < header.headerBytes + elements ? 'truncated' : 'trailing bytes'}`);
-    return { ...header, size };
+      throw new SourceError(where, file, `magic number 0x${header.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')} (${dims === 3 ? 'images: ubyte, 3 dimensions' : 'labels: ubyte, 1 dimension'})`);
+    if (dims === 3) {
+      const tooBig = pixelLimitReason(header.dims[2] ?? 0, header.dims[1] ?? 0, limits.maxPixels);
+      if (tooBig && (header.dims[0] ?? 0) > 0) throw new SourceError(where, file, `header ${tooBig}`);
+    }
+    const declared = header.headerBytes + header.dims.reduce((a, b) => a * b, 1);
+    if (gzip) {
+      const most = Math.min(maxInflatedSize(opened.size), limits.maxInflatedBytes);
+      if (declared > most)
+        throw new SourceError(where, file, `header (${header.dims.join(' x ')}) declares ${declared} bytes, more than ${declared > limits.maxInflatedBytes ? `the limit of ${limits.maxInflatedBytes} bytes (maxInflatedBytes)` : `a gzip of ${opened.size} bytes can hold`}; not inflated`);
+      await handle.close();
+      handle = undefined;
+      const inflated = await gunzipToHandle(where, file, declared);
+      handle = inflated.handle;
+      if (inflated.size < declared) throw new SourceError(where, file, `inflates to ${inflated.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: truncated`);
+    } else if (opened.size !== declared) {
+      throw new SourceError(where, file, `has ${opened.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: ${opened.size < declared ? 'truncated' : 'trailing bytes'}`);
+    }
+    const out = { ...header, handle };
+    handle = undefined;
+    return out;
   } finally {
-    await handle.close();
+    await handle?.close().catch(() => {});
   }
 }
 
@@ -80,14 +117,16 @@ async function readHeader(file: string, display: string, magic: number, dims: nu
  * `findMnistFiles`) or `{ images, labels }`. Each subscription is one epoch, shuffled with
  * (seed, 'mnist', epoch) unless `shuffle` is false; it completes after the last image.
  *
- * Images are read by position with a file handle (in ~1 MiB runs when in order), and gzipped
- * files are first inflated, as a stream, to a temporary file that is removed when the epoch ends
- * or is unsubscribed: memory does not grow with the file (the labels, one byte an image, are
- * held). Nothing is read before subscription.
+ * Images are read by position with a file handle (in ~1 MiB runs when in order). A gzipped file's
+ * header is read first and checked (pixel limit, declared size against what the gzip can hold and
+ * `maxInflatedBytes`), then it is inflated as a stream, capped at the declared size, into a
+ * temporary file with no name (nothing is left behind, even by a kill): memory does not grow with
+ * the file (the labels, one byte an image, are held). Nothing is read before subscription.
  *
  * Errors (a `SourceError` naming the file): a magic number other than 0x00000803 (images) or
  * 0x00000801 (labels), counts that differ between the files, a size that does not match the
- * header (truncated), corrupt gzip data, a label above 9 (naming `${labelsFile}#${i}`).
+ * header (truncated), an image over `maxPixels`, a gzip declaring more than it can hold or than
+ * `maxInflatedBytes`, corrupt gzip data, a FIFO, socket or device, a label above 9 (naming `${labelsFile}#${i}`).
  * Options are checked at creation (RangeError naming the option).
  *
  * @example
@@ -99,36 +138,32 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
   check(typeof input === 'string' ? input.length > 0 : typeof input === 'object' && input !== null && typeof input.images === 'string' && typeof input.labels === 'string', where, 'input', 'must be a folder or { images, labels } paths');
   check(split === 'train' || split === 'test', where, 'split', `must be 'train' or 'test', got '${String(split)}'`);
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
+  const limits: IdxLimits = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES };
+  check(Number.isSafeInteger(limits.maxPixels) && limits.maxPixels >= 1, where, 'maxPixels', `must be a positive integer, got ${limits.maxPixels}`);
+  check(Number.isSafeInteger(limits.maxInflatedBytes) && limits.maxInflatedBytes >= 1, where, 'maxInflatedBytes', `must be a positive integer, got ${limits.maxInflatedBytes}`);
   const source = pullSource(async function* (epoch) {
     const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
-    for (const f of [files.images, files.labels]) if (!(await stat(f).catch(() => undefined))) throw new Error(`mnist: '${f}' does not exist`);
-    const disposers: PlainFile[] = [];
+    const handles: FileHandle[] = [];
     let images: RowFile | undefined;
     try {
-      const imagesPlain = await plainFile(where, files.images);
-      disposers.push(imagesPlain);
-      const labelsPlain = await plainFile(where, files.labels);
-      disposers.push(labelsPlain);
-      const ih = await readHeader(imagesPlain.path, files.images, IDX_IMAGES_MAGIC, 3);
-      const lh = await readHeader(labelsPlain.path, files.labels, IDX_LABELS_MAGIC, 1);
+      const ih = await openIdx(files.images, IDX_IMAGES_MAGIC, 3, limits);
+      handles.push(ih.handle);
+      const lh = await openIdx(files.labels, IDX_LABELS_MAGIC, 1, limits);
+      handles.push(lh.handle);
       const [n = 0, rows = 0, cols = 0] = ih.dims;
       const labelCount = lh.dims[0] ?? 0;
       if (n !== labelCount) throw new SourceError(where, files.images, `holds ${n} images but '${files.labels}' holds ${labelCount} labels`);
-      const labels = new Uint8Array(n);
-      const lf = await open(labelsPlain.path, 'r');
-      try {
-        let got = 0;
-        while (got < n) {
-          const { bytesRead } = await lf.read(labels, got, n - got, lh.headerBytes + got);
-          if (bytesRead === 0) throw new SourceError(where, files.labels, `ended after ${got} of ${n} labels`);
-          got += bytesRead;
-        }
-      } finally {
-        await lf.close();
+      const labels = new Uint8Array(n); // one byte an image, its size checked against the file above
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await lh.handle.read(labels, got, n - got, lh.headerBytes + got);
+        if (bytesRead === 0) throw new SourceError(where, files.labels, `ended after ${got} of ${n} labels`);
+        got += bytesRead;
       }
       const order = shuffle ? rng(seed, 'mnist', epoch).permutation(n) : undefined;
       const per = rows * cols;
-      images = await RowFile.open(imagesPlain.path, ih.headerBytes, per, n, !shuffle);
+      images = await RowFile.open({ handle: ih.handle, name: files.images }, ih.headerBytes, per, n, !shuffle);
+      handles.shift(); // the RowFile owns it now
       for (let index = 0; index < n; index++) {
         const i = order ? (order[index] as number) : index;
         const label = labels[i] as number;
@@ -140,7 +175,7 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
       }
     } finally {
       await images?.close().catch(() => {});
-      for (const d of disposers) await d.dispose().catch(() => {});
+      for (const h of handles) await h.close().catch(() => {});
     }
   }, pipelineSeed(options.seed));
   const inputs = typeof input === 'string' ? path.resolve(input) : { images: path.resolve(input.images), labels: path.resolve(input.labels) };

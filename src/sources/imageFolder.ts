@@ -1,8 +1,9 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { hashKeys, rng } from '../core/random.js';
-import { check, type EncodedSample } from '../core/types.js';
+import { check, dataError, type DataError, type EncodedSample } from '../core/types.js';
+import { fileKind, systemRoot } from './files.js';
 import { describeSource, keyOf } from '../flow/identity.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
 
@@ -24,32 +25,90 @@ export interface FolderListing {
   /** Class names, sorted; a class's label is its index here. */
   readonly classes: readonly string[];
   readonly files: ReadonlyArray<{ readonly path: string; readonly label: number }>;
+  /** Entries left out, each with why: symbolic links leading outside the root, loops, broken links, FIFOs, sockets, devices. */
+  readonly skipped: readonly DataError[];
+}
+
+/** Whether `real` is `realRoot` or inside it. */
+const within = (realRoot: string, real: string): boolean => real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : `${realRoot}${path.sep}`);
+
+/**
+ * What an entry of the folder is once symbolic links are resolved: a folder or regular file inside
+ * the root, or a reason to skip it. Resolving (realpath) catches loops (ELOOP) and links that lead
+ * outside the root, which are never followed.
+ */
+async function resolveEntry(full: string, realRoot: string): Promise<{ kind: 'dir' | 'file' } | { skip: string }> {
+  let real: string;
+  try {
+    real = await realpath(full);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return { skip: code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' ? 'broken symbolic link' : `cannot be resolved (${code ?? String(error)})` };
+  }
+  if (!within(realRoot, real)) return { skip: `symbolic link leading outside the root (to '${real}')` };
+  if (systemRoot(real)) return { skip: `under ${systemRoot(real) ?? ''} (a system file)` };
+  const info = await stat(real).catch(() => undefined);
+  if (!info) return { skip: 'vanished while listing' };
+  if (info.isDirectory()) return { kind: 'dir' };
+  if (info.isFile()) return { kind: 'file' };
+  return { skip: `${fileKind(info)}, not a regular file` };
 }
 
 /**
  * Lists an image folder laid out like Stanford Dogs: `root/<class>/<image>`, one folder per class,
  * class index by sorted folder name, image extensions case-insensitive, hidden entries ignored.
- * Rejects with an error naming the root or folder when it is missing, not a folder, holds no class
- * folders, or a class folder holds no images.
+ * The root is a boundary: symbolic links are resolved, and followed only when they lead to a
+ * folder or file inside the root (a symlinked class folder, a linked image); links leading outside
+ * it, loops, broken links, FIFOs, sockets and devices are left out and listed in `skipped` with the
+ * reason. Rejects with an error naming the root or folder when it is missing, not a folder, holds
+ * no class folders, or a class folder holds no images (saying what was skipped there).
  */
 export async function listImageFolder(root: string): Promise<FolderListing> {
   const info = await stat(root).catch(() => undefined);
   if (!info) throw new Error(`imageFolder: root '${root}' does not exist`);
   if (!info.isDirectory()) throw new Error(`imageFolder: root '${root}' is not a folder`);
+  const realRoot = await realpath(root);
+  if (systemRoot(realRoot)) throw new Error(`imageFolder: root '${root}' is under ${systemRoot(realRoot) ?? ''} (a system folder, not data)`);
+  const skipped: DataError[] = [];
   const entries = await readdir(root, { withFileTypes: true });
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (classes.length === 0) throw new Error(`imageFolder: root '${root}' holds no class folders (expected root/<class>/<image>)`);
+  const classes: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    if (e.isDirectory()) classes.push(e.name);
+    else if (e.isSymbolicLink()) {
+      const r = await resolveEntry(path.join(root, e.name), realRoot);
+      if ('skip' in r) skipped.push(dataError(path.join(root, e.name), r.skip));
+      else if (r.kind === 'dir') classes.push(e.name);
+    }
+  }
+  classes.sort();
+  if (classes.length === 0) throw new Error(`imageFolder: root '${root}' holds no class folders (expected root/<class>/<image>)${skipNote(skipped)}`);
   const files: Array<{ path: string; label: number }> = [];
   for (const [label, name] of classes.entries()) {
     const dir = path.join(root, name);
-    const images = (await readdir(dir, { withFileTypes: true }))
-      .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
-      .map((e) => e.name)
-      .sort();
-    if (images.length === 0) throw new Error(`imageFolder: class folder '${dir}' holds no images (${IMAGE_EXTENSIONS.join(' ')})`);
+    const images: string[] = [];
+    const before = skipped.length;
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.') || !IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()) || e.isDirectory()) continue;
+      if (e.isFile()) {
+        images.push(e.name);
+        continue;
+      }
+      const r = await resolveEntry(path.join(dir, e.name), realRoot);
+      if ('skip' in r) skipped.push(dataError(path.join(dir, e.name), r.skip));
+      else if (r.kind === 'file') images.push(e.name);
+    }
+    images.sort();
+    if (images.length === 0) throw new Error(`imageFolder: class folder '${dir}' holds no images (${IMAGE_EXTENSIONS.join(' ')})${skipNote(skipped.slice(before))}`);
     for (const file of images) files.push({ path: path.join(dir, file), label });
   }
-  return { classes, files };
+  return { classes, files, skipped };
+}
+
+/** ': skipped 2 (symbolic link loop: 'a.jpg'; ...)' when entries were skipped, for an error message. */
+function skipNote(skipped: readonly DataError[]): string {
+  if (skipped.length === 0) return '';
+  return `; skipped ${skipped.length}: ${skipped.slice(0, 3).map((s) => `'${s.origin}' (${s.reason})`).join(', ')}${skipped.length > 3 ? ', ...' : ''}`;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { DEFAULT_MAX_RECORD_BYTES } from '../core/limits.js';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { parseExample, ProtobufError } from '../core/protobuf.js';
@@ -6,7 +7,7 @@ import { rng } from '../core/random.js';
 import { TFRECORD_FOOTER_BYTES, TFRECORD_HEADER_BYTES, checkTfrecordData, readTfrecordHeader } from '../core/tfrecordFrame.js';
 import { check, type DataError, type EncodedSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
-import { ChunkReader, fingerprintFiles, DEFAULT_READ_SIZE, SourceError, type OnError } from './files.js';
+import { ChunkReader, fingerprintFiles, DEFAULT_READ_SIZE, readSmallText, SourceError, type OnError } from './files.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
 
 export interface TfrecordOptions {
@@ -28,6 +29,8 @@ export interface TfrecordOptions {
   readonly onSkip?: (error: DataError) => void;
   /** Bytes read per read call, per open shard. Default 1 MiB. */
   readonly readSize?: number;
+  /** Longest record read, in bytes; a longer one is a framing error (nothing of it is read). Default DEFAULT_MAX_RECORD_BYTES (64 MiB). */
+  readonly maxRecordBytes?: number;
 }
 
 /** One framed record of a shard: its byte offset and its data (a view valid until the next record is read). */
@@ -40,7 +43,7 @@ export type TfrecordRead =
  * a clean end of file. A length-CRC mismatch or a truncated file is `fatal` (framing is lost); a
  * data-CRC mismatch is not (the length was verified, so the next record is found).
  */
-export async function readTfrecord(reader: ChunkReader): Promise<TfrecordRead | undefined> {
+export async function readTfrecord(reader: ChunkReader, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): Promise<TfrecordRead | undefined> {
   const offset = reader.offset;
   if (reader.remaining <= 0) return undefined;
   const got = await reader.fill(TFRECORD_HEADER_BYTES);
@@ -48,6 +51,8 @@ export async function readTfrecord(reader: ChunkReader): Promise<TfrecordRead | 
   if (got < TFRECORD_HEADER_BYTES) return { ok: false, offset, reason: `truncated file: ${got} bytes at the end, less than a ${TFRECORD_HEADER_BYTES}-byte record header`, fatal: true };
   const header = readTfrecordHeader(reader.bytes, reader.start);
   if (!header.ok) return { ok: false, offset, reason: `${header.reason}; the rest of the shard (${reader.remaining} bytes) cannot be framed`, fatal: true };
+  // Checked before anything is allocated or read: a header may declare any length up to 2^53.
+  if (header.length > maxRecordBytes) return { ok: false, offset, reason: `record length ${header.length} bytes is over the limit of ${maxRecordBytes} (maxRecordBytes); the rest of the shard is not read`, fatal: true };
   const total = TFRECORD_HEADER_BYTES + header.length + TFRECORD_FOOTER_BYTES;
   if (total > reader.remaining) return { ok: false, offset, reason: `truncated file: a record of ${header.length} bytes needs ${total} bytes, ${reader.remaining} are left`, fatal: true };
   if ((await reader.fill(total)) < total) return { ok: false, offset, reason: `truncated file: ended while reading a record of ${header.length} bytes`, fatal: true };
@@ -64,11 +69,11 @@ export async function readTfrecord(reader: ChunkReader): Promise<TfrecordRead | 
  * a `SourceError` naming the file and byte offset at the first bad record. Streams in chunks of
  * `readSize` bytes.
  */
-export async function* tfrecordRecords(file: string, readSize = DEFAULT_READ_SIZE): AsyncGenerator<{ offset: number; data: Uint8Array }> {
-  const reader = await ChunkReader.open(file, readSize);
+export async function* tfrecordRecords(file: string, readSize = DEFAULT_READ_SIZE, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): AsyncGenerator<{ offset: number; data: Uint8Array }> {
+  const reader = await ChunkReader.open(file, readSize, 'tfrecord');
   try {
     for (;;) {
-      const r = await readTfrecord(reader);
+      const r = await readTfrecord(reader, maxRecordBytes);
       if (!r) return;
       if (!r.ok) throw new SourceError('tfrecord', `${file}@${r.offset}`, r.reason);
       yield { offset: r.offset, data: r.data.slice() };
@@ -95,7 +100,9 @@ export async function listTfrecordShards(input: string | readonly string[]): Pro
   if (!info) throw new Error(`tfrecord: '${input}' does not exist`);
   if (!info.isDirectory()) return [input];
   const entries = await readdir(input, { withFileTypes: true });
-  const shards = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && isTfrecordName(e.name)).map((e) => path.join(input, e.name)).sort();
+  // Not only regular files: a FIFO or device named like a shard is listed, so that opening it
+  // refuses it by name instead of dropping it silently.
+  const shards = entries.filter((e) => !e.isDirectory() && !e.name.startsWith('.') && isTfrecordName(e.name)).map((e) => path.join(input, e.name)).sort();
   if (shards.length === 0) throw new Error(`tfrecord: folder '${input}' holds no TFRecord shards (names containing '.tfrecord')`);
   return shards;
 }
@@ -107,7 +114,7 @@ export async function listTfrecordShards(input: string | readonly string[]): Pro
 export async function tfrecordClassNames(input: string, labelKey = 'label'): Promise<string[] | undefined> {
   const info = await stat(input).catch(() => undefined);
   const dir = info?.isDirectory() ? input : path.dirname(input);
-  const text = await readFile(path.join(dir, `${labelKey}.labels.txt`), 'utf8').catch(() => undefined);
+  const text = await readSmallText('tfrecord', path.join(dir, `${labelKey}.labels.txt`));
   if (text === undefined) return undefined;
   const names = text.split(/\r?\n/).map((l) => l.trim());
   while (names.length > 0 && names[names.length - 1] === '') names.pop();
@@ -139,7 +146,7 @@ export async function tfrecordClassNames(input: string, labelKey = 'label'): Pro
  * const train$ = tfrecord('~/tensorflow_datasets/cifar10/3.0.2', { numClasses: 10, seed: 1 });
  */
 export function tfrecord(shards: string | readonly string[], options: TfrecordOptions): Observable<EncodedSample> {
-  const { numClasses, imageKey = 'image', labelKey = 'label', seed = 0, shuffle = true, onError = 'fail', onSkip, readSize = DEFAULT_READ_SIZE, cycleLength: cycleOption } = options ?? ({} as Partial<TfrecordOptions>);
+  const { numClasses, imageKey = 'image', labelKey = 'label', seed = 0, shuffle = true, onError = 'fail', onSkip, readSize = DEFAULT_READ_SIZE, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES, cycleLength: cycleOption } = options ?? ({} as Partial<TfrecordOptions>);
   const where = 'tfrecord';
   check(typeof shards === 'string' ? shards.length > 0 : Array.isArray(shards) && shards.length > 0 && shards.every((s) => typeof s === 'string' && s.length > 0), where, 'shards', 'must be a path or a non-empty list of paths');
   check(Number.isInteger(numClasses) && numClasses >= 1, where, 'numClasses', `is required: a positive integer, got ${String(numClasses)}`);
@@ -148,6 +155,7 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
   check(onError === 'fail' || onError === 'skip', where, 'onError', `must be 'fail' or 'skip', got '${String(onError)}'`);
   check(Number.isInteger(readSize) && readSize >= 16, where, 'readSize', `must be an integer >= 16, got ${readSize}`);
+  check(Number.isSafeInteger(maxRecordBytes) && maxRecordBytes >= 1, where, 'maxRecordBytes', `must be a positive integer, got ${maxRecordBytes}`);
   check(cycleOption === undefined || (Number.isInteger(cycleOption) && cycleOption >= 1), where, 'cycleLength', `must be a positive integer, got ${String(cycleOption)}`);
 
   const source = pullSource(async function* (epoch) {
@@ -173,11 +181,11 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
             continue;
           }
           const file = files[nextShard++] as string;
-          s = { file, reader: await ChunkReader.open(file, readSize) };
+          s = { file, reader: await ChunkReader.open(file, readSize, where) };
           slots[slot] = s;
           open++;
         }
-        const r = await readTfrecord(s.reader);
+        const r = await readTfrecord(s.reader, maxRecordBytes);
         if (!r || (!r.ok && r.fatal)) {
           if (r) bad(`${s.file}@${r.offset}`, r.reason);
           slots[slot] = undefined;

@@ -1,0 +1,186 @@
+/** Every source checks headers and lengths before it reads or inflates, refuses special files, and keeps to its root. */
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { lastValueFrom, toArray, type Observable } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeIdxHeader } from '../../src/core/idx.js';
+import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
+import { cifar } from '../../src/sources/cifar.js';
+import { detectDataset } from '../../src/sources/detect.js';
+import { mnist } from '../../src/sources/idx.js';
+import { imageFolder, listImageFolder } from '../../src/sources/imageFolder.js';
+import { manifest, readManifest } from '../../src/sources/manifest.js';
+import { tfrecord } from '../../src/sources/tfrecord.js';
+import { fifoAt, idxGzBomb, idxLabelsGz, scratchDir, socketAt, tfrecordLengthBomb } from './corpus.js';
+
+let dir = '';
+let remove = async (): Promise<void> => {};
+beforeAll(async () => {
+  ({ dir, remove } = await scratchDir('hostile-sources'));
+});
+afterAll(() => remove());
+
+const all = <T>(o: Observable<T>): Promise<T[]> => lastValueFrom(o.pipe(toArray()), { defaultValue: [] });
+const sub = async (name: string): Promise<string> => {
+  const d = path.join(dir, name);
+  await mkdir(d, { recursive: true });
+  return d;
+};
+
+describe('IDX: header checked before anything is inflated', () => {
+  it('two 12000 x 12000 images in a small IDX.gz: refused by the pixel limit', async () => {
+    const d = await sub('idx-pixels');
+    const images = idxGzBomb(2, 12000, 12000);
+    expect(images.length).toBeLessThan(4096);
+    await writeFile(path.join(d, 'train-images-idx3-ubyte.gz'), images);
+    await writeFile(path.join(d, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(2));
+    await expect(all(mnist(d))).rejects.toThrow(/train-images-idx3-ubyte\.gz: header declares an image of 12000x12000 = 144000000 pixels, over the limit of 40000000/);
+  });
+
+  it('a small IDX.gz declaring gigabytes: refused as more than the gzip can hold, and by maxInflatedBytes; nothing left in the temp folder', async () => {
+    const d = await sub('idx-bytes');
+    await writeFile(path.join(d, 'train-images-idx3-ubyte.gz'), idxGzBomb(4_000_000, 28, 28));
+    await writeFile(path.join(d, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(10));
+    const tmp = await sub('idx-bytes-tmp');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      await expect(all(mnist(d))).rejects.toThrow(/train-images-idx3-ubyte\.gz: header \(4000000 x 28 x 28\) declares 3136000016 bytes, more than a gzip of \d+ bytes can hold; not inflated/);
+      expect(await readdir(tmp)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    // A consistent file over the inflate limit: refused by maxInflatedBytes, before inflating.
+    const e = await sub('idx-cap');
+    await writeFile(path.join(e, 'train-images-idx3-ubyte.gz'), idxGzBomb(100, 28, 28, 100 * 28 * 28));
+    await writeFile(path.join(e, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(100));
+    await expect(all(mnist(e, { maxInflatedBytes: 50_000 }))).rejects.toThrow(/declares 78416 bytes, more than the limit of 50000 bytes \(maxInflatedBytes\)/);
+    expect(await all(mnist(e))).toHaveLength(100);
+  });
+
+  it('an IDX.gz that inflates to more than its header declares: the inflate stops at the declared size', async () => {
+    const d = await sub('idx-long');
+    const { gzipSync } = await import('node:zlib');
+    await writeFile(path.join(d, 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([encodeIdxHeader([2, 4, 4]), Buffer.alloc(1 << 20)])));
+    await writeFile(path.join(d, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(2));
+    await expect(all(mnist(d))).rejects.toThrow(/train-images-idx3-ubyte\.gz: inflates to more than 48 bytes, the most its header allows; stopped there/);
+  });
+});
+
+describe('TFRecord: record lengths checked against the limit and the file before reading', () => {
+  it('a length of 2^40 and a sparse 2 GiB record: refused naming shard and offset, nothing read', async () => {
+    const d = await sub('tfr');
+    const huge = path.join(d, 'huge.tfrecord');
+    await tfrecordLengthBomb(huge, 2 ** 40, false);
+    await expect(all(tfrecord(huge, { numClasses: 2 }))).rejects.toThrow(/huge\.tfrecord@0: record length 1099511627776 bytes is over the limit of 67108864 \(maxRecordBytes\)/);
+    const sparse = path.join(d, 'sparse.tfrecord');
+    await tfrecordLengthBomb(sparse, 2 ** 31, true);
+    const before = process.memoryUsage().rss;
+    await expect(all(tfrecord(sparse, { numClasses: 2 }))).rejects.toThrow(/sparse\.tfrecord@0: record length 2147483648 bytes is over the limit/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    // Within the limit, a length beyond the file is a truncation, also before any read.
+    await expect(all(tfrecord(huge, { numClasses: 2, maxRecordBytes: 2 ** 41 }))).rejects.toThrow(/huge\.tfrecord@0: truncated file: a record of 1099511627776 bytes needs/);
+  });
+});
+
+describe('special files: refused when listed or opened, naming the path, in every source', () => {
+  it('MNIST labels, a CIFAR batch, a TFRecord shard, a manifest: each a FIFO', async () => {
+    const m = await sub('fifo-mnist');
+    await writeFile(path.join(m, 'train-images-idx3-ubyte'), Buffer.concat([encodeIdxHeader([1, 2, 2]), Buffer.alloc(4)]));
+    fifoAt(path.join(m, 'train-labels-idx1-ubyte'));
+    await expect(all(mnist(m))).rejects.toThrow(/train-labels-idx1-ubyte: is a FIFO \(named pipe\), not a regular file/);
+
+    const c = await sub('fifo-cifar');
+    fifoAt(path.join(c, 'data_batch_1.bin'));
+    await expect(all(cifar(c))).rejects.toThrow(/data_batch_1\.bin: is a FIFO/);
+
+    const t = await sub('fifo-tfr');
+    await writeFile(path.join(t, 'a.tfrecord-00000-of-00002'), encodeTfrecord(new Uint8Array(0)));
+    fifoAt(path.join(t, 'a.tfrecord-00001-of-00002'));
+    await expect(all(tfrecord(t, { numClasses: 2, onError: 'skip' }))).rejects.toThrow(/a\.tfrecord-00001-of-00002: is a FIFO/);
+
+    const f = await sub('fifo-manifest');
+    fifoAt(path.join(f, 'list.csv'));
+    await expect(all(manifest(path.join(f, 'list.csv')))).rejects.toThrow(/list\.csv: is a FIFO/);
+    await expect(detectDataset(path.join(f, 'list.csv'))).rejects.toThrow(/list\.csv' is a FIFO \(named pipe\), not a data file or folder/);
+    await expect(detectDataset('/proc/self')).rejects.toThrow(/is under \/proc/);
+  });
+
+  it('an image folder: a FIFO, a socket and a link to /dev/zero among the images are skipped and listed with the reason', async () => {
+    const root = await sub('fifo-folder');
+    await mkdir(path.join(root, 'cat'));
+    await writeFile(path.join(root, 'cat', 'ok.jpg'), 'x');
+    fifoAt(path.join(root, 'cat', 'pipe.jpg'));
+    socketAt(path.join(root, 'cat', 'sock.png'));
+    await symlink('/dev/zero', path.join(root, 'cat', 'zero.jpg'));
+    const listing = await listImageFolder(root);
+    expect(listing.files.map((f) => path.basename(f.path))).toEqual(['ok.jpg']);
+    expect(listing.skipped.map((s) => [path.basename(s.origin), s.reason]).sort()).toEqual([
+      ['pipe.jpg', 'a FIFO (named pipe), not a regular file'],
+      ['sock.png', 'a socket, not a regular file'],
+      ['zero.jpg', "symbolic link leading outside the root (to '/dev/zero')"],
+    ]);
+  });
+});
+
+describe('the data root is a boundary', () => {
+  it('manifest: a link leading outside the root, to /dev/zero, a loop and a NUL in a path are refused naming the line', async () => {
+    const root = await sub('mf');
+    const outside = await sub('mf-outside');
+    await writeFile(path.join(outside, 'secret.jpg'), 'x');
+    await writeFile(path.join(root, 'in.jpg'), 'x');
+    await symlink(path.join(outside, 'secret.jpg'), path.join(root, 'escape.jpg'));
+    await symlink('/dev/zero', path.join(root, 'zero.jpg'));
+    await symlink('loop-b.jpg', path.join(root, 'loop-a.jpg'));
+    await symlink('loop-a.jpg', path.join(root, 'loop-b.jpg'));
+    await symlink('in.jpg', path.join(root, 'inside-link.jpg'));
+    const cases: Array<[string, RegExp]> = [
+      ['escape.jpg', /:3: path 'escape.jpg' leads outside the root .* \(through a symbolic link, to '.*mf-outside\/secret\.jpg'\): refused/],
+      ['zero.jpg', /:3: path 'zero.jpg' leads outside the root .* to '\/dev\/zero'/],
+      ['loop-a.jpg', /:3: path 'loop-a.jpg' is a symbolic link loop/],
+      ['in\u0000.jpg', /:3: path 'in\u0000\.jpg' contains a NUL character/],
+    ];
+    for (const [p, reason] of cases) {
+      const file = path.join(root, 'list.csv');
+      await writeFile(file, `path,label\nin.jpg,a\n"${p}",b\n`);
+      await expect(readManifest(file), p).rejects.toThrow(reason);
+    }
+    const ok = path.join(root, 'ok.csv');
+    await writeFile(ok, 'path,label\nin.jpg,a\ninside-link.jpg,b\n');
+    expect((await readManifest(ok)).rows.map((r) => path.basename(r.path))).toEqual(['in.jpg', 'inside-link.jpg']);
+  });
+
+  it('image folder: links outside and loops are skipped and counted; a symlinked class folder inside the root is a class; a class of only outside links says why it is empty', async () => {
+    const root = await sub('folder');
+    const outside = await sub('folder-outside');
+    await writeFile(path.join(outside, 'secret.jpg'), 'x');
+    await mkdir(path.join(outside, 'dogs'));
+    await writeFile(path.join(outside, 'dogs', 'd.jpg'), 'x');
+    await mkdir(path.join(root, 'cat'));
+    await mkdir(path.join(root, '.store', 'bird'), { recursive: true });
+    await writeFile(path.join(root, 'cat', 'c.jpg'), 'x');
+    await writeFile(path.join(root, '.store', 'bird', 'b.jpg'), 'x');
+    await symlink(path.join(outside, 'secret.jpg'), path.join(root, 'cat', 'escape.jpg'));
+    await symlink('loop2.jpg', path.join(root, 'cat', 'loop1.jpg'));
+    await symlink('loop1.jpg', path.join(root, 'cat', 'loop2.jpg'));
+    await symlink(path.join(root, '.store', 'bird'), path.join(root, 'bird')); // inside the root: followed
+    await symlink(path.join(outside, 'dogs'), path.join(root, 'dogs')); // outside: skipped
+    await symlink('c.jpg', path.join(root, 'cat', 'alias.jpg')); // inside: an image
+    const listing = await listImageFolder(root);
+    expect(listing.classes).toEqual(['bird', 'cat']);
+    expect(listing.files.map((f) => path.relative(root, f.path))).toEqual(['bird/b.jpg', 'cat/alias.jpg', 'cat/c.jpg']);
+    expect(listing.skipped.map((s) => [path.relative(root, s.origin), s.reason.replace(/ \(to .*/, '')]).sort()).toEqual([
+      ['cat/escape.jpg', 'symbolic link leading outside the root'],
+      ['cat/loop1.jpg', 'symbolic link loop'],
+      ['cat/loop2.jpg', 'symbolic link loop'],
+      ['dogs', 'symbolic link leading outside the root'],
+    ]);
+    expect((await all(imageFolder(root, { shuffle: false }))).map((s) => path.basename(s.origin))).toEqual(['b.jpg', 'alias.jpg', 'c.jpg']);
+
+    const only = await sub('folder-only-links');
+    await mkdir(path.join(only, 'cat'));
+    await symlink(path.join(outside, 'secret.jpg'), path.join(only, 'cat', 'x.jpg'));
+    await expect(listImageFolder(only)).rejects.toThrow(/class folder '.*cat' holds no images .*; skipped 1: '.*x\.jpg' \(symbolic link leading outside the root/);
+  });
+});
