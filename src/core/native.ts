@@ -13,6 +13,16 @@ export interface Addon {
   blend(x: Float32Array, y: Float32Array, dst: Float32Array, lambda: number): void;
   /** Only where the CPU has SSE 4.2. */
   crc32c?(bytes: Uint8Array, start: number, end: number, crc: number): number;
+  /**
+   * NHWC conv2d and its gradients (native/conv.c), for the wasm backend's kernels: `geom` packs
+   * [b, h, w, ci, fh, fw, co, oh, ow, sh, sw, dh, dw, padTop, padLeft]; the arrays are views of the
+   * wasm heap. Absent from an addon built before they existed.
+   */
+  convForward?(geom: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, relu: number, out: Float32Array): void;
+  convBackpropFilter?(geom: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  convBackpropInput?(geom: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
+  convSimd?: string;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;
 }
 

@@ -6,11 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
+import { registerNativeConvOverrides } from './nativeConv.js';
 import { registerWasmFastOverrides } from './overrides.js';
 
 export { conv2dBackpropFilterConfig, conv2dBackpropFilterNHWC } from './conv2dBackpropFilter.js';
 export { depthwiseBackpropFilterConfig, depthwiseBackpropFilterNHWC } from './depthwiseBackpropFilter.js';
 export { depthwiseBackpropInputConfig, depthwiseBackpropInputNHWC } from './depthwiseBackpropInput.js';
+export { nativeConvAvailable, registerNativeConvOverrides } from './nativeConv.js';
 export { conv2dBackpropInputNHWC, registerWasmFastOverrides, tileByBroadcast } from './overrides.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
@@ -20,7 +22,8 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFi
 export interface WasmKernelOptions {
   /**
    * Also replace wasm's slow Conv2DBackpropInput and Tile (see overrides.ts); default true, since
-   * together they were most of a ResNet training step. False leaves wasm's own kernels alone.
+   * together they were most of a ResNet training step; and route Conv2D / FusedConv2D to the
+   * native addon where it is built (nativeConv.ts). False leaves wasm's own kernels alone.
    */
   readonly fastOverrides?: boolean;
 }
@@ -31,7 +34,7 @@ export interface WasmKernelOptions {
  * returns the names it registered or replaced this call.
  */
 export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): string[] {
-  const added: string[] = options.fastOverrides === false ? [] : registerWasmFastOverrides();
+  const added: string[] = options.fastOverrides === false ? [] : [...registerWasmFastOverrides(), ...registerNativeConvOverrides()];
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
     tf.registerKernel(config);

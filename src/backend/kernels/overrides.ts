@@ -3,14 +3,14 @@
  * loops, which dominate a training step once the missing kernels exist: Conv2DBackpropInput
  * (every conv's input gradient; ~8x slower than XNNPACK Conv2D) and Tile (batch norm's gradient
  * tiles per-channel vectors to the full activation; ~40x slower than a broadcast multiply).
+ * Where the native addon carries conv kernels, Conv2DBackpropInput runs there instead (nativeConv.ts).
  * Each replacement keeps the original's setup/dispose and hands any case it does not cover
  * (NCHW, non-float dtypes, ranks XNNPACK cannot broadcast) back to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convPad, dilateSpatial, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';
+import { nativeConvBackpropInput } from './nativeConv.js';
+import { convPad, dilateSpatial, override, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';
 
-const MARK = Symbol.for('mixstream.wasm-override');
-type Marked = tf.KernelFunc & { [MARK]?: true };
 
 /** Input gradient of an NHWC conv2d as a stride-1 XNNPACK conv of the spread, padded dy with the flipped filter. */
 export function conv2dBackpropInputNHWC(
@@ -62,17 +62,6 @@ export function tileByBroadcast(x: tf.Tensor, reps: readonly number[]): tf.Tenso
   });
 }
 
-function override(kernelName: string, make: (original: tf.KernelConfig) => tf.KernelFunc): boolean {
-  const original = tf.getKernel(kernelName, 'wasm');
-  if (original === undefined || (original.kernelFunc as Marked)[MARK]) return false;
-  const kernelFunc = make(original) as Marked;
-  kernelFunc[MARK] = true;
-  tf.unregisterKernel(kernelName, 'wasm');
-  // Keep the original's setup/dispose: the delegated cases call into its cwrapped wasm function.
-  tf.registerKernel({ ...original, kernelFunc });
-  return true;
-}
-
 /**
  * Swaps in the faster Conv2DBackpropInput and Tile on 'wasm' (originals kept for the cases they
  * do not cover). Idempotent; returns the names replaced this call.
@@ -82,6 +71,13 @@ export function registerWasmFastOverrides(): string[] {
   const conv = override('Conv2DBackpropInput', (original) => (args) => {
     const attrs = args.attrs ?? {};
     if (attrs['dataFormat'] === 'NCHW') return original.kernelFunc(args);
+    const { dy, filter } = args.inputs;
+    if (dy !== undefined && filter !== undefined) {
+      const shape = shape4(attrs['inputShape'], 'Conv2DBackpropInput');
+      const info = tf.backend_util.computeConv2DInfo(shape, filter.shape as [number, number, number, number], pair(attrs['strides'], 1, 'Conv2DBackpropInput'), 1, convPad(attrs['pad'], 'Conv2DBackpropInput'), roundingMode(attrs['dimRoundingMode']), false, 'channelsLast');
+      const native = nativeConvBackpropInput(args.backend, dy, filter, info);
+      if (native !== null) return native;
+    }
     return withInputs('Conv2DBackpropInput', args.inputs, ['dy', 'filter'], ([dy, filter]) =>
       conv2dBackpropInputNHWC(
         shape4(attrs['inputShape'], 'Conv2DBackpropInput'),

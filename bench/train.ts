@@ -1,0 +1,110 @@
+/**
+ * One run's training throughput on wasm beside PyTorch's on the same CPU, measured in the same run
+ * (../shared/bench/peer_torch_train.py: Adam, cross-entropy, random data, every core): ResNet-8 at
+ * 32x32 batch 16, and simple-cnn at the ablation's default size. Where python3-torch is missing the
+ * line says so and carries no peer figure.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { backendKernelsInfo, resolveBackend } from '../src/backend/index.js';
+import { rng } from '../src/core/random.js';
+import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from '../src/experiment/config.js';
+import { resnet, simpleCnn } from '../src/models/index.js';
+import { SHARED_BENCH } from './peers.js';
+import { emit, type Figure } from './report.js';
+
+/** Batch 16 for both, as the issue's figures; simple-cnn's filters, hidden units and size are the ablation's. */
+export const BENCH_TRAIN = { batch: 16, steps: 40, torchSteps: 60, classes: 10 } as const;
+
+interface Workload {
+  readonly label: string;
+  readonly size: number;
+  /** peer_torch_train.py's arguments after steps and batch: model, size, and simple-cnn's F1,F2,H. */
+  readonly peerArgs: string[];
+  readonly make: () => tf.LayersModel;
+}
+
+function workloads(): Workload[] {
+  const opts = DEFAULT_MODEL_OPTIONS['simple-cnn'] as { filters: [number, number]; hidden: number };
+  const size = DEFAULT_CONFIG.size;
+  return [
+    { label: 'ResNet-8', size: 32, peerArgs: ['resnet8', '32'], make: () => resnet({ inputSize: 32, numClasses: BENCH_TRAIN.classes, seed: 1 }) },
+    {
+      label: `simple-cnn ${opts.filters.join(',')},${opts.hidden}`,
+      size,
+      peerArgs: ['simplecnn', String(size), `${opts.filters.join(',')},${opts.hidden}`],
+      make: () => simpleCnn({ inputSize: size, numClasses: BENCH_TRAIN.classes, seed: 1, filters: opts.filters, hidden: opts.hidden }),
+    },
+  ];
+}
+
+function syntheticBatch(size: number, batch: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+  const r = rng(seed, 'bench-train', batch);
+  const x = Float32Array.from({ length: batch * size * size * 3 }, () => r.normal());
+  const labels = Array.from({ length: batch }, () => r.int(BENCH_TRAIN.classes));
+  return { xs: tf.tensor4d(x, [batch, size, size, 3]), ys: tf.oneHot(labels, BENCH_TRAIN.classes).toFloat() as tf.Tensor2D };
+}
+
+/** images/s of trainOnBatch after five warm-up steps (as the peer warms up five). */
+async function ourRate(w: Workload): Promise<number> {
+  const model = w.make();
+  const { xs, ys } = syntheticBatch(w.size, BENCH_TRAIN.batch, 1);
+  try {
+    for (let i = 0; i < 5; i++) await model.trainOnBatch(xs, ys);
+    const t0 = performance.now();
+    for (let i = 0; i < BENCH_TRAIN.steps; i++) await model.trainOnBatch(xs, ys);
+    return (BENCH_TRAIN.steps * BENCH_TRAIN.batch) / ((performance.now() - t0) / 1000);
+  } finally {
+    model.dispose();
+    tf.dispose([xs, ys]);
+  }
+}
+
+/** PyTorch's images/s and thread count, or why there is none. */
+async function torchRate(w: Workload): Promise<{ value: number; threads: number; torch: string } | { missing: string }> {
+  const python = '/usr/bin/python3';
+  try {
+    await promisify(execFile)(python, ['-c', 'import torch']);
+  } catch {
+    return { missing: 'python3-torch is not installed (apt-get install -y python3-torch)' };
+  }
+  const script = path.join(SHARED_BENCH, 'peer_torch_train.py');
+  const { stdout } = await promisify(execFile)(python, [script, String(BENCH_TRAIN.torchSteps), String(BENCH_TRAIN.batch), ...w.peerArgs], { maxBuffer: 1 << 20 });
+  const line = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { images_per_s?: number; threads?: number; torch?: string };
+  if (typeof line.images_per_s !== 'number') return { missing: `peer_torch_train.py printed no rate: ${stdout.trim().slice(0, 200)}` };
+  return { value: line.images_per_s, threads: line.threads ?? 0, torch: line.torch ?? '?' };
+}
+
+/** Emits "train <model> vs PyTorch" per workload; ours first, then the peer, back to back. */
+export async function benchTrain(out: (f: Figure) => void = emit): Promise<void> {
+  await resolveBackend('wasm');
+  const kernels = backendKernelsInfo();
+  for (const w of workloads()) {
+    const ours = await ourRate(w);
+    const peer = await torchRate(w);
+    const common = {
+      name: `train ${w.label} ${w.size}x${w.size} batch ${BENCH_TRAIN.batch} vs PyTorch`,
+      value: ours,
+      unit: 'images/s',
+      target: w.label === 'ResNet-8' ? '>= 0.5x, then >= 1.0x' : '>= 1.0x',
+      kernels,
+    };
+    if ('missing' in peer) out({ ...common, peer: peer.missing });
+    else {
+      const ratio = ours / peer.value;
+      out({
+        ...common,
+        against: { name: `PyTorch ${peer.torch} CPU, ${peer.threads} threads, same model, batch and optimizer`, value: peer.value, unit: 'images/s' },
+        ratio,
+        pass: ratio >= (w.label === 'ResNet-8' ? 0.5 : 1),
+      });
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await benchTrain();
+}
