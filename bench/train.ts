@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { backendKernelsInfo, resolveBackend } from '../src/backend/index.js';
+import { accelerator } from '../src/core/native.js';
 import { rng } from '../src/core/random.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from '../src/experiment/config.js';
 import { resnet, simpleCnn } from '../src/models/index.js';
@@ -48,8 +49,10 @@ function syntheticBatch(size: number, batch: number, seed: number): { xs: tf.Ten
   return { xs: tf.tensor4d(x, [batch, size, size, 3]), ys: tf.oneHot(labels, BENCH_TRAIN.classes).toFloat() as tf.Tensor2D };
 }
 
-/** images/s of trainOnBatch after five warm-up steps (as the peer warms up five). */
-async function ourRate(w: Workload): Promise<number> {
+/** images/s of trainOnBatch after five warm-up steps (as the peer warms up five); `native` false hides the addon. */
+async function ourRate(w: Workload, native = true): Promise<number> {
+  const addon = accelerator.addon;
+  if (!native) accelerator.addon = undefined;
   const model = w.make();
   const { xs, ys } = syntheticBatch(w.size, BENCH_TRAIN.batch, 1);
   try {
@@ -58,6 +61,7 @@ async function ourRate(w: Workload): Promise<number> {
     for (let i = 0; i < BENCH_TRAIN.steps; i++) await model.trainOnBatch(xs, ys);
     return (BENCH_TRAIN.steps * BENCH_TRAIN.batch) / ((performance.now() - t0) / 1000);
   } finally {
+    accelerator.addon = addon;
     model.dispose();
     tf.dispose([xs, ys]);
   }
@@ -72,7 +76,13 @@ async function torchRate(w: Workload): Promise<{ value: number; threads: number;
     return { missing: 'python3-torch is not installed (apt-get install -y python3-torch)' };
   }
   const script = path.join(SHARED_BENCH, 'peer_torch_train.py');
-  const { stdout } = await promisify(execFile)(python, [script, String(BENCH_TRAIN.torchSteps), String(BENCH_TRAIN.batch), ...w.peerArgs], { maxBuffer: 1 << 20 });
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)(python, [script, String(BENCH_TRAIN.torchSteps), String(BENCH_TRAIN.batch), ...w.peerArgs], { maxBuffer: 1 << 20 }));
+  } catch (e) {
+    // A peer that cannot run is reported as such, never replaced by a number.
+    return { missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
+  }
   const line = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { images_per_s?: number; threads?: number; torch?: string };
   if (typeof line.images_per_s !== 'number') return { missing: `peer_torch_train.py printed no rate: ${stdout.trim().slice(0, 200)}` };
   return { value: line.images_per_s, threads: line.threads ?? 0, torch: line.torch ?? '?' };
@@ -85,12 +95,15 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
   for (const w of workloads()) {
     const ours = await ourRate(w);
     const peer = await torchRate(w);
+    // The same run without the native addon (XNNPACK's convs): what the addon adds, and what a machine without a compiler gets.
+    const wasmOnly = accelerator.addon === undefined ? undefined : await ourRate(w, false);
     const common = {
       name: `train ${w.label} ${w.size}x${w.size} batch ${BENCH_TRAIN.batch} vs PyTorch`,
       value: ours,
       unit: 'images/s',
       target: w.label === 'ResNet-8' ? '>= 0.5x, then >= 1.0x' : '>= 1.0x',
       kernels,
+      ...(wasmOnly === undefined ? {} : { withoutNative: { value: wasmOnly, unit: 'images/s' } }),
     };
     if ('missing' in peer) out({ ...common, peer: peer.missing });
     else {

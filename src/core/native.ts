@@ -21,6 +21,8 @@ export interface Addon {
   convForward?(geom: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, relu: number, out: Float32Array): void;
   convBackpropFilter?(geom: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   convBackpropInput?(geom: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  /** out[c] = scale * sum over rows of x[r * cols + c] (float64 accumulation): Sum / Mean over leading axes. */
+  sumRows?(x: Float32Array, rows: number, cols: number, out: Float32Array, scale: number): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;

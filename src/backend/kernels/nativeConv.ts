@@ -8,26 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { accelerator } from '../../core/native.js';
+import { asWasm, view } from './heap.js';
 import { convPad, override, pair, roundingMode } from './shared.js';
-
-/** The slice of tfjs-backend-wasm's BackendWasm these kernels use. */
-interface WasmHeapBackend {
-  readonly wasm: { readonly HEAPU8: Uint8Array };
-  readonly dataIdMap: { get(dataId: object): { memoryOffset: number | null; dtype: string } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-function asWasm(backend: unknown): WasmHeapBackend | null {
-  const b = backend as Partial<WasmHeapBackend> | null;
-  return b && b.wasm?.HEAPU8 && b.dataIdMap && typeof b.makeOutput === 'function' ? (b as WasmHeapBackend) : null;
-}
-
-/** A float32 view of one tensor's bytes on the heap; taken after every allocation (growth swaps the buffer). */
-function view(backend: WasmHeapBackend, t: tf.TensorInfo): Float32Array {
-  const data = backend.dataIdMap.get(t.dataId);
-  if (data === undefined || data.memoryOffset === null || data.dtype !== 'float32') throw new Error('native conv: tensor is not float32 on the wasm heap');
-  return new Float32Array(backend.wasm.HEAPU8.buffer, data.memoryOffset, tf.util.sizeFromShape(t.shape));
-}
 
 function geometry(info: tf.backend_util.Conv2DInfo): Int32Array {
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth } = info;

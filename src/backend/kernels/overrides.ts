@@ -8,6 +8,7 @@
  * (NCHW, non-float dtypes, ranks XNNPACK cannot broadcast) back to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { bytes, asWasm } from './heap.js';
 import { nativeConvBackpropInput } from './nativeConv.js';
 import { convPad, dilateSpatial, override, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';
 
@@ -33,6 +34,25 @@ export function conv2dBackpropInputNHWC(
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, co, ci]
     return tf.conv2d(full, flipped, 1, 'valid');
   });
+}
+
+/**
+ * Tile that only repeats x whole (every repeated axis comes before every axis where x is longer
+ * than 1: the broadcast of a per-channel vector over N, H, W), as byte copies on the wasm heap
+ * that double the filled prefix each time. Exact for every dtype; null when the shape is another.
+ */
+export function tileLeading(backendLike: unknown, x: tf.TensorInfo, reps: readonly number[]): tf.TensorInfo | null {
+  const backend = asWasm(backendLike);
+  if (backend === null || reps.length !== x.shape.length) return null;
+  const firstData = x.shape.findIndex((d) => d > 1);
+  if (firstData !== -1 && reps.some((r, i) => r > 1 && i >= firstData)) return null;
+  const out = backend.makeOutput(x.shape.map((d, i) => d * (reps[i] as number)), x.dtype);
+  const src = bytes(backend, x);
+  const dst = bytes(backend, out);
+  if (src.length === 0 || dst.length === 0) return out;
+  dst.set(src, 0);
+  for (let filled = src.length; filled < dst.length; filled *= 2) dst.copyWithin(filled, 0, Math.min(filled, dst.length - filled));
+  return out;
 }
 
 /**
@@ -93,7 +113,10 @@ export function registerWasmFastOverrides(): string[] {
   const tile = override('Tile', (original) => (args) => {
     const x = args.inputs['x'];
     const reps = args.attrs?.['reps'];
-    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32' || !Array.isArray(reps)) return original.kernelFunc(args);
+    if (x === undefined || x.dtype === 'string' || !Array.isArray(reps)) return original.kernelFunc(args);
+    const leading = tileLeading(args.backend, x, reps as number[]);
+    if (leading !== null) return leading;
+    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32') return original.kernelFunc(args);
     return tileByBroadcast(x, reps as number[]) ?? original.kernelFunc(args);
   });
   if (tile) done.push('Tile');
