@@ -125,7 +125,7 @@ describe('native conv kernels on the wasm heap', () => {
     accelerator.addon = undefined;
     expect(nativeConvAvailable()).toBe(false);
     await agreesWithCpu();
-    expect(backendKernelsInfo().kernels['Conv2D']).toBe('xnnpack');
+    expect(backendKernelsInfo().kernels['Conv2D']).toBe('tfjs-backend-wasm (xnnpack)');
   });
 
   it('leaves no tensors or wasm buffers behind', async () => {

@@ -123,6 +123,11 @@ export function checkDy(kernel: string, dy: tf.Tensor4D, expected: readonly [num
 const MARK = Symbol.for('mixstream.wasm-override');
 type Marked = tf.KernelFunc & { [MARK]?: true };
 
+/** Whether wasm's `kernelName` is currently one of our replacements. */
+export function isOverridden(kernelName: string): boolean {
+  return (tf.getKernel(kernelName, 'wasm')?.kernelFunc as Marked | undefined)?.[MARK] === true;
+}
+
 /**
  * Replaces wasm's kernel `kernelName` with make(original), once (a marker makes it idempotent).
  * Returns whether it replaced it this call.
