@@ -11,11 +11,16 @@ export {
   depthwiseBackpropFilterNHWC,
   depthwiseBackpropInputConfig,
   depthwiseBackpropInputNHWC,
+  leadingSplit,
   nativeConvAvailable,
   registerNativeConvOverrides,
   registerWasmFastOverrides,
+  registerLeadingReductions,
+  registerReduceGradients,
+  registerSharedIdentity,
   registerWasmTrainingKernels,
   tileByBroadcast,
+  tileLeading,
   wasmTrainingKernels,
 } from './kernels/index.js';
 export type { WasmKernelOptions } from './kernels/index.js';
