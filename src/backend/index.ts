@@ -4,6 +4,7 @@ export type { BackendKernelsInfo } from './kernelsInfo.js';
 export { AUTO_ORDER, BACKEND_CHOICES, BACKEND_ENV, parseBackendChoice, resolveBackend } from './resolve.js';
 export type { BackendChoice, BackendName, ResolveOptions, ResolvedBackend } from './resolve.js';
 export {
+  BATCH_NORM_GRAD,
   conv2dBackpropFilterConfig,
   conv2dBackpropFilterNHWC,
   conv2dBackpropInputNHWC,
@@ -16,6 +17,7 @@ export {
   registerNativeConvOverrides,
   registerWasmFastOverrides,
   registerLeadingReductions,
+  registerNativeBatchNorm,
   registerReduceGradients,
   registerSharedIdentity,
   registerWasmTrainingKernels,

@@ -23,6 +23,13 @@ export interface Addon {
   convBackpropInput?(geom: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   /** out[c] = scale * sum over rows of x[r * cols + c] (float64 accumulation): Sum / Mean over leading axes. */
   sumRows?(x: Float32Array, rows: number, cols: number, out: Float32Array, scale: number): void;
+  /** Batch norm over the last axis of x viewed as [rows, c] (native/batchnorm.c); scale and offset may be null. */
+  bnForward?(x: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, eps: number, out: Float32Array): void;
+  /** Its gradient with respect to x, mean, variance, scale and offset, in one pass pair. */
+  bnBackward?(
+    x: Float32Array, dy: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
+    dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array,
+  ): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;

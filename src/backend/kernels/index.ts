@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
+import { registerNativeBatchNorm } from './batchNorm.js';
 import { registerSharedIdentity } from './identity.js';
 import { registerNativeConvOverrides } from './nativeConv.js';
 import { registerWasmFastOverrides } from './overrides.js';
@@ -20,6 +21,7 @@ export { conv2dBackpropInputNHWC, registerWasmFastOverrides, tileByBroadcast, ti
 export { registerReduceGradients } from './reduceGrads.js';
 export { leadingSplit, registerLeadingReductions } from './reduceLeading.js';
 export { registerSharedIdentity } from './identity.js';
+export { BATCH_NORM_GRAD, registerNativeBatchNorm } from './batchNorm.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
@@ -30,7 +32,8 @@ export interface WasmKernelOptions {
    * Also replace wasm's slow Conv2DBackpropInput and Tile (see overrides.ts); default true, since
    * together they were most of a ResNet training step; and route Conv2D / FusedConv2D to the
    * native addon where it is built (nativeConv.ts); leading-axis Sum / Mean natively and their
-   * gradients by Tile (reduceLeading.ts, reduceGrads.ts); Identity without a copy (identity.ts).
+   * gradients by Tile (reduceLeading.ts, reduceGrads.ts); Identity without a copy (identity.ts);
+   * batch norm and its gradient natively (batchNorm.ts).
    * False leaves wasm's own kernels alone.
    */
   readonly fastOverrides?: boolean;
@@ -51,6 +54,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
           ...registerLeadingReductions(),
           ...registerReduceGradients().map((k) => `${k} gradient`),
           ...(registerSharedIdentity() ? ['Identity'] : []),
+          ...registerNativeBatchNorm(),
         ];
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
