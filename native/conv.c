@@ -3,9 +3,10 @@
  * wasm heap (the JavaScript passes Float32Array views of the backend's WebAssembly.Memory, so no
  * tensor is copied in or out). Each is im2col over a chunk of output pixels (sized to stay in L2)
  * and one register-blocked GEMM, with AVX2+FMA where the CPU has it (chosen at load) and a plain C
- * loop elsewhere. Single-threaded on purpose: the ablation runs one process per core.
+ * loop elsewhere. im2col walks output pixels incrementally (no division per tap); the filter
+ * gradient reads the same im2col transposed through the GEMM's strides. Single-threaded on purpose: the ablation runs one process per core.
  *   forward  out[r, co]   = cols[r, k] . W[k, co]             (k = (kh, kw, ci), r = (b, oy, ox))
- *   filter   dW[k, co]   += colsT[k, r] . dy[r, co]
+ *   filter   dW[k, co]   += cols[r, k] . dy[r, co]   (cols read transposed)
  *   input    dcols[r, k]  = dy[r, co] . Wt[co, k], scattered back (col2im) into dx
  * Results differ from tfjs's by summation order only (tests hold them to 1e-4 of the cpu backend).
  */
@@ -20,15 +21,15 @@
 
 typedef conv_geom geom;
 
-/* C[m x n] (+)= A[m x kk] . B[kk x n], all row-major with leading dimensions. */
-typedef void gemm_fn(int m, int n, int kk, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate);
+/* C[m x n] (+)= A[m x kk] . B[kk x n]: A(i, k) = a[i * lda + k * ska] (ska = 1 row-major, lda = 1 transposed), B and C row-major. */
+typedef void gemm_fn(int m, int n, int kk, const float *a, int lda, int ska, const float *b, int ldb, float *c, int ldc, int accumulate);
 
-static void gemm_plain(int m, int n, int kk, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate) {
+static void gemm_plain(int m, int n, int kk, const float *a, int lda, int ska, const float *b, int ldb, float *c, int ldc, int accumulate) {
   for (int i = 0; i < m; i++) {
     float *ci = c + (size_t)i * ldc;
     if (!accumulate) memset(ci, 0, sizeof(float) * (size_t)n);
     for (int k = 0; k < kk; k++) {
-      float av = a[(size_t)i * lda + k];
+      float av = a[(size_t)i * lda + (size_t)k * ska];
       const float *bk = b + (size_t)k * ldb;
       for (int j = 0; j < n; j++) ci[j] += av * bk[j];
     }
@@ -44,7 +45,7 @@ __attribute__((target("avx2,fma"))) static inline __m256i mask_for(int remaining
 
 /* 4 rows x 16 columns of C in eight registers; MR rows live (1..4), columns masked at the edge. */
 #define MICRO(MR)                                                                                         \
-  __attribute__((target("avx2,fma"))) static void micro##MR(int n_left, int kk, const float *a, int lda, \
+  __attribute__((target("avx2,fma"))) static void micro##MR(int n_left, int kk, const float *a, int lda, int ska, \
                                                              const float *b, int ldb, float *c, int ldc, int accumulate) { \
     __m256i m0 = mask_for(n_left), m1 = mask_for(n_left - 8);                                            \
     __m256 acc0[MR], acc1[MR];                                                                            \
@@ -56,7 +57,7 @@ __attribute__((target("avx2,fma"))) static inline __m256i mask_for(int remaining
       const float *bk = b + (size_t)k * ldb;                                                              \
       __m256 b0 = _mm256_maskload_ps(bk, m0), b1 = _mm256_maskload_ps(bk + 8, m1);                        \
       for (int r = 0; r < MR; r++) {                                                                      \
-        __m256 av = _mm256_broadcast_ss(a + (size_t)r * lda + k);                                         \
+        __m256 av = _mm256_broadcast_ss(a + (size_t)r * lda + (size_t)k * ska);                                         \
         acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);                                                       \
         acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);                                                       \
       }                                                                                                   \
@@ -69,11 +70,11 @@ __attribute__((target("avx2,fma"))) static inline __m256i mask_for(int remaining
 MICRO(1)
 MICRO(4)
 
-__attribute__((target("avx2,fma"))) static void gemm_avx2(int m, int n, int kk, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int accumulate) {
+__attribute__((target("avx2,fma"))) static void gemm_avx2(int m, int n, int kk, const float *a, int lda, int ska, const float *b, int ldb, float *c, int ldc, int accumulate) {
   for (int j = 0; j < n; j += 16) {
     int i = 0;
-    for (; i + 4 <= m; i += 4) micro4(n - j, kk, a + (size_t)i * lda, lda, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
-    for (; i < m; i++) micro1(n - j, kk, a + (size_t)i * lda, lda, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
+    for (; i + 4 <= m; i += 4) micro4(n - j, kk, a + (size_t)i * lda, lda, ska, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
+    for (; i < m; i++) micro1(n - j, kk, a + (size_t)i * lda, lda, ska, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
   }
 }
 #endif
@@ -95,35 +96,72 @@ static int chunk_rows(int k) {
   return rows & ~3;
 }
 
-/* Row r's input pixel for tap (kh, kw), or NULL where the tap falls in the padding. */
-static inline const float *tap(const geom *g, const float *x, int r, int kh, int kw) {
-  int ox = r % g->ow, oy = (r / g->ow) % g->oh, bi = r / (g->ow * g->oh);
-  int iy = oy * g->sh + kh * g->dh - g->pt, ix = ox * g->sw + kw * g->dw - g->pl;
-  if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) return NULL;
-  return x + (((size_t)bi * g->h + iy) * g->w + ix) * g->ci;
+/* Output pixel r as (image, row, column), advanced one pixel at a time (no division per tap). */
+typedef struct {
+  int bi, oy, ox;
+} pixel;
+
+static pixel pixel_at(const geom *g, int r) {
+  return (pixel){r / (g->oh * g->ow), (r / g->ow) % g->oh, r % g->ow};
 }
 
+static void next_pixel(const geom *g, pixel *p) {
+  if (++p->ox < g->ow) return;
+  p->ox = 0;
+  if (++p->oy < g->oh) return;
+  p->oy = 0;
+  p->bi++;
+}
+
+/* cols[r, (kh, kw, c)] = x at pixel r's tap (kh, kw), 0 in the padding: rows r0 .. r0 + rows - 1. */
 static void im2col(const geom *g, const float *x, int r0, int rows, float *cols) {
-  int k = g->fh * g->fw * g->ci;
-  for (int r = 0; r < rows; r++)
-    for (int kh = 0; kh < g->fh; kh++)
-      for (int kw = 0; kw < g->fw; kw++) {
-        const float *src = tap(g, x, r0 + r, kh, kw);
-        float *dst = cols + (size_t)r * k + (size_t)(kh * g->fw + kw) * g->ci;
-        if (src) memcpy(dst, src, sizeof(float) * (size_t)g->ci);
-        else memset(dst, 0, sizeof(float) * (size_t)g->ci);
+  int k = g->fh * g->fw * g->ci, ci = g->ci;
+  pixel p = pixel_at(g, r0);
+  for (int r = 0; r < rows; r++, next_pixel(g, &p)) {
+    float *dst = cols + (size_t)r * k;
+    for (int kh = 0; kh < g->fh; kh++) {
+      int iy = p.oy * g->sh + kh * g->dh - g->pt;
+      for (int kw = 0; kw < g->fw; kw++, dst += ci) {
+        int ix = p.ox * g->sw + kw * g->dw - g->pl;
+        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
+          for (int c = 0; c < ci; c++) dst[c] = 0.0f;
+        } else {
+          const float *src = x + (((size_t)p.bi * g->h + iy) * g->w + ix) * ci;
+          for (int c = 0; c < ci; c++) dst[c] = src[c];
+        }
       }
+    }
+  }
+}
+
+/* The transpose of im2col: dx at pixel r's tap (kh, kw) += dcols[r, (kh, kw, c)]. */
+static void col2im(const geom *g, const float *dcols, int r0, int rows, float *dx) {
+  int k = g->fh * g->fw * g->ci, ci = g->ci;
+  pixel p = pixel_at(g, r0);
+  for (int r = 0; r < rows; r++, next_pixel(g, &p)) {
+    const float *src = dcols + (size_t)r * k;
+    for (int kh = 0; kh < g->fh; kh++) {
+      int iy = p.oy * g->sh + kh * g->dh - g->pt;
+      for (int kw = 0; kw < g->fw; kw++, src += ci) {
+        int ix = p.ox * g->sw + kw * g->dw - g->pl;
+        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+        float *dst = dx + (((size_t)p.bi * g->h + iy) * g->w + ix) * ci;
+        for (int c = 0; c < ci; c++) dst[c] += src[c];
+      }
+    }
+  }
 }
 
 void conv_forward(const conv_geom *cg, const float *x, const float *w, const float *bias, int relu, float *out) {
   const geom *g = cg;
   int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
   float *cols = malloc(sizeof(float) * (size_t)step * k);
+  if (!cols) return;
   for (int r0 = 0; r0 < total; r0 += step) {
     int rows = total - r0 < step ? total - r0 : step;
     im2col(g, x, r0, rows, cols);
     float *o = out + (size_t)r0 * g->co;
-    gemm(rows, g->co, k, cols, k, w, g->co, o, g->co, 0);
+    gemm(rows, g->co, k, cols, k, 1, w, g->co, o, g->co, 0);
     if (bias || relu)
       for (int r = 0; r < rows; r++)
         for (int j = 0; j < g->co; j++) {
@@ -137,21 +175,16 @@ void conv_forward(const conv_geom *cg, const float *x, const float *w, const flo
 void conv_backprop_filter(const conv_geom *cg, const float *x, const float *dy, float *dw) {
   const geom *g = cg;
   int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *colsT = malloc(sizeof(float) * (size_t)step * k);
+  float *cols = malloc(sizeof(float) * (size_t)step * k);
+  if (!cols) return;
   memset(dw, 0, sizeof(float) * (size_t)k * g->co);
   for (int r0 = 0; r0 < total; r0 += step) {
     int rows = total - r0 < step ? total - r0 : step;
-    /* Transposed im2col: row kk of colsT is tap kk of every pixel in the chunk. */
-    for (int r = 0; r < rows; r++)
-      for (int kh = 0; kh < g->fh; kh++)
-        for (int kw = 0; kw < g->fw; kw++) {
-          const float *src = tap(g, x, r0 + r, kh, kw);
-          size_t base = (size_t)(kh * g->fw + kw) * g->ci;
-          for (int c = 0; c < g->ci; c++) colsT[(base + c) * rows + r] = src ? src[c] : 0.0f;
-        }
-    gemm(k, g->co, rows, colsT, rows, dy + (size_t)r0 * g->co, g->co, dw, g->co, 1);
+    im2col(g, x, r0, rows, cols);
+    /* dW[k, co] += sum_r cols[r, k] dy[r, co]: cols read transposed (row stride 1, k stride k). */
+    gemm(k, g->co, rows, cols, 1, k, dy + (size_t)r0 * g->co, g->co, dw, g->co, 1);
   }
-  free(colsT);
+  free(cols);
 }
 
 void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, float *dx) {
@@ -159,22 +192,16 @@ void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, f
   int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
   float *wt = malloc(sizeof(float) * (size_t)k * g->co);
   float *dcols = malloc(sizeof(float) * (size_t)step * k);
+  if (!wt || !dcols) goto done;
   for (int kk = 0; kk < k; kk++)
     for (int j = 0; j < g->co; j++) wt[(size_t)j * k + kk] = w[(size_t)kk * g->co + j];
   memset(dx, 0, sizeof(float) * (size_t)g->b * g->h * g->w * g->ci);
   for (int r0 = 0; r0 < total; r0 += step) {
     int rows = total - r0 < step ? total - r0 : step;
-    gemm(rows, k, g->co, dy + (size_t)r0 * g->co, g->co, wt, k, dcols, k, 0);
-    /* col2im: every tap's slice goes back onto the input pixel it was read from. */
-    for (int r = 0; r < rows; r++)
-      for (int kh = 0; kh < g->fh; kh++)
-        for (int kw = 0; kw < g->fw; kw++) {
-          float *dst = (float *)tap(g, dx, r0 + r, kh, kw);
-          if (!dst) continue;
-          const float *src = dcols + (size_t)r * k + (size_t)(kh * g->fw + kw) * g->ci;
-          for (int c = 0; c < g->ci; c++) dst[c] += src[c];
-        }
+    gemm(rows, k, g->co, dy + (size_t)r0 * g->co, g->co, 1, wt, k, dcols, k, 0);
+    col2im(g, dcols, r0, rows, dx);
   }
+done:
   free(dcols);
   free(wt);
 }
@@ -182,6 +209,9 @@ void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, f
 void conv_init(void) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !getenv("MIXSTREAM_NATIVE_NOSIMD")) gemm = gemm_avx2;
+  /* AVX-512 (8x16 and 4x32 blocks) was tried: 10-15% slower than this per thread CPU time on this
+   * machine's cores. MIXSTREAM_NATIVE_SIMD=none forces the plain C loop (tests, comparisons). */
+  const char *cap = getenv("MIXSTREAM_NATIVE_SIMD");
+  if ((!cap || strcmp(cap, "none") != 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) gemm = gemm_avx2;
 #endif
 }
