@@ -18,6 +18,7 @@ export {
   registerWasmFastOverrides,
   registerLeadingReductions,
   registerNativeBatchNorm,
+  registerNativeMaxPoolGrad,
   registerReduceGradients,
   registerSharedIdentity,
   registerWasmTrainingKernels,

@@ -33,6 +33,7 @@ const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) 
   ['Tile', () => 'heap copies (leading repeats), else xnnpack broadcast multiply'],
   ['Identity', () => 'shared memory (no copy)'],
   ['FusedBatchNorm', (n) => (n ? 'native, gradient in one native kernel' : 'tfjs-backend-wasm')],
+  ['MaxPoolGrad', (n) => (n ? 'native' : 'tfjs-backend-wasm')],
 ];
 
 /** A snapshot of what runs the heavy kernels now (call after the backend is resolved). */
@@ -45,7 +46,7 @@ export function backendKernelsInfo(): BackendKernelsInfo {
     const convs = addon?.convForward !== undefined && addon.convBackpropFilter !== undefined && addon.convBackpropInput !== undefined;
     const simd = addon?.convSimd ?? 'plain C';
     for (const [name, what] of REPLACED) {
-      const nativeFor = name === 'Sum' || name === 'Mean' ? addon?.sumRows !== undefined : name === 'FusedBatchNorm' ? addon?.bnForward !== undefined : convs;
+      const nativeFor = name === 'Sum' || name === 'Mean' ? addon?.sumRows !== undefined : name === 'FusedBatchNorm' ? addon?.bnForward !== undefined : name === 'MaxPoolGrad' ? addon?.maxPoolGrad !== undefined : convs;
       kernels[name] = isOverridden(name) ? what(nativeFor, simd) : 'tfjs-backend-wasm';
     }
     // Registered for wasm by us (it has none), not an override.

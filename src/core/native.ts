@@ -30,6 +30,8 @@ export interface Addon {
     x: Float32Array, dy: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
     dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array,
   ): void;
+  /** MaxPoolGrad, NHWC, dilation 1; geom = [b, h, w, c, oh, ow, fh, fw, sh, sw, padTop, padLeft] (native/pool.c). */
+  maxPoolGrad?(geom: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;

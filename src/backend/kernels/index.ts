@@ -8,6 +8,7 @@ import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
 import { registerNativeBatchNorm } from './batchNorm.js';
 import { registerSharedIdentity } from './identity.js';
+import { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
 import { registerNativeConvOverrides } from './nativeConv.js';
 import { registerWasmFastOverrides } from './overrides.js';
 import { registerReduceGradients } from './reduceGrads.js';
@@ -22,6 +23,7 @@ export { registerReduceGradients } from './reduceGrads.js';
 export { leadingSplit, registerLeadingReductions } from './reduceLeading.js';
 export { registerSharedIdentity } from './identity.js';
 export { BATCH_NORM_GRAD, registerNativeBatchNorm } from './batchNorm.js';
+export { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
@@ -33,7 +35,7 @@ export interface WasmKernelOptions {
    * together they were most of a ResNet training step; and route Conv2D / FusedConv2D to the
    * native addon where it is built (nativeConv.ts); leading-axis Sum / Mean natively and their
    * gradients by Tile (reduceLeading.ts, reduceGrads.ts); Identity without a copy (identity.ts);
-   * batch norm and its gradient natively (batchNorm.ts).
+   * batch norm and its gradient, and MaxPoolGrad, natively (batchNorm.ts, maxPoolGrad.ts).
    * False leaves wasm's own kernels alone.
    */
   readonly fastOverrides?: boolean;
@@ -55,6 +57,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
           ...registerReduceGradients().map((k) => `${k} gradient`),
           ...(registerSharedIdentity() ? ['Identity'] : []),
           ...registerNativeBatchNorm(),
+          ...(registerNativeMaxPoolGrad() ? ['MaxPoolGrad'] : []),
         ];
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
