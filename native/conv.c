@@ -8,6 +8,7 @@
  *   forward  out[r, co]   = cols[r, k] . W[k, co]             (k = (kh, kw, ci), r = (b, oy, ox))
  *   filter   dW[k, co]   += cols[r, k] . dy[r, co]   (cols read transposed)
  *   input    dcols[r, k]  = dy[r, co] . Wt[co, k], scattered back (col2im) into dx
+ * batch_matmul (BatchMatMul, either side transposed) runs on the same GEMM.
  * Results differ from tfjs's by summation order only (tests hold them to 1e-4 of the cpu backend).
  */
 #include <stdint.h>
@@ -204,6 +205,26 @@ void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, f
 done:
   free(dcols);
   free(wt);
+}
+
+void batch_matmul(const float *a, const float *b, float *out, int batch_a, int batch_b, int m, int n, int k, int transpose_a, int transpose_b) {
+  int batch = batch_a > batch_b ? batch_a : batch_b;
+  float *bt = transpose_b ? malloc(sizeof(float) * (size_t)k * n) : NULL;
+  if (transpose_b && !bt) return;
+  for (int i = 0; i < batch; i++) {
+    const float *ai = a + (size_t)(batch_a == 1 ? 0 : i) * m * k;
+    const float *bi = b + (size_t)(batch_b == 1 ? 0 : i) * k * n;
+    if (transpose_b) {
+      /* The GEMM reads B row-major: lay B^T out as [k x n] once per batch. */
+      for (int j = 0; j < n; j++)
+        for (int q = 0; q < k; q++) bt[(size_t)q * n + j] = bi[(size_t)j * k + q];
+      bi = bt;
+    }
+    float *oi = out + (size_t)i * m * n;
+    if (k == 0) memset(oi, 0, sizeof(float) * (size_t)m * n);
+    else gemm(m, n, k, ai, transpose_a ? 1 : k, transpose_a ? m : 1, bi, n, oi, n, 0);
+  }
+  free(bt);
 }
 
 void conv_init(void) {

@@ -105,8 +105,29 @@ static napi_value input(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+/* batchMatMul(a, b, out, dims Int32Array[7]: batchA batchB m n k transposeA transposeB) */
+static napi_value matmul(napi_env env, napi_callback_info cb) {
+  size_t argc = 4, len, offset;
+  napi_value argv[4], buffer;
+  napi_typedarray_type type;
+  int32_t *d;
+  float *a, *b, *out;
+  TRY(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  if (argc < 4 || napi_get_typedarray_info(env, argv[3], &type, &len, (void **)&d, &buffer, &offset) != napi_ok || type != napi_int32_array || len != 7 ||
+      d[0] < 1 || d[1] < 1 || (d[0] != d[1] && d[0] != 1 && d[1] != 1) || d[2] < 1 || d[3] < 1 || d[4] < 0) {
+    napi_throw_range_error(env, NULL, "mixstream native: batchMatMul dims must be [batchA, batchB, m, n, k, transposeA, transposeB], batches equal or 1");
+    return NULL;
+  }
+  int batch = d[0] > d[1] ? d[0] : d[1];
+  if (!floats(env, argv[0], (size_t)d[0] * d[2] * d[4], &a, "mixstream native: batchMatMul a") || !floats(env, argv[1], (size_t)d[1] * d[4] * d[3], &b, "mixstream native: batchMatMul b") ||
+      !floats(env, argv[2], (size_t)batch * d[2] * d[3], &out, "mixstream native: batchMatMul out"))
+    return NULL;
+  batch_matmul(a, b, out, d[0], d[1], d[2], d[3], d[4], d[5] != 0, d[6] != 0);
+  return NULL;
+}
+
 int conv_register(napi_env env, napi_value exports) {
-  static const struct { const char *name; napi_callback fn; } exported[] = {{"convForward", forward}, {"convBackpropFilter", filter}, {"convBackpropInput", input}};
+  static const struct { const char *name; napi_callback fn; } exported[] = {{"convForward", forward}, {"convBackpropFilter", filter}, {"convBackpropInput", input}, {"batchMatMul", matmul}};
   napi_value v;
   conv_init();
   for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++)

@@ -18,6 +18,7 @@ export {
   registerWasmFastOverrides,
   registerLeadingReductions,
   registerNativeBatchNorm,
+  registerNativeMatMul,
   registerNativeMaxPoolGrad,
   registerReduceGradients,
   registerSharedIdentity,

@@ -34,6 +34,7 @@ const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) 
   ['Identity', () => 'shared memory (no copy)'],
   ['FusedBatchNorm', (n) => (n ? 'native, gradient in one native kernel' : 'tfjs-backend-wasm')],
   ['MaxPoolGrad', (n) => (n ? 'native' : 'tfjs-backend-wasm')],
+  ['BatchMatMul', (n, s) => (n ? `native (${s})` : 'tfjs-backend-wasm (xnnpack)')],
 ];
 
 /** A snapshot of what runs the heavy kernels now (call after the backend is resolved). */
@@ -46,7 +47,7 @@ export function backendKernelsInfo(): BackendKernelsInfo {
     const convs = addon?.convForward !== undefined && addon.convBackpropFilter !== undefined && addon.convBackpropInput !== undefined;
     const simd = addon?.convSimd ?? 'plain C';
     for (const [name, what] of REPLACED) {
-      const nativeFor = name === 'Sum' || name === 'Mean' ? addon?.sumRows !== undefined : name === 'FusedBatchNorm' ? addon?.bnForward !== undefined : name === 'MaxPoolGrad' ? addon?.maxPoolGrad !== undefined : convs;
+      const nativeFor = name === 'Sum' || name === 'Mean' ? addon?.sumRows !== undefined : name === 'FusedBatchNorm' ? addon?.bnForward !== undefined : name === 'MaxPoolGrad' ? addon?.maxPoolGrad !== undefined : name === 'BatchMatMul' ? addon?.batchMatMul !== undefined : convs;
       kernels[name] = isOverridden(name) ? what(nativeFor, simd) : 'tfjs-backend-wasm';
     }
     // Registered for wasm by us (it has none), not an override.

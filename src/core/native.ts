@@ -32,6 +32,8 @@ export interface Addon {
   ): void;
   /** MaxPoolGrad, NHWC, dilation 1; geom = [b, h, w, c, oh, ow, fh, fw, sh, sw, padTop, padLeft] (native/pool.c). */
   maxPoolGrad?(geom: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** out[i] = op(a[i]) . op(b[i]) on the conv GEMM; dims = [batchA, batchB, m, n, k, transposeA, transposeB] (a batch of 1 broadcasts). */
+  batchMatMul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;

@@ -8,6 +8,7 @@ import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
 import { registerNativeBatchNorm } from './batchNorm.js';
 import { registerSharedIdentity } from './identity.js';
+import { registerNativeMatMul } from './matMul.js';
 import { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
 import { registerNativeConvOverrides } from './nativeConv.js';
 import { registerWasmFastOverrides } from './overrides.js';
@@ -24,6 +25,7 @@ export { leadingSplit, registerLeadingReductions } from './reduceLeading.js';
 export { registerSharedIdentity } from './identity.js';
 export { BATCH_NORM_GRAD, registerNativeBatchNorm } from './batchNorm.js';
 export { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
+export { registerNativeMatMul } from './matMul.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
@@ -35,7 +37,8 @@ export interface WasmKernelOptions {
    * together they were most of a ResNet training step; and route Conv2D / FusedConv2D to the
    * native addon where it is built (nativeConv.ts); leading-axis Sum / Mean natively and their
    * gradients by Tile (reduceLeading.ts, reduceGrads.ts); Identity without a copy (identity.ts);
-   * batch norm and its gradient, and MaxPoolGrad, natively (batchNorm.ts, maxPoolGrad.ts).
+   * batch norm and its gradient, MaxPoolGrad and BatchMatMul natively (batchNorm.ts, maxPoolGrad.ts,
+   * matMul.ts).
    * False leaves wasm's own kernels alone.
    */
   readonly fastOverrides?: boolean;
@@ -58,6 +61,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
           ...(registerSharedIdentity() ? ['Identity'] : []),
           ...registerNativeBatchNorm(),
           ...(registerNativeMaxPoolGrad() ? ['MaxPoolGrad'] : []),
+          ...(registerNativeMatMul() ? ['BatchMatMul'] : []),
         ];
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
