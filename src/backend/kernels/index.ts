@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
+import { registerFusedAdam } from '../fusedAdam.js';
 import { registerNativeBatchNorm } from './batchNorm.js';
 import { registerSharedIdentity } from './identity.js';
 import { registerNativeMatMul } from './matMul.js';
@@ -62,6 +63,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
           ...registerNativeBatchNorm(),
           ...(registerNativeMaxPoolGrad() ? ['MaxPoolGrad'] : []),
           ...(registerNativeMatMul() ? ['BatchMatMul'] : []),
+          ...(registerFusedAdam() ? ['MixstreamAdam'] : []),
         ];
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
