@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- section ...]`: every figure as one JSON line, each beside what it is measured
- * against in the same run. Sections: chain, mixing, memory, starve, backend, tfrecord, hostile (default: all).
+ * against in the same run. Sections: chain, mixing, memory, starve, backend, train, tfrecord, hostile (default: all).
  */
 import { benchBackend } from './backend.js';
 import { benchChain } from './chain.js';
@@ -10,8 +10,9 @@ import { benchMixing } from './mixing.js';
 import { emit } from './report.js';
 import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
+import { benchTrain } from './train.js';
 
-const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, tfrecord: benchTfrecord, hostile: benchHostile } as const;
+const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, train: benchTrain, tfrecord: benchTfrecord, hostile: benchHostile } as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));
 if (unknown.length > 0) {

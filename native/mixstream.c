@@ -6,7 +6,11 @@
  *           mirrored when augment flipped it;
  *   blend   Mixup's blend, in float32 arithmetic;
  *   paste   CutMix's "own image with the partner's box", every byte written once;
- *   crc32c  TFRecord's checksum with SSE 4.2's crc32 instruction (x86-64 CPUs that have it).
+ *   crc32c  TFRecord's checksum with SSE 4.2's crc32 instruction (x86-64 CPUs that have it);
+ *   conv*   the wasm backend's conv2d and its gradients on the wasm heap (conv.c, conv_napi.c);
+ *   sumRows the wasm backend's Sum / Mean over leading axes (reduce.c);
+ *   bn*     batch norm forward and its whole backward in one kernel each (batchnorm.c);
+ *   maxPoolGrad  the wasm backend's MaxPoolGrad (pool.c).
  * Synchronous on the calling thread (resize runs on the decode workers, the rest on the main
  * thread). Built at install by scripts/build-native.mjs; without it the JavaScript runs.
  */
@@ -15,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#include "conv.h"
+#include "reduce.h"
+#include "batchnorm.h"
+#include "pool.h"
 
 #define CHECK(call)                                                                  \
   do {                                                                               \
@@ -283,6 +291,7 @@ NAPI_MODULE_INIT() {
     if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)
       return NULL;
+  if (!conv_register(env, exports) || !reduce_register(env, exports) || !batchnorm_register(env, exports) || !pool_register(env, exports)) return NULL;
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("sse4.2") &&
       (napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, crc32c, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "crc32c", fn) != napi_ok))

@@ -1,7 +1,11 @@
 /** Training backends: which tfjs backend to run on, and the kernels that make wasm train CNNs. */
+export { backendKernelsInfo } from './kernelsInfo.js';
+export { FUSED_ADAM, fusedAdam, FusedAdamOptimizer, registerFusedAdam } from './fusedAdam.js';
+export type { BackendKernelsInfo } from './kernelsInfo.js';
 export { AUTO_ORDER, BACKEND_CHOICES, BACKEND_ENV, parseBackendChoice, resolveBackend } from './resolve.js';
 export type { BackendChoice, BackendName, ResolveOptions, ResolvedBackend } from './resolve.js';
 export {
+  BATCH_NORM_GRAD,
   conv2dBackpropFilterConfig,
   conv2dBackpropFilterNHWC,
   conv2dBackpropInputNHWC,
@@ -9,9 +13,19 @@ export {
   depthwiseBackpropFilterNHWC,
   depthwiseBackpropInputConfig,
   depthwiseBackpropInputNHWC,
+  leadingSplit,
+  nativeConvAvailable,
+  registerNativeConvOverrides,
   registerWasmFastOverrides,
+  registerLeadingReductions,
+  registerNativeBatchNorm,
+  registerNativeMatMul,
+  registerNativeMaxPoolGrad,
+  registerReduceGradients,
+  registerSharedIdentity,
   registerWasmTrainingKernels,
   tileByBroadcast,
+  tileLeading,
   wasmTrainingKernels,
 } from './kernels/index.js';
 export type { WasmKernelOptions } from './kernels/index.js';

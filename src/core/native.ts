@@ -13,6 +13,29 @@ export interface Addon {
   blend(x: Float32Array, y: Float32Array, dst: Float32Array, lambda: number): void;
   /** Only where the CPU has SSE 4.2. */
   crc32c?(bytes: Uint8Array, start: number, end: number, crc: number): number;
+  /**
+   * NHWC conv2d and its gradients (native/conv.c), for the wasm backend's kernels: `geom` packs
+   * [b, h, w, ci, fh, fw, co, oh, ow, sh, sw, dh, dw, padTop, padLeft]; the arrays are views of the
+   * wasm heap. Absent from an addon built before they existed.
+   */
+  convForward?(geom: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, relu: number, out: Float32Array): void;
+  convBackpropFilter?(geom: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  convBackpropInput?(geom: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  /** out[c] = scale * sum over rows of x[r * cols + c] (float64 accumulation): Sum / Mean over leading axes. */
+  sumRows?(x: Float32Array, rows: number, cols: number, out: Float32Array, scale: number): void;
+  /** Batch norm over the last axis of x viewed as [rows, c] (native/batchnorm.c); scale and offset may be null. */
+  bnForward?(x: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, eps: number, out: Float32Array): void;
+  /** Its gradient with respect to x, mean, variance, scale and offset, in one pass pair. */
+  bnBackward?(
+    x: Float32Array, dy: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
+    dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array,
+  ): void;
+  /** MaxPoolGrad, NHWC, dilation 1; geom = [b, h, w, c, oh, ow, fh, fw, sh, sw, padTop, padLeft] (native/pool.c). */
+  maxPoolGrad?(geom: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** out[i] = op(a[i]) . op(b[i]) on the conv GEMM; dims = [batchA, batchB, m, n, k, transposeA, transposeB] (a batch of 1 broadcasts). */
+  batchMatMul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
+  convSimd?: string;
   paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;
 }
 

@@ -6,6 +6,7 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { BackendKernelsInfo } from '../backend/index.js';
 import type { DataError } from '../core/types.js';
 import type { StepDescription } from './pipeline.js';
 import { meanStd, type MeanStd } from './stats.js';
@@ -77,7 +78,14 @@ export interface ResultsFile {
     readonly validationCount: number;
     readonly fingerprint: string;
   };
-  readonly backend: { readonly name: string; readonly tfBackend: string; readonly reason: string; readonly skipped: ReadonlyArray<{ readonly name: string; readonly why: string }> };
+  readonly backend: {
+    readonly name: string;
+    readonly tfBackend: string;
+    readonly reason: string;
+    readonly skipped: ReadonlyArray<{ readonly name: string; readonly why: string }>;
+    /** Which code ran the heavy kernels (native addon, XNNPACK, ...) and on how many threads; absent in older files. */
+    readonly kernels?: BackendKernelsInfo;
+  };
   readonly arms: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly pipeline: string }>;
   /** Every run kept, those of earlier configs too (their configHash differs); summaries use the current one only. */
   readonly runs: readonly RunRecord[];

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { resolveBackend, type ResolvedBackend } from '../backend/index.js';
+import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
 import type { SkipLog } from '../core/types.js';
@@ -172,7 +172,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       configHash,
       config: { ...configRecord, data: data.location, builtinData: config.data === undefined, prefetch: prefetchCount },
       data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, fingerprint: data.fingerprint },
-      backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped },
+      backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped, kernels: backendKernelsInfo() },
       arms: armInfo,
       runs,
       summary: summarize(current, armInfo),

@@ -7,6 +7,7 @@
  * padded or cropped to the forward window; the result [ci, fh, fw, co] is transposed back.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeConvBackpropFilter } from './nativeConv.js';
 import { alignInput, checkDy, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'Conv2DBackpropFilter';
@@ -35,8 +36,15 @@ export function conv2dBackpropFilterNHWC(
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
   kernelName: KERNEL,
   backendName: 'wasm',
-  kernelFunc: ({ inputs, attrs = {} }) =>
-    withInputs(KERNEL, inputs, ['x', 'dy'], ([x, dy]) => {
+  kernelFunc: ({ inputs, attrs = {}, backend }) => {
+    const { x, dy } = inputs;
+    if (x !== undefined && dy !== undefined && attrs['dataFormat'] !== 'NCHW') {
+      // The native addon, in place on the wasm heap, where it is built (nativeConv.ts).
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], shape4(attrs['filterShape'], KERNEL), pair(attrs['strides'], 1, KERNEL), 1, convPad(attrs['pad'], KERNEL), roundingMode(attrs['dimRoundingMode']), false, 'channelsLast');
+      const native = nativeConvBackpropFilter(backend, x, dy, info);
+      if (native !== null) return native;
+    }
+    return withInputs(KERNEL, inputs, ['x', 'dy'], ([x, dy]) => {
       const filterShape = shape4(attrs['filterShape'], KERNEL);
       const strides = pair(attrs['strides'], 1, KERNEL);
       const pad = convPad(attrs['pad'], KERNEL);
@@ -50,5 +58,6 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
       }
       const nhwcPad = attrs['dataFormat'] === 'NCHW' && Array.isArray(pad) ? ([pad[0], pad[2], pad[3], pad[1]] as typeof pad) : pad;
       return conv2dBackpropFilterNHWC(x4, dy4, filterShape, strides, nhwcPad, [1, 1], rounding);
-    }),
+    });
+  },
 };

@@ -6,12 +6,27 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';
+import { registerFusedAdam } from '../fusedAdam.js';
+import { registerNativeBatchNorm } from './batchNorm.js';
+import { registerSharedIdentity } from './identity.js';
+import { registerNativeMatMul } from './matMul.js';
+import { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
+import { registerNativeConvOverrides } from './nativeConv.js';
 import { registerWasmFastOverrides } from './overrides.js';
+import { registerReduceGradients } from './reduceGrads.js';
+import { registerLeadingReductions } from './reduceLeading.js';
 
 export { conv2dBackpropFilterConfig, conv2dBackpropFilterNHWC } from './conv2dBackpropFilter.js';
 export { depthwiseBackpropFilterConfig, depthwiseBackpropFilterNHWC } from './depthwiseBackpropFilter.js';
 export { depthwiseBackpropInputConfig, depthwiseBackpropInputNHWC } from './depthwiseBackpropInput.js';
-export { conv2dBackpropInputNHWC, registerWasmFastOverrides, tileByBroadcast } from './overrides.js';
+export { nativeConvAvailable, registerNativeConvOverrides } from './nativeConv.js';
+export { conv2dBackpropInputNHWC, registerWasmFastOverrides, tileByBroadcast, tileLeading } from './overrides.js';
+export { registerReduceGradients } from './reduceGrads.js';
+export { leadingSplit, registerLeadingReductions } from './reduceLeading.js';
+export { registerSharedIdentity } from './identity.js';
+export { BATCH_NORM_GRAD, registerNativeBatchNorm } from './batchNorm.js';
+export { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
+export { registerNativeMatMul } from './matMul.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
@@ -20,7 +35,12 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFi
 export interface WasmKernelOptions {
   /**
    * Also replace wasm's slow Conv2DBackpropInput and Tile (see overrides.ts); default true, since
-   * together they were most of a ResNet training step. False leaves wasm's own kernels alone.
+   * together they were most of a ResNet training step; and route Conv2D / FusedConv2D to the
+   * native addon where it is built (nativeConv.ts); leading-axis Sum / Mean natively and their
+   * gradients by Tile (reduceLeading.ts, reduceGrads.ts); Identity without a copy (identity.ts);
+   * batch norm and its gradient, MaxPoolGrad and BatchMatMul natively (batchNorm.ts, maxPoolGrad.ts,
+   * matMul.ts).
+   * False leaves wasm's own kernels alone.
    */
   readonly fastOverrides?: boolean;
 }
@@ -31,7 +51,20 @@ export interface WasmKernelOptions {
  * returns the names it registered or replaced this call.
  */
 export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): string[] {
-  const added: string[] = options.fastOverrides === false ? [] : registerWasmFastOverrides();
+  const added: string[] =
+    options.fastOverrides === false
+      ? []
+      : [
+          ...registerWasmFastOverrides(),
+          ...registerNativeConvOverrides(),
+          ...registerLeadingReductions(),
+          ...registerReduceGradients().map((k) => `${k} gradient`),
+          ...(registerSharedIdentity() ? ['Identity'] : []),
+          ...registerNativeBatchNorm(),
+          ...(registerNativeMaxPoolGrad() ? ['MaxPoolGrad'] : []),
+          ...(registerNativeMatMul() ? ['BatchMatMul'] : []),
+          ...(registerFusedAdam() ? ['MixstreamAdam'] : []),
+        ];
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) !== undefined) continue;
     tf.registerKernel(config);

@@ -3,14 +3,15 @@
  * loops, which dominate a training step once the missing kernels exist: Conv2DBackpropInput
  * (every conv's input gradient; ~8x slower than XNNPACK Conv2D) and Tile (batch norm's gradient
  * tiles per-channel vectors to the full activation; ~40x slower than a broadcast multiply).
+ * Where the native addon carries conv kernels, Conv2DBackpropInput runs there instead (nativeConv.ts).
  * Each replacement keeps the original's setup/dispose and hands any case it does not cover
  * (NCHW, non-float dtypes, ranks XNNPACK cannot broadcast) back to the original kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convPad, dilateSpatial, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';
+import { bytes, asWasm } from './heap.js';
+import { nativeConvBackpropInput } from './nativeConv.js';
+import { convPad, dilateSpatial, override, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';
 
-const MARK = Symbol.for('mixstream.wasm-override');
-type Marked = tf.KernelFunc & { [MARK]?: true };
 
 /** Input gradient of an NHWC conv2d as a stride-1 XNNPACK conv of the spread, padded dy with the flipped filter. */
 export function conv2dBackpropInputNHWC(
@@ -33,6 +34,25 @@ export function conv2dBackpropInputNHWC(
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, co, ci]
     return tf.conv2d(full, flipped, 1, 'valid');
   });
+}
+
+/**
+ * Tile that only repeats x whole (every repeated axis comes before every axis where x is longer
+ * than 1: the broadcast of a per-channel vector over N, H, W), as byte copies on the wasm heap
+ * that double the filled prefix each time. Exact for every dtype; null when the shape is another.
+ */
+export function tileLeading(backendLike: unknown, x: tf.TensorInfo, reps: readonly number[]): tf.TensorInfo | null {
+  const backend = asWasm(backendLike);
+  if (backend === null || reps.length !== x.shape.length) return null;
+  const firstData = x.shape.findIndex((d) => d > 1);
+  if (firstData !== -1 && reps.some((r, i) => r > 1 && i >= firstData)) return null;
+  const out = backend.makeOutput(x.shape.map((d, i) => d * (reps[i] as number)), x.dtype);
+  const src = bytes(backend, x);
+  const dst = bytes(backend, out);
+  if (src.length === 0 || dst.length === 0) return out;
+  dst.set(src, 0);
+  for (let filled = src.length; filled < dst.length; filled *= 2) dst.copyWithin(filled, 0, Math.min(filled, dst.length - filled));
+  return out;
 }
 
 /**
@@ -62,17 +82,6 @@ export function tileByBroadcast(x: tf.Tensor, reps: readonly number[]): tf.Tenso
   });
 }
 
-function override(kernelName: string, make: (original: tf.KernelConfig) => tf.KernelFunc): boolean {
-  const original = tf.getKernel(kernelName, 'wasm');
-  if (original === undefined || (original.kernelFunc as Marked)[MARK]) return false;
-  const kernelFunc = make(original) as Marked;
-  kernelFunc[MARK] = true;
-  tf.unregisterKernel(kernelName, 'wasm');
-  // Keep the original's setup/dispose: the delegated cases call into its cwrapped wasm function.
-  tf.registerKernel({ ...original, kernelFunc });
-  return true;
-}
-
 /**
  * Swaps in the faster Conv2DBackpropInput and Tile on 'wasm' (originals kept for the cases they
  * do not cover). Idempotent; returns the names replaced this call.
@@ -82,6 +91,13 @@ export function registerWasmFastOverrides(): string[] {
   const conv = override('Conv2DBackpropInput', (original) => (args) => {
     const attrs = args.attrs ?? {};
     if (attrs['dataFormat'] === 'NCHW') return original.kernelFunc(args);
+    const { dy, filter } = args.inputs;
+    if (dy !== undefined && filter !== undefined) {
+      const shape = shape4(attrs['inputShape'], 'Conv2DBackpropInput');
+      const info = tf.backend_util.computeConv2DInfo(shape, filter.shape as [number, number, number, number], pair(attrs['strides'], 1, 'Conv2DBackpropInput'), 1, convPad(attrs['pad'], 'Conv2DBackpropInput'), roundingMode(attrs['dimRoundingMode']), false, 'channelsLast');
+      const native = nativeConvBackpropInput(args.backend, dy, filter, info);
+      if (native !== null) return native;
+    }
     return withInputs('Conv2DBackpropInput', args.inputs, ['dy', 'filter'], ([dy, filter]) =>
       conv2dBackpropInputNHWC(
         shape4(attrs['inputShape'], 'Conv2DBackpropInput'),
@@ -97,7 +113,10 @@ export function registerWasmFastOverrides(): string[] {
   const tile = override('Tile', (original) => (args) => {
     const x = args.inputs['x'];
     const reps = args.attrs?.['reps'];
-    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32' || !Array.isArray(reps)) return original.kernelFunc(args);
+    if (x === undefined || x.dtype === 'string' || !Array.isArray(reps)) return original.kernelFunc(args);
+    const leading = tileLeading(args.backend, x, reps as number[]);
+    if (leading !== null) return leading;
+    if (!(x instanceof tf.Tensor) || x.dtype !== 'float32') return original.kernelFunc(args);
     return tileByBroadcast(x, reps as number[]) ?? original.kernelFunc(args);
   });
   if (tile) done.push('Tile');

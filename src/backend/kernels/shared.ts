@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the wasm training kernels: attribute narrowing, the forward pass's geometry,
- * and pad-or-crop. The kernels are written with tf ops so every step runs on whatever backend is
+ * pad-or-crop, and replacing one of wasm's own kernels. The kernels are written with tf ops so every step runs on whatever backend is
  * active (wasm, when tfjs dispatches to them), never by copying data to the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -118,4 +118,27 @@ export function checkDy(kernel: string, dy: tf.Tensor4D, expected: readonly [num
   if (!expected.every((d, i) => dy.shape[i] === d)) {
     throw new Error(`${kernel}: dy shape ${dy.shape} does not match the forward output [${expected.join(',')}]`);
   }
+}
+
+const MARK = Symbol.for('mixstream.wasm-override');
+type Marked = tf.KernelFunc & { [MARK]?: true };
+
+/** Whether wasm's `kernelName` is currently one of our replacements. */
+export function isOverridden(kernelName: string): boolean {
+  return (tf.getKernel(kernelName, 'wasm')?.kernelFunc as Marked | undefined)?.[MARK] === true;
+}
+
+/**
+ * Replaces wasm's kernel `kernelName` with make(original), once (a marker makes it idempotent).
+ * Returns whether it replaced it this call.
+ */
+export function override(kernelName: string, make: (original: tf.KernelConfig) => tf.KernelFunc): boolean {
+  const original = tf.getKernel(kernelName, 'wasm');
+  if (original === undefined || (original.kernelFunc as Marked)[MARK]) return false;
+  const kernelFunc = make(original) as Marked;
+  kernelFunc[MARK] = true;
+  tf.unregisterKernel(kernelName, 'wasm');
+  // Keep the original's setup/dispose: the delegated cases call into its cwrapped wasm function.
+  tf.registerKernel({ ...original, kernelFunc });
+  return true;
 }
