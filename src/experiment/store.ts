@@ -128,7 +128,7 @@ export async function checkOutFolder(out: string, dataFolder: string | undefined
     if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) return `--out '${out}' lies inside the data folder '${dataFolder}': its files would be read as training data; choose a folder outside it`;
   }
   try {
-    await mkdir(path.join(abs, 'runs'), { recursive: true });
+    await mkdirStepwise(path.join(abs, 'runs'));
   } catch (error) {
     return `--out '${out}' cannot be created: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
   }
@@ -147,6 +147,34 @@ export async function checkOutFolder(out: string, dataFolder: string | undefined
     await rm(probe, { force: true }).catch(() => undefined);
   }
   return undefined;
+}
+
+/**
+ * mkdir -p one level at a time: Node's recursive mkdir loops forever under /proc (ENOENT on a
+ * folder that stat says exists), so the output check must not use it.
+ */
+async function mkdirStepwise(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    try {
+      if (!(await stat(at)).isDirectory()) throw Object.assign(new Error(`${at} is not a folder`), { code: 'ENOTDIR' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      missing.push(at);
+      const up = path.dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number';

@@ -35,6 +35,13 @@ describe('mixstream ablate: arguments', () => {
       [['ablate', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['ablate', '--model-options', '[1]'], /JSON object/],
       [['train'], /unknown command 'train'/],
+      [['ablate', '--jobs', '0'], /--jobs must be a positive integer, got '0'/],
+      [['ablate', '--jobs', 'many'], /--jobs must be a positive integer, got 'many'/],
+      [['ablate', '--shard', '5/4'], /--shard INDEX must be in 0\.\.3, got '5\/4'/],
+      [['ablate', '--shard', '4/4'], /--shard INDEX must be in 0\.\.3/],
+      [['ablate', '--shard', 'x'], /--shard must be INDEX\/COUNT \(e\.g\. 0\/4\), got 'x'/],
+      [['ablate', '--shard', '0/0'], /--shard COUNT must be at least 1/],
+      [['report'], /report takes one output folder, got none/],
     ];
     for (const [argv, message] of bad) expect(() => parseCommand(argv), argv.join(' ')).toThrow(message);
     expect(() => parseCommand(['ablate', '--size', '-3'])).toThrow(UsageError);
@@ -62,6 +69,9 @@ describe('mixstream ablate: bad input exits 2 with one line on stderr', () => {
       [['ablate', '--data', empty, '--arms', 'baseline,cutmixx', '--out', out], /unknown arm 'cutmixx'; known arms: baseline, augment, cutmix, mixup/],
       [['ablate', '--model', 'vgg16', '--out', out], /unknown model 'vgg16'/],
       [['ablate', '--epochs', 'abc', '--out', out], /--epochs must be a positive integer, got 'abc'/],
+      [['ablate', '--jobs', '0', '--out', out], /--jobs must be a positive integer, got '0'/],
+      [['ablate', '--shard', '5/4', '--out', out], /--shard INDEX must be in 0\.\.3, got '5\/4'/],
+      [['ablate', '--shard', 'x', '--out', out], /--shard must be INDEX\/COUNT/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, { env: { MIXSTREAM_CACHE: path.join(root, 'cache') } })));
     for (const [i, r] of results.entries()) {
