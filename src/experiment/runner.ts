@@ -18,7 +18,7 @@ import { InputError } from './errors.js';
 import type { EpochRecord, ResultsFile, RunRecord } from './results.js';
 import { checkOutFolder, claimRun, cleanStaleTemps, configDir, moveAside, readRunFile, runFileName, writeFileAtomic, type Claim } from './store.js';
 import { checkpointFile, removeCheckpoint, runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from './train.js';
-import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader } from './views.js';
+import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from './views.js';
 import { WorkerPool } from './pool.js';
 
 /** What the runner tells a progress display. */
@@ -292,10 +292,16 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const pool = workers > 1 ? new WorkerPool(workers, { config, ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), prefetch: ctx.prefetch, configHash: ctx.configHash, keepCheckpoints: options.keepCheckpoints ?? false }) : undefined;
   const stopPool = (): void => pool?.stop();
   signal?.addEventListener('abort', stopPool);
-  let views = await writeViews(out, viewHeader, keys);
+  // Every rebuild reads the whole store; what it finds damaged (moved aside) is said at once.
+  const rebuild = async (): Promise<Views> => {
+    const v = await writeViews(out, viewHeader, keys);
+    for (const d of v.damaged) emit({ type: 'info', message: d });
+    return v;
+  };
+  let views = await rebuild();
   let viewWrite = Promise.resolve();
   const refreshViews = (): Promise<void> => (viewWrite = viewWrite.then(async () => {
-    views = await writeViews(out, viewHeader, keys);
+    views = await rebuild();
   }));
 
   /** Claims and trains one run; 'busy' when a live process holds it. */
@@ -364,7 +370,6 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   if (failure !== undefined) throw failure;
   await refreshViews();
   await viewWrite;
-  for (const d of views.damaged) emit({ type: 'info', message: d });
   const missing = mine.filter((p) => !done.has(p.key)).map((p) => ({ arm: p.arm.name, seed: p.seed }));
   return {
     config,

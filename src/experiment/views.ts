@@ -4,7 +4,7 @@
  * arms, seeds: what the views print besides the runs) is kept beside its runs as
  * `runs/<configHash>/config.json`, so a view can be rebuilt without the data or the command line.
  */
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from './errors.js';
 import { resultsCsv, RESULTS_FORMAT, summarize, type ResultsFile, type RunRecord } from './results.js';
@@ -120,7 +120,8 @@ export async function migrateResultsFile(out: string): Promise<string[]> {
     parsed = {};
     problem = text.length === 0 ? 'empty' : `not JSON (${(error as Error).message.split('\n')[0]})`;
   }
-  const storeHasRuns = (await readStore(out)).configs.length > 0;
+  // Only whether a store is there: reading it here would move damaged files aside unreported.
+  const storeHasRuns = (await readdir(path.join(path.resolve(out), 'runs')).catch(() => [])).length > 0;
   if (problem !== undefined) {
     if (!storeHasRuns) throw new InputError(`'${file}' is not a mixstream results file (${problem}) and no run store is beside it; move it away or choose another --out`);
     const to = await moveAside(file);
