@@ -120,6 +120,14 @@ export async function openConfigData(config: AblationConfig, options: { readonly
   return openImageFolderData(root, { validationSplit: config.validationSplit });
 }
 
+/**
+ * Shard `index` of `count`'s share of the plan (arms x seeds, in config order): every count-th
+ * run from `index`, so shares are disjoint, cover the plan, and mix arms (similar run times).
+ */
+export function shardShare<T>(plan: readonly T[], shard: Shard): T[] {
+  return plan.filter((_, i) => i % shard.count === shard.index);
+}
+
 /** Runs at once by default: one per core, divided by the threads one run's backend uses (when it says). */
 export function autoJobs(backend?: ResolvedBackend): number {
   const threads = (backend as { readonly threadsPerRun?: number } | undefined)?.threadsPerRun ?? 1;
@@ -224,7 +232,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
 
   const plan = arms.flatMap((arm) => config.seeds.map((seed) => ({ arm, seed, key: runKey(arm.name, seed, ctx.configHash, runPipeline(ctx, arm, seed)) })));
   const keys = new Set(plan.map((p) => p.key));
-  const mine = shard ? plan.filter((_, i) => i % shard.count === shard.index) : plan;
+  const mine = shard ? shardShare(plan, shard) : plan;
 
   // What is finished already: a valid run file with the planned key. One of an older pipeline of
   // the same arm is moved aside (kept, named) and trained again.
