@@ -1,16 +1,17 @@
 /**
  * `npm run bench [-- section ...]`: every figure as one JSON line, each beside what it is measured
- * against in the same run. Sections: chain, mixing, memory, starve, backend, tfrecord (default: all).
+ * against in the same run. Sections: chain, mixing, memory, starve, backend, tfrecord, jobs (default: all).
  */
 import { benchBackend } from './backend.js';
 import { benchChain } from './chain.js';
+import { benchJobs } from './jobs.js';
 import { benchMemory } from './memory.js';
 import { benchMixing } from './mixing.js';
 import { emit } from './report.js';
 import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
 
-const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, tfrecord: benchTfrecord } as const;
+const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, tfrecord: benchTfrecord, jobs: benchJobs } as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));
 if (unknown.length > 0) {
