@@ -1,8 +1,7 @@
 /**
- * The results file: every arm, seed and epoch, with what produced it. Written atomically (temp
- * file + rename) after every finished (arm, seed) run, so an interrupted ablation loses at most
- * the run in progress, and a rerun skips what is already there (runs are keyed by arm, seed and
- * a hash of everything else that affects the numbers).
+ * The results file's shapes: every arm, seed and epoch, with what produced it. Since the run store
+ * (store.ts), results.json is a view rebuilt from OUT/runs (views.ts); runs are keyed by arm, seed
+ * and a hash of everything else that affects the numbers.
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
