@@ -296,14 +296,17 @@ async function abandoned(file: string, staleSeconds: number): Promise<{ reason: 
     return undefined; // gone meanwhile: the caller retries the create
   }
   const age = (Date.now() - mtime) / 1000;
-  if (age > staleSeconds) return { reason: `no heartbeat for ${Math.round(age)} s`, text };
-  let body: Partial<LockBody> = {};
+  let body: Partial<LockBody> | undefined;
   try {
     body = JSON.parse(text) as Partial<LockBody>;
   } catch {
-    return undefined; // being written right now (created, not yet filled)
+    body = undefined; // being written right now (created, not yet filled), or garbage
   }
-  if (body.host === HOST && typeof body.pid === 'number' && !pidAlive(body.pid)) return { reason: `its process ${body.pid} is dead`, text };
+  // On this host the process table is the truth: a live holder keeps its claim however long a
+  // batch keeps it from its heartbeat; a dead one loses it at once.
+  if (body?.host === HOST && typeof body.pid === 'number') return pidAlive(body.pid) ? undefined : { reason: `its process ${body.pid} is dead`, text };
+  // Another host (NFS): only the heartbeat tells.
+  if (age > staleSeconds) return { reason: `no heartbeat for ${Math.round(age)} s`, text };
   return undefined;
 }
 

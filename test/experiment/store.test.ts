@@ -60,6 +60,12 @@ describe('run store', () => {
     expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname() });
     await taken!.release();
 
+    // A live holder on this host keeps its claim even when a long batch delays its heartbeat.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: 'x' }));
+    const longAgo = new Date(Date.now() - 600_000);
+    await utimes(lock, longAgo, longAgo);
+    expect(await claimRun(dir, 'mixup', 2)).toBeUndefined();
+
     await writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere', startedAt: 'x' }));
     expect(await claimRun(dir, 'mixup', 2)).toBeUndefined(); // another host's, heartbeat fresh
     const past = new Date(Date.now() - 600_000);
