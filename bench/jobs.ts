@@ -35,18 +35,28 @@ async function timed(jobs: string[]): Promise<number> {
 
 export async function benchJobs(emit: (f: Figure) => void): Promise<void> {
   await timed(['--jobs', '1', '--arms', 'baseline', '--seeds', '1', '--epochs', '1']); // generates the built-in data set once, outside the timings
-  const one = await timed(['--jobs', '1']);
-  const auto = await timed([]);
+  // Two rounds in alternating order, the faster of each kept: on a shared machine the other
+  // load comes and goes, and the minimum is the least disturbed measurement.
+  const load = os.loadavg()[0] ?? 0;
+  const one: number[] = [];
+  const auto: number[] = [];
+  one.push(await timed(['--jobs', '1']));
+  auto.push(await timed([]));
+  auto.push(await timed([]));
+  one.push(await timed(['--jobs', '1']));
   const cores = os.availableParallelism();
-  const ratio = one / auto;
+  const best = (xs: number[]): number => Math.min(...xs);
+  const ratio = best(one) / best(auto);
   emit({
-    name: `ablate default jobs (auto = ${cores}) vs --jobs 1: npm start's defaults, --epochs ${EPOCHS} (not 16, to keep the bench short), wall time end to end`,
-    value: auto,
+    name: `ablate default jobs (auto = ${cores}) vs --jobs 1: npm start's defaults, --epochs ${EPOCHS} (not 16, to keep the bench short), wall time end to end, best of 2`,
+    value: best(auto),
     unit: 's',
-    against: { name: 'ablate --jobs 1, same config', value: one, unit: 's' },
+    against: { name: 'ablate --jobs 1, same config', value: best(one), unit: 's' },
     ratio,
     target: '>= 1.6x faster on 2 cores (ratio = jobs 1 time / default time)',
     ...(cores >= 2 ? { pass: ratio >= 1.6 } : {}),
     cores,
+    runs: { jobs1: one, auto },
+    loadavg1AtStart: load,
   });
 }
