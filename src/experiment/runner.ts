@@ -274,7 +274,6 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   };
 
   let trained = 0;
-  let started_ = 0;
   const signal = options.signal;
   const onTrainEvent = (p: (typeof plan)[number], run: number) => (e: TrainEvent): void => {
     const base = { arm: p.arm.name, seed: p.seed };
@@ -325,7 +324,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
         return 'done';
       }
       if (signal?.aborted) return 'stopped';
-      const run = ++started_;
+      // Numbered by place in the plan, not by start order, so the numbers read the same whatever the jobs.
+      const run = todo.indexOf(p) + 1;
       emit({ type: 'run-start', arm: p.arm.name, seed: p.seed, run, runs: todo.length, pipeline: runPipeline(ctx, p.arm, p.seed).describe() });
       const onEvent = onTrainEvent(p, run);
       const outcome = pool

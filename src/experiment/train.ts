@@ -197,8 +197,8 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
               imagesPerSecond: trainSeconds > 0 ? data.trainCount / trainSeconds : 0,
             };
             epochs.push(record);
-            // Not after the last epoch: the run file itself is saved next.
-            if (options.checkpoint !== undefined && epochs.length < config.epochs) await writeCheckpoint(options.checkpoint, key, model, epochs, secondsBefore + (performance.now() - runStart) / 1000);
+            // After the last epoch only when kept (the trained model, for the user): the run file is saved next.
+            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) await writeCheckpoint(options.checkpoint, key, model, epochs, secondsBefore + (performance.now() - runStart) / 1000);
             emit({ type: 'epoch', record });
             if (options.signal?.aborted) model.stopTraining = true;
           },

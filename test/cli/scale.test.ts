@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -155,7 +155,7 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
 
   it('--shard i/3 into one folder, then mixstream report: the merged results equal a single run', async () => {
     const out = path.join(root, 'sharded');
-    const partial = await runCli(base(out, ['--jobs', '1', '--shard', '1/3']));
+    const partial = await runCli(base(out, ['--jobs', '1', '--shard', '1/3', '--keep-checkpoints']));
     expect(partial.code, partial.stderr).toBe(0);
     expect(partial.stdout).toMatch(/1 runs x 2 epochs \(shard 1\/3\)/);
     const early = await runCli(['report', out, '--no-pngs']);
@@ -172,7 +172,24 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
     expect(merged.complete).toBe(true);
     expect(byRun(merged.runs)).toEqual(byRun(reference.runs));
     expect(merged.summary).toEqual(reference.summary);
-  }, 240_000);
+
+    // --keep-checkpoints kept shard 1's run's (plan index 1: baseline seed 2); planted into the
+    // other config of the 'shared' folder, it is refused there (a message, a fresh start, same numbers).
+    const kept = path.join(out, 'runs', reference.configHash, 'baseline-s2.checkpoint.json');
+    expect(existsSync(kept)).toBe(true);
+    expect(existsSync(path.join(out, 'runs', reference.configHash, 'baseline-s1.checkpoint.json'))).toBe(false);
+    const shared = path.join(root, 'shared');
+    const otherHash = (await readdir(path.join(shared, 'runs'))).find((h) => h !== reference.configHash)!;
+    const before = (await readResults(shared)).runs.find((x) => x.configHash === otherHash && x.arm === 'baseline' && x.seed === 2)!;
+    await copyFile(kept, path.join(shared, 'runs', otherHash, 'baseline-s2.checkpoint.json'));
+    await rm(path.join(shared, 'runs', otherHash, 'baseline-s2.json'));
+    const other = await runCli(base(shared, ['--jobs', '1', '--size', '12']));
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toMatch(/baseline seed 2: checkpoint .* is of another config or pipeline .*; starting afresh/);
+    expect(other.stdout).not.toMatch(/resuming/);
+    const after = (await readResults(shared)).runs.find((x) => x.configHash === otherHash && x.arm === 'baseline' && x.seed === 2)!;
+    expect(numbers(after)).toEqual(numbers(before));
+  }, 300_000);
 
   it('Ctrl-C with --jobs 2 stops every worker cleanly (exit 130, no stack), claims released, checkpoints kept', async () => {
     const out = path.join(root, 'sigint');
