@@ -59,7 +59,7 @@ export class ProgressPrinter {
     const width = Math.max(20, (process.stderr.columns || 120) - 1);
     this.clearStatus();
     const lines = [...this.inFlight.values()].map((t) => (t.length > width ? t.slice(0, width) : t));
-    this.write(lines.join('\n'));
+    this.write(`\r\x1b[2K${lines.join('\n')}`);
     this.statusLines = lines.length;
   }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,6 +57,24 @@ describe('mixstream ablate: arguments', () => {
   });
 });
 
+describe('mixstream ablate --jobs / --shard: bad values exit 2 with one line on stderr', () => {
+  it('--jobs 0, --shard 5/4, --shard x', async () => {
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'mixstream-cli-jobs-')), 'out');
+    const cases: Array<[string[], RegExp]> = [
+      [['ablate', '--jobs', '0', '--out', out], /^mixstream: --jobs must be a positive integer, got '0'/],
+      [['ablate', '--shard', '5/4', '--out', out], /^mixstream: --shard INDEX must be in 0\.\.3, got '5\/4'/],
+      [['ablate', '--shard', 'x', '--out', out], /^mixstream: --shard must be INDEX\/COUNT/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(out)).toBe(false); // refused before anything is written
+  }, 120_000);
+});
+
 describe('mixstream ablate: bad input exits 2 with one line on stderr', () => {
   it('for a missing folder, an empty folder, an unknown arm or model, and a non-numeric flag', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'mixstream-cli-bad-'));
@@ -69,9 +88,6 @@ describe('mixstream ablate: bad input exits 2 with one line on stderr', () => {
       [['ablate', '--data', empty, '--arms', 'baseline,cutmixx', '--out', out], /unknown arm 'cutmixx'; known arms: baseline, augment, cutmix, mixup/],
       [['ablate', '--model', 'vgg16', '--out', out], /unknown model 'vgg16'/],
       [['ablate', '--epochs', 'abc', '--out', out], /--epochs must be a positive integer, got 'abc'/],
-      [['ablate', '--jobs', '0', '--out', out], /--jobs must be a positive integer, got '0'/],
-      [['ablate', '--shard', '5/4', '--out', out], /--shard INDEX must be in 0\.\.3, got '5\/4'/],
-      [['ablate', '--shard', 'x', '--out', out], /--shard must be INDEX\/COUNT/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, { env: { MIXSTREAM_CACHE: path.join(root, 'cache') } })));
     for (const [i, r] of results.entries()) {
