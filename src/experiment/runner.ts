@@ -220,7 +220,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const { ctx, arms, dir } = prepared;
   const out = path.resolve(config.out);
   // Before any training: a run must never train only to find nowhere to go.
-  const outProblem = await checkOutFolder(out, config.data === undefined ? undefined : ctx.data.location);
+  // The built-in data's cache folder too: an output folder in it would be listed as a class.
+  const outProblem = await checkOutFolder(out, ctx.data.location);
   if (outProblem !== undefined) throw new InputError(outProblem);
   for (const note of await migrateResultsFile(out)) emit({ type: 'info', message: note });
   await mkdir(dir, { recursive: true });

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,25 @@ beforeAll(async () => {
 });
 
 describe('mixstream ablate: store, --jobs, checkpoints', () => {
+  it('refuses, before any training, an --out inside the data, an unwritable one (no hang on /proc), a foreign results.json', async () => {
+    const foreign = path.join(root, 'foreign');
+    await mkdir(foreign);
+    await writeFile(path.join(foreign, 'results.json'), '{"someone": "else"}');
+    const cases: Array<[string, RegExp]> = [
+      [path.join(data, 'out'), /--out '.*' lies inside the data folder/],
+      ['/proc/mixstream-out', /--out '\/proc\/mixstream-out' cannot be created: /],
+      [foreign, /results\.json' is not a mixstream results file \(format undefined.*move it away or choose another --out/],
+    ];
+    for (const [out, message] of cases) {
+      const r = await runCli(base(out, ['--jobs', '1']));
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).not.toMatch(/epoch 1\/2/);
+    }
+    expect(existsSync(path.join(data, 'out'))).toBe(false);
+  }, 120_000);
+
   it('--jobs 2 gives the same numbers as --jobs 1, bit for bit, and shows every run in flight', async () => {
     const one = path.join(root, 'jobs1');
     const two = path.join(root, 'jobs2');
