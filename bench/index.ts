@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- section ...]`: every figure as one JSON line, each beside what it is measured
- * against in the same run. Sections: chain, mixing, memory, starve, backend, train, tfrecord, hostile (default: all).
+ * against in the same run. Sections: chain, mixing, memory, starve, backend, train, tfrecord, hostile, jobs (default: all).
  */
 import { benchBackend } from './backend.js';
 import { benchChain } from './chain.js';
 import { benchHostile } from './hostile.js';
+import { benchJobs } from './jobs.js';
 import { benchMemory } from './memory.js';
 import { benchMixing } from './mixing.js';
 import { emit } from './report.js';
@@ -12,7 +13,7 @@ import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
 import { benchTrain } from './train.js';
 
-const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, train: benchTrain, tfrecord: benchTfrecord, hostile: benchHostile } as const;
+const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, train: benchTrain, tfrecord: benchTfrecord, hostile: benchHostile, jobs: benchJobs } as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));
 if (unknown.length > 0) {

@@ -18,7 +18,18 @@ export type Command =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
   | { readonly kind: 'arms' }
-  | { readonly kind: 'ablate'; readonly config: AblationConfig; readonly quiet: boolean; readonly report: boolean; readonly cacheDir?: string };
+  | { readonly kind: 'report'; readonly out: string; readonly config?: string; readonly pngs: boolean; readonly cacheDir?: string }
+  | {
+      readonly kind: 'ablate';
+      readonly config: AblationConfig;
+      readonly quiet: boolean;
+      readonly report: boolean;
+      readonly cacheDir?: string;
+      /** Runs at once, each in its own process; 'auto': one per core. */
+      readonly jobs: number | 'auto';
+      readonly shard?: { readonly index: number; readonly count: number };
+      readonly keepCheckpoints: boolean;
+    };
 
 const D = DEFAULT_CONFIG;
 
@@ -26,7 +37,8 @@ export const ABLATE_HELP = `Usage: mixstream ablate [flags]
 
 Runs the CutMix / Mixup ablation: trains one model per (arm, seed), validates every epoch, and
 writes results.json, results.csv, report.html and PNG charts to --out. Finished runs are saved as
-they finish; rerunning the same command skips them (resume after Ctrl-C or a crash).
+they finish (OUT/runs/<config>/<arm>-s<seed>.json), and each run checkpoints every epoch:
+rerunning the same command skips finished runs and resumes the others at their last epoch.
 
 Flags (default in brackets):
   --data <path>          image folder, one sub-folder per class (Stanford Dogs layout), or
@@ -53,6 +65,11 @@ Flags (default in brackets):
                          count it and list it in results.json [fail]
   --cache-dir <folder>   where the built-in data set is cached [$MIXSTREAM_CACHE, else
                          $XDG_CACHE_HOME/mixstream, else ~/.cache/mixstream]
+  --jobs <n | auto>      runs trained at once, each in its own process [auto: one per core]
+  --shard <i>/<n>        train only share i of n (0 <= i < n) of the runs, into a shared --out
+                         (Slurm arrays, Kubernetes indexed jobs); 'mixstream report OUT' merges
+  --keep-checkpoints     keep each run's checkpoint (weights and optimizer state after its last
+                         epoch) in OUT/runs/<config>/<arm>-s<seed>.checkpoint.json
   --no-report            write results only (no report.html, no PNG charts)
   --quiet                no progress output (the summary is still printed)
   -h, --help             this help
@@ -70,6 +87,8 @@ export const MAIN_HELP = `Usage: mixstream <command> [flags]
 Commands:
   ablate     run the reference CutMix / Mixup ablation and write a report (default for npm start)
   arms       list the arms 'ablate' knows and their pipelines
+  report     'mixstream report OUT': rebuild results.json, results.csv and report.html from
+             OUT's run store (after sharded runs), saying which runs are missing
   help       this help ('mixstream ablate --help' for the ablation's flags)
 `;
 
@@ -112,7 +131,8 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   if (first === '--version' || first === '-v') return { kind: 'version' };
   if (first === 'arms') return { kind: 'arms' };
-  if (first !== 'ablate') throw new UsageError(`unknown command '${first}' (commands: ablate, arms, help)`);
+  if (first === 'report') return parseReport(rest);
+  if (first !== 'ablate') throw new UsageError(`unknown command '${first}' (commands: ablate, arms, report, help)`);
   return parseAblate(rest);
 }
 
@@ -134,6 +154,9 @@ const ABLATE_OPTIONS = {
   'cache-dir': { type: 'string' },
   'max-pixels': { type: 'string' },
   'on-error': { type: 'string' },
+  jobs: { type: 'string' },
+  shard: { type: 'string' },
+  'keep-checkpoints': { type: 'boolean' },
   'no-report': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -169,6 +192,37 @@ function usageOf(error: unknown, argv: readonly string[]): UsageError {
     return new UsageError(missing ? `${flag?.split(' ')[0] ?? 'a flag'} needs a value` : `${flag?.split(' ')[0] ?? 'a flag'} takes no value`);
   }
   return new UsageError(`bad arguments: ${message.split('\n')[0] ?? ''}`);
+}
+
+export const REPORT_HELP = `Usage: mixstream report OUT [--config HASH] [--no-pngs]
+
+Rebuilds OUT/results.json, results.csv and report.html from the run store OUT/runs (what
+'mixstream ablate --shard' tasks write into), and lists the planned runs that are missing.
+With several configs in OUT, the newest one, or --config HASH.
+`;
+
+function parseReport(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { config: { type: 'string' }, 'no-pngs': { type: 'boolean' }, 'cache-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    throw new UsageError(((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'bad arguments').replace(/\. To specify a positional argument.*$/, ''));
+  }
+  if (parsed.values.help) return { kind: 'help', text: REPORT_HELP };
+  if (parsed.positionals.length !== 1 || (parsed.positionals[0] ?? '').trim() === '') throw new UsageError(`report takes one output folder, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => `'${p}'`).join(' ')}`);
+  const v = parsed.values;
+  return { kind: 'report', out: parsed.positionals[0] as string, pngs: !(v['no-pngs'] ?? false), ...(v.config === undefined ? {} : { config: v.config }), ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }) };
+}
+
+/** '2/4' -> { index: 2, count: 4 }: 0 <= index < count. */
+export function parseShard(value: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  if (!m) throw new UsageError(`--shard must be INDEX/COUNT (e.g. 0/4), got '${value}'`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`--shard COUNT must be at least 1, got '${value}'`);
+  if (!Number.isSafeInteger(index) || index >= count) throw new UsageError(`--shard INDEX must be in 0..${count - 1}, got '${value}'`);
+  return { index, count };
 }
 
 export function parseAblate(argv: readonly string[]): Command {
@@ -237,5 +291,15 @@ export function parseAblate(argv: readonly string[]): Command {
     if (error instanceof InputError) throw new UsageError(error.message);
     throw error;
   }
-  return { kind: 'ablate', config, quiet: v.quiet ?? false, report: !(v['no-report'] ?? false), ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }) };
+  const jobs = v.jobs === undefined || v.jobs.trim() === 'auto' ? 'auto' : positiveInt('jobs', v.jobs);
+  return {
+    kind: 'ablate',
+    config,
+    quiet: v.quiet ?? false,
+    report: !(v['no-report'] ?? false),
+    ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }),
+    jobs,
+    ...(v.shard === undefined ? {} : { shard: parseShard(v.shard) }),
+    keepCheckpoints: v['keep-checkpoints'] ?? false,
+  };
 }

@@ -15,11 +15,12 @@ import { systemRoot } from '../sources/files.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { buildArm, defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
-import { openConfigData, runAblation, validateConfig } from '../experiment/runner.js';
+import { autoJobs, runAblation, validateConfig } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
 import { writeReport } from '../report/index.js';
 import { parseCommand, UsageError } from './args.js';
 import { hardInterrupt } from './interrupt.js';
+import { rebuildReport } from './report.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -82,6 +83,23 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return 0;
   }
 
+  if (command.kind === 'report') {
+    try {
+      const r = await rebuildReport(command.out, { pngs: command.pngs, ...(command.config === undefined ? {} : { configHash: command.config }), ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }) });
+      for (const d of r.views.damaged) io.stderr.write(`mixstream: ${d}\n`);
+      const found = r.views.results.runs.filter((x) => x.configHash === r.header.configHash).length;
+      io.stdout.write(`config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`);
+      if (r.views.missing.length > 0) io.stdout.write(`missing: ${r.views.missing.map((m) => `${m.arm} seed ${m.seed}`).join(', ')}\n`);
+      if (r.others.length > 0) io.stdout.write(`other configs in the store: ${r.others.join(', ')} (--config HASH to report one)\n`);
+      if (r.noSamples !== undefined) io.stdout.write(`(no sample images: ${r.noSamples})\n`);
+      io.stdout.write(`results: ${r.views.resultsPath}, ${r.views.csvPath}\nreport:  ${r.report.html}\n`);
+      return 0;
+    } catch (error) {
+      if (isInputProblem(error)) return fail(2, oneLine(error));
+      return fail(1, `error: ${oneLine(error)}`);
+    }
+  }
+
   const { config } = command;
   const progress = ProgressPrinter.for(io.stdout, command.quiet);
   const controller = new AbortController();
@@ -98,21 +116,24 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   };
   process.on('SIGINT', onSigint);
   try {
-    // Checked here, in this order, before anything is built: flags, then the output folder, then the data.
-    const registry = defaultArmRegistry();
-    validateConfig(config, registry);
+    // Checked here, in this order, before anything is built: flags, then the output folder (the
+    // runner checks it again against the data), then the data.
+    validateConfig(config, defaultArmRegistry());
     await checkOutFolder(config.out);
     if (command.cacheDir !== undefined && config.data === undefined) await checkOutFolder(command.cacheDir, '--cache-dir');
-    const cacheDir = command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir };
-    const skipLog = new SkipLog();
-    const data = await openConfigData(config, { ...cacheDir, onProgress: progress.onProgress, skipLog });
-    if (data.skipped && data.skipped.length > 0) progress.onProgress({ type: 'info', message: printable(`data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ')}${data.skipped.length > 3 ? '; ...' : ''}`) });
-    const run = await runAblation(config, { signal: controller.signal, onProgress: progress.onProgress, registry, data, skipLog, ...cacheDir });
+    const run = await runAblation(config, {
+      signal: controller.signal,
+      jobs: command.jobs === 'auto' ? autoJobs() : command.jobs,
+      ...(command.shard === undefined ? {} : { shard: command.shard }),
+      keepCheckpoints: command.keepCheckpoints,
+      onProgress: progress.onProgress,
+      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+    });
     progress.done();
     if (run.interrupted) {
       io.stderr.write(
-        `mixstream: interrupted after ${run.trained} new run(s); ${run.results.runs.filter((r) => r.configHash === run.results.configHash).length} finished run(s) saved in ${run.resultsPath}. ` +
-          `Run the same command again to resume.\n`,
+        `mixstream: interrupted after ${run.trained} new run(s); ${run.results.runs.filter((r) => r.configHash === run.results.configHash).length} finished run(s) saved in ${path.join(path.dirname(run.resultsPath), 'runs')}. ` +
+          `Run the same command again to resume (runs in progress resume at their last finished epoch).\n`,
       );
       return 130;
     }
@@ -134,7 +155,11 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     if (skipped.length > 0) {
       out.write(`skipped ${skipped.length} file(s), listed in results.json: ${printable(skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`).join('; '))}${skipped.length > 3 ? '; ...' : ''}\n`);
     }
-    if (run.skipped > 0) out.write(`(${run.skipped} run(s) finished earlier were reused; delete ${rel(run.resultsPath)} to start over)\n`);
+    if (run.skipped > 0) out.write(`(${run.skipped} run(s) finished earlier were reused; delete ${rel(path.join(path.dirname(run.resultsPath), 'runs', run.results.configHash))} to start over)\n`);
+    if (command.shard !== undefined) {
+      const left = run.results.arms.length * config.seeds.length - run.results.runs.filter((r) => r.configHash === run.results.configHash).length;
+      out.write(`shard ${command.shard.index}/${command.shard.count} done; ${left > 0 ? `${left} run(s) of other shards not in yet: ` : ''}'mixstream report ${rel(path.dirname(run.resultsPath))}' merges the store\n`);
+    }
     out.write(`total ${process.uptime().toFixed(1)} s\n`);
     return controller.signal.aborted ? 130 : 0;
   } catch (error) {

@@ -23,12 +23,21 @@ export interface AblationData {
   readonly validationCount: number;
   /** A short stable fingerprint of the contents' listing, part of the config hash. */
   readonly fingerprint: string;
-  /** A new cold training source; each subscription is one epoch, its order keyed by (seed, epoch). */
-  train(seed: number): Observable<SourceSample>;
+  /**
+   * A new cold training source; each subscription is one epoch, its order keyed by (seed, epoch).
+   * The first subscription is epoch `firstEpoch` (default 0): how a resumed run picks up.
+   */
+  train(seed: number, options?: TrainSourceOptions): Observable<SourceSample>;
   /** A new cold validation source, in a fixed order. */
   validation(): Observable<SourceSample>;
   /** Files left out when listing (symbolic links outside the root, loops, special files), each with why. */
   readonly skipped?: readonly DataError[];
+}
+
+/** Where a training source starts. */
+export interface TrainSourceOptions {
+  /** Number of the first subscription's epoch (0-based). Default 0. */
+  readonly firstEpoch?: number;
 }
 
 export interface ImageFolderDataOptions {
@@ -39,12 +48,12 @@ export interface ImageFolderDataOptions {
 }
 
 /** A listing as a source: one epoch per subscription, shuffled by (seed, epoch) when seed is given. */
-function listingSource(files: FolderListing['files'], numClasses: number, seed: number | undefined): Observable<EncodedSample> {
+function listingSource(files: FolderListing['files'], numClasses: number, seed: number | undefined, firstEpoch = 0): Observable<EncodedSample> {
   return pullSource(function* (epoch) {
     const order = [...files];
     if (seed !== undefined) rng(seed, 'ablation-order', epoch).shuffle(order);
     for (const [index, f] of order.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
-  }, pipelineSeed(seed));
+  }, { ...pipelineSeed(seed), firstEpoch });
 }
 
 /**
@@ -77,7 +86,7 @@ export async function openImageFolderData(root: string, options: ImageFolderData
     trainCount: train.length,
     validationCount: validation.length,
     fingerprint,
-    train: (seed) => listingSource(train, numClasses, seed),
+    train: (seed, o = {}) => listingSource(train, numClasses, seed, o.firstEpoch ?? 0),
     validation: () => listingSource(validation, numClasses, undefined),
     skipped: listing.skipped,
   };

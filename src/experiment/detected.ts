@@ -3,7 +3,7 @@
  * ablation data. Image folders keep their exact stratified split (data.ts); the others are split
  * by a seeded hash of each sample's origin (file and record), stable across epochs and runs.
  */
-import { defer, map, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, from, map, switchMap, type Observable, type OperatorFunction } from 'rxjs';
 import { hashKeys } from '../core/random.js';
 import { filterSamples } from '../operators/filterSamples.js';
 import { detectDataset, openDataset } from '../sources/detect.js';
@@ -66,8 +66,6 @@ export async function openDetectedData(
       }),
     );
     if (trainCount === 0 || validationCount === 0) throw new InputError(`data: '${target}' has too few samples for a validation split of ${validationSplit} (${trainCount + validationCount})`);
-    const perSeed = new Map<number, Observable<SourceSample>>();
-    for (const seed of options.seeds) perSeed.set(seed, (await openDataset(target, { seed, shuffle: true, ...policy })).observable as Observable<SourceSample>);
     const unshuffled = (await openDataset(target, { shuffle: false, ...policy })).observable as Observable<SourceSample>;
     const validation = (): Observable<SourceSample> => unshuffled.pipe(splitSide(validationSplit, splitSeed, 'validation'));
     return {
@@ -77,10 +75,22 @@ export async function openDetectedData(
       trainCount,
       validationCount,
       fingerprint: (fingerprint >>> 0).toString(16).padStart(8, '0'),
-      train: (seed) => {
-        const source = perSeed.get(seed);
-        if (!source) throw new RangeError(`openDetectedData: seed ${seed} was not opened (seeds: ${options.seeds.join(', ')})`);
-        return source.pipe(splitSide(validationSplit, splitSeed, 'training'));
+      // A source of its own per call: sources count epochs per subscription, so two runs sharing
+      // one (two arms, same seed) would see different epoch numbers in one process than in two.
+      // Epochs before firstEpoch are skipped by subscribing and leaving at once: a pullSource
+      // numbers the subscription and stops before its first item.
+      train: (seed, o = {}) => {
+        let opened: Promise<Observable<SourceSample>> | undefined;
+        const open = (): Promise<Observable<SourceSample>> =>
+          (opened ??= openDataset(target, { seed, shuffle: true, ...policy }).then((d) => {
+            const source = d.observable as Observable<SourceSample>;
+            for (let e = 0; e < (o.firstEpoch ?? 0); e++) source.subscribe({ error: () => undefined }).unsubscribe();
+            return source;
+          }));
+        return defer(() => from(open())).pipe(
+          switchMap((source) => source),
+          splitSide(validationSplit, splitSeed, 'training'),
+        );
       },
       validation,
     };

@@ -21,8 +21,10 @@ const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)
 
 /** Writes progress events to a stream (stderr or stdout). */
 export class ProgressPrinter {
-  private statusShown = false;
+  /** Lines of live status on screen (one per run in flight, with --jobs). */
+  private statusLines = 0;
   private lastStatus = 0;
+  private readonly inFlight = new Map<string, string>();
 
   constructor(
     private readonly write: (text: string) => void,
@@ -42,19 +44,23 @@ export class ProgressPrinter {
   }
 
   private clearStatus(): void {
-    if (this.statusShown) {
-      this.write('\r\x1b[2K');
-      this.statusShown = false;
+    if (this.statusLines > 0) {
+      this.write(`\r\x1b[2K${'\x1b[1A\x1b[2K'.repeat(this.statusLines - 1)}`);
+      this.statusLines = 0;
     }
   }
 
-  private status(text: string): void {
+  /** Redraws the live block: one line per run in flight. */
+  private status(key: string, text: string): void {
+    this.inFlight.set(key, text);
     const now = performance.now();
     if (now - this.lastStatus < 100) return;
     this.lastStatus = now;
     const width = Math.max(20, (process.stderr.columns || 120) - 1);
-    this.write(`\r\x1b[2K${text.length > width ? text.slice(0, width) : text}`);
-    this.statusShown = true;
+    this.clearStatus();
+    const lines = [...this.inFlight.values()].map((t) => (t.length > width ? t.slice(0, width) : t));
+    this.write(`\r\x1b[2K${lines.join('\n')}`);
+    this.statusLines = lines.length;
   }
 
   /** Clears any live status (before the process prints its own last lines). */
@@ -71,7 +77,8 @@ export class ProgressPrinter {
       case 'plan':
         this.line(
           `backend ${e.backend.name} (${e.backend.reason}); ${e.trainCount} training / ${e.validationCount} validation images; ` +
-            `${e.total} runs x ${e.epochs} epochs${e.skipped > 0 ? `, ${e.skipped} already finished (skipped)` : ''}; ` +
+            `${e.total} runs x ${e.epochs} epochs${e.shard ? ` (shard ${e.shard.index}/${e.shard.count})` : ''}${e.skipped > 0 ? `, ${e.skipped} already finished (skipped)` : ''}; ` +
+            `${e.jobs ?? 1} at once; ` +
             `native addon ${nativeStatus.kind === 'native' ? 'in use' : `not in use: ${nativeStatus.why}`}`,
         );
         break;
@@ -84,7 +91,7 @@ export class ProgressPrinter {
       case 'batch':
         if (this.mode === 'tty') {
           const eta = e.etaSeconds === undefined ? '' : `  ETA ${formatDuration(e.etaSeconds)}`;
-          this.status(`[${e.run}/${e.runs}] ${e.arm} seed ${e.seed}  epoch ${e.epoch}/${e.epochs}  batch ${e.batch}/${e.batches}  ${e.imagesPerSecond.toFixed(0)} img/s${eta}`);
+          this.status(`${e.arm}|${e.seed}`, `[${e.run}/${e.runs}] ${e.arm} seed ${e.seed}  epoch ${e.epoch}/${e.epochs}  batch ${e.batch}/${e.batches}  ${e.imagesPerSecond.toFixed(0)} img/s${eta}`);
         }
         break;
       case 'epoch': {
@@ -96,8 +103,16 @@ export class ProgressPrinter {
         );
         break;
       }
+      case 'resume':
+        this.line(`  ${e.arm} seed ${e.seed}: resuming from its checkpoint after epoch ${e.epoch}/${e.epochs}`);
+        break;
       case 'run-end':
+        this.inFlight.delete(`${e.arm}|${e.seed}`);
         this.line(`  saved ${e.arm} seed ${e.seed} (${e.record.seconds.toFixed(1)}s)`);
+        break;
+      case 'run-stopped':
+        this.inFlight.delete(`${e.arm}|${e.seed}`);
+        this.line(`  stopped ${e.arm} seed ${e.seed} (its last finished epoch is checkpointed)`);
         break;
     }
   };

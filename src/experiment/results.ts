@@ -1,8 +1,7 @@
 /**
- * The results file: every arm, seed and epoch, with what produced it. Written atomically (temp
- * file + rename) after every finished (arm, seed) run, so an interrupted ablation loses at most
- * the run in progress, and a rerun skips what is already there (runs are keyed by arm, seed and
- * a hash of everything else that affects the numbers).
+ * The results file's shapes: every arm, seed and epoch, with what produced it. Since the run store
+ * (store.ts), results.json is a view rebuilt from OUT/runs (views.ts); runs are keyed by arm, seed
+ * and a hash of everything else that affects the numbers.
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,7 +46,8 @@ export interface RunRecord {
   readonly model: { readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly parameters: number };
   readonly epochs: readonly EpochRecord[];
   readonly seconds: number;
-  readonly finishedAt: string;
+  readonly finishedAt: string;  /** Files skipped (onError 'skip') in the process that trained it, up to its end. */
+  readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
 }
 
 /** Per-arm aggregates over seeds, for the current config. */

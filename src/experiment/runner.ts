@@ -1,49 +1,76 @@
 /**
- * Runs an ablation: for every (arm, seed), a freshly seeded zoo model trained with fitDataset on
- * the arm's pipeline, validated on the shared split every epoch. Finished runs are written as they
- * finish (see results.ts) and skipped when the same config is run again.
+ * Runs an ablation: plans the (arm, seed) runs of a config, keeps the share of a shard, claims each
+ * run in the store before training it, trains on `jobs` processes (the parent when 1, forked
+ * workers otherwise: see worker.ts), and rebuilds the views (results.json, results.csv) after each
+ * finished run. Training one run is train.ts; keeping runs is store.ts; views are views.ts.
  */
-import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
-import { createModel, MODEL_NAMES } from '../models/index.js';
-import { toTfDataset } from '../sinks/toTfDataset.js';
-import type { SkipLog } from '../core/types.js';
+import { SkipLog } from '../core/types.js';
+import { MODEL_NAMES } from '../models/index.js';
 import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 import { InputError } from './errors.js';
-import { prefetch } from '../operators/prefetch.js';
 import { checkTrainingShape } from './limits.js';
-import { readRuns, resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
+import { skippedFiles, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
+import { checkOutFolder, claimRun, cleanStaleTemps, configDir, moveAside, readRunFile, runFileName, writeFileAtomic, type Claim } from './store.js';
+import { checkpointFile, removeCheckpoint, runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from './train.js';
+import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from './views.js';
+import { WorkerPool } from './pool.js';
 
 /** What the runner tells a progress display. */
 export type ProgressEvent =
   | { readonly type: 'info'; readonly message: string }
-  | { readonly type: 'plan'; readonly total: number; readonly skipped: number; readonly epochs: number; readonly batchesPerEpoch: number; readonly trainCount: number; readonly validationCount: number; readonly backend: ResolvedBackend }
+  | {
+      readonly type: 'plan';
+      readonly total: number;
+      readonly skipped: number;
+      readonly epochs: number;
+      readonly batchesPerEpoch: number;
+      readonly trainCount: number;
+      readonly validationCount: number;
+      readonly backend: ResolvedBackend;
+      readonly jobs?: number;
+      readonly shard?: Shard;
+    }
   | { readonly type: 'skip'; readonly arm: string; readonly seed: number; readonly valAccuracy: number }
   | { readonly type: 'run-start'; readonly arm: string; readonly seed: number; readonly run: number; readonly runs: number; readonly pipeline: string }
+  | { readonly type: 'resume'; readonly arm: string; readonly seed: number; readonly epoch: number; readonly epochs: number }
   | { readonly type: 'batch'; readonly arm: string; readonly seed: number; readonly run: number; readonly runs: number; readonly epoch: number; readonly epochs: number; readonly batch: number; readonly batches: number; readonly imagesPerSecond: number; readonly etaSeconds: number | undefined }
   | { readonly type: 'epoch'; readonly arm: string; readonly seed: number; readonly run: number; readonly runs: number; readonly epochs: number; readonly record: EpochRecord; readonly etaSeconds: number | undefined }
-  | { readonly type: 'run-end'; readonly arm: string; readonly seed: number; readonly record: RunRecord };
+  | { readonly type: 'run-end'; readonly arm: string; readonly seed: number; readonly record: RunRecord }
+  | { readonly type: 'run-stopped'; readonly arm: string; readonly seed: number };
+
+/** A deterministic share of the plan: runs i with i % count === index. */
+export interface Shard {
+  /** 0-based. */
+  readonly index: number;
+  readonly count: number;
+}
 
 export interface RunAblationOptions {
-  /** Where arm names are looked up; default: the reference arms. */
+  /** Where arm names are looked up; default: the reference arms. Custom registries train in this process only (jobs 1). */
   readonly registry?: ArmRegistry;
   /** Already opened data; default: config.data opened as an image folder, or the built-in set. */
   readonly data?: AblationData;
   /** Cache folder of the built-in data set (default: see cacheRoot). */
   readonly cacheDir?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
-  /** Abort to stop after the current batch: the run in progress is dropped, finished ones are kept. */
+  /** Abort to stop after the current batch: runs in progress keep their last epoch's checkpoint. */
   readonly signal?: AbortSignal;
   /** Items the training pipeline may run ahead of the model (prefetch). Default 2. */
   readonly prefetch?: number;
-  /** Collects the files skipped under config.onError 'skip' (listed in results.json's `skipped`). */
-  readonly skipLog?: SkipLog;
+  /** Runs trained at once, each in its own process (1: in this process). Default 1. */
+  readonly jobs?: number;
+  /** Train only this share of the plan (see Shard). */
+  readonly shard?: Shard;
+  /** Keep each run's last checkpoint after it finishes. Default false. */
+  readonly keepCheckpoints?: boolean;
 }
 
 /** What a finished (or interrupted) ablation hands back, enough to write its report. */
@@ -59,6 +86,8 @@ export interface AblationRun {
   /** Runs trained now, and runs found finished and skipped. */
   readonly trained: number;
   readonly skipped: number;
+  /** Planned runs (of this shard) that are not finished: interrupted, or left to other shards. */
+  readonly missing: ReadonlyArray<{ readonly arm: string; readonly seed: number }>;
   readonly interrupted: boolean;
   readonly seconds: number;
 }
@@ -95,44 +124,61 @@ export async function openConfigData(config: AblationConfig, options: { readonly
   return openImageFolderData(root, { validationSplit: config.validationSplit });
 }
 
-const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
-  for (const n of names) {
-    const v = logs?.[n];
-    if (typeof v === 'number') return v;
-  }
-  return Number.NaN;
-};
+/**
+ * Shard `index` of `count`'s share of the plan (arms x seeds, in config order): every count-th
+ * run from `index`, so shares are disjoint, cover the plan, and mix arms (similar run times).
+ */
+export function shardShare<T>(plan: readonly T[], shard: Shard): T[] {
+  return plan.filter((_, i) => i % shard.count === shard.index);
+}
 
-/** Runs the ablation described by `config`; see RunAblationOptions. */
-export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
-  const started = performance.now();
+/** Runs at once by default: one per core, divided by the threads one run's backend uses (when it says). */
+export function autoJobs(backend?: ResolvedBackend): number {
+  const threads = (backend as { readonly threadsPerRun?: number } | undefined)?.threadsPerRun ?? 1;
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, threads)));
+}
+
+/** Everything a process needs to train runs of one config: what the parent and every worker build alike. */
+export interface Prepared {
+  readonly ctx: TrainContext;
+  readonly registry: ArmRegistry;
+  readonly arms: readonly Arm[];
+  readonly header: ConfigHeader;
+  readonly dir: string;
+  /** Files this process's pipelines skipped (onError 'skip'), listed in each run it saves. */
+  readonly skipLog: SkipLog;
+}
+
+/** Validates the config, opens data and backend, and computes the config hash. */
+export async function prepareAblation(config: AblationConfig, options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch'> = {}): Promise<Prepared> {
   const registry = options.registry ?? defaultArmRegistry();
-  const emit = options.onProgress ?? ((): void => undefined);
   validateConfig(config, registry);
-  const data = options.data ?? (await openConfigData(config, { ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), onProgress: emit }));
-
+  const emit = options.onProgress;
+  const skipLog = new SkipLog();
+  const data = options.data ?? (await openConfigData(config, { ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), ...(emit ? { onProgress: emit } : {}), skipLog }));
+  if (data.skipped && data.skipped.length > 0) {
+    const few = data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ');
+    emit?.({ type: 'info', message: `data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${few}${data.skipped.length > 3 ? '; ...' : ''}` });
+  }
   let backend: ResolvedBackend;
   try {
     backend = await resolveBackend(config.backend);
   } catch (error) {
     throw new InputError(error instanceof Error ? error.message : String(error));
   }
-
   const armOptions: ArmOptions = {
     size: config.size,
     batchSize: config.batchSize,
     shuffleWindow: config.shuffleWindow,
     ...(config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
     ...(config.onError === undefined ? {} : { onError: config.onError }),
-    ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+    onSkip: skipLog.add,
   };
-  const arms: Arm[] = config.arms.map((name) => registry.get(name));
+  const arms = config.arms.map((name) => registry.get(name));
   const validation = plainPipeline(armOptions);
-  const prefetchCount = options.prefetch ?? 2;
-  const numClasses = data.classes.length;
-
+  const prefetch = options.prefetch ?? 2;
   // Everything but arm and seed that changes the numbers.
-  const hashed = {
+  const configHash = shortHash({
     data: { kind: data.kind, fingerprint: data.fingerprint, classes: data.classes, train: data.trainCount, validation: data.validationCount },
     epochs: config.epochs,
     size: config.size,
@@ -143,176 +189,231 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     learningRate: config.learningRate,
     validationSplit: config.validationSplit,
     shuffleWindow: config.shuffleWindow,
-    prefetch: prefetchCount,
+    prefetch,
     validationPipeline: validation.steps,
+  });
+  const { data: _data, out: _out, ...configRecord } = config;
+  const header: ConfigHeader = {
+    format: 'mixstream-config/1',
+    configHash,
+    config: { ...configRecord, out: config.out, data: data.location, builtinData: config.data === undefined, prefetch },
+    data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, fingerprint: data.fingerprint },
+    backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped, kernels: backendKernelsInfo() },
+    arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
+    seeds: config.seeds,
+    epochs: config.epochs,
   };
-  const configHash = shortHash(hashed);
+  return { ctx: { config, data, backend, armOptions, validation, prefetch, configHash }, registry, arms, header, dir: configDir(config.out, configHash), skipLog };
+}
 
+/** What one attempt at a run gave. */
+export type RunOutcome = { readonly kind: 'done'; readonly record: RunRecord } | { readonly kind: 'stopped' };
+
+/**
+ * Trains one claimed run in this process and saves it: the run file (atomic) first, then the
+ * checkpoint goes. Shared by the parent (jobs 1) and the workers.
+ */
+export async function trainAndSave(prepared: Prepared, arm: Arm, seed: number, options: { readonly keepCheckpoint?: boolean; readonly signal?: AbortSignal; readonly onEvent?: (e: TrainEvent) => void }): Promise<RunOutcome> {
+  const checkpoint = checkpointFile(prepared.dir, arm.name, seed);
+  const trainedRecord = await trainRun(prepared.ctx, arm, seed, { checkpoint, ...options });
+  if (trainedRecord === undefined) return { kind: 'stopped' };
+  // What was skipped so far in this process (listing and decoding): the views list each file once.
+  const skipped = skippedFiles([...(prepared.ctx.data.skipped ?? []), ...prepared.skipLog.errors]);
+  const record: RunRecord = skipped.length > 0 ? { ...trainedRecord, skipped } : trainedRecord;
+  await writeFileAtomic(path.join(prepared.dir, runFileName(arm.name, seed)), `${JSON.stringify(record, null, 2)}\n`);
+  if (!options.keepCheckpoint) await removeCheckpoint(checkpoint);
+  return { kind: 'done', record };
+}
+
+/** Runs the ablation described by `config`; see RunAblationOptions. */
+export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
+  const started = performance.now();
+  const emit = options.onProgress ?? ((): void => undefined);
+  const jobs = options.jobs ?? 1;
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new InputError(`jobs must be a positive integer, got ${jobs}`);
+  const shard = options.shard;
+  if (shard && !(Number.isSafeInteger(shard.index) && Number.isSafeInteger(shard.count) && shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) {
+    throw new InputError(`shard must be INDEX/COUNT with 0 <= INDEX < COUNT, got ${shard.index}/${shard.count}`);
+  }
+  if (jobs > 1 && (options.registry !== undefined || options.data !== undefined)) throw new InputError('jobs > 1 trains in worker processes, which know only the default arms and the config\'s data: pass jobs 1 with a custom registry or data');
+
+  const prepared = await prepareAblation(config, options);
+  const { ctx, arms, dir } = prepared;
   const out = path.resolve(config.out);
-  await mkdir(out, { recursive: true });
-  const resultsPath = path.join(out, 'results.json');
-  const csvPath = path.join(out, 'results.csv');
-  const runs: RunRecord[] = await readRuns(resultsPath);
+  // Before any training: a run must never train only to find nowhere to go.
+  // The built-in data's cache folder too: an output folder in it would be listed as a class.
+  const outProblem = await checkOutFolder(out, ctx.data.location);
+  if (outProblem !== undefined) throw new InputError(outProblem);
+  for (const note of await migrateResultsFile(out)) emit({ type: 'info', message: note });
+  await mkdir(dir, { recursive: true });
+  for (const name of await cleanStaleTemps(dir)) emit({ type: 'info', message: `removed a stale temp file ${name}` });
+  for (const name of await cleanStaleTemps(out)) emit({ type: 'info', message: `removed a stale temp file ${name}` });
+  const header = await writeConfigHeader(out, prepared.header);
+  // The views of this command are about its own arms and seeds (another command may add others to the header).
+  const viewHeader: ConfigHeader = { ...header, arms: prepared.header.arms, seeds: config.seeds };
 
-  const plan = arms.flatMap((arm) =>
-    config.seeds.map((seed) => {
-      const pipeline = buildArm(arm, seed, armOptions, prefetch(prefetchCount));
-      const key = `${arm.name}|${seed}|${configHash}|${shortHash(pipeline.steps)}`;
-      return { arm, seed, pipeline, key };
-    }),
-  );
-  const armInfo = arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() }));
-  const { data: _data, ...configRecord } = config;
-  const snapshot = (complete: boolean): ResultsFile => {
-    const current = plan.map((p) => runs.find((r) => r.key === p.key)).filter((r): r is RunRecord => r !== undefined);
-    return {
-      format: RESULTS_FORMAT,
-      updatedAt: new Date().toISOString(),
-      complete,
-      configHash,
-      config: { ...configRecord, data: data.location, builtinData: config.data === undefined, prefetch: prefetchCount },
-      data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, fingerprint: data.fingerprint },
-      backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped, kernels: backendKernelsInfo() },
-      arms: armInfo,
-      runs,
-      summary: summarize(current, armInfo),
-      skipped: skippedFiles([...(data.skipped ?? []), ...(options.skipLog?.errors ?? [])]),
-    };
-  };
-  const save = async (complete: boolean): Promise<ResultsFile> => {
-    const file = snapshot(complete);
-    await writeAtomic(resultsPath, `${JSON.stringify(file, null, 2)}\n`);
-    await writeAtomic(csvPath, resultsCsv(plan.map((p) => runs.find((r) => r.key === p.key)).filter((r): r is RunRecord => r !== undefined)));
-    return file;
-  };
+  const plan = arms.flatMap((arm) => config.seeds.map((seed) => ({ arm, seed, key: runKey(arm.name, seed, ctx.configHash, runPipeline(ctx, arm, seed)) })));
+  const keys = new Set(plan.map((p) => p.key));
+  const mine = shard ? shardShare(plan, shard) : plan;
 
-  const done = new Set(runs.map((r) => r.key));
-  const todo = plan.filter((p) => !done.has(p.key));
-  const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
-  emit({ type: 'plan', total: plan.length, skipped: plan.length - todo.length, epochs: config.epochs, batchesPerEpoch, trainCount: data.trainCount, validationCount: data.validationCount, backend });
-  for (const p of plan) {
-    if (!done.has(p.key)) continue;
-    const r = runs.find((x) => x.key === p.key);
-    emit({ type: 'skip', arm: p.arm.name, seed: p.seed, valAccuracy: r?.epochs[r.epochs.length - 1]?.valAccuracy ?? Number.NaN });
+  // What is finished already: a valid run file with the planned key. One of an older pipeline of
+  // the same arm is moved aside (kept, named) and trained again.
+  const done = new Map<string, RunRecord>();
+  const finished = async (p: (typeof plan)[number]): Promise<RunRecord | undefined> => {
+    const file = path.join(dir, runFileName(p.arm.name, p.seed));
+    const r = await readRunFile(file, { arm: p.arm.name, seed: p.seed, configHash: ctx.configHash, epochs: config.epochs });
+    if (r.kind === 'damaged') emit({ type: 'info', message: `moved damaged run file ${file} aside to ${path.basename(r.movedTo)}: ${r.reason}; training it again` });
+    if (r.kind !== 'ok') return undefined;
+    if (r.record.key !== p.key) {
+      const to = await moveAside(file, 'superseded');
+      emit({ type: 'info', message: `run file ${file} is of another pipeline (${r.record.key}); kept as ${path.basename(to)}, training it again` });
+      return undefined;
+    }
+    return r.record;
+  };
+  for (const p of mine) {
+    const r = await finished(p);
+    if (r) done.set(p.key, r);
+  }
+  const todo = mine.filter((p) => !done.has(p.key));
+  const batchesPerEpoch = Math.ceil(ctx.data.trainCount / config.batchSize);
+  const workers = Math.min(jobs, Math.max(1, todo.length));
+  emit({ type: 'plan', total: mine.length, skipped: mine.length - todo.length, epochs: config.epochs, batchesPerEpoch, trainCount: ctx.data.trainCount, validationCount: ctx.data.validationCount, backend: ctx.backend, jobs: workers, ...(shard ? { shard } : {}) });
+  for (const p of mine) {
+    const r = done.get(p.key);
+    if (r) emit({ type: 'skip', arm: p.arm.name, seed: p.seed, valAccuracy: r.epochs[r.epochs.length - 1]?.valAccuracy ?? Number.NaN });
   }
 
-  // ETA: seconds per epoch so far (whole epochs), else per batch, times what is left.
+  // ETA: seconds per epoch so far (whole epochs), else per batch, times what is left, over the jobs.
   const epochSeconds: number[] = [];
   const totalEpochs = todo.length * config.epochs;
-  const eta = (epochsDone: number, batchesIntoEpoch: number, secondsIntoEpoch: number): number | undefined => {
+  let epochsDone = 0;
+  const eta = (batchesIntoEpoch: number, secondsIntoEpoch: number): number | undefined => {
     const perEpoch =
       epochSeconds.length > 0 ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : batchesIntoEpoch >= 2 ? (secondsIntoEpoch / batchesIntoEpoch) * batchesPerEpoch * 1.15 : undefined;
     if (perEpoch === undefined) return undefined;
-    return Math.max(0, (totalEpochs - epochsDone) * perEpoch - secondsIntoEpoch);
+    return Math.max(0, ((totalEpochs - epochsDone) * perEpoch) / workers - secondsIntoEpoch);
   };
 
   let trained = 0;
-  let interrupted = options.signal?.aborted ?? false;
-  let epochsDone = 0;
-  for (const [i, p] of todo.entries()) {
-    if (interrupted) break;
-    const runNumber = i + 1;
-    emit({ type: 'run-start', arm: p.arm.name, seed: p.seed, run: runNumber, runs: todo.length, pipeline: p.pipeline.describe() });
-    const runStart = performance.now();
-    const model = createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses, seed: p.seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
-    const parameters = model.countParams();
-    const epochs: EpochRecord[] = [];
-    let epochStart = 0;
-    let lastBatchEnd = 0;
-    let batchInEpoch = 0;
-    try {
-      const train = toTfDataset(data.train(p.seed).pipe(p.pipeline.operator));
-      const val = toTfDataset(data.validation().pipe(validation.operator));
-      await model.fitDataset(train, {
-        epochs: config.epochs,
-        validationData: val,
-        verbose: 0,
-        callbacks: {
-          onEpochBegin: async () => {
-            epochStart = performance.now();
-            lastBatchEnd = epochStart;
-            batchInEpoch = 0;
-          },
-          onBatchEnd: async () => {
-            batchInEpoch++;
-            lastBatchEnd = performance.now();
-            const s = (lastBatchEnd - epochStart) / 1000;
-            const images = Math.min(batchInEpoch * config.batchSize, data.trainCount);
-            emit({
-              type: 'batch',
-              arm: p.arm.name,
-              seed: p.seed,
-              run: runNumber,
-              runs: todo.length,
-              epoch: epochs.length + 1,
-              epochs: config.epochs,
-              batch: batchInEpoch,
-              batches: batchesPerEpoch,
-              imagesPerSecond: s > 0 ? images / s : 0,
-              etaSeconds: eta(epochsDone, batchInEpoch, s),
-            });
-            if (options.signal?.aborted) model.stopTraining = true;
-          },
-          onEpochEnd: async (epoch, logs) => {
-            const end = performance.now();
-            const trainSeconds = (lastBatchEnd - epochStart) / 1000;
-            const record: EpochRecord = {
-              epoch: epoch + 1,
-              loss: metric(logs, 'loss'),
-              accuracy: metric(logs, 'acc', 'accuracy'),
-              valLoss: metric(logs, 'val_loss'),
-              valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
-              seconds: (end - epochStart) / 1000,
-              trainSeconds,
-              imagesPerSecond: trainSeconds > 0 ? data.trainCount / trainSeconds : 0,
-            };
-            epochs.push(record);
-            epochsDone++;
-            epochSeconds.push(record.seconds);
-            emit({ type: 'epoch', arm: p.arm.name, seed: p.seed, run: runNumber, runs: todo.length, epochs: config.epochs, record, etaSeconds: eta(epochsDone, 0, 0) });
-            if (options.signal?.aborted) model.stopTraining = true;
-          },
-        },
-      });
-    } finally {
-      model.optimizer?.dispose();
-      model.dispose();
+  const signal = options.signal;
+  const onTrainEvent = (p: (typeof plan)[number], run: number) => (e: TrainEvent): void => {
+    const base = { arm: p.arm.name, seed: p.seed };
+    switch (e.type) {
+      case 'resume':
+        emit({ type: 'resume', ...base, epoch: e.epoch, epochs: config.epochs });
+        epochsDone += e.epoch;
+        break;
+      case 'checkpoint-ignored':
+        emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: ${e.reason}` });
+        break;
+      case 'batch':
+        emit({ type: 'batch', ...base, run, runs: todo.length, epoch: e.epoch, epochs: config.epochs, batch: e.batch, batches: e.batches, imagesPerSecond: e.imagesPerSecond, etaSeconds: eta(e.batch, e.secondsIntoEpoch) });
+        break;
+      case 'epoch':
+        epochsDone++;
+        epochSeconds.push(e.record.seconds);
+        emit({ type: 'epoch', ...base, run, runs: todo.length, epochs: config.epochs, record: e.record, etaSeconds: eta(0, 0) });
+        break;
     }
-    if (options.signal?.aborted || epochs.length < config.epochs) {
-      interrupted = true;
-      break;
-    }
-    const record: RunRecord = {
-      key: p.key,
-      configHash,
-      arm: p.arm.name,
-      seed: p.seed,
-      backend: backend.name,
-      pipeline: { train: p.pipeline.describe(), trainSteps: p.pipeline.steps, validation: validation.describe(), validationSteps: validation.steps },
-      model: { name: config.model, options: config.modelOptions, parameters },
-      epochs,
-      seconds: (performance.now() - runStart) / 1000,
-      finishedAt: new Date().toISOString(),
-    };
-    runs.push(record);
-    trained++;
-    await save(false);
-    emit({ type: 'run-end', arm: p.arm.name, seed: p.seed, record });
-  }
+  };
 
-  const results = await save(!interrupted && plan.every((p) => runs.some((r) => r.key === p.key)));
+  const pool = workers > 1 ? new WorkerPool(workers, { config, ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), prefetch: ctx.prefetch, configHash: ctx.configHash, keepCheckpoints: options.keepCheckpoints ?? false }) : undefined;
+  const stopPool = (): void => pool?.stop();
+  signal?.addEventListener('abort', stopPool);
+  // Every rebuild reads the whole store; what it finds damaged (moved aside) is said at once.
+  const rebuild = async (): Promise<Views> => {
+    const v = await writeViews(out, viewHeader, keys);
+    for (const d of v.damaged) emit({ type: 'info', message: d });
+    return v;
+  };
+  let views = await rebuild();
+  let viewWrite = Promise.resolve();
+  const refreshViews = (): Promise<void> => (viewWrite = viewWrite.then(async () => {
+    views = await rebuild();
+  }));
+
+  /** Claims and trains one run; 'busy' when a live process holds it. */
+  const attempt = async (p: (typeof plan)[number], slot: number): Promise<'done' | 'busy' | 'stopped'> => {
+    const claim: Claim | undefined = await claimRun(dir, p.arm.name, p.seed, { onSteal: (why) => emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: took over an abandoned claim (${why})` }) });
+    if (!claim) return 'busy';
+    try {
+      // Finished by another process between our look and our claim.
+      const already = await finished(p);
+      if (already) {
+        done.set(p.key, already);
+        emit({ type: 'skip', arm: p.arm.name, seed: p.seed, valAccuracy: already.epochs[already.epochs.length - 1]?.valAccuracy ?? Number.NaN });
+        return 'done';
+      }
+      if (signal?.aborted) return 'stopped';
+      // Numbered by place in the plan, not by start order, so the numbers read the same whatever the jobs.
+      const run = todo.indexOf(p) + 1;
+      emit({ type: 'run-start', arm: p.arm.name, seed: p.seed, run, runs: todo.length, pipeline: runPipeline(ctx, p.arm, p.seed).describe() });
+      const onEvent = onTrainEvent(p, run);
+      const outcome = pool
+        ? await pool.run(slot, p.arm.name, p.seed, onEvent)
+        : await trainAndSave(prepared, p.arm, p.seed, { keepCheckpoint: options.keepCheckpoints ?? false, ...(signal ? { signal } : {}), onEvent });
+      if (outcome.kind === 'stopped') {
+        emit({ type: 'run-stopped', arm: p.arm.name, seed: p.seed });
+        return 'stopped';
+      }
+      done.set(p.key, outcome.record);
+      trained++;
+      await refreshViews();
+      emit({ type: 'run-end', arm: p.arm.name, seed: p.seed, record: outcome.record });
+      return 'done';
+    } finally {
+      await claim.release();
+    }
+  };
+
+  // Each slot takes the next unclaimed run; runs held by another live process are retried once
+  // the queue is empty (they finish there, or their claim goes stale and is taken over here).
+  const queue = [...todo];
+  const waiting: Array<(typeof plan)[number]> = [];
+  let failure: unknown;
+  const slotLoop = async (slot: number): Promise<void> => {
+    while (!signal?.aborted && failure === undefined) {
+      const p = queue.shift() ?? waiting.shift();
+      if (!p) return;
+      if (done.has(p.key)) continue;
+      const r = await attempt(p, slot);
+      if (r === 'busy') {
+        waiting.push(p);
+        if (queue.length === 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: workers }, (_, slot) =>
+        slotLoop(slot).catch((error: unknown) => {
+          failure ??= error;
+          pool?.stop();
+        }),
+      ),
+    );
+  } finally {
+    signal?.removeEventListener('abort', stopPool);
+    await pool?.close();
+  }
+  if (failure !== undefined) throw failure;
+  await refreshViews();
+  await viewWrite;
+  const missing = mine.filter((p) => !done.has(p.key)).map((p) => ({ arm: p.arm.name, seed: p.seed }));
   return {
     config,
-    results,
-    data,
-    registry,
-    armOptions,
-    backend,
-    resultsPath,
-    csvPath,
+    results: views.results,
+    data: ctx.data,
+    registry: prepared.registry,
+    armOptions: ctx.armOptions,
+    backend: ctx.backend,
+    resultsPath: views.resultsPath,
+    csvPath: views.csvPath,
     trained,
-    skipped: plan.length - todo.length,
-    interrupted,
+    skipped: mine.length - todo.length,
+    missing,
+    interrupted: (signal?.aborted ?? false) && missing.length > 0,
     seconds: (performance.now() - started) / 1000,
   };
 }

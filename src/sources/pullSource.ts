@@ -8,6 +8,8 @@ export interface PullSourceOptions {
    * index) unless given its own seed. Default: items are left as they are.
    */
   readonly seed?: number;
+  /** The number of the first subscription's epoch (default 0): see below. */
+  readonly firstEpoch?: number;
 }
 
 /**
@@ -17,11 +19,17 @@ export interface PullSourceOptions {
  * time, each only once the sink's credit allows it (see flow/credit.ts), so nothing is read ahead
  * of demand. Unsubscribing (take, an error downstream, an abandoned iterator) stops the loop and
  * closes the iterator; nothing is read after that.
+ *
+ * `firstEpoch` (default 0) numbers the first subscription: a run resumed from a checkpoint after
+ * epoch e starts its source at e, so every draw keyed by (seed, epoch, index) is the one an
+ * uninterrupted run would have made.
  */
 export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterable<T>, options: PullSourceOptions = {}): Observable<T> {
   const { seed } = options;
   const stamp = (item: T): T => (seed !== undefined && typeof item === 'object' && item !== null && 'index' in item && !('seed' in item) ? { ...item, seed } : item);
-  let epochs = 0;
+  const firstEpoch = options.firstEpoch ?? 0;
+  if (!Number.isSafeInteger(firstEpoch) || firstEpoch < 0) throw new RangeError(`pullSource: firstEpoch must be an integer >= 0, got ${firstEpoch}`);
+  let epochs = firstEpoch;
   return new Observable<T>((subscriber) => {
     const credit = creditOf();
     const epoch = epochs++;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +36,13 @@ describe('mixstream ablate: arguments', () => {
       [['ablate', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['ablate', '--model-options', '[1]'], /JSON object/],
       [['train'], /unknown command 'train'/],
+      [['ablate', '--jobs', '0'], /--jobs must be a positive integer, got '0'/],
+      [['ablate', '--jobs', 'many'], /--jobs must be a positive integer, got 'many'/],
+      [['ablate', '--shard', '5/4'], /--shard INDEX must be in 0\.\.3, got '5\/4'/],
+      [['ablate', '--shard', '4/4'], /--shard INDEX must be in 0\.\.3/],
+      [['ablate', '--shard', 'x'], /--shard must be INDEX\/COUNT \(e\.g\. 0\/4\), got 'x'/],
+      [['ablate', '--shard', '0/0'], /--shard COUNT must be at least 1/],
+      [['report'], /report takes one output folder, got none/],
     ];
     for (const [argv, message] of bad) expect(() => parseCommand(argv), argv.join(' ')).toThrow(message);
     expect(() => parseCommand(['ablate', '--size', '-3'])).toThrow(UsageError);
@@ -47,6 +55,24 @@ describe('mixstream ablate: arguments', () => {
     expect(c.text).toContain(`[${DEFAULT_CONFIG.epochs}]`);
     expect(c.text).toContain('[baseline,augment,cutmix,mixup]');
   });
+});
+
+describe('mixstream ablate --jobs / --shard: bad values exit 2 with one line on stderr', () => {
+  it('--jobs 0, --shard 5/4, --shard x', async () => {
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'mixstream-cli-jobs-')), 'out');
+    const cases: Array<[string[], RegExp]> = [
+      [['ablate', '--jobs', '0', '--out', out], /^mixstream: --jobs must be a positive integer, got '0'/],
+      [['ablate', '--shard', '5/4', '--out', out], /^mixstream: --shard INDEX must be in 0\.\.3, got '5\/4'/],
+      [['ablate', '--shard', 'x', '--out', out], /^mixstream: --shard must be INDEX\/COUNT/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(out)).toBe(false); // refused before anything is written
+  }, 120_000);
 });
 
 describe('mixstream ablate: bad input exits 2 with one line on stderr', () => {

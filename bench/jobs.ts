@@ -1,0 +1,62 @@
+/**
+ * `--jobs`: `npm start`'s default ablation (4 arms x 2 seeds, built-in data, simple-cnn, wasm),
+ * cut to 3 epochs a run to keep the bench short, timed end to end as a user runs it (process
+ * start included) with the default jobs (auto: one run per core) against --jobs 1, in the same
+ * bench run, each into a fresh output folder. Target: >= 1.6x on 2 cores.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Figure } from './report.js';
+
+const EPOCHS = 3;
+
+/** The CLI beside this file: compiled under `npm run bench`, the sources under tsx. */
+function cli(): string[] {
+  const js = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  if (existsSync(js)) return [js];
+  return ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))];
+}
+
+async function timed(jobs: string[]): Promise<number> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'mixstream-bench-jobs-'));
+  try {
+    const start = performance.now();
+    await promisify(execFile)(process.execPath, [...cli(), 'ablate', '--epochs', String(EPOCHS), '--no-report', '--quiet', '--out', out, ...jobs], { maxBuffer: 1 << 22 });
+    return (performance.now() - start) / 1000;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+export async function benchJobs(emit: (f: Figure) => void): Promise<void> {
+  await timed(['--jobs', '1', '--arms', 'baseline', '--seeds', '1', '--epochs', '1']); // generates the built-in data set once, outside the timings
+  // Two rounds in alternating order, the faster of each kept: on a shared machine the other
+  // load comes and goes, and the minimum is the least disturbed measurement.
+  const load = os.loadavg()[0] ?? 0;
+  const one: number[] = [];
+  const auto: number[] = [];
+  one.push(await timed(['--jobs', '1']));
+  auto.push(await timed([]));
+  auto.push(await timed([]));
+  one.push(await timed(['--jobs', '1']));
+  const cores = os.availableParallelism();
+  const best = (xs: number[]): number => Math.min(...xs);
+  const ratio = best(one) / best(auto);
+  emit({
+    name: `ablate default jobs (auto = ${cores}) vs --jobs 1: npm start's defaults, --epochs ${EPOCHS} (not 16, to keep the bench short), wall time end to end, best of 2`,
+    value: best(auto),
+    unit: 's',
+    against: { name: 'ablate --jobs 1, same config', value: best(one), unit: 's' },
+    ratio,
+    target: '>= 1.6x faster on 2 cores (ratio = jobs 1 time / default time)',
+    ...(cores >= 2 ? { pass: ratio >= 1.6 } : {}),
+    cores,
+    runs: { jobs1: one, auto },
+    loadavg1AtStart: load,
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * Worker processes for `--jobs N`: each slot is one forked process (worker.ts) that opens the data
+ * and backend once and then trains the runs it is handed, one at a time, saving each to the store
+ * itself. The same entry file is forked with this process's execArgv, so it works under tsx (the
+ * .ts sources) and from compiled JS alike. A worker whose parent dies exits (IPC disconnect).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AblationConfig } from './config.js';
+import type { RunOutcome } from './runner.js';
+import type { TrainEvent } from './train.js';
+
+/** What every worker is told once. */
+export interface WorkerInit {
+  readonly config: AblationConfig;
+  readonly cacheDir?: string;
+  readonly prefetch: number;
+  /** The parent's hash: a worker that computes another one refuses to train (different data seen). */
+  readonly configHash: string;
+  readonly keepCheckpoints: boolean;
+}
+
+export type ToWorker = { readonly t: 'init'; readonly init: WorkerInit } | { readonly t: 'run'; readonly arm: string; readonly seed: number } | { readonly t: 'stop' };
+export type FromWorker =
+  | { readonly t: 'ready' }
+  | { readonly t: 'fail'; readonly message: string }
+  | { readonly t: 'event'; readonly event: TrainEvent }
+  | { readonly t: 'result'; readonly outcome: RunOutcome };
+
+/** The worker's entry and the node flags to start it with. */
+export function workerCommand(): { file: string; execArgv: string[] } {
+  const self = fileURLToPath(import.meta.url);
+  const ts = self.endsWith('.ts');
+  const file = self.replace(/pool\.(ts|js)$/, ts ? 'worker.ts' : 'worker.js');
+  const execArgv = [...process.execArgv];
+  // Under vitest or another loader the .ts entry needs tsx, resolved from here, not from the cwd.
+  if (ts && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', import.meta.resolve('tsx'));
+  return { file, execArgv };
+}
+
+interface Slot {
+  child: ChildProcess;
+  ready: Promise<void>;
+  exited: Promise<void>;
+  onMessage?: (m: FromWorker) => void;
+  onExit?: (why: string) => void;
+}
+
+export class WorkerPool {
+  private readonly slots = new Map<number, Slot>();
+  private stopped = false;
+
+  constructor(
+    readonly size: number,
+    private readonly init: WorkerInit,
+  ) {}
+
+  private start(index: number): Slot {
+    const { file, execArgv } = workerCommand();
+    const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+    const slot: Slot = { child, ready: Promise.resolve(), exited: Promise.resolve() };
+    slot.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      slot.onExit?.(`worker process ${child.pid} exited (${signal ?? `code ${code}`})`);
+      resolve();
+    }));
+    child.on('message', (m: FromWorker) => slot.onMessage?.(m));
+    slot.ready = new Promise<void>((resolve, reject) => {
+      slot.onMessage = (m) => {
+        if (m.t === 'ready') resolve();
+        else if (m.t === 'fail') reject(new Error(m.message));
+      };
+      slot.onExit = (why) => reject(new Error(why));
+    });
+    child.send({ t: 'init', init: this.init } satisfies ToWorker);
+    this.slots.set(index, slot);
+    return slot;
+  }
+
+  /** Trains (arm, seed) on slot `index`'s worker; resolves to its outcome, rejects when the worker fails. */
+  async run(index: number, arm: string, seed: number, onEvent: (e: TrainEvent) => void): Promise<RunOutcome> {
+    const slot = this.slots.get(index) ?? this.start(index);
+    await slot.ready;
+    return new Promise<RunOutcome>((resolve, reject) => {
+      slot.onMessage = (m) => {
+        if (m.t === 'event') onEvent(m.event);
+        else if (m.t === 'result') resolve(m.outcome);
+        else if (m.t === 'fail') reject(new Error(m.message));
+      };
+      slot.onExit = (why) => (this.stopped ? resolve({ kind: 'stopped' }) : reject(new Error(`${arm} seed ${seed}: ${why}`)));
+      slot.child.send({ t: 'run', arm, seed } satisfies ToWorker);
+      if (this.stopped) slot.child.send({ t: 'stop' } satisfies ToWorker);
+    });
+  }
+
+  /** Asks every worker to stop after its current batch (its last epoch's checkpoint stays). */
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.slots.values()) if (s.child.connected) s.child.send({ t: 'stop' } satisfies ToWorker);
+  }
+
+  /** Lets every worker go and waits for it to exit. */
+  async close(): Promise<void> {
+    for (const s of this.slots.values()) if (s.child.connected) s.child.disconnect();
+    await Promise.all([...this.slots.values()].map((s) => s.exited));
+  }
+}

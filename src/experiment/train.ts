@@ -1,0 +1,247 @@
+/**
+ * Trains ONE (arm, seed) run: a freshly seeded zoo model, fitDataset on the arm's pipeline,
+ * validated on the shared split every epoch, with a checkpoint after every epoch so a killed run
+ * resumes at its last finished epoch. Knows nothing of plans, claims, processes or views: the
+ * scheduler (runner.ts) decides what to train where, the store (store.ts) keeps what is finished.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ResolvedBackend } from '../backend/index.js';
+import { createModel } from '../models/index.js';
+import { toTfDataset } from '../sinks/toTfDataset.js';
+import { prefetch } from '../operators/prefetch.js';
+import { buildArm, type Arm, type ArmOptions, type BuiltArm } from './arms.js';
+import type { AblationConfig } from './config.js';
+import { shortHash } from './config.js';
+import type { AblationData } from './data.js';
+import type { EpochRecord, RunRecord } from './results.js';
+import { writeFileAtomic } from './store.js';
+
+/** What every run of one config shares. */
+export interface TrainContext {
+  readonly config: AblationConfig;
+  readonly data: AblationData;
+  readonly backend: ResolvedBackend;
+  readonly armOptions: ArmOptions;
+  readonly validation: BuiltArm;
+  readonly prefetch: number;
+  readonly configHash: string;
+}
+
+/** What a run reports while it trains (the scheduler adds arm and seed). */
+export type TrainEvent =
+  | { readonly type: 'resume'; readonly epoch: number }
+  | { readonly type: 'checkpoint-ignored'; readonly reason: string }
+  | { readonly type: 'batch'; readonly epoch: number; readonly batch: number; readonly batches: number; readonly imagesPerSecond: number; readonly secondsIntoEpoch: number }
+  | { readonly type: 'epoch'; readonly record: EpochRecord };
+
+export interface TrainRunOptions {
+  /** Where the run's checkpoint lives (a file path); undefined: no checkpoints. */
+  readonly checkpoint?: string;
+  /** Keep the checkpoint once the run is finished (default: remove it). */
+  readonly keepCheckpoint?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: TrainEvent) => void;
+}
+
+/** The run's pipeline: the arm's, then prefetch. */
+export function runPipeline(ctx: Pick<TrainContext, 'armOptions' | 'prefetch'>, arm: Arm, seed: number): BuiltArm {
+  return buildArm(arm, seed, ctx.armOptions, prefetch(ctx.prefetch));
+}
+
+/** arm|seed|configHash|pipelineHash: what a finished run is matched on. */
+export const runKey = (arm: string, seed: number, configHash: string, pipeline: BuiltArm): string => `${arm}|${seed}|${configHash}|${shortHash(pipeline.steps)}`;
+
+const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
+  for (const n of names) {
+    const v = logs?.[n];
+    if (typeof v === 'number') return v;
+  }
+  return Number.NaN;
+};
+
+const CHECKPOINT_FORMAT = 'mixstream-checkpoint/1';
+
+interface SavedTensor {
+  readonly name: string;
+  readonly shape: number[];
+  readonly dtype: string;
+  readonly data: string;
+}
+
+interface Checkpoint {
+  readonly format: typeof CHECKPOINT_FORMAT;
+  readonly key: string;
+  readonly epochs: EpochRecord[];
+  readonly seconds: number;
+  readonly weights: SavedTensor[];
+  readonly optimizer: SavedTensor[];
+  /** Optimizer variables its getWeights leaves out (Adam's beta powers), see restoreExtras. */
+  readonly extras: SavedTensor[];
+}
+
+// Adam's setWeights recomputes beta1^t with pow(), while training multiplies step by step: the two
+// differ in the last bits, and a resumed run would drift. So the running products are saved too.
+const OPTIMIZER_EXTRAS = ['accBeta1', 'accBeta2'] as const;
+
+const save = (name: string, t: tf.Tensor): SavedTensor => {
+  const values = t.dataSync();
+  return { name, shape: [...t.shape], dtype: t.dtype, data: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64') };
+};
+
+const load = (s: SavedTensor): tf.Tensor => {
+  const bytes = Buffer.from(s.data, 'base64');
+  const copy = new Uint8Array(bytes); // aligned, owned
+  const values = s.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
+  return tf.tensor(values, s.shape, s.dtype as tf.DataType);
+};
+
+async function readCheckpoint(file: string, key: string, model: tf.LayersModel): Promise<{ checkpoint?: Checkpoint; ignored?: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    const c = JSON.parse(text) as Checkpoint;
+    if (c.format !== CHECKPOINT_FORMAT) return { ignored: `checkpoint ${file} is of another format` };
+    if (c.key !== key) return { ignored: `checkpoint ${file} is of another config or pipeline (${c.key}), not ${key}` };
+    const shapes = model.getWeights().map((w) => w.shape.join('x'));
+    if (!Array.isArray(c.weights) || c.weights.length !== shapes.length || c.weights.some((w, i) => w.shape.join('x') !== shapes[i])) return { ignored: `checkpoint ${file} does not fit the model's weights` };
+    if (!Array.isArray(c.epochs) || c.epochs.length === 0) return { ignored: `checkpoint ${file} holds no finished epoch` };
+    return { checkpoint: c };
+  } catch (error) {
+    return { ignored: `checkpoint ${file} is unreadable (${(error as Error).message.split('\n')[0]})` };
+  }
+}
+
+/**
+ * Trains `arm` with `seed`; resolves to the finished run, or undefined when stopped by `signal`
+ * before its last epoch (the last finished epoch's checkpoint stays for the next attempt).
+ */
+export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, options: TrainRunOptions = {}): Promise<RunRecord | undefined> {
+  const { config, data } = ctx;
+  const emit = options.onEvent ?? ((): void => undefined);
+  const pipeline = runPipeline(ctx, arm, seed);
+  const key = runKey(arm.name, seed, ctx.configHash, pipeline);
+  const runStart = performance.now();
+  const model = createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses: data.classes.length, seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
+  const parameters = model.countParams();
+  const epochs: EpochRecord[] = [];
+  let secondsBefore = 0;
+  const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
+  try {
+    if (options.checkpoint !== undefined) {
+      const { checkpoint, ignored } = await readCheckpoint(options.checkpoint, key, model);
+      if (ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${ignored}; starting afresh` });
+      if (checkpoint && checkpoint.epochs.length < config.epochs) {
+        const weights = checkpoint.weights.map(load);
+        model.setWeights(weights);
+        tf.dispose(weights);
+        const optimizer = model.optimizer;
+        const named = checkpoint.optimizer.map((s) => ({ name: s.name, tensor: load(s) }));
+        // Not disposed: Adam's setWeights turns these very tensors into its variables.
+        await optimizer.setWeights(named);
+        for (const extra of checkpoint.extras) {
+          const v = (optimizer as unknown as Record<string, unknown>)[extra.name];
+          if (v instanceof tf.Variable) {
+            const t = load(extra);
+            v.assign(t);
+            t.dispose();
+          }
+        }
+        epochs.push(...checkpoint.epochs);
+        secondsBefore = checkpoint.seconds;
+        emit({ type: 'resume', epoch: epochs.length });
+      }
+    }
+    if (epochs.length < config.epochs) {
+      let epochStart = 0;
+      let lastBatchEnd = 0;
+      let batchInEpoch = 0;
+      const train = toTfDataset(data.train(seed, { firstEpoch: epochs.length }).pipe(pipeline.operator));
+      const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
+      await model.fitDataset(train, {
+        epochs: config.epochs,
+        initialEpoch: epochs.length,
+        validationData: val,
+        verbose: 0,
+        callbacks: {
+          onEpochBegin: async () => {
+            epochStart = performance.now();
+            lastBatchEnd = epochStart;
+            batchInEpoch = 0;
+          },
+          onBatchEnd: async () => {
+            batchInEpoch++;
+            lastBatchEnd = performance.now();
+            const s = (lastBatchEnd - epochStart) / 1000;
+            const images = Math.min(batchInEpoch * config.batchSize, data.trainCount);
+            emit({ type: 'batch', epoch: epochs.length + 1, batch: batchInEpoch, batches: batchesPerEpoch, imagesPerSecond: s > 0 ? images / s : 0, secondsIntoEpoch: s });
+            if (options.signal?.aborted) model.stopTraining = true;
+          },
+          onEpochEnd: async (epoch, logs) => {
+            const end = performance.now();
+            const trainSeconds = (lastBatchEnd - epochStart) / 1000;
+            const record: EpochRecord = {
+              epoch: epoch + 1,
+              loss: metric(logs, 'loss'),
+              accuracy: metric(logs, 'acc', 'accuracy'),
+              valLoss: metric(logs, 'val_loss'),
+              valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
+              seconds: (end - epochStart) / 1000,
+              trainSeconds,
+              imagesPerSecond: trainSeconds > 0 ? data.trainCount / trainSeconds : 0,
+            };
+            epochs.push(record);
+            // After the last epoch only when kept (the trained model, for the user): the run file is saved next.
+            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) await writeCheckpoint(options.checkpoint, key, model, epochs, secondsBefore + (performance.now() - runStart) / 1000);
+            emit({ type: 'epoch', record });
+            if (options.signal?.aborted) model.stopTraining = true;
+          },
+        },
+      });
+    }
+  } finally {
+    model.optimizer?.dispose();
+    model.dispose();
+  }
+  if (epochs.length < config.epochs) return undefined;
+  return {
+    key,
+    configHash: ctx.configHash,
+    arm: arm.name,
+    seed,
+    backend: ctx.backend.name,
+    pipeline: { train: pipeline.describe(), trainSteps: pipeline.steps, validation: ctx.validation.describe(), validationSteps: ctx.validation.steps },
+    model: { name: config.model, options: config.modelOptions, parameters },
+    epochs,
+    seconds: secondsBefore + (performance.now() - runStart) / 1000,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+async function writeCheckpoint(file: string, key: string, model: tf.LayersModel, epochs: readonly EpochRecord[], seconds: number): Promise<void> {
+  const weights = model.getWeights().map((w, i) => save(String(i), w));
+  const optimizer = model.optimizer;
+  const named = await optimizer.getWeights();
+  const extras: SavedTensor[] = [];
+  for (const name of OPTIMIZER_EXTRAS) {
+    const v = (optimizer as unknown as Record<string, unknown>)[name];
+    if (v instanceof tf.Variable) extras.push(save(name, v));
+  }
+  const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, key, epochs: [...epochs], seconds, weights, optimizer: named.map((n) => save(n.name, n.tensor)), extras };
+  // getWeights makes a fresh scalar for the iteration count; the rest are the optimizer's own variables.
+  for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
+  await writeFileAtomic(file, JSON.stringify(checkpoint));
+}
+
+/** Removes a finished run's checkpoint. */
+export async function removeCheckpoint(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
+
+/** The checkpoint file of a run in its config's folder. */
+export const checkpointFile = (dir: string, arm: string, seed: number): string => path.join(dir, `${arm}-s${seed}.checkpoint.json`);

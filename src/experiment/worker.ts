@@ -1,0 +1,46 @@
+/**
+ * A `--jobs` worker process (see pool.ts): prepares the config once (data, backend, hash), then
+ * trains and saves each run it is handed. Claims are the parent's: it claimed the run before
+ * handing it here. Exits when the parent goes (disconnect), so a killed parent leaves no trainer
+ * behind; Ctrl-C on the terminal reaches the whole process group and stops it like the parent's 'stop'.
+ */
+import { InputError } from './errors.js';
+import type { FromWorker, ToWorker } from './pool.js';
+import { prepareAblation, trainAndSave, type Prepared } from './runner.js';
+
+const send = (m: FromWorker): void => {
+  if (process.connected) process.send?.(m);
+};
+
+let prepared: Prepared | undefined;
+let keepCheckpoints = false;
+const controller = new AbortController();
+
+process.on('SIGINT', () => controller.abort());
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (m: ToWorker) => {
+  void (async () => {
+    try {
+      if (m.t === 'init') {
+        prepared = await prepareAblation(m.init.config, { ...(m.init.cacheDir === undefined ? {} : { cacheDir: m.init.cacheDir }), prefetch: m.init.prefetch });
+        keepCheckpoints = m.init.keepCheckpoints;
+        if (prepared.ctx.configHash !== m.init.configHash) throw new InputError(`worker saw config ${prepared.ctx.configHash}, the parent ${m.init.configHash}: the data changed while starting`);
+        send({ t: 'ready' });
+      } else if (m.t === 'stop') {
+        controller.abort();
+      } else if (m.t === 'run') {
+        if (!prepared) throw new Error('worker: run before init');
+        if (controller.signal.aborted) {
+          send({ t: 'result', outcome: { kind: 'stopped' } });
+          return;
+        }
+        const arm = prepared.registry.get(m.arm);
+        const outcome = await trainAndSave(prepared, arm, m.seed, { keepCheckpoint: keepCheckpoints, signal: controller.signal, onEvent: (event) => send({ t: 'event', event }) });
+        send({ t: 'result', outcome });
+      }
+    } catch (error) {
+      send({ t: 'fail', message: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'worker failed' });
+    }
+  })();
+});

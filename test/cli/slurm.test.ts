@@ -1,0 +1,135 @@
+/**
+ * On a real engine: a single-node Slurm cluster (slurmctld + slurmd on localhost, munge auth,
+ * proctrack/linuxproc, task/none, select/cons_tres) started here as root, the shipped
+ * deploy/slurm/submit.sh submitting a tiny ablation as a 4-task job array into one folder plus its
+ * dependent report step; the merged results must equal a single-process run bit for bit.
+ * Skipped, with a notice, when Slurm is not installed or we are not root; required (a failure)
+ * when MIXSTREAM_REQUIRE_SYSTEM=1, as in CI (.ci/run installs slurm-wlm and munge).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ResultsFile, RunRecord } from '../../src/experiment/results.js';
+import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
+import { tempDir } from '../helpers.js';
+import { repo, runCli } from './helpers.js';
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const missing = ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'sinfo', 'munged', 'munge'].filter((c) => !has(c));
+const root = process.getuid?.() === 0;
+const why = missing.length > 0 ? `not installed: ${missing.join(', ')} (apt-get install slurm-wlm munge)` : !root ? 'slurmd must run as root here' : undefined;
+const required = process.env.MIXSTREAM_REQUIRE_SYSTEM === '1';
+if (why !== undefined) console.warn(`\n*** Slurm test ${required ? 'REQUIRED but cannot run' : 'SKIPPED'}: ${why} ***\n`);
+
+const daemons: ChildProcess[] = [];
+afterAll(() => {
+  for (const d of daemons) d.kill('SIGTERM');
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const numbers = (r: RunRecord): number[][] => r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]);
+const byRun = (rs: readonly RunRecord[]): Record<string, number[][]> => Object.fromEntries(rs.map((r) => [`${r.arm}/${r.seed}`, numbers(r)]));
+
+/** Starts munged (if no daemon answers) and a one-node cluster in `dir`; resolves to the env that reaches it. */
+async function startCluster(dir: string): Promise<NodeJS.ProcessEnv> {
+  if (spawnSync('sh', ['-c', 'munge -n | unmunge']).status !== 0) {
+    await mkdir('/run/munge', { recursive: true });
+    spawnSync('chown', ['munge:munge', '/run/munge']);
+    const started = spawnSync('runuser', ['-u', 'munge', '--', 'munged']);
+    if (started.status !== 0) spawnSync('munged', ['--force']);
+    expect(spawnSync('sh', ['-c', 'munge -n | unmunge']).status, 'munge does not answer').toBe(0);
+  }
+  const host = os.hostname().split('.')[0]!;
+  // Ports of our own, so a cluster already on the machine (6817/6818) is left alone.
+  const port = 20000 + (process.pid % 20000);
+  for (const d of ['state', 'spool']) await mkdir(path.join(dir, d), { recursive: true });
+  const conf = path.join(dir, 'slurm.conf');
+  await writeFile(
+    conf,
+    [
+      'ClusterName=mixstreamtest',
+      `SlurmctldHost=${host}(127.0.0.1)`,
+      `SlurmctldPort=${port}`,
+      `SlurmdPort=${port + 1}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      'AuthType=auth/munge',
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_CPU',
+      'MpiDefault=none',
+      'ReturnToService=2',
+      `StateSaveLocation=${dir}/state`,
+      `SlurmdSpoolDir=${dir}/spool`,
+      `SlurmctldPidFile=${dir}/slurmctld.pid`,
+      `SlurmdPidFile=${dir}/slurmd.pid`,
+      `SlurmctldLogFile=${dir}/slurmctld.log`,
+      `SlurmdLogFile=${dir}/slurmd.log`,
+      'JobCompType=jobcomp/none',
+      'AccountingStorageType=accounting_storage/none',
+      'JobAcctGatherType=jobacct_gather/none',
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${Math.max(1, os.availableParallelism())} State=UNKNOWN`,
+      'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+      '',
+    ].join('\n'),
+  );
+  const env = { ...process.env, SLURM_CONF: conf };
+  daemons.push(spawn('slurmctld', ['-D', '-i', '-f', conf], { env, stdio: 'ignore' }));
+  daemons.push(spawn('slurmd', ['-D', '-f', conf], { env, stdio: 'ignore' }));
+  for (let i = 0; i < 120; i++) {
+    const state = spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' }).stdout.trim();
+    if (state === 'idle') return env;
+    await sleep(1000);
+  }
+  throw new Error(`the Slurm node never became idle; see ${dir}/slurmctld.log and slurmd.log`);
+}
+
+describe.skipIf(why !== undefined && !required)('Slurm job array (real cluster)', () => {
+  it('a 4-task array into one folder, then the dependent report: results equal a single-process run bit for bit', async () => {
+    if (why !== undefined) throw new Error(`MIXSTREAM_REQUIRE_SYSTEM=1 but the Slurm test cannot run: ${why}`);
+    const dir = await tempDir('mixstream-slurm-');
+    const data = path.join(dir, 'data');
+    await writeSyntheticFolder(data, { classes: 3, perClass: 8, seed: 9, minSide: 10, maxSide: 24, noise: 30 });
+    const flags = ['--data', data, '--arms', 'baseline,cutmix', '--seeds', '2', '--epochs', '1', '--size', '8', '--batch', '8', '--backend', 'wasm'];
+    const env = await startCluster(path.join(dir, 'cluster'));
+    // The jobs run in `dir`, as a user's jobs run in their project: tsx (which the decode worker
+    // threads load by name under tsx) resolves from the cwd's node_modules.
+    await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+
+    const out = path.join(dir, 'out');
+    const tsx = fileURLToPath(import.meta.resolve('tsx'));
+    const mixstream = `${process.execPath} --import ${tsx} ${path.join(repo, 'src/cli/main.ts')}`;
+    const submitted = execFileSync(path.join(repo, 'deploy/slurm/submit.sh'), ['4', ...flags], {
+      cwd: dir,
+      env: { ...env, MIXSTREAM: mixstream, MIXSTREAM_OUT: out, SBATCH_ARGS: '--cpus-per-task=1', MIXSTREAM_REPORT_ARGS: '--no-pngs' },
+      encoding: 'utf8',
+    });
+    const [, arrayId, reportId] = /array job (\d+), report job (\d+)/.exec(submitted) ?? [];
+    expect(reportId, submitted).toBeDefined();
+    // Both jobs leave the queue once the report step has run.
+    for (let i = 0; i < 600; i++) {
+      const queued = spawnSync('squeue', ['-h', '-j', `${arrayId},${reportId}`], { env, encoding: 'utf8' }).stdout.trim();
+      if (queued === '') break;
+      await sleep(1000);
+    }
+    const logs = (await readdir(dir)).filter((n) => n.endsWith('.out')).sort();
+    const taskLogs = logs.filter((n) => n.startsWith(`mixstream-ablate-${arrayId}_`));
+    expect(taskLogs, logs.join(',')).toHaveLength(4);
+    const report = await readFile(path.join(dir, `mixstream-report-${reportId}.out`), 'utf8');
+    expect(report).toMatch(/4 of 4 planned run\(s\) in the store/);
+
+    const single = path.join(dir, 'single');
+    const one = await runCli(['ablate', ...flags, '--jobs', '1', '--no-report', '--out', single]);
+    expect(one.code, one.stderr).toBe(0);
+    const merged = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
+    const reference = JSON.parse(await readFile(path.join(single, 'results.json'), 'utf8')) as ResultsFile;
+    expect(merged.complete).toBe(true);
+    expect(merged.configHash).toBe(reference.configHash);
+    expect(byRun(merged.runs)).toEqual(byRun(reference.runs));
+    expect(merged.summary).toEqual(reference.summary);
+  }, 600_000);
+});

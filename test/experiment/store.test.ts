@@ -1,0 +1,138 @@
+/**
+ * The run store without training: atomic writes, claims (held, dead holder, stale heartbeat),
+ * damaged files moved aside and named, the output folder checks, old results.json migration.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RESULTS_FORMAT, type RunRecord } from '../../src/experiment/results.js';
+import { checkOutFolder, claimRun, cleanStaleTemps, readRunFile, readStore, runRecordProblem, writeFileAtomic } from '../../src/experiment/store.js';
+import { migrateResultsFile } from '../../src/experiment/views.js';
+import { tempDir } from '../helpers.js';
+
+const epoch = (n: number) => ({ epoch: n, loss: 1, accuracy: 0.5, valLoss: 1.1, valAccuracy: 0.4, seconds: 1, trainSeconds: 0.9, imagesPerSecond: 100 });
+const run = (arm: string, seed: number, configHash = 'c0ffee00', epochs = 2): RunRecord => ({
+  key: `${arm}|${seed}|${configHash}|p`,
+  configHash,
+  arm,
+  seed,
+  backend: 'wasm',
+  pipeline: { train: 't', trainSteps: [], validation: 'v', validationSteps: [] },
+  model: { name: 'simple-cnn', options: {}, parameters: 10 },
+  epochs: Array.from({ length: epochs }, (_, i) => epoch(i + 1)),
+  seconds: 2,
+  finishedAt: '2026-01-01T00:00:00.000Z',
+});
+
+/** The pid of a process that has exited (so certainly dead on this host). */
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
+
+describe('run store', () => {
+  it('writes atomically and leaves no temp file; cleans temps of dead writers, keeps live ones', async () => {
+    const dir = await tempDir();
+    await writeFileAtomic(path.join(dir, 'a.json'), '{"x":1}\n');
+    expect(await readdir(dir)).toEqual(['a.json']);
+    const dead = `.a.json.tmp-${os.hostname()}-${deadPid()}-abc123`;
+    const live = `.a.json.tmp-${os.hostname()}-${process.pid}-def456`;
+    const old = `.results.json.tmp-${deadPid()}-1700000000000`; // the pre-store writer's name
+    for (const f of [dead, live, old]) await writeFile(path.join(dir, f), 'partial');
+    expect((await cleanStaleTemps(dir)).sort()).toEqual([dead, old].sort());
+    expect((await readdir(dir)).sort()).toEqual([live, 'a.json'].sort());
+  });
+
+  it('a claim is exclusive; a lock of a dead process or with a stopped heartbeat is taken over; a live one on another host is not', async () => {
+    const dir = await tempDir();
+    const first = await claimRun(dir, 'cutmix', 1);
+    expect(first).toBeDefined();
+    expect(await claimRun(dir, 'cutmix', 1)).toBeUndefined();
+    await first!.release();
+    expect(existsSync(path.join(dir, 'cutmix-s1.lock'))).toBe(false);
+
+    const lock = path.join(dir, 'mixup-s2.lock');
+    await writeFile(lock, JSON.stringify({ pid: deadPid(), host: os.hostname(), startedAt: 'x' }));
+    const steals: string[] = [];
+    const taken = await claimRun(dir, 'mixup', 2, { onSteal: (why) => steals.push(why) });
+    expect(taken).toBeDefined();
+    expect(steals[0]).toMatch(/process \d+ is dead/);
+    expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname() });
+    await taken!.release();
+
+    // A live holder on this host keeps its claim even when a long batch delays its heartbeat.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: 'x' }));
+    const longAgo = new Date(Date.now() - 600_000);
+    await utimes(lock, longAgo, longAgo);
+    expect(await claimRun(dir, 'mixup', 2)).toBeUndefined();
+
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere', startedAt: 'x' }));
+    expect(await claimRun(dir, 'mixup', 2)).toBeUndefined(); // another host's, heartbeat fresh
+    const past = new Date(Date.now() - 600_000);
+    await utimes(lock, past, past);
+    const stolen = await claimRun(dir, 'mixup', 2, { onSteal: (why) => steals.push(why) });
+    expect(stolen).toBeDefined();
+    expect(steals[1]).toMatch(/no heartbeat for \d+ s/);
+    await stolen!.release();
+  });
+
+  it('moves damaged or invalid run files aside and names them; valid ones are read', async () => {
+    const out = await tempDir();
+    const dir = path.join(out, 'runs', 'c0ffee00');
+    await mkdir(dir, { recursive: true });
+    const good = run('baseline', 1);
+    const text = JSON.stringify(good);
+    const bad: Record<string, string> = {
+      'baseline-s2.json': text.slice(0, text.length / 2), // truncated
+      'baseline-s3.json': `${text}x`, // a stray byte
+      'baseline-s4.json': '', // empty
+      'baseline-s5.json': JSON.stringify({ ...run('baseline', 5), epochs: [] }),
+      'baseline-s6.json': JSON.stringify({ ...run('baseline', 6), epochs: [{ ...epoch(1), valAccuracy: '0.9' }] }),
+      'baseline-s7.json': JSON.stringify(run('baseline', 1)), // holds another seed than its name
+    };
+    await writeFile(path.join(dir, 'baseline-s1.json'), text);
+    for (const [name, body] of Object.entries(bad)) await writeFile(path.join(dir, name), body);
+    const store = await readStore(out);
+    expect(store.runs.map((r) => `${r.arm}/${r.seed}`)).toEqual(['baseline/1']);
+    expect(store.damaged.map((d) => path.basename(d.file)).sort()).toEqual(Object.keys(bad).sort());
+    const reasons = Object.fromEntries(store.damaged.map((d) => [path.basename(d.file), d.reason]));
+    expect(reasons['baseline-s2.json']).toMatch(/not JSON/);
+    expect(reasons['baseline-s4.json']).toBe('empty file');
+    expect(reasons['baseline-s5.json']).toBe(`'epochs' is empty`);
+    expect(reasons['baseline-s6.json']).toBe(`epoch 1: 'valAccuracy' is not a number`);
+    expect(reasons['baseline-s7.json']).toBe('holds seed 1, expected 7');
+    const names = await readdir(dir);
+    for (const name of Object.keys(bad)) {
+      expect(names).not.toContain(name);
+      expect(names.some((n) => n.startsWith(`${name}.damaged-`))).toBe(true); // kept, never dropped
+    }
+    expect(await readRunFile(path.join(dir, 'baseline-s1.json'), { epochs: 3 })).toMatchObject({ kind: 'damaged', reason: 'holds 2 epochs, expected 3' });
+    expect(runRecordProblem(good)).toBeUndefined();
+  });
+
+  it('checks --out before any training: writable (no hang on /proc), not inside the data', async () => {
+    const root = await tempDir();
+    expect(await checkOutFolder(path.join(root, 'out'), path.join(root, 'data'))).toBeUndefined();
+    expect(await checkOutFolder(path.join(root, 'data', 'out'), path.join(root, 'data'))).toMatch(/lies inside the data folder/);
+    expect(await checkOutFolder('/proc/self/mixstream-out', undefined)).toMatch(/cannot be created|not writable/);
+    expect(await checkOutFolder('/proc', undefined)).toMatch(/cannot be created|not writable/);
+  });
+
+  it('migrates an old-format results.json into the store, refuses a foreign one, moves a damaged view aside', async () => {
+    const out = await tempDir();
+    const old = { format: RESULTS_FORMAT, runs: [run('baseline', 1, 'aaaa0000'), run('cutmix', 1, 'bbbb0000'), { ...run('mixup', 1), epochs: [] }] };
+    await writeFile(path.join(out, 'results.json'), JSON.stringify(old));
+    const notes = await migrateResultsFile(out);
+    expect(notes[0]).toMatch(/migrated 2 run\(s\) from an old-format results.json/);
+    expect(notes[1]).toMatch(/run 3 not migrated: 'epochs' is empty/);
+    expect((await readStore(out)).runs.map((r) => `${r.configHash}/${r.arm}`)).toEqual(['aaaa0000/baseline', 'bbbb0000/cutmix']);
+    expect((await readdir(out)).some((n) => n.startsWith('results.json.pre-store-'))).toBe(true);
+
+    await writeFile(path.join(out, 'results.json'), '{"trunc');
+    expect((await migrateResultsFile(out))[0]).toMatch(/results.json was damaged .*moved aside/);
+
+    const foreign = await tempDir();
+    await writeFile(path.join(foreign, 'results.json'), JSON.stringify({ format: 'someone-else/3', rows: [] }));
+    await expect(migrateResultsFile(foreign)).rejects.toThrow(/is not a mixstream results file \(format "someone-else\/3".*move it away or choose another --out/);
+  });
+});
