@@ -3,6 +3,7 @@
  * ablation data. Image folders keep their exact stratified split (data.ts); the others are split
  * by a seeded hash of each sample's origin (file and record), stable across epochs and runs.
  */
+import path from 'node:path';
 import { defer, from, map, switchMap, type Observable, type OperatorFunction } from 'rxjs';
 import { hashKeys } from '../core/random.js';
 import { filterSamples } from '../operators/filterSamples.js';
@@ -15,15 +16,20 @@ import type { DataError } from '../core/types.js';
 const message = (e: unknown): string => ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');
 
 /** True when the sample with this origin is held out for validation. */
-const heldOut = (origin: string, fraction: number, seed: number): boolean => hashKeys([seed, 'ablation-split', origin]) / 4294967296 < fraction;
+/**
+ * Whether a sample is held out, from its origin relative to the data set's location: the split
+ * stays the same when the data set is moved or copied elsewhere.
+ */
+const heldOut = (origin: string, fraction: number, seed: number, root: string): boolean =>
+  hashKeys([seed, 'ablation-split', origin.startsWith(root) ? origin.slice(root.length) : origin]) / 4294967296 < fraction;
 
 /** Keeps one side of the split, renumbering positions, and hands the dropped samples' credit back. */
-function splitSide<T extends SourceSample>(fraction: number, seed: number, subset: 'training' | 'validation'): OperatorFunction<T, T> {
+function splitSide<T extends SourceSample>(fraction: number, seed: number, subset: 'training' | 'validation', root: string): OperatorFunction<T, T> {
   return (source) =>
     defer(() => {
       let index = 0;
       return source.pipe(
-        filterSamples((s: T) => heldOut(s.origin, fraction, seed) === (subset === 'validation')),
+        filterSamples((s: T) => heldOut(s.origin, fraction, seed, root) === (subset === 'validation')),
         map((s) => ({ ...s, index: index++ }) as T),
       );
     });
@@ -48,6 +54,7 @@ export async function openDetectedData(
     throw new InputError(`data: ${message(error)}`);
   }
   if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed });
+  const root = path.resolve(target);
   try {
     const listing = await openDataset(target, { shuffle: false, ...policy });
     const classes = await listing.classes;
@@ -57,7 +64,7 @@ export async function openDetectedData(
     await new Promise<void>((resolve, reject) =>
       (listing.observable as Observable<SourceSample>).subscribe({
         next: (s) => {
-          if (heldOut(s.origin, validationSplit, splitSeed)) validationCount++;
+          if (heldOut(s.origin, validationSplit, splitSeed, root)) validationCount++;
           else trainCount++;
           fingerprint = hashKeys([fingerprint, s.origin, s.label]);
         },
@@ -67,7 +74,7 @@ export async function openDetectedData(
     );
     if (trainCount === 0 || validationCount === 0) throw new InputError(`data: '${target}' has too few samples for a validation split of ${validationSplit} (${trainCount + validationCount})`);
     const unshuffled = (await openDataset(target, { shuffle: false, ...policy })).observable as Observable<SourceSample>;
-    const validation = (): Observable<SourceSample> => unshuffled.pipe(splitSide(validationSplit, splitSeed, 'validation'));
+    const validation = (): Observable<SourceSample> => unshuffled.pipe(splitSide(validationSplit, splitSeed, 'validation', root));
     return {
       location: target,
       kind,
@@ -89,7 +96,7 @@ export async function openDetectedData(
           }));
         return defer(() => from(open())).pipe(
           switchMap((source) => source),
-          splitSide(validationSplit, splitSeed, 'training'),
+          splitSide(validationSplit, splitSeed, 'training', root),
         );
       },
       validation,
