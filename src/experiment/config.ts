@@ -27,6 +27,10 @@ export interface AblationConfig {
   readonly shuffleWindow: number;
   /** Output folder. */
   readonly out: string;
+  /** Reference arm of the comparisons (--baseline); default the first arm. Analysis only: not hashed. */
+  readonly baseline?: string;
+  /** Effect of interest for the seeds-needed estimate, in accuracy points (--effect); default 1. */
+  readonly effect?: number;
 }
 
 /** Per-model defaults sized for a 2-core machine on wasm at 32 px. */

@@ -7,6 +7,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepDescription } from './pipeline.js';
+import type { ComparisonSet } from './compare.js';
 import { meanStd, type MeanStd } from './stats.js';
 
 export const RESULTS_FORMAT = 'mixstream-ablation/1';
@@ -81,6 +82,10 @@ export interface ResultsFile {
   /** Every run kept, those of earlier configs too (their configHash differs); summaries use the current one only. */
   readonly runs: readonly RunRecord[];
   readonly summary: readonly ArmSummary[];
+  /** Paired comparisons against the reference arm (compare.ts), from the current config's runs. */
+  readonly comparisons?: ComparisonSet;
+  /** How the arms are paired (the same for every arm of one seed). */
+  readonly design?: Readonly<Record<string, string>>;
 }
 
 /** Writes text to `file` via a temp file in the same folder and a rename: readers never see half a file. */

@@ -14,6 +14,8 @@ import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
+import { compareArms } from './compare.js';
+import { PAIRED_DESIGN } from './design.js';
 import { InputError } from './errors.js';
 import { ops } from './pipeline.js';
 import { readRuns, resultsCsv, RESULTS_FORMAT, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
@@ -77,6 +79,8 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate))) throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
   if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  if (config.baseline !== undefined && !config.arms.includes(config.baseline)) throw new InputError(`--baseline '${config.baseline}' is not one of the arms: ${config.arms.join(', ')}`);
+  if (config.effect !== undefined && !(config.effect > 0 && Number.isFinite(config.effect))) throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
 }
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
@@ -163,6 +167,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       arms: armInfo,
       runs,
       summary: summarize(current, armInfo),
+      comparisons: compareArms(current, { arms: config.arms, ...(config.baseline === undefined ? {} : { baseline: config.baseline }), ...(config.effect === undefined ? {} : { effect: config.effect }) }),
+      design: PAIRED_DESIGN,
     };
   };
   const save = async (complete: boolean): Promise<ResultsFile> => {
