@@ -8,6 +8,8 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StepDescription } from './pipeline.js';
 import type { ComparisonSet } from './compare.js';
+import type { AblationWarning } from './warnings.js';
+import type { MixingStats } from './mixstats.js';
 import { meanStd, type MeanStd } from './stats.js';
 
 export const RESULTS_FORMAT = 'mixstream-ablation/1';
@@ -45,6 +47,8 @@ export interface RunRecord {
   };
   readonly model: { readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly parameters: number };
   readonly epochs: readonly EpochRecord[];
+  /** What the arm's mixing did to the training targets (mixstats.ts); absent in older files. */
+  readonly mixing?: MixingStats;
   readonly seconds: number;
   readonly finishedAt: string;
 }
@@ -84,6 +88,8 @@ export interface ResultsFile {
   readonly summary: readonly ArmSummary[];
   /** Paired comparisons against the reference arm (compare.ts), from the current config's runs. */
   readonly comparisons?: ComparisonSet;
+  /** Too few seeds, too few validation images, curves still rising, an arm that barely acted. */
+  readonly warnings?: readonly AblationWarning[];
   /** How the arms are paired (the same for every arm of one seed). */
   readonly design?: Readonly<Record<string, string>>;
 }

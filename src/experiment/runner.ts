@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
+import { tap } from 'rxjs';
 import { resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
@@ -14,8 +15,9 @@ import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
-import { compareArms } from './compare.js';
+import { analyzeRuns } from './analysis.js';
 import { PAIRED_DESIGN } from './design.js';
+import { MixingObserver } from './mixstats.js';
 import { InputError } from './errors.js';
 import { ops } from './pipeline.js';
 import { readRuns, resultsCsv, RESULTS_FORMAT, summarize, writeAtomic, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
@@ -167,7 +169,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       arms: armInfo,
       runs,
       summary: summarize(current, armInfo),
-      comparisons: compareArms(current, { arms: config.arms, ...(config.baseline === undefined ? {} : { baseline: config.baseline }), ...(config.effect === undefined ? {} : { effect: config.effect }) }),
+      ...analyzeRuns(current, { arms: config.arms, validationCount: data.validationCount, ...(config.baseline === undefined ? {} : { baseline: config.baseline }), ...(config.effect === undefined ? {} : { effect: config.effect }) }),
       design: PAIRED_DESIGN,
     };
   };
@@ -212,8 +214,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     let epochStart = 0;
     let lastBatchEnd = 0;
     let batchInEpoch = 0;
+    const mixing = new MixingObserver();
     try {
-      const train = toTfDataset(data.train(p.seed).pipe(p.pipeline.operator));
+      const train = toTfDataset(data.train(p.seed).pipe(p.pipeline.operator, tap((b) => mixing.add(b))));
       const val = toTfDataset(data.validation().pipe(validation.operator));
       await model.fitDataset(train, {
         epochs: config.epochs,
@@ -283,6 +286,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       pipeline: { train: p.pipeline.describe(), trainSteps: p.pipeline.steps, validation: validation.describe(), validationSteps: validation.steps },
       model: { name: config.model, options: config.modelOptions, parameters },
       epochs,
+      mixing: mixing.stats(),
       seconds: (performance.now() - runStart) / 1000,
       finishedAt: new Date().toISOString(),
     };
