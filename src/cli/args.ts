@@ -33,6 +33,8 @@ Flags (default in brackets):
                          $MIXSTREAM_CACHE or ~/.cache/mixstream]
   --arms <list>          comma-separated arms [${D.arms.join(',')}]
                          (see 'mixstream arms' for what each one does)
+  --baseline <arm>       reference arm of the paired comparisons [the first arm]
+  --effect <points>      effect of interest for 'seeds needed', in accuracy points [1]
   --epochs <n>           epochs per run [${D.epochs}]
   --seeds <n | list>     a count (3 = seeds 1,2,3) or a comma list (0,7,42) [${D.seeds.length}]
   --size <px>            square image side after normalizeResize [${D.size}]
@@ -116,6 +118,8 @@ export function parseAblate(argv: readonly string[]): Command {
       options: {
         data: { type: 'string' },
         arms: { type: 'string' },
+        baseline: { type: 'string' },
+        effect: { type: 'string' },
         epochs: { type: 'string' },
         seeds: { type: 'string' },
         size: { type: 'string' },
@@ -171,8 +175,11 @@ export function parseAblate(argv: readonly string[]): Command {
   if (v.data !== undefined && v.data.trim() === '') throw new UsageError('--data must name a folder');
   if (v.out !== undefined && v.out.trim() === '') throw new UsageError('--out must name a folder');
 
+  if (v.baseline !== undefined && !arms.includes(v.baseline)) throw new UsageError(`--baseline '${v.baseline}' is not one of the arms: ${arms.join(', ')}`);
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
+    ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
+    ...(v.effect === undefined ? {} : { effect: fraction('effect', v.effect, 0, 100) }),
     arms,
     seeds: v.seeds === undefined ? D.seeds : parseSeeds(v.seeds),
     epochs: v.epochs === undefined ? D.epochs : positiveInt('epochs', v.epochs),

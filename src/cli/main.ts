@@ -14,6 +14,7 @@ import { defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
 import { runAblation } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
+import { comparisonText } from '../report/comparison.js';
 import { writeReport } from '../report/index.js';
 import { parseCommand, UsageError } from './args.js';
 
@@ -88,6 +89,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     let report: Awaited<ReturnType<typeof writeReport>> | undefined;
     if (command.report) report = await writeReport(run);
     const out = io.stdout;
+    if (run.results.comparisons) out.write(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
     out.write(`\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`);
     const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
     for (const s of run.results.summary) {

@@ -2,7 +2,7 @@
  * Everything results.json says about the runs beyond their raw numbers, from a list of RunRecords
  * alone (plus the split sizes): a report rebuilt from a run store calls this and gets the same.
  */
-import { compareArms, type ComparisonSet } from './compare.js';
+import { compareArms, separationEpoch, type ComparisonSet } from './compare.js';
 import { barelyActed } from './mixstats.js';
 import type { RunRecord } from './results.js';
 import { ablationWarnings, type AblationWarning } from './warnings.js';
@@ -18,6 +18,8 @@ export interface AnalysisOptions {
 export interface Analysis {
   readonly comparisons: ComparisonSet;
   readonly warnings: readonly AblationWarning[];
+  /** Per compared arm: the first epoch its val accuracy separates from the reference (see separationEpoch). */
+  readonly separation: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }>;
 }
 
 /** Comparisons (only arms with runs) and warnings of the given runs. */
@@ -28,5 +30,6 @@ export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions
     ...(options.effect === undefined ? {} : { effect: options.effect }),
   });
   const warnings = ablationWarnings({ runs, arms: options.arms, validationCount: options.validationCount, comparisons, barelyActed: barelyActed(runs) });
-  return { comparisons, warnings };
+  const separation = options.arms.filter((a) => a !== comparisons.baseline).map((arm) => ({ arm, epoch: separationEpoch(runs, arm, comparisons.baseline) }));
+  return { comparisons, warnings, separation };
 }

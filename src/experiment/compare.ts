@@ -250,3 +250,24 @@ function decide(c: { n: number; mean: number; differences: readonly number[]; p:
   const good = c.mean > 0 === c.higherIsBetter;
   return { verdict: good ? 'better' : 'worse', reason: `p = ${fmtP(c.p)}, Holm-corrected ${fmtP(c.pHolm)} <= ${alpha}` };
 }
+
+/**
+ * The first epoch from which the arm's per-seed validation-accuracy differences to the reference
+ * have a 95% t interval excluding 0 at every later epoch too; null when they never do. A reading
+ * aid for the curves, not a verdict: it is uncorrected for the epochs looked at.
+ */
+export function separationEpoch(runs: readonly RunRecord[], arm: string, baseline: string): number | null {
+  const ref = new Map(runs.filter((r) => r.arm === baseline).map((r) => [r.seed, r]));
+  const mine = runs.filter((r) => r.arm === arm && ref.has(r.seed));
+  const epochs = Math.min(...mine.map((r) => Math.min(r.epochs.length, ref.get(r.seed)?.epochs.length ?? 0)));
+  if (mine.length < 2 || !Number.isFinite(epochs)) return null;
+  let first: number | null = null;
+  for (let e = 0; e < epochs; e++) {
+    const d = mine.map((r) => (r.epochs[e]?.valAccuracy ?? Number.NaN) - (ref.get(r.seed)?.epochs[e]?.valAccuracy ?? Number.NaN));
+    const ci = tInterval(d);
+    const apart = ci !== null && (ci[0] > 0 || ci[1] < 0) && Number.isFinite(ci[0]);
+    if (apart && first === null) first = e + 1;
+    if (!apart) first = null;
+  }
+  return first;
+}

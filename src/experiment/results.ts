@@ -88,6 +88,8 @@ export interface ResultsFile {
   readonly summary: readonly ArmSummary[];
   /** Paired comparisons against the reference arm (compare.ts), from the current config's runs. */
   readonly comparisons?: ComparisonSet;
+  /** Per compared arm, the first epoch its val accuracy separates from the reference. */
+  readonly separation?: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }>;
   /** Too few seeds, too few validation images, curves still rising, an arm that barely acted. */
   readonly warnings?: readonly AblationWarning[];
   /** How the arms are paired (the same for every arm of one seed). */
