@@ -45,6 +45,8 @@ Flags (default in brackets):
   --backend <name>       ${BACKEND_CHOICES.join(' | ')} [${D.backend}: fastest that loads]
   --lr <x>               Adam learning rate [${D.learningRate}]
   --val-split <x>        fraction of each class held out for validation, in (0, 1) [${D.validationSplit}]
+  --test-split <x>       fraction of each class held out as a test split, scored once per run
+                         at the end and never used for choosing, in [0, 1) [${D.testSplit ?? 0}]
   --shuffle-window <n>   shuffle-window size of the augmented arms [${D.shuffleWindow}]
   --out <folder>         output folder [${D.out}]
   --cache-dir <folder>   where the built-in data set is cached [$MIXSTREAM_CACHE, else
@@ -130,6 +132,7 @@ export function parseAblate(argv: readonly string[]): Command {
         lr: { type: 'string' },
         'val-split': { type: 'string' },
         'shuffle-window': { type: 'string' },
+        'test-split': { type: 'string' },
         out: { type: 'string' },
         'cache-dir': { type: 'string' },
         'no-report': { type: 'boolean' },
@@ -179,6 +182,7 @@ export function parseAblate(argv: readonly string[]): Command {
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
     ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
+    ...(v['test-split'] === undefined ? (D.testSplit === undefined ? {} : { testSplit: D.testSplit }) : { testSplit: v['test-split'].trim() === '0' ? 0 : fraction('test-split', v['test-split'], 0, 1) }),
     ...(v.effect === undefined ? {} : { effect: fraction('effect', v.effect, 0, 100) }),
     arms,
     seeds: v.seeds === undefined ? D.seeds : parseSeeds(v.seeds),

@@ -183,7 +183,8 @@ export function compareArms(runs: readonly RunRecord[], options: CompareOptions)
   const m = others.length;
   const floorSeeds = signFlipSeeds(alpha, m);
   const comparisons: Comparison[] = [];
-  for (const metric of runMetrics(lastK)) {
+  // Metrics no run has (a test split the data lacks) are left out; the first left is the headline.
+  for (const metric of runMetrics(lastK).filter((x) => runs.some((r) => Number.isFinite(x.of(r))))) {
     const raw = others.map((arm) => pairedDifferences(runs, arm, baseline, metric));
     const ps = raw.map((d, i) => signFlipP(d.differences, { exactUpTo, draws, seed, key: `${others[i]}|${metric.key}` }));
     const adjusted = holm(ps.map((x) => x.p));

@@ -23,6 +23,8 @@ export interface AblationConfig {
   readonly learningRate: number;
   /** Fraction of each class held out for validation. */
   readonly validationSplit: number;
+  /** Fraction of each class held out as a test split (image folders), scored once per run at the end; 0: none. */
+  readonly testSplit?: number;
   /** Shuffle-window size of the arms that shuffle. */
   readonly shuffleWindow: number;
   /** Output folder. */

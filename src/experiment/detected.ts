@@ -33,15 +33,15 @@ function splitSide<T extends SourceSample>(fraction: number, seed: number, subse
  * recognises with a hash split. `seeds` are the runs' seeds (one shuffled source is opened per seed,
  * so each run's epochs count from 0). Counts need one pass over the data. Rejects with an InputError.
  */
-export async function openDetectedData(target: string, options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number }): Promise<AblationData> {
-  const { validationSplit, splitSeed = 0 } = options;
+export async function openDetectedData(target: string, options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number; readonly testSplit?: number }): Promise<AblationData> {
+  const { validationSplit, splitSeed = 0, testSplit = 0 } = options;
   let kind: string;
   try {
     kind = (await detectDataset(target)).kind;
   } catch (error) {
     throw new InputError(`data: ${message(error)}`);
   }
-  if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed });
+  if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed, testSplit });
   try {
     const listing = await openDataset(target, { shuffle: false });
     const classes = await listing.classes;

@@ -47,6 +47,8 @@ export interface RunRecord {
   };
   readonly model: { readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly parameters: number };
   readonly epochs: readonly EpochRecord[];
+  /** The test split, scored once after the last epoch (absent when the data has none). */
+  readonly test?: { readonly loss: number; readonly accuracy: number; readonly images: number };
   /** What the arm's mixing did to the training targets (mixstats.ts); absent in older files. */
   readonly mixing?: MixingStats;
   readonly seconds: number;
@@ -79,6 +81,8 @@ export interface ResultsFile {
     readonly classes: readonly string[];
     readonly trainCount: number;
     readonly validationCount: number;
+    /** Images of the test split (0: none). */
+    readonly testCount?: number;
     readonly fingerprint: string;
   };
   readonly backend: { readonly name: string; readonly tfBackend: string; readonly reason: string; readonly skipped: ReadonlyArray<{ readonly name: string; readonly why: string }> };

@@ -87,12 +87,13 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
 export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void } = {}): Promise<AblationData> {
-  if (config.data !== undefined) return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds });
+  const testSplit = config.testSplit ?? 0;
+  if (config.data !== undefined) return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds, testSplit });
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
   });
-  return openImageFolderData(root, { validationSplit: config.validationSplit });
+  return openImageFolderData(root, { validationSplit: config.validationSplit, testSplit });
 }
 
 const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
@@ -102,6 +103,15 @@ const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
   }
   return Number.NaN;
 };
+
+/** Loss and accuracy of `model` on a dataset, in one pass. */
+async function scoreTest(model: tf.LayersModel, dataset: tf.data.Dataset<tf.TensorContainer>, images: number): Promise<{ loss: number; accuracy: number; images: number }> {
+  const out = await model.evaluateDataset(dataset as tf.data.Dataset<{ xs: tf.Tensor; ys: tf.Tensor }>, {});
+  const scalars = Array.isArray(out) ? out : [out];
+  const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? Number.NaN));
+  for (const s of scalars) s.dispose();
+  return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
+}
 
 /** Runs the ablation described by `config`; see RunAblationOptions. */
 export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
@@ -126,7 +136,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
 
   // Everything but arm and seed that changes the numbers.
   const hashed = {
-    data: { kind: data.kind, fingerprint: data.fingerprint, classes: data.classes, train: data.trainCount, validation: data.validationCount },
+    data: { kind: data.kind, fingerprint: data.fingerprint, classes: data.classes, train: data.trainCount, validation: data.validationCount, ...(data.testCount ? { test: data.testCount } : {}) },
     epochs: config.epochs,
     size: config.size,
     batchSize: config.batchSize,
@@ -135,6 +145,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     backend: backend.name,
     learningRate: config.learningRate,
     validationSplit: config.validationSplit,
+    ...(config.testSplit ? { testSplit: config.testSplit } : {}),
     shuffleWindow: config.shuffleWindow,
     prefetch: prefetchCount,
     validationPipeline: validation.steps,
@@ -164,7 +175,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       complete,
       configHash,
       config: { ...configRecord, data: data.location, builtinData: config.data === undefined, prefetch: prefetchCount },
-      data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, fingerprint: data.fingerprint },
+      data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, testCount: data.testCount ?? 0, fingerprint: data.fingerprint },
       backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped },
       arms: armInfo,
       runs,
@@ -215,6 +226,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     let lastBatchEnd = 0;
     let batchInEpoch = 0;
     const mixing = new MixingObserver();
+    let test: RunRecord['test'];
     try {
       const train = toTfDataset(data.train(p.seed).pipe(p.pipeline.operator, tap((b) => mixing.add(b))));
       const val = toTfDataset(data.validation().pipe(validation.operator));
@@ -269,6 +281,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
           },
         },
       });
+      // The test split: scored once, after the last epoch, never looked at before (see metrics.ts).
+      if (data.test && epochs.length === config.epochs && !options.signal?.aborted) test = await scoreTest(model, toTfDataset(data.test().pipe(validation.operator)), data.testCount ?? 0);
     } finally {
       model.optimizer?.dispose();
       model.dispose();
@@ -287,6 +301,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       model: { name: config.model, options: config.modelOptions, parameters },
       epochs,
       mixing: mixing.stats(),
+      ...(test === undefined ? {} : { test }),
       seconds: (performance.now() - runStart) / 1000,
       finishedAt: new Date().toISOString(),
     };

@@ -81,7 +81,7 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
   const rows: Array<[string, string]> = [
     ['data', `${escapeHtml(r.data.location)}${c.builtinData ? ' (built-in generated data set)' : ''} — ${escapeHtml(r.data.kind)}`],
     ['classes', `${classes.length}: ${shown}`],
-    ['images', `${r.data.trainCount} training, ${r.data.validationCount} validation (split ${escapeHtml(c.validationSplit)}); one validation image = ${pointsPerImage(r.data.validationCount).toFixed(2)} accuracy points`],
+    ['images', `${r.data.trainCount} training, ${r.data.validationCount} validation (split ${escapeHtml(c.validationSplit)}); one validation image = ${pointsPerImage(r.data.validationCount).toFixed(2)} accuracy points${r.data.testCount ? `; ${r.data.testCount} test images (one = ${pointsPerImage(r.data.testCount).toFixed(2)} points), scored once per run after the last epoch` : '; no test split'}`],
     ['design', escapeHtml(r.design ? Object.entries(r.design).map(([k, v]) => `${k}: ${v}`).join('; ') : 'not recorded')],
     ['backend', `${escapeHtml(r.backend.name)} (${escapeHtml(r.backend.reason)})`],
     ['model', `${escapeHtml(c.model)} <code>${escapeHtml(JSON.stringify(c.modelOptions))}</code>`],

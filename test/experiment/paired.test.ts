@@ -36,6 +36,7 @@ function samples(count: number, split: string): ImageSample[] {
 function tinyData(): AblationData {
   const train = samples(96, 'train');
   const validation = samples(64, 'val');
+  const test = samples(32, 'test');
   return {
     location: 'memory',
     kind: 'memory',
@@ -49,6 +50,8 @@ function tinyData(): AblationData {
         for (const [index, s] of order.entries()) yield { ...s, epoch, index } as SourceSample;
       }),
     validation: () => pullSource(() => validation as SourceSample[]),
+    testCount: test.length,
+    test: () => pullSource(() => test as SourceSample[]),
   };
 }
 
@@ -95,7 +98,9 @@ describe('paired design', () => {
       const b = runs.find((r) => r.arm === 'baseline-again' && r.seed === seed)!;
       expect(b.epochs.map((e) => [e.loss, e.valAccuracy])).toEqual(a.epochs.map((e) => [e.loss, e.valAccuracy]));
     }
+    for (const r of runs) expect(r.test?.images).toBe(32);
     const set = run.results.comparisons!;
+    expect(set.comparisons[0]!.metric).toBe('testAccuracy'); // the test split, when there is one, is the headline
     expect(run.results.design?.pairedBy).toBe('seed');
     expect(set.baseline).toBe('baseline');
     const same = set.comparisons.filter((c) => c.arm === 'baseline-again');
