@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../experiment/config.js';
 import { MODEL_NAMES, type ModelName } from '../models/index.js';
+import { checkRecipe, DEFAULT_RECIPE, type Recipe } from '../experiment/recipe.js';
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -44,6 +45,10 @@ Flags (default in brackets):
                          [simple-cnn: ${JSON.stringify(DEFAULT_MODEL_OPTIONS['simple-cnn'])}; others: {}]
   --backend <name>       ${BACKEND_CHOICES.join(' | ')} [${D.backend}: fastest that loads]
   --lr <x>               Adam learning rate [${D.learningRate}]
+  --optimizer <name>     adam | sgd (with --momentum [${DEFAULT_RECIPE.momentum}]) [${DEFAULT_RECIPE.optimizer}]
+  --schedule <name>      learning-rate schedule: constant | cosine | step (x0.1 every 10
+                         epochs), with --warmup <epochs> of linear warm-up [${DEFAULT_RECIPE.schedule}]
+  --weight-decay <x>     decoupled weight decay per step, times the learning rate [0]
   --val-split <x>        fraction of each class held out for validation, in (0, 1) [${D.validationSplit}]
   --test-split <x>       fraction of each class held out as a test split, scored once per run
                          at the end and never used for choosing, in [0, 1) [${D.testSplit ?? 0}]
@@ -133,6 +138,11 @@ export function parseAblate(argv: readonly string[]): Command {
         'val-split': { type: 'string' },
         'shuffle-window': { type: 'string' },
         'test-split': { type: 'string' },
+        optimizer: { type: 'string' },
+        momentum: { type: 'string' },
+        schedule: { type: 'string' },
+        warmup: { type: 'string' },
+        'weight-decay': { type: 'string' },
         out: { type: 'string' },
         'cache-dir': { type: 'string' },
         'no-report': { type: 'boolean' },
@@ -178,10 +188,27 @@ export function parseAblate(argv: readonly string[]): Command {
   if (v.data !== undefined && v.data.trim() === '') throw new UsageError('--data must name a folder');
   if (v.out !== undefined && v.out.trim() === '') throw new UsageError('--out must name a folder');
 
+  let recipe: Recipe | undefined;
+  if ([v.optimizer, v.momentum, v.schedule, v.warmup, v['weight-decay']].some((x) => x !== undefined)) {
+    const num = (flag: string, x: string | undefined, d: number): number => (x === undefined ? d : x.trim() === '0' ? 0 : fraction(flag, x, 0, 1e6));
+    try {
+      recipe = checkRecipe({
+        ...DEFAULT_RECIPE,
+        ...(v.optimizer === undefined ? {} : { optimizer: v.optimizer.trim() as Recipe['optimizer'] }),
+        ...(v.schedule === undefined ? {} : { schedule: v.schedule.trim() as Recipe['schedule'] }),
+        momentum: num('momentum', v.momentum, DEFAULT_RECIPE.momentum),
+        warmupEpochs: num('warmup', v.warmup, DEFAULT_RECIPE.warmupEpochs),
+        weightDecay: num('weight-decay', v['weight-decay'], DEFAULT_RECIPE.weightDecay),
+      });
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  }
   if (v.baseline !== undefined && !arms.includes(v.baseline)) throw new UsageError(`--baseline '${v.baseline}' is not one of the arms: ${arms.join(', ')}`);
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
     ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
+    ...(recipe === undefined ? (D.recipe === undefined ? {} : { recipe: D.recipe }) : { recipe }),
     ...(v['test-split'] === undefined ? (D.testSplit === undefined ? {} : { testSplit: D.testSplit }) : { testSplit: v['test-split'].trim() === '0' ? 0 : fraction('test-split', v['test-split'], 0, 1) }),
     ...(v.effect === undefined ? {} : { effect: fraction('effect', v.effect, 0, 100) }),
     arms,

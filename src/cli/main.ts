@@ -12,6 +12,7 @@ import { InputError } from '../experiment/errors.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
+import { withRecipeArms } from '../experiment/recipeArms.js';
 import { runAblation } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
 import { comparisonText } from '../report/comparison.js';
@@ -47,7 +48,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return 0;
   }
   if (command.kind === 'arms') {
-    const registry = defaultArmRegistry();
+    const registry = withRecipeArms(defaultArmRegistry());
     const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
     for (const name of registry.names()) {
       const arm = registry.get(name);

@@ -2,6 +2,7 @@
 import { hashKeys } from '../core/random.js';
 import type { BackendChoice } from '../backend/index.js';
 import type { ModelName } from '../models/index.js';
+import type { Recipe } from './recipe.js';
 
 export interface AblationConfig {
   /** Image folder (Stanford Dogs layout); undefined: the built-in data set. */
@@ -19,8 +20,10 @@ export interface AblationConfig {
   /** Extra options for the zoo model (e.g. simple-cnn's filters); recorded with the results. */
   readonly modelOptions: Readonly<Record<string, unknown>>;
   readonly backend: BackendChoice;
-  /** Adam learning rate. */
+  /** Peak learning rate (the schedule's base). */
   readonly learningRate: number;
+  /** Optimizer, schedule, weight decay (recipe.ts); default DEFAULT_RECIPE (Adam, constant, none). */
+  readonly recipe?: Recipe;
   /** Fraction of each class held out for validation. */
   readonly validationSplit: number;
   /** Fraction of each class held out as a test split (image folders), scored once per run at the end; 0: none. */

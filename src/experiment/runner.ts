@@ -17,6 +17,8 @@ import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 import { analyzeRuns } from './analysis.js';
 import { PAIRED_DESIGN } from './design.js';
+import { withRecipeArms } from './recipeArms.js';
+import { applyRecipe, checkRecipe, DEFAULT_RECIPE } from './recipe.js';
 import { MixingObserver } from './mixstats.js';
 import { InputError } from './errors.js';
 import { ops } from './pipeline.js';
@@ -81,6 +83,13 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate))) throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
   if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  if (config.recipe !== undefined) {
+    try {
+      checkRecipe(config.recipe);
+    } catch (error) {
+      throw new InputError(error instanceof Error ? error.message : String(error));
+    }
+  }
   if (config.baseline !== undefined && !config.arms.includes(config.baseline)) throw new InputError(`--baseline '${config.baseline}' is not one of the arms: ${config.arms.join(', ')}`);
   if (config.effect !== undefined && !(config.effect > 0 && Number.isFinite(config.effect))) throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
 }
@@ -116,7 +125,7 @@ async function scoreTest(model: tf.LayersModel, dataset: tf.data.Dataset<tf.Tens
 /** Runs the ablation described by `config`; see RunAblationOptions. */
 export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
   const started = performance.now();
-  const registry = options.registry ?? defaultArmRegistry();
+  const registry = options.registry ?? withRecipeArms(defaultArmRegistry());
   const emit = options.onProgress ?? ((): void => undefined);
   validateConfig(config, registry);
   const data = options.data ?? (await openConfigData(config, { ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), onProgress: emit }));
@@ -133,6 +142,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const validation = plainPipeline(armOptions);
   const prefetchCount = options.prefetch ?? 2;
   const numClasses = data.classes.length;
+  const recipe = config.recipe ?? DEFAULT_RECIPE;
 
   // Everything but arm and seed that changes the numbers.
   const hashed = {
@@ -144,6 +154,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     modelOptions: config.modelOptions,
     backend: backend.name,
     learningRate: config.learningRate,
+    // Only a non-default recipe enters the hash, so runs made before recipes existed still resume.
+    ...(JSON.stringify(recipe) === JSON.stringify(DEFAULT_RECIPE) ? {} : { recipe }),
     validationSplit: config.validationSplit,
     ...(config.testSplit ? { testSplit: config.testSplit } : {}),
     shuffleWindow: config.shuffleWindow,
@@ -174,7 +186,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       updatedAt: new Date().toISOString(),
       complete,
       configHash,
-      config: { ...configRecord, data: data.location, builtinData: config.data === undefined, prefetch: prefetchCount },
+      config: { ...configRecord, recipe, data: data.location, builtinData: config.data === undefined, prefetch: prefetchCount },
       data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, testCount: data.testCount ?? 0, fingerprint: data.fingerprint },
       backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped },
       arms: armInfo,
@@ -221,6 +233,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     const runStart = performance.now();
     const model = createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses, seed: p.seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
     const parameters = model.countParams();
+    const recipeHooks = applyRecipe(model, recipe, config.learningRate, batchesPerEpoch, config.epochs);
     const epochs: EpochRecord[] = [];
     let epochStart = 0;
     let lastBatchEnd = 0;
@@ -240,7 +253,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
             lastBatchEnd = epochStart;
             batchInEpoch = 0;
           },
+          onBatchBegin: async () => recipeHooks.onBatchBegin(),
           onBatchEnd: async () => {
+            recipeHooks.onBatchEnd();
             batchInEpoch++;
             lastBatchEnd = performance.now();
             const s = (lastBatchEnd - epochStart) / 1000;
