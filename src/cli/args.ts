@@ -40,7 +40,9 @@ Flags (default in brackets):
   --seeds <n | list>     a count (3 = seeds 1,2,3) or a comma list (0,7,42) [${D.seeds.length}]
   --size <px>            square image side after normalizeResize [${D.size}]
   --batch <n>            batch size [${D.batchSize}]
-  --model <name>         model from the zoo: ${MODEL_NAMES.join(', ')} [${D.model}]
+  --model <name | file>  model from the zoo: ${MODEL_NAMES.join(', ')} [${D.model}], or a
+                         tfjs Layers model.json (as model.save writes it): its weights start
+                         every run; a new head when its output is not the data's classes
   --model-options <json> extra model options as JSON
                          [simple-cnn: ${JSON.stringify(DEFAULT_MODEL_OPTIONS['simple-cnn'])}; others: {}]
   --backend <name>       ${BACKEND_CHOICES.join(' | ')} [${D.backend}: fastest that loads]
@@ -163,7 +165,8 @@ export function parseAblate(argv: readonly string[]): Command {
   if (new Set(arms).size !== arms.length) throw new UsageError(`--arms lists an arm twice: '${v.arms ?? ''}'`);
 
   let model: ModelName = D.model;
-  if (v.model !== undefined) {
+  const modelFile = v.model !== undefined && /\.json$/i.test(v.model.trim()) ? v.model.trim() : undefined;
+  if (v.model !== undefined && modelFile === undefined) {
     if (!(MODEL_NAMES as readonly string[]).includes(v.model)) throw new UsageError(`unknown model '${v.model}'; known models: ${MODEL_NAMES.join(', ')}`);
     model = v.model as ModelName;
   }
@@ -208,6 +211,7 @@ export function parseAblate(argv: readonly string[]): Command {
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
     ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
+    ...(modelFile === undefined ? {} : { modelFile }),
     ...(recipe === undefined ? (D.recipe === undefined ? {} : { recipe: D.recipe }) : { recipe }),
     ...(v['test-split'] === undefined ? (D.testSplit === undefined ? {} : { testSplit: D.testSplit }) : { testSplit: v['test-split'].trim() === '0' ? 0 : fraction('test-split', v['test-split'], 0, 1) }),
     ...(v.effect === undefined ? {} : { effect: fraction('effect', v.effect, 0, 100) }),

@@ -17,6 +17,8 @@ export interface AblationConfig {
   readonly batchSize: number;
   /** A zoo model name. */
   readonly model: ModelName;
+  /** Your own model instead of the zoo's (--model path/to/model.json): its weights start every run (models/userModel.ts). */
+  readonly modelFile?: string;
   /** Extra options for the zoo model (e.g. simple-cnn's filters); recorded with the results. */
   readonly modelOptions: Readonly<Record<string, unknown>>;
   readonly backend: BackendChoice;

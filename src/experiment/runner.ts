@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tap } from 'rxjs';
 import { resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
+import { loadUserModel, readModelFiles, type ModelFiles } from '../models/userModel.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
 import { defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
 import { ensureBuiltinDataset } from './builtin.js';
@@ -143,6 +144,16 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const prefetchCount = options.prefetch ?? 2;
   const numClasses = data.classes.length;
   const recipe = config.recipe ?? DEFAULT_RECIPE;
+  const asInputError = (error: unknown): InputError => new InputError(error instanceof Error ? error.message : String(error));
+  let modelFiles: ModelFiles | undefined;
+  if (config.modelFile !== undefined) {
+    try {
+      modelFiles = await readModelFiles(config.modelFile);
+      (await loadUserModel(modelFiles, { inputSize: config.size, numClasses, seed: 0, learningRate: config.learningRate })).dispose(); // fails now, not mid-ablation
+    } catch (error) {
+      throw asInputError(error);
+    }
+  }
 
   // Everything but arm and seed that changes the numbers.
   const hashed = {
@@ -152,6 +163,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     batchSize: config.batchSize,
     model: config.model,
     modelOptions: config.modelOptions,
+    ...(modelFiles === undefined ? {} : { modelFile: modelFiles.fingerprint }),
     backend: backend.name,
     learningRate: config.learningRate,
     // Only a non-default recipe enters the hash, so runs made before recipes existed still resume.
@@ -231,7 +243,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     const runNumber = i + 1;
     emit({ type: 'run-start', arm: p.arm.name, seed: p.seed, run: runNumber, runs: todo.length, pipeline: p.pipeline.describe() });
     const runStart = performance.now();
-    const model = createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses, seed: p.seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
+    const model = modelFiles
+      ? await loadUserModel(modelFiles, { inputSize: config.size, numClasses, seed: p.seed, learningRate: config.learningRate })
+      : createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses, seed: p.seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
     const parameters = model.countParams();
     const recipeHooks = applyRecipe(model, recipe, config.learningRate, batchesPerEpoch, config.epochs);
     const epochs: EpochRecord[] = [];
@@ -313,7 +327,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       seed: p.seed,
       backend: backend.name,
       pipeline: { train: p.pipeline.describe(), trainSteps: p.pipeline.steps, validation: validation.describe(), validationSteps: validation.steps },
-      model: { name: config.model, options: config.modelOptions, parameters },
+      model: modelFiles ? { name: `file:${path.basename(modelFiles.file)}`, options: { fingerprint: modelFiles.fingerprint }, parameters } : { name: config.model, options: config.modelOptions, parameters },
       epochs,
       mixing: mixing.stats(),
       ...(test === undefined ? {} : { test }),
