@@ -85,7 +85,7 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
     ['design', escapeHtml(r.design ? Object.entries(r.design).map(([k, v]) => `${k}: ${v}`).join('; ') : 'not recorded')],
     ['backend', `${escapeHtml(r.backend.name)} (${escapeHtml(r.backend.reason)})`],
     ['model', `${escapeHtml(c.model)} <code>${escapeHtml(JSON.stringify(c.modelOptions))}</code>`],
-    ['training', `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, Adam lr ${escapeHtml(c.learningRate)}`],
+    ['training', `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, lr ${escapeHtml(c.learningRate)}; recipe <code>${escapeHtml(JSON.stringify(c.recipe ?? 'adam, constant'))}</code>`],
     ['seeds', escapeHtml((c.seeds as unknown[] | undefined)?.join(', ') ?? '')],
     ['config hash', `<code>${escapeHtml(r.configHash)}</code>`],
     ['status', r.complete ? 'complete' : '<span class="warn">partial: some runs are missing (interrupted); rerun the same command to finish</span>'],
