@@ -160,8 +160,17 @@ export function detectableEffect(sd: number, n: number, alpha = 0.05, power = 0.
 /** The smallest n >= 2 whose detectable effect is <= effect; null when sd is unknown or n would pass 10000. */
 export function seedsForEffect(sd: number, effect: number, alpha = 0.05, power = 0.8): number | null {
   if (!Number.isFinite(sd) || !(effect > 0)) return null;
-  for (let n = 2; n <= 10000; n++) if ((detectableEffect(sd, n, alpha, power) as number) <= effect) return n;
-  return null;
+  // The detectable effect falls as n grows: bisect rather than scan (a wide spread needs thousands).
+  const ok = (n: number): boolean => (detectableEffect(sd, n, alpha, power) as number) <= effect;
+  if (!ok(10000)) return null;
+  let lo = 1;
+  let hi = 10000;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (mid >= 2 && ok(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /** Seeds before the sign-flip floor 2/2^n can be <= alpha / m (Holm's first, strictest step with m arms compared). */
