@@ -48,16 +48,16 @@ export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<s
 };
 
 /**
- * The defaults of `mixstream ablate`: all four arms, 7 seeds, 12 epochs. 7 seeds because with 3
+ * The defaults of `mixstream ablate`: all four arms, 7 seeds, 16 epochs. 7 seeds because with 3
  * arms compared against the baseline the exact sign-flip test needs 2/2^n <= 0.05/3 before any
- * verdict can be other than inconclusive; a cosine schedule so the curves have flattened by the
- * last epoch. 336 epoch-runs: one seed of 4 arms x 16 epochs took 85 s of CPU (one core, wasm),
- * so about 7.5 min one run at a time, about 4 min with 2 jobs.
+ * verdict can be other than inconclusive; 16 epochs with a cosine schedule because at 12 the
+ * curves were still rising. 448 epoch-runs: 7 seeds x 12 epochs took 388 s of CPU (one core,
+ * wasm), so about 8.6 min one run at a time, under 5 min with 2 jobs.
  */
 export const DEFAULT_CONFIG: AblationConfig = {
   arms: ['baseline', 'augment', 'cutmix', 'mixup'],
   seeds: [1, 2, 3, 4, 5, 6, 7],
-  epochs: 12,
+  epochs: 16,
   recipe: { ...DEFAULT_RECIPE, schedule: 'cosine', warmupEpochs: 1 },
   testSplit: 0.15,
   size: 32,
