@@ -44,11 +44,14 @@ export function ablationWarnings(input: WarningInput): AblationWarning[] {
   }
   const ppi = pointsPerImage(input.validationCount);
   const effect = set?.effectPoints ?? 1;
-  if (ppi > effect / 2)
-    out.push({
-      kind: 'few-validation-images',
-      message: `${input.validationCount} validation images: one image is ${ppi.toFixed(2)} accuracy points, more than half the effect of interest (${effect} point${effect === 1 ? '' : 's'}); use more data or a larger --val-split`,
-    });
+  const coarse = (what: string, images: number, flag: string): AblationWarning => ({
+    kind: `few-${what}-images`,
+    message: `${images} ${what} images: one image is ${pointsPerImage(images).toFixed(2)} accuracy points, more than half the effect of interest (${effect} point${effect === 1 ? '' : 's'}); use more data or a larger ${flag}`,
+  });
+  if (ppi > effect / 2) out.push(coarse('validation', input.validationCount, '--val-split'));
+  // The test split, scored once at the end, is the headline when there is one: its resolution matters as much.
+  const testImages = Math.max(0, ...input.runs.map((r) => r.test?.images ?? 0));
+  if (testImages > 0 && pointsPerImage(testImages) > effect / 2) out.push(coarse('test', testImages, '--test-split'));
   for (const arm of input.arms) {
     const curve = meanCurve(input.runs.filter((r) => r.arm === arm));
     const k = Math.max(1, Math.floor(curve.length / 4));

@@ -74,5 +74,7 @@ describe('warnings', () => {
     expect(warnings[1]!.message).toMatch(/one image is 2.50 accuracy points/);
     const enough = [1, 2, 3, 4, 5, 6].flatMap((s) => [run('a', s, flat), run('b', s, flat)]);
     expect(analyzeRuns(enough, { arms: ['a', 'b'], validationCount: 1000 }).warnings).toEqual([]);
+    const withTest = enough.map((r) => ({ ...r, test: { loss: 1, accuracy: 0.5, images: 180 } }));
+    expect(analyzeRuns(withTest, { arms: ['a', 'b'], validationCount: 1000 }).warnings.map((w) => w.kind)).toEqual(['few-test-images']);
   });
 });
