@@ -50,3 +50,6 @@ export async function writeReport(run: AblationRun, options: { readonly pngs?: b
   await writeAtomic(file, html);
   return { html: file, pngs };
 }
+export { comparisonHtml, comparisonText, formatCi, formatDiff, formatP } from './comparison.js';
+export { mixingByArm, mixingHtml } from './mixing.js';
+export { bandRows } from './charts.js';
