@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../e
 import { InputError } from '../experiment/errors.js';
 import { checkTrainingShape, DEFAULT_MAX_PIXELS, TRAINING_MEMORY_BUDGET } from '../experiment/limits.js';
 import { MODEL_NAMES, type ModelName } from '../models/index.js';
+import { checkRecipe, DEFAULT_RECIPE, type Recipe } from '../experiment/recipe.js';
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -47,16 +48,26 @@ Flags (default in brackets):
                          $MIXSTREAM_CACHE or ~/.cache/mixstream]
   --arms <list>          comma-separated arms [${D.arms.join(',')}]
                          (see 'mixstream arms' for what each one does)
+  --baseline <arm>       reference arm of the paired comparisons [the first arm]
+  --effect <points>      effect of interest for 'seeds needed', in accuracy points [1]
   --epochs <n>           epochs per run [${D.epochs}]
   --seeds <n | list>     a count (3 = seeds 1,2,3) or a comma list (0,7,42) [${D.seeds.length}]
   --size <px>            square image side after normalizeResize [${D.size}]
   --batch <n>            batch size [${D.batchSize}]
-  --model <name>         model from the zoo: ${MODEL_NAMES.join(', ')} [${D.model}]
+  --model <name | file>  model from the zoo: ${MODEL_NAMES.join(', ')} [${D.model}], or a
+                         tfjs Layers model.json (as model.save writes it): its weights start
+                         every run; a new head when its output is not the data's classes
   --model-options <json> extra model options as JSON
                          [simple-cnn: ${JSON.stringify(DEFAULT_MODEL_OPTIONS['simple-cnn'])}; others: {}]
   --backend <name>       ${BACKEND_CHOICES.join(' | ')} [${D.backend}: fastest that loads]
   --lr <x>               Adam learning rate [${D.learningRate}]
+  --optimizer <name>     adam | sgd (with --momentum [${DEFAULT_RECIPE.momentum}]) [${DEFAULT_RECIPE.optimizer}]
+  --schedule <name>      learning-rate schedule: constant | cosine | step (x0.1 every 10
+                         epochs), with --warmup <epochs> of linear warm-up [${DEFAULT_RECIPE.schedule}]
+  --weight-decay <x>     decoupled weight decay per step, times the learning rate [0]
   --val-split <x>        fraction of each class held out for validation, in (0, 1) [${D.validationSplit}]
+  --test-split <x>       fraction of each class held out as a test split, scored once per run
+                         at the end and never used for choosing, in [0, 1) [${D.testSplit ?? 0}]
   --shuffle-window <n>   shuffle-window size of the augmented arms [${D.shuffleWindow}]
   --out <folder>         output folder [${D.out}]
   --max-pixels <n>       largest image a decoder accepts, as its header declares it (width x
@@ -140,6 +151,8 @@ export function parseCommand(argv: readonly string[]): Command {
 const ABLATE_OPTIONS = {
   data: { type: 'string' },
   arms: { type: 'string' },
+  baseline: { type: 'string' },
+  effect: { type: 'string' },
   epochs: { type: 'string' },
   seeds: { type: 'string' },
   size: { type: 'string' },
@@ -150,6 +163,12 @@ const ABLATE_OPTIONS = {
   lr: { type: 'string' },
   'val-split': { type: 'string' },
   'shuffle-window': { type: 'string' },
+  'test-split': { type: 'string' },
+  optimizer: { type: 'string' },
+  momentum: { type: 'string' },
+  schedule: { type: 'string' },
+  warmup: { type: 'string' },
+  'weight-decay': { type: 'string' },
   out: { type: 'string' },
   'cache-dir': { type: 'string' },
   'max-pixels': { type: 'string' },
@@ -240,7 +259,8 @@ export function parseAblate(argv: readonly string[]): Command {
   if (new Set(arms).size !== arms.length) throw new UsageError(`--arms lists an arm twice: '${v.arms ?? ''}'`);
 
   let model: ModelName = D.model;
-  if (v.model !== undefined) {
+  const modelFile = v.model !== undefined && /\.json$/i.test(v.model.trim()) ? v.model.trim() : undefined;
+  if (v.model !== undefined && modelFile === undefined) {
     if (!(MODEL_NAMES as readonly string[]).includes(v.model)) throw new UsageError(`unknown model '${v.model}'; known models: ${MODEL_NAMES.join(', ')}`);
     model = v.model as ModelName;
   }
@@ -268,8 +288,30 @@ export function parseAblate(argv: readonly string[]): Command {
   if (v.data !== undefined && v.data.trim() === '') throw new UsageError('--data must name a folder');
   if (v.out !== undefined && v.out.trim() === '') throw new UsageError('--out must name a folder');
 
+  let recipe: Recipe | undefined;
+  if ([v.optimizer, v.momentum, v.schedule, v.warmup, v['weight-decay']].some((x) => x !== undefined)) {
+    const num = (flag: string, x: string | undefined, d: number): number => (x === undefined ? d : x.trim() === '0' ? 0 : fraction(flag, x, 0, 1e6));
+    try {
+      recipe = checkRecipe({
+        ...DEFAULT_RECIPE,
+        ...(v.optimizer === undefined ? {} : { optimizer: v.optimizer.trim() as Recipe['optimizer'] }),
+        ...(v.schedule === undefined ? {} : { schedule: v.schedule.trim() as Recipe['schedule'] }),
+        momentum: num('momentum', v.momentum, DEFAULT_RECIPE.momentum),
+        warmupEpochs: num('warmup', v.warmup, DEFAULT_RECIPE.warmupEpochs),
+        weightDecay: num('weight-decay', v['weight-decay'], DEFAULT_RECIPE.weightDecay),
+      });
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  if (v.baseline !== undefined && !arms.includes(v.baseline)) throw new UsageError(`--baseline '${v.baseline}' is not one of the arms: ${arms.join(', ')}`);
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
+    ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
+    ...(modelFile === undefined ? {} : { modelFile }),
+    ...(recipe === undefined ? (D.recipe === undefined ? {} : { recipe: D.recipe }) : { recipe }),
+    ...(v['test-split'] === undefined ? (D.testSplit === undefined ? {} : { testSplit: D.testSplit }) : { testSplit: v['test-split'].trim() === '0' ? 0 : fraction('test-split', v['test-split'], 0, 1) }),
+    ...(v.effect === undefined ? {} : { effect: fraction('effect', v.effect, 0, 100) }),
     arms,
     seeds: v.seeds === undefined ? D.seeds : parseSeeds(v.seeds),
     epochs: v.epochs === undefined ? D.epochs : positiveInt('epochs', v.epochs),

@@ -15,8 +15,10 @@ import { systemRoot } from '../sources/files.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { buildArm, defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
 import { DEFAULT_CONFIG } from '../experiment/config.js';
+import { withRecipeArms } from '../experiment/recipeArms.js';
 import { autoJobs, runAblation, validateConfig } from '../experiment/runner.js';
 import { percent } from '../report/html.js';
+import { comparisonText } from '../report/comparison.js';
 import { writeReport } from '../report/index.js';
 import { parseCommand, UsageError } from './args.js';
 import { hardInterrupt } from './interrupt.js';
@@ -73,7 +75,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return 0;
   }
   if (command.kind === 'arms') {
-    const registry = defaultArmRegistry();
+    const registry = withRecipeArms(defaultArmRegistry());
     const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
     for (const name of registry.names()) {
       const arm = registry.get(name);
@@ -118,7 +120,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   try {
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
-    validateConfig(config, defaultArmRegistry());
+    validateConfig(config, withRecipeArms(defaultArmRegistry()));
     await checkOutFolder(config.out);
     if (command.cacheDir !== undefined && config.data === undefined) await checkOutFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
@@ -140,6 +142,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     let report: Awaited<ReturnType<typeof writeReport>> | undefined;
     if (command.report) report = await writeReport(run);
     const out = io.stdout;
+    if (run.results.comparisons) out.write(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
     out.write(`\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`);
     const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
     for (const s of run.results.summary) {

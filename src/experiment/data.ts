@@ -32,6 +32,10 @@ export interface AblationData {
   validation(): Observable<SourceSample>;
   /** Files left out when listing (symbolic links outside the root, loops, special files), each with why. */
   readonly skipped?: readonly DataError[];
+  /** Images of the test split, scored once per run after training and never used for choosing; 0 or absent: none. */
+  readonly testCount?: number;
+  /** A new cold test source, in a fixed order (present when testCount > 0). */
+  test?(): Observable<SourceSample>;
 }
 
 /** Where a training source starts. */
@@ -45,6 +49,8 @@ export interface ImageFolderDataOptions {
   readonly validationSplit: number;
   /** Seed of the split (not of the runs): default 0. */
   readonly splitSeed?: number;
+  /** Fraction of each class held out as a test split before the validation split, in [0, 1). Default 0: none. */
+  readonly testSplit?: number;
 }
 
 /** A listing as a source: one epoch per subscription, shuffled by (seed, epoch) when seed is given. */
@@ -62,21 +68,26 @@ function listingSource(files: FolderListing['files'], numClasses: number, seed: 
  * training image after the split.
  */
 export async function openImageFolderData(root: string, options: ImageFolderDataOptions): Promise<AblationData> {
-  const { validationSplit, splitSeed = 0 } = options;
+  const { validationSplit, splitSeed = 0, testSplit = 0 } = options;
   if (!(validationSplit > 0 && validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${validationSplit}`);
-  let listing: FolderListing;
+  if (!(testSplit >= 0 && testSplit < 1)) throw new InputError(`test split must be in [0, 1), got ${testSplit}`);
+  let full: FolderListing;
   try {
-    listing = await listImageFolder(root);
+    full = await listImageFolder(root);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new InputError(`data: ${message.replace(/^imageFolder: /, '')}`);
   }
+  // The test split comes off first, with its own key, so the validation split is drawn from what is left.
+  const testFiles = testSplit > 0 ? splitListing(full, root, testSplit, hashKeys([splitSeed, 'test-split']), 'validation') : [];
+  const inTest = new Set(testFiles.map((f) => f.path));
+  const listing: FolderListing = { ...full, files: full.files.filter((f) => !inTest.has(f.path)) };
   const train = splitListing(listing, root, validationSplit, splitSeed, 'training');
   const validation = splitListing(listing, root, validationSplit, splitSeed, 'validation');
   if (validation.length === 0) throw new InputError(`data: '${root}' has too few images for a validation split of ${validationSplit} (${listing.files.length} images)`);
   if (train.length === 0) throw new InputError(`data: '${root}' has no training images left after a validation split of ${validationSplit}`);
   const numClasses = listing.classes.length;
-  const fingerprint = hashKeys([...listing.classes, ...listing.files.map((f) => `${f.label}:${path.relative(root, f.path)}`)])
+  const fingerprint = hashKeys([...full.classes, ...full.files.map((f) => `${f.label}:${path.relative(root, f.path)}`), ...(testSplit > 0 ? [`test ${testSplit}`] : [])])
     .toString(16)
     .padStart(8, '0');
   return {
@@ -89,5 +100,6 @@ export async function openImageFolderData(root: string, options: ImageFolderData
     train: (seed, o = {}) => listingSource(train, numClasses, seed, o.firstEpoch ?? 0),
     validation: () => listingSource(validation, numClasses, undefined),
     skipped: listing.skipped,
+    ...(testFiles.length === 0 ? {} : { testCount: testFiles.length, test: () => listingSource(testFiles, numClasses, undefined) }),
   };
 }

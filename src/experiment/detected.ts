@@ -42,9 +42,9 @@ function splitSide<T extends SourceSample>(fraction: number, seed: number, subse
  */
 export async function openDetectedData(
   target: string,
-  options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number; readonly onError?: 'fail' | 'skip'; readonly onSkip?: (error: DataError) => void },
+  options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number; readonly testSplit?: number; readonly onError?: 'fail' | 'skip'; readonly onSkip?: (error: DataError) => void },
 ): Promise<AblationData> {
-  const { validationSplit, splitSeed = 0 } = options;
+  const { validationSplit, splitSeed = 0, testSplit = 0 } = options;
   // A bad record (TFRecord) is skipped and reported under onError 'skip', as a bad image is when decoded.
   const policy = { ...(options.onError === undefined ? {} : { onError: options.onError }), ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }) };
   let kind: string;
@@ -53,7 +53,7 @@ export async function openDetectedData(
   } catch (error) {
     throw new InputError(`data: ${message(error)}`);
   }
-  if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed });
+  if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed, testSplit });
   const root = path.resolve(target);
   try {
     const listing = await openDataset(target, { shuffle: false, ...policy });

@@ -24,3 +24,18 @@ export { migrateResultsFile, missingRuns, readConfigHeader, writeConfigHeader, w
 export type { ConfigHeader, Views } from './views.js';
 export { meanStd } from './stats.js';
 export type { MeanStd } from './stats.js';
+export { analyzeRuns } from './analysis.js';
+export type { Analysis, AnalysisOptions } from './analysis.js';
+export { compareArms, DECIDED_BY, detectableEffect, holm, seedsForEffect, separationEpoch, signFlipP, signFlipSeeds, tInterval } from './compare.js';
+export type { CompareOptions, Comparison, ComparisonSet, Verdict } from './compare.js';
+export { PAIRED_DESIGN } from './design.js';
+export { bestEpoch, lastKValAccuracy, runMetrics } from './metrics.js';
+export type { RunMetric } from './metrics.js';
+export { barelyActed, batchLambda, MixingObserver } from './mixstats.js';
+export type { MixingStats } from './mixstats.js';
+export { applyRecipe, checkRecipe, DEFAULT_RECIPE, learningRateAt } from './recipe.js';
+export type { Recipe } from './recipe.js';
+export { RECIPE_ARMS, withRecipeArms } from './recipeArms.js';
+export { incompleteBeta, tCdf, tQuantile } from './tdist.js';
+export { ablationWarnings, pointsPerImage } from './warnings.js';
+export type { AblationWarning, WarningInput } from './warnings.js';

@@ -8,6 +8,9 @@ import path from 'node:path';
 import type { BackendKernelsInfo } from '../backend/index.js';
 import type { DataError } from '../core/types.js';
 import type { StepDescription } from './pipeline.js';
+import type { ComparisonSet } from './compare.js';
+import type { AblationWarning } from './warnings.js';
+import type { MixingStats } from './mixstats.js';
 import { meanStd, type MeanStd } from './stats.js';
 
 export const RESULTS_FORMAT = 'mixstream-ablation/1';
@@ -45,6 +48,10 @@ export interface RunRecord {
   };
   readonly model: { readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly parameters: number };
   readonly epochs: readonly EpochRecord[];
+  /** The test split, scored once after the last epoch (absent when the data has none). */
+  readonly test?: { readonly loss: number; readonly accuracy: number; readonly images: number };
+  /** What the arm's mixing did to the training targets (mixstats.ts); absent in older files. */
+  readonly mixing?: MixingStats;
   readonly seconds: number;
   readonly finishedAt: string;  /** Files skipped (onError 'skip') in the process that trained it, up to its end. */
   readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
@@ -76,6 +83,8 @@ export interface ResultsFile {
     readonly classes: readonly string[];
     readonly trainCount: number;
     readonly validationCount: number;
+    /** Images of the test split (0: none). */
+    readonly testCount?: number;
     readonly fingerprint: string;
   };
   readonly backend: {
@@ -92,6 +101,14 @@ export interface ResultsFile {
   readonly summary: readonly ArmSummary[];
   /** Files left out, each once: when listing the data, and under --on-error skip when decoding. */
   readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
+  /** Paired comparisons against the reference arm (compare.ts), from the current config's runs. */
+  readonly comparisons?: ComparisonSet;
+  /** Per compared arm, the first epoch its val accuracy separates from the reference. */
+  readonly separation?: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }>;
+  /** Too few seeds, too few validation images, curves still rising, an arm that barely acted. */
+  readonly warnings?: readonly AblationWarning[];
+  /** How the arms are paired (the same for every arm of one seed). */
+  readonly design?: Readonly<Record<string, string>>;
 }
 
 /** Each skipped file once (every epoch meets it again), as results.json lists them. */

@@ -10,11 +10,14 @@ import path from 'node:path';
 import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { SkipLog } from '../core/types.js';
 import { MODEL_NAMES } from '../models/index.js';
+import { loadUserModel, readModelFiles, type ModelFiles } from '../models/userModel.js';
 import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
+import { withRecipeArms } from './recipeArms.js';
+import { checkRecipe, DEFAULT_RECIPE } from './recipe.js';
 import { InputError } from './errors.js';
 import { checkTrainingShape } from './limits.js';
 import { skippedFiles, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
@@ -111,17 +114,27 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate))) throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
   if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
   checkTrainingShape(config); // model options, and size x batch x model against the memory budget
+  if (config.recipe !== undefined) {
+    try {
+      checkRecipe(config.recipe);
+    } catch (error) {
+      throw new InputError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  if (config.baseline !== undefined && !config.arms.includes(config.baseline)) throw new InputError(`--baseline '${config.baseline}' is not one of the arms: ${config.arms.join(', ')}`);
+  if (config.effect !== undefined && !(config.effect > 0 && Number.isFinite(config.effect))) throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
 }
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
 export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void; readonly skipLog?: SkipLog } = {}): Promise<AblationData> {
+  const testSplit = config.testSplit ?? 0;
   if (config.data !== undefined)
-    return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds, ...(config.onError === undefined ? {} : { onError: config.onError }), ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }) });
+    return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds, testSplit, ...(config.onError === undefined ? {} : { onError: config.onError }), ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }) });
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
   });
-  return openImageFolderData(root, { validationSplit: config.validationSplit });
+  return openImageFolderData(root, { validationSplit: config.validationSplit, testSplit });
 }
 
 /**
@@ -151,7 +164,7 @@ export interface Prepared {
 
 /** Validates the config, opens data and backend, and computes the config hash. */
 export async function prepareAblation(config: AblationConfig, options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch'> = {}): Promise<Prepared> {
-  const registry = options.registry ?? defaultArmRegistry();
+  const registry = options.registry ?? withRecipeArms(defaultArmRegistry());
   validateConfig(config, registry);
   const emit = options.onProgress;
   const skipLog = new SkipLog();
@@ -177,17 +190,32 @@ export async function prepareAblation(config: AblationConfig, options: Pick<RunA
   const arms = config.arms.map((name) => registry.get(name));
   const validation = plainPipeline(armOptions);
   const prefetch = options.prefetch ?? 2;
+  const recipe = config.recipe ?? DEFAULT_RECIPE;
+  let modelFiles: ModelFiles | undefined;
+  if (config.modelFile !== undefined) {
+    try {
+      modelFiles = await readModelFiles(config.modelFile);
+      // Loaded once here so that a bad file fails now, not mid-ablation.
+      (await loadUserModel(modelFiles, { inputSize: config.size, numClasses: data.classes.length, seed: 0, learningRate: config.learningRate })).dispose();
+    } catch (error) {
+      throw new InputError(error instanceof Error ? error.message : String(error));
+    }
+  }
   // Everything but arm and seed that changes the numbers.
   const configHash = shortHash({
-    data: { kind: data.kind, fingerprint: data.fingerprint, classes: data.classes, train: data.trainCount, validation: data.validationCount },
+    data: { kind: data.kind, fingerprint: data.fingerprint, classes: data.classes, train: data.trainCount, validation: data.validationCount, ...(data.testCount ? { test: data.testCount } : {}) },
     epochs: config.epochs,
     size: config.size,
     batchSize: config.batchSize,
     model: config.model,
     modelOptions: config.modelOptions,
+    ...(modelFiles === undefined ? {} : { modelFile: modelFiles.fingerprint }),
     backend: backend.name,
     learningRate: config.learningRate,
+    // Only a non-default recipe enters the hash, so runs made before recipes existed still resume.
+    ...(JSON.stringify(recipe) === JSON.stringify(DEFAULT_RECIPE) ? {} : { recipe }),
     validationSplit: config.validationSplit,
+    ...(config.testSplit ? { testSplit: config.testSplit } : {}),
     shuffleWindow: config.shuffleWindow,
     prefetch,
     validationPipeline: validation.steps,
@@ -196,14 +224,14 @@ export async function prepareAblation(config: AblationConfig, options: Pick<RunA
   const header: ConfigHeader = {
     format: 'mixstream-config/1',
     configHash,
-    config: { ...configRecord, out: config.out, data: data.location, builtinData: config.data === undefined, prefetch },
-    data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, fingerprint: data.fingerprint },
+    config: { ...configRecord, recipe, out: config.out, data: data.location, builtinData: config.data === undefined, prefetch },
+    data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, testCount: data.testCount ?? 0, fingerprint: data.fingerprint },
     backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped, kernels: backendKernelsInfo() },
     arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
     seeds: config.seeds,
     epochs: config.epochs,
   };
-  return { ctx: { config, data, backend, armOptions, validation, prefetch, configHash }, registry, arms, header, dir: configDir(config.out, configHash), skipLog };
+  return { ctx: { config, data, backend, armOptions, validation, prefetch, configHash, recipe, ...(modelFiles === undefined ? {} : { modelFiles }) }, registry, arms, header, dir: configDir(config.out, configHash), skipLog };
 }
 
 /** What one attempt at a run gave. */
@@ -250,7 +278,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   for (const name of await cleanStaleTemps(out)) emit({ type: 'info', message: `removed a stale temp file ${name}` });
   const header = await writeConfigHeader(out, prepared.header);
   // The views of this command are about its own arms and seeds (another command may add others to the header).
-  const viewHeader: ConfigHeader = { ...header, arms: prepared.header.arms, seeds: config.seeds };
+  const viewHeader: ConfigHeader = { ...header, config: prepared.header.config, arms: prepared.header.arms, seeds: config.seeds };
 
   const plan = arms.flatMap((arm) => config.seeds.map((seed) => ({ arm, seed, key: runKey(arm.name, seed, ctx.configHash, runPipeline(ctx, arm, seed)) })));
   const keys = new Set(plan.map((p) => p.key));

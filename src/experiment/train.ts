@@ -8,13 +8,17 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedBackend } from '../backend/index.js';
+import { tap } from 'rxjs';
 import { createModel } from '../models/index.js';
+import { loadUserModel, type ModelFiles } from '../models/userModel.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
 import { prefetch } from '../operators/prefetch.js';
 import { buildArm, type Arm, type ArmOptions, type BuiltArm } from './arms.js';
 import type { AblationConfig } from './config.js';
 import { shortHash } from './config.js';
 import type { AblationData } from './data.js';
+import { MixingObserver, type MixingStats } from './mixstats.js';
+import { applyRecipe, type Recipe } from './recipe.js';
 import type { EpochRecord, RunRecord } from './results.js';
 import { writeFileAtomic } from './store.js';
 
@@ -27,6 +31,10 @@ export interface TrainContext {
   readonly validation: BuiltArm;
   readonly prefetch: number;
   readonly configHash: string;
+  /** Optimizer, schedule and weight decay of every run. */
+  readonly recipe: Recipe;
+  /** The user's model (--model path/model.json), the shared start of every run; else the zoo's. */
+  readonly modelFiles?: ModelFiles;
 }
 
 /** What a run reports while it trains (the scheduler adds arm and seed). */
@@ -79,6 +87,8 @@ interface Checkpoint {
   readonly optimizer: SavedTensor[];
   /** Optimizer variables its getWeights leaves out (Adam's beta powers), see restoreExtras. */
   readonly extras: SavedTensor[];
+  /** What the mixing operators did in the finished epochs. */
+  readonly mixing?: MixingStats;
 }
 
 // Adam's setWeights recomputes beta1^t with pow(), while training multiplies step by step: the two
@@ -127,41 +137,48 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const pipeline = runPipeline(ctx, arm, seed);
   const key = runKey(arm.name, seed, ctx.configHash, pipeline);
   const runStart = performance.now();
-  const model = createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses: data.classes.length, seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
+  const numClasses = data.classes.length;
+  const model = ctx.modelFiles
+    ? await loadUserModel(ctx.modelFiles, { inputSize: config.size, numClasses, seed, learningRate: config.learningRate })
+    : createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses, seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
   const parameters = model.countParams();
   const epochs: EpochRecord[] = [];
   let secondsBefore = 0;
   const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
+  let mixing = new MixingObserver();
+  let test: RunRecord['test'];
   try {
-    if (options.checkpoint !== undefined) {
-      const { checkpoint, ignored } = await readCheckpoint(options.checkpoint, key, model);
-      if (ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${ignored}; starting afresh` });
-      if (checkpoint && checkpoint.epochs.length < config.epochs) {
-        const weights = checkpoint.weights.map(load);
-        model.setWeights(weights);
-        tf.dispose(weights);
-        const optimizer = model.optimizer;
-        const named = checkpoint.optimizer.map((s) => ({ name: s.name, tensor: load(s) }));
-        // Not disposed: Adam's setWeights turns these very tensors into its variables.
-        await optimizer.setWeights(named);
-        for (const extra of checkpoint.extras) {
-          const v = (optimizer as unknown as Record<string, unknown>)[extra.name];
-          if (v instanceof tf.Variable) {
-            const t = load(extra);
-            v.assign(t);
-            t.dispose();
-          }
+    const found = options.checkpoint === undefined ? {} : await readCheckpoint(options.checkpoint, key, model);
+    if (found.ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${found.ignored}; starting afresh` });
+    const checkpoint = found.checkpoint && found.checkpoint.epochs.length < config.epochs ? found.checkpoint : undefined;
+    // The recipe first (SGD recompiles with its own optimizer), so the checkpoint restores into the optimizer that trains.
+    const recipeHooks = applyRecipe(model, ctx.recipe, config.learningRate, batchesPerEpoch, config.epochs, (checkpoint?.epochs.length ?? 0) * batchesPerEpoch);
+    if (checkpoint) {
+      const weights = checkpoint.weights.map(load);
+      model.setWeights(weights);
+      tf.dispose(weights);
+      const optimizer = model.optimizer;
+      const named = checkpoint.optimizer.map((s) => ({ name: s.name, tensor: load(s) }));
+      // Not disposed: Adam's setWeights turns these very tensors into its variables.
+      await optimizer.setWeights(named);
+      for (const extra of checkpoint.extras) {
+        const v = (optimizer as unknown as Record<string, unknown>)[extra.name];
+        if (v instanceof tf.Variable) {
+          const t = load(extra);
+          v.assign(t);
+          t.dispose();
         }
-        epochs.push(...checkpoint.epochs);
-        secondsBefore = checkpoint.seconds;
-        emit({ type: 'resume', epoch: epochs.length });
       }
+      epochs.push(...checkpoint.epochs);
+      secondsBefore = checkpoint.seconds;
+      mixing = new MixingObserver(checkpoint.mixing);
+      emit({ type: 'resume', epoch: epochs.length });
     }
     if (epochs.length < config.epochs) {
       let epochStart = 0;
       let lastBatchEnd = 0;
       let batchInEpoch = 0;
-      const train = toTfDataset(data.train(seed, { firstEpoch: epochs.length }).pipe(pipeline.operator));
+      const train = toTfDataset(data.train(seed, { firstEpoch: epochs.length }).pipe(pipeline.operator, tap((b) => mixing.add(b))));
       const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
       await model.fitDataset(train, {
         epochs: config.epochs,
@@ -174,7 +191,9 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
             lastBatchEnd = epochStart;
             batchInEpoch = 0;
           },
+          onBatchBegin: async () => recipeHooks.onBatchBegin(),
           onBatchEnd: async () => {
+            recipeHooks.onBatchEnd();
             batchInEpoch++;
             lastBatchEnd = performance.now();
             const s = (lastBatchEnd - epochStart) / 1000;
@@ -197,13 +216,15 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
             };
             epochs.push(record);
             // After the last epoch only when kept (the trained model, for the user): the run file is saved next.
-            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) await writeCheckpoint(options.checkpoint, key, model, epochs, secondsBefore + (performance.now() - runStart) / 1000);
+            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) await writeCheckpoint(options.checkpoint, key, model, epochs, secondsBefore + (performance.now() - runStart) / 1000, mixing.stats());
             emit({ type: 'epoch', record });
             if (options.signal?.aborted) model.stopTraining = true;
           },
         },
       });
     }
+    // The test split: scored once, after the last epoch, never looked at before (see metrics.ts).
+    if (data.test && epochs.length === config.epochs && !options.signal?.aborted) test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
   } finally {
     model.optimizer?.dispose();
     model.dispose();
@@ -216,14 +237,16 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     seed,
     backend: ctx.backend.name,
     pipeline: { train: pipeline.describe(), trainSteps: pipeline.steps, validation: ctx.validation.describe(), validationSteps: ctx.validation.steps },
-    model: { name: config.model, options: config.modelOptions, parameters },
+    model: ctx.modelFiles ? { name: `file:${path.basename(ctx.modelFiles.file)}`, options: { fingerprint: ctx.modelFiles.fingerprint }, parameters } : { name: config.model, options: config.modelOptions, parameters },
     epochs,
+    mixing: mixing.stats(),
+    ...(test === undefined ? {} : { test }),
     seconds: secondsBefore + (performance.now() - runStart) / 1000,
     finishedAt: new Date().toISOString(),
   };
 }
 
-async function writeCheckpoint(file: string, key: string, model: tf.LayersModel, epochs: readonly EpochRecord[], seconds: number): Promise<void> {
+async function writeCheckpoint(file: string, key: string, model: tf.LayersModel, epochs: readonly EpochRecord[], seconds: number, mixing: MixingStats): Promise<void> {
   const weights = model.getWeights().map((w, i) => save(String(i), w));
   const optimizer = model.optimizer;
   const named = await optimizer.getWeights();
@@ -232,10 +255,19 @@ async function writeCheckpoint(file: string, key: string, model: tf.LayersModel,
     const v = (optimizer as unknown as Record<string, unknown>)[name];
     if (v instanceof tf.Variable) extras.push(save(name, v));
   }
-  const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, key, epochs: [...epochs], seconds, weights, optimizer: named.map((n) => save(n.name, n.tensor)), extras };
+  const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, key, epochs: [...epochs], seconds, weights, optimizer: named.map((n) => save(n.name, n.tensor)), extras, mixing };
   // getWeights makes a fresh scalar for the iteration count; the rest are the optimizer's own variables.
   for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
   await writeFileAtomic(file, JSON.stringify(checkpoint));
+}
+
+/** Loss and accuracy of `model` on a dataset, in one pass. */
+async function scoreTest(model: tf.LayersModel, dataset: tf.data.Dataset<tf.TensorContainer>, images: number): Promise<{ loss: number; accuracy: number; images: number }> {
+  const out = await model.evaluateDataset(dataset as tf.data.Dataset<{ xs: tf.Tensor; ys: tf.Tensor }>, {});
+  const scalars = Array.isArray(out) ? out : [out];
+  const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? Number.NaN));
+  for (const s of scalars) s.dispose();
+  return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
 }
 
 /** Removes a finished run's checkpoint. */

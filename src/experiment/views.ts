@@ -7,6 +7,8 @@
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from './errors.js';
+import { analyzeRuns } from './analysis.js';
+import { PAIRED_DESIGN } from './design.js';
 import { resultsCsv, RESULTS_FORMAT, summarize, type ResultsFile, type RunRecord } from './results.js';
 import { configDir, moveAside, readStore, runFileName, runRecordProblem, writeFileAtomic } from './store.js';
 
@@ -77,6 +79,9 @@ function uniqueSkipped(runs: readonly RunRecord[]): Array<{ path: string; reason
  * count. results.json keeps every run of every config in `runs`, as before the store.
  */
 export async function writeViews(out: string, header: ConfigHeader, keys?: ReadonlySet<string>): Promise<Views> {
+  // The comparisons' reference arm and effect of interest: analysis only, so read off the header's config.
+  const baseline = typeof header.config['baseline'] === 'string' ? header.config['baseline'] : undefined;
+  const effect = typeof header.config['effect'] === 'number' ? header.config['effect'] : undefined;
   const store = await readStore(out);
   const mine = (r: RunRecord): boolean => r.configHash === header.configHash && header.arms.some((a) => a.name === r.arm) && header.seeds.includes(r.seed) && (keys === undefined || keys.has(r.key));
   const armOrder = header.arms.map((a) => a.name);
@@ -95,6 +100,13 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     runs: [...current, ...store.runs.filter((r) => !mine(r))],
     summary: summarize(current, header.arms),
     skipped: uniqueSkipped(current),
+    ...analyzeRuns(current, {
+      arms: header.arms.map((a) => a.name),
+      validationCount: header.data.validationCount,
+      ...(baseline === undefined ? {} : { baseline }),
+      ...(effect === undefined ? {} : { effect }),
+    }),
+    design: PAIRED_DESIGN,
   };
   const resultsPath = path.join(path.resolve(out), 'results.json');
   const csvPath = path.join(path.resolve(out), 'results.csv');

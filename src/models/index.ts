@@ -32,3 +32,5 @@ export function createModel(name: ModelName, options: ModelOptions): tf.LayersMo
       throw new Error(`createModel: unknown model '${String(name)}'; expected one of ${MODEL_NAMES.join(', ')}`);
   }
 }
+export { loadUserModel, readModelFiles } from './userModel.js';
+export type { ModelFiles } from './userModel.js';

@@ -8,6 +8,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { ArmSummary, ResultsFile } from '../experiment/results.js';
+import { pointsPerImage } from '../experiment/warnings.js';
+import { comparisonHtml } from './comparison.js';
+import { mixingHtml } from './mixing.js';
 import { escapeHtml, scriptJson, scriptSource } from './escape.js';
 import type { ArmSample } from './samples.js';
 
@@ -48,8 +51,11 @@ figcaption{margin:4px 0}.tiles{font-size:11px;color:#555;columns:4;max-width:100
 .best{font-weight:700}.warn{color:#a40}
 `;
 
-function summaryTable(summary: readonly ArmSummary[], arms: ResultsFile['arms']): string {
-  const best = summary.reduce((m, s) => Math.max(m, s.finalValAccuracy.mean), -Infinity);
+function summaryTable(summary: readonly ArmSummary[], arms: ResultsFile['arms'], runs: ResultsFile['runs']): string {
+  // No bold winner: a highest mean is not a finding (the comparison table says what is).
+  const best = Number.NaN;
+  // Keras accuracy is argmax(prediction) == argmax(target): for a mixing arm that target is mixed, so its train accuracy is not comparable.
+  const mixes = (arm: string): boolean => runs.some((r) => r.arm === arm && (r.mixing?.mixedBatches ?? 0) > 0);
   const rows = summary.map((s) => {
     const pipeline = arms.find((a) => a.name === s.arm)?.pipeline ?? '';
     const acc = s.finalValAccuracy;
@@ -59,12 +65,12 @@ function summaryTable(summary: readonly ArmSummary[], arms: ResultsFile['arms'])
       `<td class="num">${s.seeds.length} (${escapeHtml(s.seeds.join(', '))})</td>` +
       `<td class="num val-acc${acc.mean === best ? ' best' : ''}" data-mean="${acc.mean}" data-std="${acc.std}">${percent(acc.mean)} ± ${percent(acc.std)}</td>` +
       `<td class="num val-loss" data-mean="${s.finalValLoss.mean}" data-std="${s.finalValLoss.std}">${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)}</td>` +
-      `<td class="num train-acc">${percent(s.finalAccuracy.mean)} ± ${percent(s.finalAccuracy.std)}</td></tr>`
+      `<td class="num train-acc">${percent(s.finalAccuracy.mean)} ± ${percent(s.finalAccuracy.std)}${mixes(s.arm) ? ' *' : ''}</td></tr>`
     );
   });
   return (
     `<table id="summary"><thead><tr><th>arm</th><th>pipeline</th><th>seeds</th><th>final val accuracy<br>mean ± std</th>` +
-    `<th>final val loss<br>mean ± std</th><th>final train accuracy<br>mean ± std</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    `<th>final val loss<br>mean ± std</th><th>final train accuracy<br>mean ± std<br><small>* against mixed targets</small></th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
 
@@ -75,10 +81,11 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
   const rows: Array<[string, string]> = [
     ['data', `${escapeHtml(r.data.location)}${c.builtinData ? ' (built-in generated data set)' : ''} — ${escapeHtml(r.data.kind)}`],
     ['classes', `${classes.length}: ${shown}`],
-    ['images', `${r.data.trainCount} training, ${r.data.validationCount} validation (split ${escapeHtml(c.validationSplit)})`],
+    ['images', `${r.data.trainCount} training, ${r.data.validationCount} validation (split ${escapeHtml(c.validationSplit)}); one validation image = ${pointsPerImage(r.data.validationCount).toFixed(2)} accuracy points${r.data.testCount ? `; ${r.data.testCount} test images (one = ${pointsPerImage(r.data.testCount).toFixed(2)} points), scored once per run after the last epoch` : '; no test split'}`],
+    ['design', escapeHtml(r.design ? Object.entries(r.design).map(([k, v]) => `${k}: ${v}`).join('; ') : 'not recorded')],
     ['backend', `${escapeHtml(r.backend.name)} (${escapeHtml(r.backend.reason)})`],
     ['model', `${escapeHtml(c.model)} <code>${escapeHtml(JSON.stringify(c.modelOptions))}</code>`],
-    ['training', `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, Adam lr ${escapeHtml(c.learningRate)}`],
+    ['training', `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, lr ${escapeHtml(c.learningRate)}; recipe <code>${escapeHtml(JSON.stringify(c.recipe ?? 'adam, constant'))}</code>`],
     ['seeds', escapeHtml((c.seeds as unknown[] | undefined)?.join(', ') ?? '')],
     ['config hash', `<code>${escapeHtml(r.configHash)}</code>`],
     ['status', r.complete ? 'complete' : '<span class="warn">partial: some runs are missing (interrupted); rerun the same command to finish</span>'],
@@ -118,12 +125,15 @@ export function renderReportHtml(input: ReportInput): string {
 <title>mixstream ablation report</title><style>${STYLE}</style></head>
 <body>
 <h1>mixstream ablation: ${r.summary.map((s) => escapeHtml(s.arm)).join(' vs ')}</h1>
+${r.comparisons ? comparisonHtml(r.comparisons, r.warnings ?? [], r.separation ?? []) : ''}
+<h2>Setup</h2>
 ${metaTable(r, generatedAt)}
-<h2>Final validation accuracy</h2>
-${summaryTable(r.summary, r.arms)}
+<h2>Per arm</h2>
+${summaryTable(r.summary, r.arms, r.runs)}
 <p>Mean and sample standard deviation across seeds of the last epoch's validation metrics. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>
 <h2>Over epochs</h2>
 <div class="charts">${chartDivs}</div>
+${mixingHtml(r.runs.filter((x) => x.configHash === r.configHash), r.arms.map((a) => a.name))}
 <h2>What each arm fed the model</h2>
 <p>The first training batch of each arm's pipeline (seed ${escapeHtml(r.summary[0]?.seeds[0] ?? '')}, epoch 1), with each image's label mix.</p>
 ${sampleFigures(input.samples, r.data.classes)}

@@ -53,3 +53,6 @@ export async function writeReport(run: ReportSource, options: { readonly pngs?: 
   await writeAtomic(file, html);
   return { html: file, pngs };
 }
+export { comparisonHtml, comparisonText, formatCi, formatDiff, formatP } from './comparison.js';
+export { mixingByArm, mixingHtml } from './mixing.js';
+export { bandRows } from './charts.js';

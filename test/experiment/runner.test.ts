@@ -23,7 +23,8 @@ describe('runAblation', () => {
     expect(a.trained).toBe(1);
     expect(metrics(a)).toEqual(metrics(b));
     expect(a.results.runs[0]!.pipeline.train).toContain('mixup({"alpha":1,"seed":4})');
-    expect(a.results.data.trainCount + a.results.data.validationCount).toBe(20);
+    expect(a.results.data.trainCount + a.results.data.validationCount + (a.results.data.testCount ?? 0)).toBe(20);
+    expect(a.results.data.testCount).toBeGreaterThan(0); // the default holds out a test split
   }, 60_000);
 
   it('trains on any data set openDataset recognises (CIFAR-10 binary here), split by origin', async () => {

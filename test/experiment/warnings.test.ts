@@ -1,0 +1,80 @@
+import { firstValueFrom, of } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../../src/core/types.js';
+import { analyzeRuns } from '../../src/experiment/analysis.js';
+import { barelyActed, batchLambda, MixingObserver } from '../../src/experiment/mixstats.js';
+import type { EpochRecord, RunRecord } from '../../src/experiment/results.js';
+import { mixup } from '../../src/operators/mixup.js';
+
+const batchOf = (labels: number[], numClasses: number, targets?: number[]): Batch => ({
+  images: new Float32Array(labels.map((l) => l)),
+  shape: [labels.length, 1, 1, 1],
+  labels: Int32Array.from(labels),
+  ...(targets ? { targets: Float32Array.from(targets) } : {}),
+  numClasses,
+  epoch: 0,
+  index: 0,
+});
+
+describe('mixing statistics', () => {
+  it("reads the batch's lambda off the targets, and mixup's lambda is the image blend's", async () => {
+    expect(batchLambda(batchOf([0, 1], 2))).toBeUndefined();
+    expect(batchLambda(batchOf([0, 1], 2, [1, 0, 0, 1]))).toBe(1);
+    expect(batchLambda(batchOf([0, 1], 2, [0.7, 0.3, 0.3, 0.7]))).toBeCloseTo(0.7, 6);
+    for (let seed = 0; seed < 10; seed++) {
+      const out = await firstValueFrom(of(batchOf([0, 1, 2, 3], 4, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])).pipe(mixup({ alpha: 1, seed })));
+      const lambda = batchLambda(out)!;
+      // image i = lambda * i + (1 - lambda) * partner(i); some partner differs unless the permutation is the identity.
+      for (let i = 0; i < 4; i++) {
+        const partner = (out.images[i]! - lambda * i) / (1 - lambda || 1);
+        if (lambda < 1) expect(Math.abs(partner - Math.round(partner))).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  it('counts mixed and barely mixed batches and warns when most batches were barely mixed', () => {
+    const o = new MixingObserver();
+    o.add(batchOf([0, 1], 2, [1, 0, 0, 1]));
+    o.add(batchOf([0, 1], 2, [0.995, 0.005, 0.005, 0.995]));
+    o.add(batchOf([0, 1], 2, [0.004, 0.996, 0.996, 0.004]));
+    o.add(batchOf([0, 1], 2, [0.6, 0.4, 0.4, 0.6]));
+    const s = o.stats();
+    expect(s).toMatchObject({ batches: 4, mixedBatches: 3, barelyMixedBatches: 2 });
+    expect(s.histogram.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(s.histogram[19]).toBe(2);
+    expect(s.histogram[4]).toBe(1); // 0.6 -> (0.6 - 0.5) * 40 = 4
+    expect(barelyActed([{ arm: 'mixup', mixing: s }])).toHaveLength(1);
+    const good = new MixingObserver();
+    good.add(batchOf([0, 1], 2, [0.6, 0.4, 0.4, 0.6]));
+    expect(barelyActed([{ arm: 'mixup', mixing: good.stats() }, { arm: 'baseline', mixing: new MixingObserver().stats() }])).toEqual([]);
+  });
+});
+
+const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
+  key: `${arm}|${seed}`,
+  configHash: 'h',
+  arm,
+  seed,
+  backend: 'cpu',
+  pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
+  model: { name: 'm', options: {}, parameters: 1 },
+  epochs: accs.map((valAccuracy, i): EpochRecord => ({ epoch: i + 1, loss: 1, accuracy: 0.5, valLoss: 1, valAccuracy, seconds: 1, trainSeconds: 1, imagesPerSecond: 1 })),
+  seconds: 1,
+  finishedAt: '',
+});
+
+describe('warnings', () => {
+  it('names too few seeds, too few validation images and curves still rising', () => {
+    const rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+    const flat = [0.1, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6];
+    const runs = [run('a', 1, flat), run('a', 2, flat), run('b', 1, rising), run('b', 2, rising)];
+    const { warnings } = analyzeRuns(runs, { arms: ['a', 'b'], validationCount: 40 });
+    const kinds = warnings.map((w) => `${w.kind}${w.arm ? `:${w.arm}` : ''}`);
+    expect(kinds).toEqual(['few-seeds', 'few-validation-images', 'still-rising:b']);
+    expect(warnings[1]!.message).toMatch(/one image is 2.50 accuracy points/);
+    const enough = [1, 2, 3, 4, 5, 6].flatMap((s) => [run('a', s, flat), run('b', s, flat)]);
+    expect(analyzeRuns(enough, { arms: ['a', 'b'], validationCount: 1000 }).warnings).toEqual([]);
+    const withTest = enough.map((r) => ({ ...r, test: { loss: 1, accuracy: 0.5, images: 180 } }));
+    expect(analyzeRuns(withTest, { arms: ['a', 'b'], validationCount: 1000 }).warnings.map((w) => w.kind)).toEqual(['few-test-images']);
+  });
+});
