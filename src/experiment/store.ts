@@ -12,6 +12,7 @@
  * Nothing is dropped silently: a file that does not parse, or parses but is not a run of the
  * right shape, is renamed `<name>.damaged-<time>` and named in a message.
  */
+import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,7 +42,7 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-const tempName = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.tmp-${HOST}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+const tempName = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.tmp-${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`);
 
 /**
  * Writes `data` to `file` so that readers and crashes see the old file or the new one, never a
@@ -341,7 +342,7 @@ export async function claimRun(dir: string, arm: string, seed: number, options: 
         continue; // released meanwhile: try again
       }
     }
-    const taken = `${file}.stolen-${HOST}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const taken = `${file}.stolen-${HOST}-${process.pid}-${randomBytes(3).toString('hex')}`;
     try {
       await rename(file, taken);
     } catch {
