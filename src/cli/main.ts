@@ -10,7 +10,6 @@ import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
-import { SkipLog } from '../core/types.js';
 import { systemRoot } from '../sources/files.js';
 import { ProgressPrinter } from '../experiment/progress.js';
 import { buildArm, defaultArmRegistry, plainPipeline } from '../experiment/arms.js';

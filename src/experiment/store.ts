@@ -225,7 +225,7 @@ export async function readRunFile(file: string, expected?: Parameters<typeof run
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    throw new Error(`cannot read run file '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new Error(`cannot read run file '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
   }
   let reason: string | undefined;
   let parsed: unknown;
@@ -331,7 +331,7 @@ export async function claimRun(dir: string, arm: string, seed: number, options: 
       }
       return heldClaim(file, options.heartbeatSeconds ?? HEARTBEAT_SECONDS);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
     }
     const stale = await abandoned(file, staleSeconds);
     if (stale === undefined) {

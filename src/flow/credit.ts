@@ -129,7 +129,11 @@ export class Credit {
     this.events++;
     this.alive = Math.max(0, this.alive - n);
     while (this.waiting.length > 0 && (this.closed || this.alive < this.units)) this.waiting.shift()?.();
-    for (const w of [...this.watchers]) if (this.closed || w.ready()) this.watchers.delete(w), w.resolve();
+    for (const w of [...this.watchers]) {
+      if (!this.closed && !w.ready()) continue;
+      this.watchers.delete(w);
+      w.resolve();
+    }
   }
 
   /**

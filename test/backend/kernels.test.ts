@@ -133,7 +133,6 @@ describe('wasm training kernels', () => {
         }
       }
       await tf.setBackend('wasm');
-      // eslint-disable-next-line no-console
       console.log(`${kind}: worst relative error ${worst.err.toExponential(2)} at ${worst.at}`);
     });
   }

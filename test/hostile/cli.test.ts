@@ -48,7 +48,7 @@ function expectOneLine(r: { code: number | null; stderr: string }, what: string,
   expect(lines, what).toHaveLength(1);
   expect(lines[0]).toMatch(/^mixstream: /);
   expect(lines[0]).toMatch(message);
-  expect(r.stderr, what).not.toMatch(/argument is ambiguous|Invalid typed array|ERR_PARSE_ARGS|\n\s+at |\u001b/);
+  expect(r.stderr, what).not.toMatch(/argument is ambiguous|Invalid typed array|ERR_PARSE_ARGS|\n\s+at |\u001b/); // eslint-disable-line no-control-regex
 }
 
 describe('bad flags and options exit 2 before anything is built', () => {

@@ -139,6 +139,7 @@ describe('the data root is a boundary', () => {
       ['escape.jpg', /:3: path 'escape.jpg' leads outside the root .* \(through a symbolic link, to '.*mf-outside\/secret\.jpg'\): refused/],
       ['zero.jpg', /:3: path 'zero.jpg' leads outside the root .* to '\/dev\/zero'/],
       ['loop-a.jpg', /:3: path 'loop-a.jpg' is a symbolic link loop/],
+      // eslint-disable-next-line no-control-regex
       ['in\u0000.jpg', /:3: path 'in\u0000\.jpg' contains a NUL character/],
     ];
     for (const [p, reason] of cases) {

@@ -4,7 +4,6 @@
  * read, and those copies were a tenth of a ResNet-8 step's time. Safe because no wasm kernel
  * writes into an input (every kernel allocates its output), and the backend counts references.
  */
-import * as tf from '@tensorflow/tfjs';
 import { asWasm } from './heap.js';
 import { override } from './shared.js';
 
