@@ -12,8 +12,16 @@ import type { Figure } from './report.js';
 import { peerData, torchPeer } from './peers.js';
 
 /** Images per second of one pass over `epochs` epochs of a chain, by epoch. */
-async function rates(root: string, epochs: number, options: { cached?: boolean; deterministic?: boolean; workers?: number; release?: boolean } = {}): Promise<number[]> {
-  const decode = normalizeResize({ size: 224, deterministic: options.deterministic ?? true, ...(options.workers === undefined ? {} : { workers: options.workers }) });
+async function rates(
+  root: string,
+  epochs: number,
+  options: { cached?: boolean; deterministic?: boolean; workers?: number; release?: boolean } = {},
+): Promise<number[]> {
+  const decode = normalizeResize({
+    size: 224,
+    deterministic: options.deterministic ?? true,
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+  });
   const decoded$ = imageFolder(root, { seed: 1 }).pipe(decode);
   const train$ = (options.cached ? decoded$.pipe(cache()) : decoded$).pipe(
     augment({ flip: 'horizontal', brightness: 0.2, seed: 1 }),
@@ -51,23 +59,69 @@ export async function benchChain(out: (f: Figure) => void): Promise<void> {
   const cold = (before + after) / 2;
   const against = torch ? { name: torch.name, value: torch.images_per_s, unit: 'images/s' } : undefined;
   const vs = (value: number, target: number): Partial<Figure> =>
-    against ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target } : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
-  out({ name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)', value: cold, unit: 'images/s', ...vs(cold, 1.5), runs: [before, after], addon: nativeStatus.kind });
+    against
+      ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target }
+      : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
+  out({
+    name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)',
+    value: cold,
+    unit: 'images/s',
+    ...vs(cold, 1.5),
+    runs: [before, after],
+    addon: nativeStatus.kind,
+  });
   const [, warm = 0] = await rates(root, 2, { cached: true });
   out({ name: 'warm epoch: same chain with cache() after normalizeResize', value: warm, unit: 'images/s', ...vs(warm, 10) });
   const kept = (await rates(root, 1, { release: false }))[0] ?? 0;
-  out({ name: 'cold epoch, consumer keeping its batches (no release(): fresh memory for each)', value: kept, unit: 'images/s', against: { name: 'releasing each batch (the cold epoch above)', value: cold, unit: 'images/s' }, ratio: kept / cold });
+  out({
+    name: 'cold epoch, consumer keeping its batches (no release(): fresh memory for each)',
+    value: kept,
+    unit: 'images/s',
+    against: { name: 'releasing each batch (the cold epoch above)', value: cold, unit: 'images/s' },
+    ratio: kept / cold,
+  });
   const [, warmKept = 0] = await rates(root, 2, { cached: true, release: false });
-  out({ name: 'warm epoch, consumer keeping its batches (no release())', value: warmKept, unit: 'images/s', against: { name: 'releasing each batch (the warm epoch above)', value: warm, unit: 'images/s' }, ratio: warmKept / warm });
+  out({
+    name: 'warm epoch, consumer keeping its batches (no release())',
+    value: warmKept,
+    unit: 'images/s',
+    against: { name: 'releasing each batch (the warm epoch above)', value: warm, unit: 'images/s' },
+    ratio: warmKept / warm,
+  });
   const unordered = (await rates(root, 1, { deterministic: false }))[0] ?? 0;
-  out({ name: 'cold epoch, parallel decode unordered (deterministic: false)', value: unordered, unit: 'images/s', against: { name: 'ordered (deterministic: true), same run', value: cold, unit: 'images/s' }, ratio: unordered / cold });
+  out({
+    name: 'cold epoch, parallel decode unordered (deterministic: false)',
+    value: unordered,
+    unit: 'images/s',
+    against: { name: 'ordered (deterministic: true), same run', value: cold, unit: 'images/s' },
+    ratio: unordered / cold,
+  });
   const mainThread = (await rates(root, 1, { workers: 0 }))[0] ?? 0;
-  out({ name: 'cold epoch, decode on worker threads (default)', value: cold, unit: 'images/s', against: { name: 'decode on the main thread (workers: 0)', value: mainThread, unit: 'images/s' }, ratio: cold / mainThread });
+  out({
+    name: 'cold epoch, decode on worker threads (default)',
+    value: cold,
+    unit: 'images/s',
+    against: { name: 'decode on the main thread (workers: 0)', value: mainThread, unit: 'images/s' },
+    ratio: cold / mainThread,
+  });
   const javascript = await coldInChild(root, [], { MIXSTREAM_NATIVE: '0' });
-  out({ name: `cold epoch, native addon (${nativeStatus.kind})`, value: cold, unit: 'images/s', against: { name: 'the JavaScript path (MIXSTREAM_NATIVE=0), same run', value: javascript, unit: 'images/s' }, ratio: cold / javascript });
+  out({
+    name: `cold epoch, native addon (${nativeStatus.kind})`,
+    value: cold,
+    unit: 'images/s',
+    against: { name: 'the JavaScript path (MIXSTREAM_NATIVE=0), same run', value: javascript, unit: 'images/s' },
+    ratio: cold / javascript,
+  });
   // V8 marks concurrently on a helper thread, which on two cores takes one from the decode workers.
   const serialMarking = await coldInChild(root, ['--no-concurrent-marking']);
-  out({ name: 'cold epoch under node --no-concurrent-marking', value: serialMarking, unit: 'images/s', against: { name: 'default node flags (the cold epoch above)', value: cold, unit: 'images/s' }, ratio: serialMarking / cold, ...(against ? { vsPeer: serialMarking / against.value } : {}) });
+  out({
+    name: 'cold epoch under node --no-concurrent-marking',
+    value: serialMarking,
+    unit: 'images/s',
+    against: { name: 'default node flags (the cold epoch above)', value: cold, unit: 'images/s' },
+    ratio: serialMarking / cold,
+    ...(against ? { vsPeer: serialMarking / against.value } : {}),
+  });
 }
 
 // Run alone (by coldInChild): node dist/bench/chain.js <folder>  prints one cold epoch's images/s.

@@ -6,7 +6,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-export async function runInChild(module: string, args: string[], options: { nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<string> {
+export async function runInChild(
+  module: string,
+  args: string[],
+  options: { nodeFlags?: string[]; env?: Record<string, string> } = {},
+): Promise<string> {
   const runtime = module.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const { stdout } = await promisify(execFile)(process.execPath, [...(options.nodeFlags ?? []), ...runtime, module, ...args], {
     env: { ...process.env, ...options.env },

@@ -55,7 +55,10 @@ async function writeCorpus(root: string): Promise<void> {
 async function measureHere(root: string): Promise<Record<string, number>> {
   const runtime = await peakRssMiB();
   const log = new SkipLog();
-  const it = imageFolder(path.join(root, 'images'), { seed: 1 }).pipe(normalizeResize({ size: SIZE, workers: WORKERS, concurrency: CONCURRENCY, onError: 'skip', onSkip: log.add }), batch(BATCH));
+  const it = imageFolder(path.join(root, 'images'), { seed: 1 }).pipe(
+    normalizeResize({ size: SIZE, workers: WORKERS, concurrency: CONCURRENCY, onError: 'skip', onSkip: log.add }),
+    batch(BATCH),
+  );
   const batches = await lastValueFrom(it.pipe(toArray()));
   let refused = 0;
   await lastValueFrom(mnist(path.join(root, 'idx'))).catch(() => refused++);

@@ -13,7 +13,17 @@ import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
 import { benchTrain } from './train.js';
 
-const sections = { chain: benchChain, mixing: benchMixing, memory: benchMemory, starve: benchStarve, backend: benchBackend, train: benchTrain, tfrecord: benchTfrecord, hostile: benchHostile, jobs: benchJobs } as const;
+const sections = {
+  chain: benchChain,
+  mixing: benchMixing,
+  memory: benchMemory,
+  starve: benchStarve,
+  backend: benchBackend,
+  train: benchTrain,
+  tfrecord: benchTfrecord,
+  hostile: benchHostile,
+  jobs: benchJobs,
+} as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));
 if (unknown.length > 0) {

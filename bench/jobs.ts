@@ -26,7 +26,11 @@ async function timed(jobs: string[]): Promise<number> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'mixstream-bench-jobs-'));
   try {
     const start = performance.now();
-    await promisify(execFile)(process.execPath, [...cli(), 'ablate', '--epochs', String(EPOCHS), '--no-report', '--quiet', '--out', out, ...jobs], { maxBuffer: 1 << 22 });
+    await promisify(execFile)(
+      process.execPath,
+      [...cli(), 'ablate', '--epochs', String(EPOCHS), '--no-report', '--quiet', '--out', out, ...jobs],
+      { maxBuffer: 1 << 22 },
+    );
     return (performance.now() - start) / 1000;
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -23,7 +23,8 @@ async function repeated(root: string, copies: number): Promise<string> {
   if (await stat(out).catch(() => undefined)) return out;
   for (const c of await readdir(root)) {
     await mkdir(path.join(out, c), { recursive: true });
-    for (const f of await readdir(path.join(root, c))) for (let k = 0; k < copies; k++) await link(path.join(root, c, f), path.join(out, c, `${k}_${f}`));
+    for (const f of await readdir(path.join(root, c)))
+      for (let k = 0; k < copies; k++) await link(path.join(root, c, f), path.join(out, c, `${k}_${f}`));
   }
   return out;
 }
@@ -68,13 +69,40 @@ export async function benchMemory(out: (f: Figure) => void): Promise<void> {
   const large = await repeated(small, 10);
   const a = await inChild(small, 0);
   const b = await inChild(large, 0);
-  out({ name: `peak RSS, cold epoch of ${b.images} images, slow consumer, no shuffle window`, value: b.peakRssMiB, unit: 'MiB', against: { name: 'limit', value: 300, unit: 'MiB' }, target: '<= 300 MiB', pass: b.peakRssMiB <= 300, samplesAliveBound: b.limit });
+  out({
+    name: `peak RSS, cold epoch of ${b.images} images, slow consumer, no shuffle window`,
+    value: b.peakRssMiB,
+    unit: 'MiB',
+    against: { name: 'limit', value: 300, unit: 'MiB' },
+    target: '<= 300 MiB',
+    pass: b.peakRssMiB <= 300,
+    samplesAliveBound: b.limit,
+  });
   const growth = b.peakRssMiB / a.peakRssMiB - 1;
-  out({ name: `peak RSS growth from ${a.images} to ${b.images} images`, value: 100 * growth, unit: '%', against: { name: `peak RSS at ${a.images} images`, value: a.peakRssMiB, unit: 'MiB' }, target: '< 10%', pass: growth < 0.1 });
+  out({
+    name: `peak RSS growth from ${a.images} to ${b.images} images`,
+    value: 100 * growth,
+    unit: '%',
+    against: { name: `peak RSS at ${a.images} images`, value: a.peakRssMiB, unit: 'MiB' },
+    target: '< 10%',
+    pass: growth < 0.1,
+  });
   const w = await inChild(small, 1000);
   const kept = await inChild(small, 0, false);
-  out({ name: `peak RSS at ${kept.images} images, consumer keeping its batches (no release())`, value: kept.peakRssMiB, unit: 'MiB', against: { name: 'releasing each batch, same data', value: a.peakRssMiB, unit: 'MiB' } });
-  out({ name: 'peak RSS with shuffleWindow(1000) before augment', value: w.peakRssMiB, unit: 'MiB', against: { name: 'no shuffle window, same data', value: a.peakRssMiB, unit: 'MiB' }, addedPerImageKiB: ((w.peakRssMiB - a.peakRssMiB) * 1024) / 1000, samplesAliveBound: w.limit });
+  out({
+    name: `peak RSS at ${kept.images} images, consumer keeping its batches (no release())`,
+    value: kept.peakRssMiB,
+    unit: 'MiB',
+    against: { name: 'releasing each batch, same data', value: a.peakRssMiB, unit: 'MiB' },
+  });
+  out({
+    name: 'peak RSS with shuffleWindow(1000) before augment',
+    value: w.peakRssMiB,
+    unit: 'MiB',
+    against: { name: 'no shuffle window, same data', value: a.peakRssMiB, unit: 'MiB' },
+    addedPerImageKiB: ((w.peakRssMiB - a.peakRssMiB) * 1024) / 1000,
+    samplesAliveBound: w.limit,
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2]) {

@@ -30,7 +30,10 @@ function measure(out: (f: Figure) => void): void {
   const n = SHAPE[0] * SHAPE[1] * SHAPE[2] * SHAPE[3];
   const r = rng(1, 'bench-mixing');
   const images = Float32Array.from({ length: n }, () => r.next());
-  const targets = oneHotLabels(Int32Array.from({ length: SHAPE[0] }, () => r.int(K)), K);
+  const targets = oneHotLabels(
+    Int32Array.from({ length: SHAPE[0] }, () => r.int(K)),
+    K,
+  );
   const opts = { alpha: 1, prob: 1, perSample: false };
   const own = new Float32Array(images);
   const spare = new Float32Array(images.length);
@@ -40,11 +43,14 @@ function measure(out: (f: Figure) => void): void {
     copy: (): unknown => uninitializedFloats(images.length).set(images),
     // The limit for the in-place forms, which allocate nothing: a copy into an existing array.
     'copy into an existing array': (): unknown => spare.set(images),
-    cutmix: (round: number): unknown => cutmixBatch(images, targets, SHAPE, K, { ...opts, correctLambda: true }, rng(1, 'cutmix', 0, round)),
+    cutmix: (round: number): unknown =>
+      cutmixBatch(images, targets, SHAPE, K, { ...opts, correctLambda: true }, rng(1, 'cutmix', 0, round)),
     mixup: (round: number): unknown => mixupBatch(images, targets, SHAPE, K, { ...opts, alpha: 0.2 }, rng(1, 'mixup', 0, round)),
     // In place on a batch of its own (refilled outside the timing, as `batch` would have written it).
-    'cutmix in place': (round: number): unknown => cutmixBatch(own, targets, SHAPE, K, { ...opts, correctLambda: true, inPlace: true }, rng(1, 'cutmix', 0, round)),
-    'mixup in place': (round: number): unknown => mixupBatch(own, targets, SHAPE, K, { ...opts, alpha: 0.2, inPlace: true }, rng(1, 'mixup', 0, round)),
+    'cutmix in place': (round: number): unknown =>
+      cutmixBatch(own, targets, SHAPE, K, { ...opts, correctLambda: true, inPlace: true }, rng(1, 'cutmix', 0, round)),
+    'mixup in place': (round: number): unknown =>
+      mixupBatch(own, targets, SHAPE, K, { ...opts, alpha: 0.2, inPlace: true }, rng(1, 'mixup', 0, round)),
   };
   const names = Object.keys(work) as (keyof typeof work)[];
   const times = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<keyof typeof work, number[]>;
@@ -62,11 +68,23 @@ function measure(out: (f: Figure) => void): void {
   }
   const gbps = (name: keyof typeof work): number => images.byteLength / (median(times[name]) / 1000) / 1e9;
   const fresh = { name: 'plain copy of the same bytes into a new unzeroed array, same rounds', value: gbps('copy'), unit: 'GB/s' };
-  const existing = { name: 'plain copy of the same bytes into an existing array, same rounds', value: gbps('copy into an existing array'), unit: 'GB/s' };
+  const existing = {
+    name: 'plain copy of the same bytes into an existing array, same rounds',
+    value: gbps('copy into an existing array'),
+    unit: 'GB/s',
+  };
   for (const name of ['cutmix', 'mixup', 'cutmix in place', 'mixup in place'] as const) {
     const against = name.endsWith('in place') ? existing : fresh;
     const ratio = gbps(name) / against.value;
-    out({ name: `${name} on 16x224x224x3 float32 (median of ${ROUNDS} interleaved rounds)`, value: gbps(name), unit: 'GB/s', against, ratio, target: '>= 0.5x', pass: ratio >= 0.5 });
+    out({
+      name: `${name} on 16x224x224x3 float32 (median of ${ROUNDS} interleaved rounds)`,
+      value: gbps(name),
+      unit: 'GB/s',
+      against,
+      ratio,
+      target: '>= 0.5x',
+      pass: ratio >= 0.5,
+    });
   }
 }
 

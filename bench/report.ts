@@ -19,6 +19,7 @@ export interface Figure {
 export function emit(figure: Figure): void {
   const round = (v: unknown): unknown => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(figure)) out[k] = k === 'against' && v ? Object.fromEntries(Object.entries(v).map(([a, b]) => [a, round(b)])) : round(v);
+  for (const [k, v] of Object.entries(figure))
+    out[k] = k === 'against' && v ? Object.fromEntries(Object.entries(v).map(([a, b]) => [a, round(b)])) : round(v);
   process.stdout.write(JSON.stringify(out) + '\n');
 }

@@ -26,8 +26,14 @@ async function writeShard(file: string): Promise<number> {
   let bytes = 0;
   try {
     for (let i = 0; i < BENCH_TFRECORD.records; i++) {
-      const image = base.subarray(i % 512, i % 512 + BENCH_TFRECORD.imageBytes - (i % 257));
-      const framed = encodeTfrecord(encodeExample({ image: { bytes: [image] }, label: { int64: [i % 10] }, 'image/filename': { bytes: [new TextEncoder().encode(`img_${i}.jpg`)] } }));
+      const image = base.subarray(i % 512, (i % 512) + BENCH_TFRECORD.imageBytes - (i % 257));
+      const framed = encodeTfrecord(
+        encodeExample({
+          image: { bytes: [image] },
+          label: { int64: [i % 10] },
+          'image/filename': { bytes: [new TextEncoder().encode(`img_${i}.jpg`)] },
+        }),
+      );
       await handle.write(framed);
       bytes += framed.length;
     }
@@ -44,7 +50,14 @@ async function plainRead(file: string): Promise<number> {
 }
 
 async function sourceRead(file: string): Promise<{ records: number; imageBytes: number }> {
-  return lastValueFrom(tfrecord(file, { numClasses: 10, shuffle: false }).pipe(reduce((acc, s) => ({ records: acc.records + 1, imageBytes: acc.imageBytes + (s.input as Uint8Array).length }), { records: 0, imageBytes: 0 })));
+  return lastValueFrom(
+    tfrecord(file, { numClasses: 10, shuffle: false }).pipe(
+      reduce((acc, s) => ({ records: acc.records + 1, imageBytes: acc.imageBytes + (s.input as Uint8Array).length }), {
+        records: 0,
+        imageBytes: 0,
+      }),
+    ),
+  );
 }
 
 export async function benchTfrecord(out: (f: Figure) => void = emit): Promise<void> {

@@ -33,7 +33,12 @@ function workloads(): Workload[] {
   const opts = DEFAULT_MODEL_OPTIONS['simple-cnn'] as { filters: [number, number]; hidden: number };
   const size = DEFAULT_CONFIG.size;
   return [
-    { label: 'ResNet-8', size: 32, peerArgs: ['resnet8', '32'], make: () => resnet({ inputSize: 32, numClasses: BENCH_TRAIN.classes, seed: 1 }) },
+    {
+      label: 'ResNet-8',
+      size: 32,
+      peerArgs: ['resnet8', '32'],
+      make: () => resnet({ inputSize: 32, numClasses: BENCH_TRAIN.classes, seed: 1 }),
+    },
     {
       label: `simple-cnn ${opts.filters.join(',')},${opts.hidden}`,
       size,
@@ -77,7 +82,11 @@ async function ourRate(w: Workload, native = true): Promise<{ wall: number; cpu:
  * os.cpu_count() reporting 1 (the script sizes torch's pool from it): the per-core figure, which is
  * what counts when the ablation runs one process per core.
  */
-async function torchRate(w: Workload, oneThread = false, cpuClock = false): Promise<{ value: number; threads: number; torch: string } | { missing: string }> {
+async function torchRate(
+  w: Workload,
+  oneThread = false,
+  cpuClock = false,
+): Promise<{ value: number; threads: number; torch: string } | { missing: string }> {
   const python = '/usr/bin/python3';
   try {
     await promisify(execFile)(python, ['-c', 'import torch']);
@@ -98,7 +107,9 @@ async function torchRate(w: Workload, oneThread = false, cpuClock = false): Prom
     ({ stdout } = await promisify(execFile)(python, run, { maxBuffer: 1 << 20 }));
   } catch (e) {
     // A peer that cannot run is reported as such, never replaced by a number.
-    return { missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
+    return {
+      missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+    };
   }
   const line = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { images_per_s?: number; threads?: number; torch?: string };
   if (typeof line.images_per_s !== 'number') return { missing: `peer_torch_train.py printed no rate: ${stdout.trim().slice(0, 200)}` };
@@ -145,19 +156,27 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
       loadAverage: load,
       rounds: ROUNDS,
       ...(wasmOnly === undefined ? {} : { withoutNative: { value: wasmOnly, unit: 'images/s' } }),
-      ...('missing' in peerOne ? {} : { againstOneThread: { name: 'PyTorch, 1 thread', value: peerOne.value, unit: 'images/s', ratio: ours / peerOne.value } }),
+      ...('missing' in peerOne
+        ? {}
+        : { againstOneThread: { name: 'PyTorch, 1 thread', value: peerOne.value, unit: 'images/s', ratio: ours / peerOne.value } }),
       // Images per CPU-second, both on one thread: what a loaded machine distorts least (PyTorch's
       // thread pool loses most to other load), and what counts for one ablation process per core.
       ...('missing' in peerCpu
         ? {}
-        : { perCpuSecond: { ours: oursCpu, pytorchOneThread: peerCpu.value, unit: 'images per CPU-second', ratio: oursCpu / peerCpu.value } }),
+        : {
+            perCpuSecond: { ours: oursCpu, pytorchOneThread: peerCpu.value, unit: 'images per CPU-second', ratio: oursCpu / peerCpu.value },
+          }),
     };
     if ('missing' in peer) out({ ...common, peer: peer.missing });
     else {
       const ratio = ours / peer.value;
       out({
         ...common,
-        against: { name: `PyTorch ${peer.torch} CPU, ${peer.threads} threads, same model, batch and optimizer`, value: peer.value, unit: 'images/s' },
+        against: {
+          name: `PyTorch ${peer.torch} CPU, ${peer.threads} threads, same model, batch and optimizer`,
+          value: peer.value,
+          unit: 'images/s',
+        },
         ratio,
         pass: ratio >= (w.label === 'ResNet-8' ? 0.5 : 1),
       });

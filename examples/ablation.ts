@@ -7,7 +7,14 @@
  */
 import { pathToFileURL } from 'node:url';
 import { cutmix } from '../src/operators/index.js';
-import { augmentedBatches, DEFAULT_CONFIG, defaultArmRegistry, ProgressPrinter, runAblation, type AblationConfig } from '../src/experiment/index.js';
+import {
+  augmentedBatches,
+  DEFAULT_CONFIG,
+  defaultArmRegistry,
+  ProgressPrinter,
+  runAblation,
+  type AblationConfig,
+} from '../src/experiment/index.js';
 import { writeReport } from '../src/report/index.js';
 
 export async function main(overrides: Partial<AblationConfig> = {}, cacheDir?: string): Promise<string> {
@@ -16,10 +23,21 @@ export async function main(overrides: Partial<AblationConfig> = {}, cacheDir?: s
     summary: 'augment, then CutMix (alpha 0.5)',
     build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 0.5, seed })], // the one-line change
   });
-  const config: AblationConfig = { ...DEFAULT_CONFIG, arms: ['baseline', 'cutmix', 'cutmix-half'], epochs: 4, out: 'ablation-cutmix-alpha', ...overrides };
-  const run = await runAblation(config, { registry, onProgress: ProgressPrinter.for(process.stdout).onProgress, ...(cacheDir ? { cacheDir } : {}) });
+  const config: AblationConfig = {
+    ...DEFAULT_CONFIG,
+    arms: ['baseline', 'cutmix', 'cutmix-half'],
+    epochs: 4,
+    out: 'ablation-cutmix-alpha',
+    ...overrides,
+  };
+  const run = await runAblation(config, {
+    registry,
+    onProgress: ProgressPrinter.for(process.stdout).onProgress,
+    ...(cacheDir ? { cacheDir } : {}),
+  });
   const report = await writeReport(run);
-  for (const s of run.results.summary) console.log(`${s.arm}: ${(100 * s.finalValAccuracy.mean).toFixed(1)}% ± ${(100 * s.finalValAccuracy.std).toFixed(1)}%`);
+  for (const s of run.results.summary)
+    console.log(`${s.arm}: ${(100 * s.finalValAccuracy.mean).toFixed(1)}% ± ${(100 * s.finalValAccuracy.std).toFixed(1)}%`);
   return report.html;
 }
 

@@ -10,7 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { augment, batch, cutmix, imageFolder, normalizeResize, oneHot, prefetch, resolveBackend, shuffleWindow, toTfDataset } from '../src/index.js';
+import {
+  augment,
+  batch,
+  cutmix,
+  imageFolder,
+  normalizeResize,
+  oneHot,
+  prefetch,
+  resolveBackend,
+  shuffleWindow,
+  toTfDataset,
+} from '../src/index.js';
 import { writeSyntheticFolder } from '../src/sources/synthetic.js';
 
 export interface TrainExampleOptions {
@@ -39,8 +50,21 @@ export async function main(options: TrainExampleOptions = {}): Promise<tf.Histor
   const numClasses = 4;
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [size, size, 3], filters: 8, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      tf.layers.conv2d({
+        inputShape: [size, size, 3],
+        filters: 8,
+        kernelSize: 3,
+        strides: 2,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 3,
+        strides: 2,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
       tf.layers.globalAveragePooling2d({}),
       tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
     ],

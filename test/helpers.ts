@@ -29,7 +29,12 @@ export function countingSource(n: number, size = 2, numClasses = 3): { source: O
 
 /** Bytes of every batch's images and targets, to compare runs bit for bit. */
 export function fingerprint(batches: readonly Batch[]): Buffer {
-  return Buffer.concat(batches.flatMap((b) => [Buffer.from(b.images.buffer, b.images.byteOffset, b.images.byteLength), Buffer.from((b.targets ?? b.labels).buffer)]));
+  return Buffer.concat(
+    batches.flatMap((b) => [
+      Buffer.from(b.images.buffer, b.images.byteOffset, b.images.byteLength),
+      Buffer.from((b.targets ?? b.labels).buffer),
+    ]),
+  );
 }
 
 /**
@@ -45,6 +50,8 @@ export function firehoseIntoTake3<T, R>(operator: OperatorFunction<T, R>, make: 
     }
   }
   const values: R[] = [];
-  from(firehose()).pipe(operator, take(3)).subscribe((v) => values.push(v));
+  from(firehose())
+    .pipe(operator, take(3))
+    .subscribe((v) => values.push(v));
   return { values, pulled };
 }

@@ -25,7 +25,9 @@ describe('packaging', () => {
     // Packed from a copy of the working tree (its prepare script builds the copy's dist/), so the
     // repository's own dist/, which other tests run, is never rewritten under them.
     const clone = path.join(dir, 'clone');
-    const files = (await run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, maxBuffer: 64 << 20 })).stdout.split('\0').filter((f) => f && f !== 'node_modules');
+    const files = (await run('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo, maxBuffer: 64 << 20 })).stdout
+      .split('\0')
+      .filter((f) => f && f !== 'node_modules');
     for (const f of files) {
       await mkdir(path.dirname(path.join(clone, f)), { recursive: true });
       await copyFile(path.join(repo, f), path.join(clone, f)).catch((error: NodeJS.ErrnoException) => {
@@ -50,8 +52,14 @@ describe('packaging', () => {
       'node_modules/mixstream': { ...ours, resolved: spec, hasInstallScript: true, name: undefined, devDependencies: undefined },
     };
     for (const [at, entry] of Object.entries(lock.packages)) if (at !== '' && !entry.dev && !entry.link) packages[at] = entry;
-    await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true, dependencies: { mixstream: spec } }));
-    await writeFile(path.join(app, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
+    await writeFile(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true, dependencies: { mixstream: spec } }),
+    );
+    await writeFile(
+      path.join(app, 'package-lock.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
+    );
     await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 64 << 20 });
 
     await writeFile(

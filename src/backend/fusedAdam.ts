@@ -37,7 +37,8 @@ export function registerFusedAdam(): boolean {
     kernelFunc: ({ inputs, attrs = {}, backend: backendLike }) => {
       const backend = asWasm(backendLike);
       const { value, m, v, gradient, accBeta1, accBeta2 } = inputs;
-      if (backend === null || !value || !m || !v || !gradient || !accBeta1 || !accBeta2) throw new Error(`${FUSED_ADAM}: needs the wasm backend and all six inputs`);
+      if (backend === null || !value || !m || !v || !gradient || !accBeta1 || !accBeta2)
+        throw new Error(`${FUSED_ADAM}: needs the wasm backend and all six inputs`);
       const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
       const [x, mo, vo, g, nx, nm, nv] = [value, m, v, gradient, ...outs].map((t) => view(backend, t as tf.TensorInfo)) as Float32Array[];
       const b1 = f32(Number(attrs['beta1']));
@@ -78,12 +79,15 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         if (gradient == null) return;
         const m = s.accumulatedFirstMoment[i].variable;
         const v = s.accumulatedSecondMoment[i].variable;
-        if (value.dtype !== 'float32' || gradient.dtype !== 'float32') throw new Error(`FusedAdamOptimizer: ${name} is ${value.dtype}, its gradient ${gradient.dtype}; Adam needs float32`);
-        const [nx, nm, nv] = tf.engine().runKernel(
-          FUSED_ADAM,
-          { value, m, v, gradient, accBeta1: s.accBeta1, accBeta2: s.accBeta2 },
-          { beta1: s.beta1, beta2: s.beta2, epsilon: s.epsilon, learningRate: s.learningRate },
-        ) as tf.Tensor[];
+        if (value.dtype !== 'float32' || gradient.dtype !== 'float32')
+          throw new Error(`FusedAdamOptimizer: ${name} is ${value.dtype}, its gradient ${gradient.dtype}; Adam needs float32`);
+        const [nx, nm, nv] = tf
+          .engine()
+          .runKernel(
+            FUSED_ADAM,
+            { value, m, v, gradient, accBeta1: s.accBeta1, accBeta2: s.accBeta2 },
+            { beta1: s.beta1, beta2: s.beta2, epsilon: s.epsilon, learningRate: s.learningRate },
+          ) as tf.Tensor[];
         m.assign(nm as tf.Tensor);
         v.assign(nv as tf.Tensor);
         value.assign(nx as tf.Tensor);

@@ -47,11 +47,25 @@ export function backendKernelsInfo(): BackendKernelsInfo {
     const convs = addon?.convForward !== undefined && addon.convBackpropFilter !== undefined && addon.convBackpropInput !== undefined;
     const simd = addon?.convSimd ?? 'plain C';
     for (const [name, what] of REPLACED) {
-      const nativeFor = name === 'Sum' || name === 'Mean' ? addon?.sumRows !== undefined : name === 'FusedBatchNorm' ? addon?.bnForward !== undefined : name === 'MaxPoolGrad' ? addon?.maxPoolGrad !== undefined : name === 'BatchMatMul' ? addon?.batchMatMul !== undefined : convs;
+      const nativeFor =
+        name === 'Sum' || name === 'Mean'
+          ? addon?.sumRows !== undefined
+          : name === 'FusedBatchNorm'
+            ? addon?.bnForward !== undefined
+            : name === 'MaxPoolGrad'
+              ? addon?.maxPoolGrad !== undefined
+              : name === 'BatchMatMul'
+                ? addon?.batchMatMul !== undefined
+                : convs;
       kernels[name] = isOverridden(name) ? what(nativeFor, simd) : 'tfjs-backend-wasm';
     }
     // Registered for wasm by us (it has none), not an override.
-    kernels['Conv2DBackpropFilter'] = tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined ? 'missing (cpu fallback)' : convs ? `native (${simd})` : 'tf ops on wasm (xnnpack conv)';
+    kernels['Conv2DBackpropFilter'] =
+      tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined
+        ? 'missing (cpu fallback)'
+        : convs
+          ? `native (${simd})`
+          : 'tf ops on wasm (xnnpack conv)';
   }
   return { backend, kernels, threads: 1, native };
 }

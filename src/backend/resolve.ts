@@ -93,7 +93,9 @@ async function tryBackend(name: BackendName, importModule: (s: string) => Promis
       return `@tensorflow/tfjs-backend-wasm failed to load: ${message(e)}`;
     }
     registerWasmTrainingKernels();
-    return (await quietSetBackend('wasm')) ? null : `the wasm backend failed to initialise (WebAssembly binary not found or not instantiable)`;
+    return (await quietSetBackend('wasm'))
+      ? null
+      : `the wasm backend failed to initialise (WebAssembly binary not found or not instantiable)`;
   }
   return (await quietSetBackend('cpu')) ? null : `the cpu backend failed to initialise`;
 }
@@ -107,8 +109,10 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
   const env = options.env ?? process.env;
   const importModule = options.importModule ?? ((s: string) => import(s));
   const fromEnv = choice === undefined ? env[BACKEND_ENV] : undefined;
-  const wanted: BackendChoice = choice ?? (fromEnv !== undefined && fromEnv.trim() !== '' ? parseBackendChoice(fromEnv, BACKEND_ENV) : 'auto');
-  if (!BACKEND_CHOICES.includes(wanted)) throw new Error(`resolveBackend: unknown backend '${String(wanted)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  const wanted: BackendChoice =
+    choice ?? (fromEnv !== undefined && fromEnv.trim() !== '' ? parseBackendChoice(fromEnv, BACKEND_ENV) : 'auto');
+  if (!BACKEND_CHOICES.includes(wanted))
+    throw new Error(`resolveBackend: unknown backend '${String(wanted)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
   const source = choice !== undefined ? 'asked for' : `set by ${BACKEND_ENV}`;
 
   if (wanted !== 'auto') {
@@ -126,7 +130,8 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
       continue;
     }
     await tf.ready();
-    const reason = skipped.length === 0 ? 'auto: fastest available' : `auto: first that loaded after ${skipped.map((s) => s.name).join(', ')}`;
+    const reason =
+      skipped.length === 0 ? 'auto: fastest available' : `auto: first that loaded after ${skipped.map((s) => s.name).join(', ')}`;
     return { name, tfBackend: tf.getBackend(), reason, skipped };
   }
   throw new Error(`no backend could be used: ${skipped.map((s) => `${s.name} (${s.why})`).join('; ')}`);

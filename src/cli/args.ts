@@ -104,7 +104,8 @@ Commands:
 `;
 
 function positiveInt(flag: string, value: string): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${flag} must be a positive integer, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value)))
+    throw new UsageError(`--${flag} must be a positive integer, got '${value}'`);
   return Number(value);
 }
 
@@ -124,7 +125,10 @@ export function parseSeeds(value: string): number[] {
     if (n > 1000) throw new UsageError(`--seeds count must be at most 1000, got ${n}`);
     return Array.from({ length: n }, (_, i) => i + 1);
   }
-  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (parts.length === 0 || !parts.every((s) => /^\d+$/.test(s) && Number.isSafeInteger(Number(s)))) {
     throw new UsageError(`--seeds must be a count or a comma list of integers >= 0, got '${value}'`);
   }
@@ -205,10 +209,13 @@ function usageOf(error: unknown, argv: readonly string[]): UsageError {
   const message = error instanceof Error ? error.message : String(error);
   const flag = /'(-[^' ]*)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`Unknown option '${flag ?? '?'}'`);
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? '?'}' (every value follows its flag)`);
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return new UsageError(`unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? '?'}' (every value follows its flag)`);
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const missing = argv.length > 0 && flag !== undefined && argv[argv.length - 1] === flag.split(' ')[0];
-    return new UsageError(missing ? `${flag?.split(' ')[0] ?? 'a flag'} needs a value` : `${flag?.split(' ')[0] ?? 'a flag'} takes no value`);
+    return new UsageError(
+      missing ? `${flag?.split(' ')[0] ?? 'a flag'} needs a value` : `${flag?.split(' ')[0] ?? 'a flag'} takes no value`,
+    );
   }
   return new UsageError(`bad arguments: ${message.split('\n')[0] ?? ''}`);
 }
@@ -223,14 +230,38 @@ With several configs in OUT, the newest one, or --config HASH.
 function parseReport(argv: readonly string[]): Command {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { config: { type: 'string' }, 'no-pngs': { type: 'boolean' }, 'cache-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        'no-pngs': { type: 'boolean' },
+        'cache-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
   } catch (error) {
-    throw new UsageError(((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'bad arguments').replace(/\. To specify a positional argument.*$/, ''));
+    throw new UsageError(
+      ((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'bad arguments').replace(
+        /\. To specify a positional argument.*$/,
+        '',
+      ),
+    );
   }
   if (parsed.values.help) return { kind: 'help', text: REPORT_HELP };
-  if (parsed.positionals.length !== 1 || (parsed.positionals[0] ?? '').trim() === '') throw new UsageError(`report takes one output folder, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => `'${p}'`).join(' ')}`);
+  if (parsed.positionals.length !== 1 || (parsed.positionals[0] ?? '').trim() === '')
+    throw new UsageError(
+      `report takes one output folder, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => `'${p}'`).join(' ')}`,
+    );
   const v = parsed.values;
-  return { kind: 'report', out: parsed.positionals[0] as string, pngs: !(v['no-pngs'] ?? false), ...(v.config === undefined ? {} : { config: v.config }), ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }) };
+  return {
+    kind: 'report',
+    out: parsed.positionals[0] as string,
+    pngs: !(v['no-pngs'] ?? false),
+    ...(v.config === undefined ? {} : { config: v.config }),
+    ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }),
+  };
 }
 
 /** '2/4' -> { index: 2, count: 4 }: 0 <= index < count. */
@@ -254,14 +285,21 @@ export function parseAblate(argv: readonly string[]): Command {
   const v = parsed.values;
   if (v.help) return { kind: 'help', text: ABLATE_HELP };
 
-  const arms = v.arms === undefined ? D.arms : v.arms.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const arms =
+    v.arms === undefined
+      ? D.arms
+      : v.arms
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   if (arms.length === 0) throw new UsageError(`--arms must list at least one arm, got '${v.arms ?? ''}'`);
   if (new Set(arms).size !== arms.length) throw new UsageError(`--arms lists an arm twice: '${v.arms ?? ''}'`);
 
   let model: ModelName = D.model;
   const modelFile = v.model !== undefined && /\.json$/i.test(v.model.trim()) ? v.model.trim() : undefined;
   if (v.model !== undefined && modelFile === undefined) {
-    if (!(MODEL_NAMES as readonly string[]).includes(v.model)) throw new UsageError(`unknown model '${v.model}'; known models: ${MODEL_NAMES.join(', ')}`);
+    if (!(MODEL_NAMES as readonly string[]).includes(v.model))
+      throw new UsageError(`unknown model '${v.model}'; known models: ${MODEL_NAMES.join(', ')}`);
     model = v.model as ModelName;
   }
   let modelOptions: Record<string, unknown> = { ...DEFAULT_MODEL_OPTIONS[model] };
@@ -272,17 +310,20 @@ export function parseAblate(argv: readonly string[]): Command {
     } catch {
       throw new UsageError(`--model-options must be a JSON object, got '${v['model-options']}'`);
     }
-    if (!parsedOptions || typeof parsedOptions !== 'object' || Array.isArray(parsedOptions)) throw new UsageError(`--model-options must be a JSON object, got '${v['model-options']}'`);
+    if (!parsedOptions || typeof parsedOptions !== 'object' || Array.isArray(parsedOptions))
+      throw new UsageError(`--model-options must be a JSON object, got '${v['model-options']}'`);
     modelOptions = parsedOptions as Record<string, unknown>;
   }
   const maxPixels = v['max-pixels'] === undefined ? undefined : positiveInt('max-pixels', v['max-pixels']);
   const onError = v['on-error']?.trim();
-  if (onError !== undefined && onError !== 'fail' && onError !== 'skip') throw new UsageError(`--on-error must be 'fail' or 'skip', got '${v['on-error'] ?? ''}'`);
+  if (onError !== undefined && onError !== 'fail' && onError !== 'skip')
+    throw new UsageError(`--on-error must be 'fail' or 'skip', got '${v['on-error'] ?? ''}'`);
 
   let backend: BackendChoice = D.backend;
   if (v.backend !== undefined) {
     const b = v.backend.trim().toLowerCase();
-    if (!(BACKEND_CHOICES as readonly string[]).includes(b)) throw new UsageError(`unknown backend '${v.backend}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
+    if (!(BACKEND_CHOICES as readonly string[]).includes(b))
+      throw new UsageError(`unknown backend '${v.backend}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
     backend = b as BackendChoice;
   }
   if (v.data !== undefined && v.data.trim() === '') throw new UsageError('--data must name a folder');
@@ -290,7 +331,8 @@ export function parseAblate(argv: readonly string[]): Command {
 
   let recipe: Recipe | undefined;
   if ([v.optimizer, v.momentum, v.schedule, v.warmup, v['weight-decay']].some((x) => x !== undefined)) {
-    const num = (flag: string, x: string | undefined, d: number): number => (x === undefined ? d : x.trim() === '0' ? 0 : fraction(flag, x, 0, 1e6));
+    const num = (flag: string, x: string | undefined, d: number): number =>
+      x === undefined ? d : x.trim() === '0' ? 0 : fraction(flag, x, 0, 1e6);
     try {
       recipe = checkRecipe({
         ...DEFAULT_RECIPE,
@@ -304,13 +346,18 @@ export function parseAblate(argv: readonly string[]): Command {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
   }
-  if (v.baseline !== undefined && !arms.includes(v.baseline)) throw new UsageError(`--baseline '${v.baseline}' is not one of the arms: ${arms.join(', ')}`);
+  if (v.baseline !== undefined && !arms.includes(v.baseline))
+    throw new UsageError(`--baseline '${v.baseline}' is not one of the arms: ${arms.join(', ')}`);
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
     ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
     ...(modelFile === undefined ? {} : { modelFile }),
     ...(recipe === undefined ? (D.recipe === undefined ? {} : { recipe: D.recipe }) : { recipe }),
-    ...(v['test-split'] === undefined ? (D.testSplit === undefined ? {} : { testSplit: D.testSplit }) : { testSplit: v['test-split'].trim() === '0' ? 0 : fraction('test-split', v['test-split'], 0, 1) }),
+    ...(v['test-split'] === undefined
+      ? D.testSplit === undefined
+        ? {}
+        : { testSplit: D.testSplit }
+      : { testSplit: v['test-split'].trim() === '0' ? 0 : fraction('test-split', v['test-split'], 0, 1) }),
     ...(v.effect === undefined ? {} : { effect: fraction('effect', v.effect, 0, 100) }),
     arms,
     seeds: v.seeds === undefined ? D.seeds : parseSeeds(v.seeds),

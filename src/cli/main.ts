@@ -86,10 +86,16 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
 
   if (command.kind === 'report') {
     try {
-      const r = await rebuildReport(command.out, { pngs: command.pngs, ...(command.config === undefined ? {} : { configHash: command.config }), ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }) });
+      const r = await rebuildReport(command.out, {
+        pngs: command.pngs,
+        ...(command.config === undefined ? {} : { configHash: command.config }),
+        ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+      });
       for (const d of r.views.damaged) io.stderr.write(`mixstream: ${d}\n`);
       const found = r.views.results.runs.filter((x) => x.configHash === r.header.configHash).length;
-      io.stdout.write(`config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`);
+      io.stdout.write(
+        `config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`,
+      );
       if (r.views.missing.length > 0) io.stdout.write(`missing: ${r.views.missing.map((m) => `${m.arm} seed ${m.seed}`).join(', ')}\n`);
       if (r.others.length > 0) io.stdout.write(`other configs in the store: ${r.others.join(', ')} (--config HASH to report one)\n`);
       if (r.noSamples !== undefined) io.stdout.write(`(no sample images: ${r.noSamples})\n`);
@@ -142,10 +148,14 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     if (command.report) report = await writeReport(run);
     const out = io.stdout;
     if (run.results.comparisons) out.write(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
-    out.write(`\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`);
+    out.write(
+      `\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`,
+    );
     const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
     for (const s of run.results.summary) {
-      out.write(`  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`);
+      out.write(
+        `  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`,
+      );
     }
     const rel = (f: string): string => {
       const r = path.relative(process.cwd(), f);
@@ -155,12 +165,25 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     if (report) out.write(`report:  ${rel(report.html)}\ncharts:  ${report.pngs.map(rel).join(', ')}\n`);
     const skipped = run.results.skipped ?? [];
     if (skipped.length > 0) {
-      out.write(`skipped ${skipped.length} file(s), listed in results.json: ${printable(skipped.slice(0, 3).map((s) => `${s.path} (${s.reason})`).join('; '))}${skipped.length > 3 ? '; ...' : ''}\n`);
+      out.write(
+        `skipped ${skipped.length} file(s), listed in results.json: ${printable(
+          skipped
+            .slice(0, 3)
+            .map((s) => `${s.path} (${s.reason})`)
+            .join('; '),
+        )}${skipped.length > 3 ? '; ...' : ''}\n`,
+      );
     }
-    if (run.skipped > 0) out.write(`(${run.skipped} run(s) finished earlier were reused; delete ${rel(path.join(path.dirname(run.resultsPath), 'runs', run.results.configHash))} to start over)\n`);
+    if (run.skipped > 0)
+      out.write(
+        `(${run.skipped} run(s) finished earlier were reused; delete ${rel(path.join(path.dirname(run.resultsPath), 'runs', run.results.configHash))} to start over)\n`,
+      );
     if (command.shard !== undefined) {
-      const left = run.results.arms.length * config.seeds.length - run.results.runs.filter((r) => r.configHash === run.results.configHash).length;
-      out.write(`shard ${command.shard.index}/${command.shard.count} done; ${left > 0 ? `${left} run(s) of other shards not in yet: ` : ''}'mixstream report ${rel(path.dirname(run.resultsPath))}' merges the store\n`);
+      const left =
+        run.results.arms.length * config.seeds.length - run.results.runs.filter((r) => r.configHash === run.results.configHash).length;
+      out.write(
+        `shard ${command.shard.index}/${command.shard.count} done; ${left > 0 ? `${left} run(s) of other shards not in yet: ` : ''}'mixstream report ${rel(path.dirname(run.resultsPath))}' merges the store\n`,
+      );
     }
     out.write(`total ${process.uptime().toFixed(1)} s\n`);
     return controller.signal.aborted ? 130 : 0;

@@ -22,23 +22,31 @@ export interface RebuiltReport {
   readonly noSamples?: string;
 }
 
-export async function rebuildReport(out: string, options: { readonly configHash?: string; readonly pngs?: boolean; readonly cacheDir?: string } = {}): Promise<RebuiltReport> {
+export async function rebuildReport(
+  out: string,
+  options: { readonly configHash?: string; readonly pngs?: boolean; readonly cacheDir?: string } = {},
+): Promise<RebuiltReport> {
   const root = path.join(path.resolve(out), 'runs');
   let hashes: Array<{ hash: string; mtime: number }>;
   try {
     const dirs = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory());
     hashes = [];
     for (const d of dirs) {
-      const m = await stat(path.join(root, d.name, 'config.json')).then((s) => s.mtimeMs, () => undefined);
+      const m = await stat(path.join(root, d.name, 'config.json')).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      );
       if (m !== undefined) hashes.push({ hash: d.name, mtime: m });
     }
   } catch (error) {
     throw new InputError(`'${out}' holds no run store (no ${root}: ${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  if (hashes.length === 0) throw new InputError(`'${out}' holds no run store with a config (no ${path.join(root, '<hash>', 'config.json')})`);
+  if (hashes.length === 0)
+    throw new InputError(`'${out}' holds no run store with a config (no ${path.join(root, '<hash>', 'config.json')})`);
   hashes.sort((a, b) => b.mtime - a.mtime);
   const hash = options.configHash ?? hashes[0]!.hash;
-  if (!hashes.some((h) => h.hash === hash)) throw new InputError(`config '${hash}' is not in ${root} (configs: ${hashes.map((h) => h.hash).join(', ')})`);
+  if (!hashes.some((h) => h.hash === hash))
+    throw new InputError(`config '${hash}' is not in ${root} (configs: ${hashes.map((h) => h.hash).join(', ')})`);
   const header = await readConfigHeader(out, hash);
   if (!header) throw new InputError(`${path.join(root, hash, 'config.json')} is unreadable or not a mixstream config`);
   const views = await writeViews(out, header);
@@ -54,8 +62,21 @@ export async function rebuildReport(out: string, options: { readonly configHash?
     noSamples = (error instanceof Error ? error.message : String(error)).split('\n')[0];
   }
   const report = await writeReport(
-    { results: views.results, resultsPath: views.resultsPath, registry: defaultArmRegistry(), armOptions, config: { seeds: header.seeds }, ...(data === undefined ? {} : { data }) },
+    {
+      results: views.results,
+      resultsPath: views.resultsPath,
+      registry: defaultArmRegistry(),
+      armOptions,
+      config: { seeds: header.seeds },
+      ...(data === undefined ? {} : { data }),
+    },
     { pngs: options.pngs ?? true },
   );
-  return { views, header, report, others: hashes.map((h) => h.hash).filter((h) => h !== hash), ...(noSamples === undefined ? {} : { noSamples }) };
+  return {
+    views,
+    header,
+    report,
+    others: hashes.map((h) => h.hash).filter((h) => h !== hash),
+    ...(noSamples === undefined ? {} : { noSamples }),
+  };
 }

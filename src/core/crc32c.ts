@@ -39,8 +39,14 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0
   let i = start;
   // Byte at a time up to a 4-byte boundary, then 8 bytes a step read as two little-endian words
   // (through a Uint32Array view when the host is little-endian), then the tail byte at a time.
-  const t0 = t.subarray(0, 256), t1 = t.subarray(256, 512), t2 = t.subarray(512, 768), t3 = t.subarray(768, 1024);
-  const t4 = t.subarray(1024, 1280), t5 = t.subarray(1280, 1536), t6 = t.subarray(1536, 1792), t7 = t.subarray(1792, 2048);
+  const t0 = t.subarray(0, 256),
+    t1 = t.subarray(256, 512),
+    t2 = t.subarray(512, 768),
+    t3 = t.subarray(768, 1024);
+  const t4 = t.subarray(1024, 1280),
+    t5 = t.subarray(1280, 1536),
+    t6 = t.subarray(1536, 1792),
+    t7 = t.subarray(1792, 2048);
   while (i < end && ((bytes.byteOffset + i) & 3) !== 0) c = (t0[(c ^ (bytes[i++] as number)) & 0xff] as number) ^ (c >>> 8);
   const words = end - i >= 8 ? Math.floor((end - i) / 8) * 2 : 0;
   if (words > 0) {
@@ -50,17 +56,32 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0
         const a = c ^ (w[k] as number);
         const b = w[k + 1] as number;
         c =
-          (t7[a & 0xff] as number) ^ (t6[(a >>> 8) & 0xff] as number) ^ (t5[(a >>> 16) & 0xff] as number) ^ (t4[a >>> 24] as number) ^
-          (t3[b & 0xff] as number) ^ (t2[(b >>> 8) & 0xff] as number) ^ (t1[(b >>> 16) & 0xff] as number) ^ (t0[b >>> 24] as number);
+          (t7[a & 0xff] as number) ^
+          (t6[(a >>> 8) & 0xff] as number) ^
+          (t5[(a >>> 16) & 0xff] as number) ^
+          (t4[a >>> 24] as number) ^
+          (t3[b & 0xff] as number) ^
+          (t2[(b >>> 8) & 0xff] as number) ^
+          (t1[(b >>> 16) & 0xff] as number) ^
+          (t0[b >>> 24] as number);
       }
       i += words * 4;
     } else {
       for (const stop = i + words * 4; i < stop; i += 8) {
-        const a = c ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
-        const b = (bytes[i + 4] as number) | ((bytes[i + 5] as number) << 8) | ((bytes[i + 6] as number) << 16) | ((bytes[i + 7] as number) << 24);
+        const a =
+          c ^
+          ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
+        const b =
+          (bytes[i + 4] as number) | ((bytes[i + 5] as number) << 8) | ((bytes[i + 6] as number) << 16) | ((bytes[i + 7] as number) << 24);
         c =
-          (t7[a & 0xff] as number) ^ (t6[(a >>> 8) & 0xff] as number) ^ (t5[(a >>> 16) & 0xff] as number) ^ (t4[a >>> 24] as number) ^
-          (t3[b & 0xff] as number) ^ (t2[(b >>> 8) & 0xff] as number) ^ (t1[(b >>> 16) & 0xff] as number) ^ (t0[b >>> 24] as number);
+          (t7[a & 0xff] as number) ^
+          (t6[(a >>> 8) & 0xff] as number) ^
+          (t5[(a >>> 16) & 0xff] as number) ^
+          (t4[a >>> 24] as number) ^
+          (t3[b & 0xff] as number) ^
+          (t2[(b >>> 8) & 0xff] as number) ^
+          (t1[(b >>> 16) & 0xff] as number) ^
+          (t0[b >>> 24] as number);
       }
     }
   }

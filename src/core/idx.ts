@@ -28,10 +28,12 @@ export function parseIdxHeader(bytes: Uint8Array): IdxHeader | string {
   if (bytes.length < 4) return `too short for an IDX magic number (${bytes.length} bytes)`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
-  if (bytes[0] !== 0 || bytes[1] !== 0) return `bad IDX magic number 0x${magic.toString(16).padStart(8, '0')} (the first two bytes must be 0)`;
+  if (bytes[0] !== 0 || bytes[1] !== 0)
+    return `bad IDX magic number 0x${magic.toString(16).padStart(8, '0')} (the first two bytes must be 0)`;
   const type = bytes[2] as number;
   const n = bytes[3] as number;
-  if (idxElementBytes(type) === undefined) return `unknown IDX element type 0x${type.toString(16)} in magic number 0x${magic.toString(16).padStart(8, '0')}`;
+  if (idxElementBytes(type) === undefined)
+    return `unknown IDX element type 0x${type.toString(16)} in magic number 0x${magic.toString(16).padStart(8, '0')}`;
   const headerBytes = 4 + 4 * n;
   if (bytes.length < headerBytes) return `header declares ${n} dimensions but the file has only ${bytes.length} bytes`;
   const dims: number[] = [];

@@ -21,7 +21,14 @@ export interface Transform {
  * Writes `src` (HWC) mirrored and brightened as `t` says into `dst`, in one pass over memory.
  * `dst` may alias `src` only when there is no flip. Byte images take flips only (no delta, no clip).
  */
-export function transformImage<A extends Float32Array | Uint8Array>(src: A, dst: A, height: number, width: number, channels: number, t: Transform): A {
+export function transformImage<A extends Float32Array | Uint8Array>(
+  src: A,
+  dst: A,
+  height: number,
+  width: number,
+  channels: number,
+  t: Transform,
+): A {
   const delta = t.delta ?? 0;
   // A pure flip copies values as they are (-0 and NaN included): no arithmetic on them.
   const plain = delta === 0 && !t.clip;
@@ -101,7 +108,14 @@ const UNIT = Float32Array.from({ length: 256 }, (_, k) => k / 255);
  * Bilinear resize with half-pixel centres (tf.image.resize's default, antialias off), stretching
  * to the new size as tf.image.resize does. HWC float32 in and out.
  */
-export function resizeBilinear(src: Float32Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Float32Array {
+export function resizeBilinear(
+  src: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  outHeight: number,
+  outWidth: number,
+): Float32Array {
   const out = new Float32Array(outHeight * outWidth * channels);
   if (outHeight === height && outWidth === width) {
     out.set(src);
@@ -138,7 +152,14 @@ export function resizeBilinear(src: Float32Array, height: number, width: number,
  * next output row when it needs it too), then rows are blended; the same float64 arithmetic as
  * the direct form, so the same values, at about twice its speed.
  */
-export function resizeBytes(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number): Uint8Array {
+export function resizeBytes(
+  src: Uint8Array,
+  height: number,
+  width: number,
+  channels: number,
+  outHeight: number,
+  outWidth: number,
+): Uint8Array {
   // A copy, never a view: src may be a Buffer (whose slice() shares memory) that is reused.
   if (outHeight === height && outWidth === width) return new Uint8Array(src);
   const out = new Uint8Array(outHeight * outWidth * channels);

@@ -1,4 +1,16 @@
-export { addBrightness, exactBytes, flipHorizontal, flipVertical, packUnit, resizeBilinear, resizeBytes, toRgb, transformImage, valuesOf, writeValues } from './image.js';
+export {
+  addBrightness,
+  exactBytes,
+  flipHorizontal,
+  flipVertical,
+  packUnit,
+  resizeBilinear,
+  resizeBytes,
+  toRgb,
+  transformImage,
+  valuesOf,
+  writeValues,
+} from './image.js';
 export type { Transform } from './image.js';
 export { blendInto, boxArea, cutmixBatch, cutmixBox, mixTargets, mixupBatch, oneHotLabels, pasteBox, smoothLabels } from './mix.js';
 export type { Box, MixOptions, MixResult } from './mix.js';

@@ -18,7 +18,13 @@ export function jpegOrientation(bytes: Uint8Array): number {
     if (marker === 0xda || marker === 0xd9) return 1; // start of scan or end: no EXIF before pixels
     const length = view.getUint16(p + 2);
     const start = p + 4;
-    if (marker === 0xe1 && length >= 16 && start + 14 <= bytes.length && view.getUint32(start) === 0x45786966 && view.getUint16(start + 4) === 0) {
+    if (
+      marker === 0xe1 &&
+      length >= 16 &&
+      start + 14 <= bytes.length &&
+      view.getUint32(start) === 0x45786966 &&
+      view.getUint16(start + 4) === 0
+    ) {
       const tiff = start + 6;
       const little = view.getUint16(tiff) === 0x4949;
       const u16 = (at: number): number => view.getUint16(at, little);

@@ -28,11 +28,18 @@ export function expectKind(op: string, want: 'image sample' | 'batch', value: un
   const origin = (value as { origin?: unknown } | null)?.origin;
   const named = typeof origin === 'string' ? ` ('${origin}')` : '';
   if (want === 'image sample') {
-    if (got === 'encoded sample') throw new TypeError(`${op}: got an encoded sample${named}, not a decoded image: put normalizeResize({ size }) before ${op}`);
-    if (got === 'batch') throw new TypeError(`${op}: got a batch of ${(value as Batch).shape[0]} images, but it works on samples: put ${op} before batch(n)`);
-    throw new TypeError(`${op}: got ${shown(value)}, not an image sample: put a mixstream source, then normalizeResize({ size }), before ${op}`);
+    if (got === 'encoded sample')
+      throw new TypeError(`${op}: got an encoded sample${named}, not a decoded image: put normalizeResize({ size }) before ${op}`);
+    if (got === 'batch')
+      throw new TypeError(`${op}: got a batch of ${(value as Batch).shape[0]} images, but it works on samples: put ${op} before batch(n)`);
+    throw new TypeError(
+      `${op}: got ${shown(value)}, not an image sample: put a mixstream source, then normalizeResize({ size }), before ${op}`,
+    );
   }
-  if (got === 'encoded sample') throw new TypeError(`${op}: got an encoded sample${named}, but it works on batches: put normalizeResize({ size }) and batch(n) before ${op}`);
+  if (got === 'encoded sample')
+    throw new TypeError(
+      `${op}: got an encoded sample${named}, but it works on batches: put normalizeResize({ size }) and batch(n) before ${op}`,
+    );
   if (got === 'image sample') throw new TypeError(`${op}: got a sample${named}, but it works on batches: put batch(n) before ${op}`);
   throw new TypeError(`${op}: got ${shown(value)}, not a batch: put batch(n) before ${op}`);
 }

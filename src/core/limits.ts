@@ -21,7 +21,9 @@ export const DEFLATE_MAX_RATIO = 1032;
 
 /** Checks a declared image size against `maxPixels`; the reason when it is over (or not a size). */
 export function pixelLimitReason(width: number, height: number, maxPixels: number): string | undefined {
-  if (!(Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0)) return `declares an image of ${width}x${height} pixels`;
-  if (width * height > maxPixels) return `declares an image of ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels} (maxPixels, --max-pixels)`;
+  if (!(Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0))
+    return `declares an image of ${width}x${height} pixels`;
+  if (width * height > maxPixels)
+    return `declares an image of ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels} (maxPixels, --max-pixels)`;
   return undefined;
 }

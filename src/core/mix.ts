@@ -54,7 +54,16 @@ export function cutmixBox(lambda: number, height: number, width: number, rng: Rn
 }
 
 /** Copies box `box` of image `from` of `src` into image `to` of `dst` (both [B, H, W, C]). */
-export function pasteBox(dst: Float32Array, src: Float32Array, to: number, from: number, box: Box, height: number, width: number, channels: number): void {
+export function pasteBox(
+  dst: Float32Array,
+  src: Float32Array,
+  to: number,
+  from: number,
+  box: Box,
+  height: number,
+  width: number,
+  channels: number,
+): void {
   const image = height * width * channels;
   const span = (box.x1 - box.x0) * channels;
   if (span <= 0) return;
@@ -68,7 +77,15 @@ export function pasteBox(dst: Float32Array, src: Float32Array, to: number, from:
  * Writes lambda * a + (1 - lambda) * b over one image's range into `dst`, in float32 arithmetic
  * (each product and the sum rounded to float32, lambda too), as the native addon computes it.
  */
-export function blendInto(dst: Float32Array, a: Float32Array, b: Float32Array, aStart: number, bStart: number, length: number, lambda: number): void {
+export function blendInto(
+  dst: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  aStart: number,
+  bStart: number,
+  length: number,
+  lambda: number,
+): void {
   // Views from 0 keep the loop free of offset arithmetic: it runs near memory speed.
   const d = dst.subarray(aStart, aStart + length);
   const x = a.subarray(aStart, aStart + length);
@@ -87,7 +104,8 @@ export function mixTargets(targets: Float32Array, numClasses: number, perm: Int3
   for (let i = 0; i < perm.length; i++) {
     const j = perm[i] as number;
     const w = weights[i] as number;
-    for (let k = 0; k < numClasses; k++) out[i * numClasses + k] = w * (targets[i * numClasses + k] as number) + (1 - w) * (targets[j * numClasses + k] as number);
+    for (let k = 0; k < numClasses; k++)
+      out[i * numClasses + k] = w * (targets[i * numClasses + k] as number) + (1 - w) * (targets[j * numClasses + k] as number);
   }
   return out;
 }
@@ -104,7 +122,16 @@ export interface MixOptions {
 }
 
 /** Writes image `i` of `src` into `dst` with `box` taken from image `j` of `src`: one CutMix sample. */
-function cutmixImage(dst: Float32Array, src: Float32Array, i: number, j: number, box: Box, height: number, width: number, channels: number): void {
+function cutmixImage(
+  dst: Float32Array,
+  src: Float32Array,
+  i: number,
+  j: number,
+  box: Box,
+  height: number,
+  width: number,
+  channels: number,
+): void {
   const per = height * width * channels;
   const addon = accelerator.addon;
   if (addon) {
@@ -145,7 +172,12 @@ let scratch = new Float32Array(0);
  * visited along the permutation's cycles (each step overwrites the image the previous one read),
  * and each cycle's first image is kept in a scratch copy for the cycle's last step.
  */
-function alongCycles(images: Float32Array, per: number, partner: Int32Array, step: (i: number, src: Float32Array, from: number) => void): void {
+function alongCycles(
+  images: Float32Array,
+  per: number,
+  partner: Int32Array,
+  step: (i: number, src: Float32Array, from: number) => void,
+): void {
   const done = new Uint8Array(partner.length);
   for (let start = 0; start < partner.length; start++) {
     if (done[start]) continue;
@@ -172,7 +204,14 @@ function alongCycles(images: Float32Array, per: number, partner: Int32Array, ste
  * is exactly the fraction of its pixels that are its own. Returns new arrays and leaves the inputs
  * untouched, unless `inPlace`: then only the boxes are written, into `images`, the same result.
  */
-export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: readonly [number, number, number, number], numClasses: number, opts: MixOptions & { readonly correctLambda: boolean }, rng: Rng): MixResult {
+export function cutmixBatch(
+  images: Float32Array,
+  targets: Float32Array,
+  shape: readonly [number, number, number, number],
+  numClasses: number,
+  opts: MixOptions & { readonly correctLambda: boolean },
+  rng: Rng,
+): MixResult {
   const [n, height, width, channels] = shape;
   const partner = rng.permutation(n);
   const lam = lambdas(n, opts, rng);
@@ -189,7 +228,9 @@ export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: 
   }
   let out = images;
   if (opts.inPlace) {
-    alongCycles(images, height * width * channels, partner, (i, src, from) => pasteBox(images, src, i, from, boxes[i] as Box, height, width, channels));
+    alongCycles(images, height * width * channels, partner, (i, src, from) =>
+      pasteBox(images, src, i, from, boxes[i] as Box, height, width, channels),
+    );
   } else {
     out = uninitializedFloats(images.length); // every image is written below
     for (let i = 0; i < n; i++) cutmixImage(out, images, i, partner[i] as number, boxes[i] as Box, height, width, channels);
@@ -202,7 +243,14 @@ export function cutmixBatch(images: Float32Array, targets: Float32Array, shape: 
  * labels blended with the same lambda. Returns new arrays and leaves the inputs untouched, unless
  * `inPlace`: then the blend is written into `images`, the same result.
  */
-export function mixupBatch(images: Float32Array, targets: Float32Array, shape: readonly [number, number, number, number], numClasses: number, opts: MixOptions, rng: Rng): MixResult {
+export function mixupBatch(
+  images: Float32Array,
+  targets: Float32Array,
+  shape: readonly [number, number, number, number],
+  numClasses: number,
+  opts: MixOptions,
+  rng: Rng,
+): MixResult {
   const [n, height, width, channels] = shape;
   const per = height * width * channels;
   const partner = rng.permutation(n);

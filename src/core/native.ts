@@ -9,7 +9,17 @@ import { fileURLToPath } from 'node:url';
 
 export interface Addon {
   resize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Uint8Array): void;
-  lookup(src: Uint8Array, table: Float32Array, dst: Float32Array, offset: number, height: number, width: number, channels: number, flipH: number, flipV: number): void;
+  lookup(
+    src: Uint8Array,
+    table: Float32Array,
+    dst: Float32Array,
+    offset: number,
+    height: number,
+    width: number,
+    channels: number,
+    flipH: number,
+    flipV: number,
+  ): void;
   blend(x: Float32Array, y: Float32Array, dst: Float32Array, lambda: number): void;
   /** Only where the CPU has SSE 4.2. */
   crc32c?(bytes: Uint8Array, start: number, end: number, crc: number): number;
@@ -24,11 +34,32 @@ export interface Addon {
   /** out[c] = scale * sum over rows of x[r * cols + c] (float64 accumulation): Sum / Mean over leading axes. */
   sumRows?(x: Float32Array, rows: number, cols: number, out: Float32Array, scale: number): void;
   /** Batch norm over the last axis of x viewed as [rows, c] (native/batchnorm.c); scale and offset may be null. */
-  bnForward?(x: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, eps: number, out: Float32Array): void;
+  bnForward?(
+    x: Float32Array,
+    rows: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    eps: number,
+    out: Float32Array,
+  ): void;
   /** Its gradient with respect to x, mean, variance, scale and offset, in one pass pair. */
   bnBackward?(
-    x: Float32Array, dy: Float32Array, rows: number, c: number, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
-    dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array,
+    x: Float32Array,
+    dy: Float32Array,
+    rows: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    eps: number,
+    dx: Float32Array,
+    dmean: Float32Array,
+    dvariance: Float32Array,
+    dscale: Float32Array,
+    doffset: Float32Array,
   ): void;
   /** MaxPoolGrad, NHWC, dilation 1; geom = [b, h, w, c, oh, ow, fh, fw, sh, sw, padTop, padLeft] (native/pool.c). */
   maxPoolGrad?(geom: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
@@ -36,20 +67,34 @@ export interface Addon {
   batchMatMul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
-  paste(own: Uint8Array, partner: Uint8Array, dst: Uint8Array, height: number, width: number, pixelBytes: number, y0: number, y1: number, x0: number, x1: number): void;
+  paste(
+    own: Uint8Array,
+    partner: Uint8Array,
+    dst: Uint8Array,
+    height: number,
+    width: number,
+    pixelBytes: number,
+    y0: number,
+    y1: number,
+    x0: number,
+    x1: number,
+  ): void;
 }
 
 function load(): { addon?: Addon; why: string } {
   if (process.env.MIXSTREAM_NATIVE === '0') return { why: 'turned off by MIXSTREAM_NATIVE=0' };
   const require = createRequire(import.meta.url);
   // From src/core (run by tsx) or dist/src/core (compiled).
-  const paths = ['../../build/Release/mixstream.node', '../../../build/Release/mixstream.node'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const paths = ['../../build/Release/mixstream.node', '../../../build/Release/mixstream.node'].map((p) =>
+    fileURLToPath(new URL(p, import.meta.url)),
+  );
   let why = 'not built (npm install builds it with node-gyp: g++ and make needed)';
   for (const path of paths) {
     try {
       return { addon: require(path) as Addon, why: path };
     } catch (error) {
-      if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') why = `${path}: ${error instanceof Error ? error.message : String(error)}`;
+      if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND')
+        why = `${path}: ${error instanceof Error ? error.message : String(error)}`;
     }
   }
   return { why };

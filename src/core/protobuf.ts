@@ -85,7 +85,8 @@ export class ProtoReader {
     const at = this.pos;
     const len = this.uint();
     const start = this.pos;
-    if (len > this.end - start) throw new ProtobufError(`length ${len} runs past the end of the message (${this.end - start} bytes left)`, at);
+    if (len > this.end - start)
+      throw new ProtobufError(`length ${len} runs past the end of the message (${this.end - start} bytes left)`, at);
     this.pos = start + len;
     return [start, start + len];
   }
@@ -231,7 +232,8 @@ export function parseExample(bytes: Uint8Array): Map<string, Feature> {
 }
 
 /** A feature to write: `{ bytes: [...] }`, `{ float: [...] }` or `{ int64: [...] }`. */
-export type FeatureInput = { readonly bytes: readonly Uint8Array[] } | { readonly float: readonly number[] } | { readonly int64: readonly number[] };
+export type FeatureInput =
+  { readonly bytes: readonly Uint8Array[] } | { readonly float: readonly number[] } | { readonly int64: readonly number[] };
 
 /** A growable byte buffer with protobuf field writers. */
 class ProtoWriter {

@@ -35,7 +35,8 @@ export function readTfrecordHeader(bytes: Uint8Array, at: number): HeaderResult 
   const hi = view.getUint32(4, true);
   const stored = view.getUint32(8, true);
   const actual = maskedCrc32c(bytes, at, at + 8);
-  if (stored !== actual) return { ok: false, reason: `length CRC mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)})` };
+  if (stored !== actual)
+    return { ok: false, reason: `length CRC mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)})` };
   if (hi > 0x1fffff) return { ok: false, reason: `record length ${hi}*2^32+${lo} is beyond 2^53` };
   return { ok: true, length: hi * 4294967296 + lo };
 }

@@ -97,6 +97,7 @@ export class SkipLog {
 
 /** How many source samples a value stands for: a batch's size, else 1. */
 export function samplesIn(value: unknown): number {
-  if (value !== null && typeof value === 'object' && 'shape' in value && Array.isArray((value as Batch).shape)) return (value as Batch).shape[0];
+  if (value !== null && typeof value === 'object' && 'shape' in value && Array.isArray((value as Batch).shape))
+    return (value as Batch).shape[0];
   return 1;
 }

@@ -62,7 +62,12 @@ async function decodeAny(bytes: Uint8Array, maxPixels: number): Promise<Raw> {
   const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   const tooBig = pixelLimitReason(meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0, maxPixels);
   if (tooBig) throw new PixelLimit(tooBig);
-  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels }).autoOrient().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+    .autoOrient()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
   return { data, width: info.width, height: info.height };
 }
@@ -73,13 +78,21 @@ async function decodeAny(bytes: Uint8Array, maxPixels: number): Promise<Raw> {
  * go through libjpeg-turbo; everything else through sharp (libvips). Never throws: a file that
  * cannot be read or decoded is a Left naming it and the reason.
  */
-export async function decodeImage(input: string | Uint8Array, origin: string, height: number, width: number, scratch?: Scratch, maxPixels = DEFAULT_MAX_PIXELS): Promise<E.Either<DataError, Uint8Array>> {
+export async function decodeImage(
+  input: string | Uint8Array,
+  origin: string,
+  height: number,
+  width: number,
+  scratch?: Scratch,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<E.Either<DataError, Uint8Array>> {
   try {
     // A worker (with its scratch buffer) reads synchronously: four thread-pool round trips (open,
     // stat, read, close) cost more than the read itself, and the worker has nothing else to do.
     // Either way a FIFO, socket or device is refused, not waited on, and so is an oversized file.
     const limit = maxEncodedBytes(maxPixels);
-    const bytes = typeof input === 'string' ? (scratch ? readRegularSync('decode', input, limit) : await readRegular('decode', input, limit)) : input;
+    const bytes =
+      typeof input === 'string' ? (scratch ? readRegularSync('decode', input, limit) : await readRegular('decode', input, limit)) : input;
     if (isJpeg(bytes)) {
       // libjpeg-turbo sizes its buffers from the SOF header before it reads any scan: check it first.
       const dims = jpegDimensions(bytes);

@@ -64,7 +64,13 @@ export class DecodePool {
     return this.workers.length;
   }
 
-  decode(input: string | Uint8Array, origin: string, height: number, width: number, maxPixels?: number): Promise<E.Either<DataError, Uint8Array>> {
+  decode(
+    input: string | Uint8Array,
+    origin: string,
+    height: number,
+    width: number,
+    maxPixels?: number,
+  ): Promise<E.Either<DataError, Uint8Array>> {
     if (this.workers.length === 0) return Promise.reject(new Error(`decode workers all stopped (${this.died?.message ?? 'closed'})`));
     const slot = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;

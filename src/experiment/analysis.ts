@@ -29,7 +29,15 @@ export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions
     ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
     ...(options.effect === undefined ? {} : { effect: options.effect }),
   });
-  const warnings = ablationWarnings({ runs, arms: options.arms, validationCount: options.validationCount, comparisons, barelyActed: barelyActed(runs) });
-  const separation = options.arms.filter((a) => a !== comparisons.baseline).map((arm) => ({ arm, epoch: separationEpoch(runs, arm, comparisons.baseline) }));
+  const warnings = ablationWarnings({
+    runs,
+    arms: options.arms,
+    validationCount: options.validationCount,
+    comparisons,
+    barelyActed: barelyActed(runs),
+  });
+  const separation = options.arms
+    .filter((a) => a !== comparisons.baseline)
+    .map((arm) => ({ arm, epoch: separationEpoch(runs, arm, comparisons.baseline) }));
   return { comparisons, warnings, separation };
 }

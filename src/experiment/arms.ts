@@ -69,7 +69,10 @@ export function composeSteps(operators: ArmOperators, ...after: AnyOperator[]): 
   const list: readonly AnyOperator[] = [...(typeof operators === 'function' ? [operators as unknown as AnyOperator] : operators), ...after];
   const steps = list.map((op) => descriptionOf(op));
   const operator = (source: Observable<SourceSample>): Observable<Batch> =>
-    list.reduce<Observable<unknown>>((acc, op) => (op as unknown as (s: Observable<unknown>) => Observable<unknown>)(acc), source) as Observable<Batch>;
+    list.reduce<Observable<unknown>>(
+      (acc, op) => (op as unknown as (s: Observable<unknown>) => Observable<unknown>)(acc),
+      source,
+    ) as Observable<Batch>;
   return { operator, steps, describe: () => describeSteps(steps) };
 }
 
@@ -105,7 +108,8 @@ export class ArmRegistry {
   /** Adds an arm; `replace` allows redefining an existing name. Names: letters, digits, _ . - */
   register(arm: Arm, options: { readonly replace?: boolean } = {}): this {
     if (!ARM_NAME.test(arm.name)) throw new RangeError(`arm name '${arm.name}' must be letters, digits, '_', '.' or '-'`);
-    if (this.arms.has(arm.name) && !options.replace) throw new RangeError(`arm '${arm.name}' is already registered (pass { replace: true } to redefine it)`);
+    if (this.arms.has(arm.name) && !options.replace)
+      throw new RangeError(`arm '${arm.name}' is already registered (pass { replace: true } to redefine it)`);
     this.arms.set(arm.name, arm);
     return this;
   }

@@ -17,7 +17,14 @@ export const BUILTIN_VERSION = 'builtin-v2';
  * 10 classes x 120 images, sides 40..120 px, heavy noise: at 32 px a small CNN learns it in a few
  * epochs without reaching 100%, so the arms can differ.
  */
-export const BUILTIN_OPTIONS: Readonly<Required<SyntheticOptions>> = { classes: 10, perClass: 120, seed: 2024, minSide: 40, maxSide: 120, noise: 50 };
+export const BUILTIN_OPTIONS: Readonly<Required<SyntheticOptions>> = {
+  classes: 10,
+  perClass: 120,
+  seed: 2024,
+  minSide: 40,
+  maxSide: 120,
+  noise: 50,
+};
 
 const MARKER = '.complete';
 
@@ -39,7 +46,11 @@ const exists = (file: string): Promise<boolean> =>
  * `onGenerate` is called before a generation starts (for a progress line).
  */
 export async function ensureBuiltinDataset(
-  options: { readonly cacheDir?: string; readonly onGenerate?: (folder: string) => void; /** Tests only: other generator options. */ readonly synthetic?: SyntheticOptions } = {},
+  options: {
+    readonly cacheDir?: string;
+    readonly onGenerate?: (folder: string) => void;
+    /** Tests only: other generator options. */ readonly synthetic?: SyntheticOptions;
+  } = {},
 ): Promise<string> {
   const synthetic = options.synthetic ?? BUILTIN_OPTIONS;
   const root = options.cacheDir ?? cacheRoot();

@@ -111,7 +111,10 @@ export function tInterval(xs: readonly number[], level = 0.95): [number, number]
  * sign assignments whose |sum| is at least the observed one (the observed one counts, so p >= 2/2^n).
  * Exact over all 2^n assignments for n <= exactUpTo; beyond, `draws` seeded random assignments, p = (1 + hits) / (1 + draws).
  */
-export function signFlipP(xs: readonly number[], options: { readonly exactUpTo?: number; readonly draws?: number; readonly seed?: number; readonly key?: string } = {}): { p: number; method: string } {
+export function signFlipP(
+  xs: readonly number[],
+  options: { readonly exactUpTo?: number; readonly draws?: number; readonly seed?: number; readonly key?: string } = {},
+): { p: number; method: string } {
   const { exactUpTo = 16, draws = 20000, seed = 0, key = '' } = options;
   const n = xs.length;
   if (n === 0) return { p: 1, method: 'no differences' };
@@ -205,7 +208,18 @@ export function compareArms(runs: readonly RunRecord[], options: CompareOptions)
       const pHolm = adjusted[i] as number;
       const effectUnits = metric.kind === 'accuracy' ? effect / 100 : null;
       const ci95 = tInterval(differences);
-      const { verdict, reason } = decide({ n, mean, differences, pHolm, p: (ps[i] as { p: number }).p, pFloor, alpha, m, floorSeeds, higherIsBetter: metric.higherIsBetter });
+      const { verdict, reason } = decide({
+        n,
+        mean,
+        differences,
+        pHolm,
+        p: (ps[i] as { p: number }).p,
+        pFloor,
+        alpha,
+        m,
+        floorSeeds,
+        higherIsBetter: metric.higherIsBetter,
+      });
       comparisons.push({
         arm,
         baseline,
@@ -225,7 +239,11 @@ export function compareArms(runs: readonly RunRecord[], options: CompareOptions)
         verdict,
         reason,
         detectableEffect: detectableEffect(sd, n, alpha, power),
-        seedsNeeded: { effect: effectUnits, tTest: effectUnits === null ? null : seedsForEffect(sd, effectUnits, alpha, power), signFlip: floorSeeds },
+        seedsNeeded: {
+          effect: effectUnits,
+          tTest: effectUnits === null ? null : seedsForEffect(sd, effectUnits, alpha, power),
+          signFlip: floorSeeds,
+        },
       });
     }
   }
@@ -233,7 +251,12 @@ export function compareArms(runs: readonly RunRecord[], options: CompareOptions)
 }
 
 /** Per-seed differences arm - baseline over the seeds both ran (NaN values dropped). */
-function pairedDifferences(runs: readonly RunRecord[], arm: string, baseline: string, metric: RunMetric): { seeds: number[]; differences: number[] } {
+function pairedDifferences(
+  runs: readonly RunRecord[],
+  arm: string,
+  baseline: string,
+  metric: RunMetric,
+): { seeds: number[]; differences: number[] } {
   const seeds: number[] = [];
   const differences: number[] = [];
   const ref = new Map(runs.filter((r) => r.arm === baseline).map((r) => [r.seed, metric.of(r)]));
@@ -247,10 +270,22 @@ function pairedDifferences(runs: readonly RunRecord[], arm: string, baseline: st
   return { seeds, differences };
 }
 
-function decide(c: { n: number; mean: number; differences: readonly number[]; p: number; pHolm: number; pFloor: number; alpha: number; m: number; floorSeeds: number; higherIsBetter: boolean }): { verdict: Verdict; reason: string } {
+function decide(c: {
+  n: number;
+  mean: number;
+  differences: readonly number[];
+  p: number;
+  pHolm: number;
+  pFloor: number;
+  alpha: number;
+  m: number;
+  floorSeeds: number;
+  higherIsBetter: boolean;
+}): { verdict: Verdict; reason: string } {
   const { n, alpha } = c;
   if (n === 0) return { verdict: 'inconclusive', reason: 'no seed was run by both arms' };
-  if (c.differences.every((d) => d === 0)) return { verdict: 'inconclusive', reason: `every paired difference is exactly 0 (${n} seeds): the arm gave the reference's numbers` };
+  if (c.differences.every((d) => d === 0))
+    return { verdict: 'inconclusive', reason: `every paired difference is exactly 0 (${n} seeds): the arm gave the reference's numbers` };
   if (c.pFloor > alpha / c.m)
     return {
       verdict: 'inconclusive',

@@ -89,5 +89,7 @@ export function stableJson(value: unknown): string {
 
 /** An 8-hex-digit hash of a JSON-able value. */
 export function shortHash(value: unknown): string {
-  return hashKeys([stableJson(value)]).toString(16).padStart(8, '0');
+  return hashKeys([stableJson(value)])
+    .toString(16)
+    .padStart(8, '0');
 }

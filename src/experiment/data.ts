@@ -54,12 +54,20 @@ export interface ImageFolderDataOptions {
 }
 
 /** A listing as a source: one epoch per subscription, shuffled by (seed, epoch) when seed is given. */
-function listingSource(files: FolderListing['files'], numClasses: number, seed: number | undefined, firstEpoch = 0): Observable<EncodedSample> {
-  return pullSource(function* (epoch) {
-    const order = [...files];
-    if (seed !== undefined) rng(seed, 'ablation-order', epoch).shuffle(order);
-    for (const [index, f] of order.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
-  }, { ...pipelineSeed(seed), firstEpoch });
+function listingSource(
+  files: FolderListing['files'],
+  numClasses: number,
+  seed: number | undefined,
+  firstEpoch = 0,
+): Observable<EncodedSample> {
+  return pullSource(
+    function* (epoch) {
+      const order = [...files];
+      if (seed !== undefined) rng(seed, 'ablation-order', epoch).shuffle(order);
+      for (const [index, f] of order.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
+    },
+    { ...pipelineSeed(seed), firstEpoch },
+  );
 }
 
 /**
@@ -84,10 +92,18 @@ export async function openImageFolderData(root: string, options: ImageFolderData
   const listing: FolderListing = { ...full, files: full.files.filter((f) => !inTest.has(f.path)) };
   const train = splitListing(listing, root, validationSplit, splitSeed, 'training');
   const validation = splitListing(listing, root, validationSplit, splitSeed, 'validation');
-  if (validation.length === 0) throw new InputError(`data: '${root}' has too few images for a validation split of ${validationSplit} (${listing.files.length} images)`);
-  if (train.length === 0) throw new InputError(`data: '${root}' has no training images left after a validation split of ${validationSplit}`);
+  if (validation.length === 0)
+    throw new InputError(
+      `data: '${root}' has too few images for a validation split of ${validationSplit} (${listing.files.length} images)`,
+    );
+  if (train.length === 0)
+    throw new InputError(`data: '${root}' has no training images left after a validation split of ${validationSplit}`);
   const numClasses = listing.classes.length;
-  const fingerprint = hashKeys([...full.classes, ...full.files.map((f) => `${f.label}:${path.relative(root, f.path)}`), ...(testSplit > 0 ? [`test ${testSplit}`] : [])])
+  const fingerprint = hashKeys([
+    ...full.classes,
+    ...full.files.map((f) => `${f.label}:${path.relative(root, f.path)}`),
+    ...(testSplit > 0 ? [`test ${testSplit}`] : []),
+  ])
     .toString(16)
     .padStart(8, '0');
   return {

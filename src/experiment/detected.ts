@@ -13,7 +13,8 @@ import { InputError } from './errors.js';
 import type { SourceSample } from './pipeline.js';
 import type { DataError } from '../core/types.js';
 
-const message = (e: unknown): string => ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');
+const message = (e: unknown): string =>
+  ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');
 
 /** True when the sample with this origin is held out for validation. */
 /**
@@ -24,7 +25,12 @@ const heldOut = (origin: string, fraction: number, seed: number, root: string): 
   hashKeys([seed, 'ablation-split', origin.startsWith(root) ? origin.slice(root.length) : origin]) / 4294967296 < fraction;
 
 /** Keeps one side of the split, renumbering positions, and hands the dropped samples' credit back. */
-function splitSide<T extends SourceSample>(fraction: number, seed: number, subset: 'training' | 'validation', root: string): OperatorFunction<T, T> {
+function splitSide<T extends SourceSample>(
+  fraction: number,
+  seed: number,
+  subset: 'training' | 'validation',
+  root: string,
+): OperatorFunction<T, T> {
   return (source) =>
     defer(() => {
       let index = 0;
@@ -42,11 +48,21 @@ function splitSide<T extends SourceSample>(fraction: number, seed: number, subse
  */
 export async function openDetectedData(
   target: string,
-  options: { readonly validationSplit: number; readonly seeds: readonly number[]; readonly splitSeed?: number; readonly testSplit?: number; readonly onError?: 'fail' | 'skip'; readonly onSkip?: (error: DataError) => void },
+  options: {
+    readonly validationSplit: number;
+    readonly seeds: readonly number[];
+    readonly splitSeed?: number;
+    readonly testSplit?: number;
+    readonly onError?: 'fail' | 'skip';
+    readonly onSkip?: (error: DataError) => void;
+  },
 ): Promise<AblationData> {
   const { validationSplit, splitSeed = 0, testSplit = 0 } = options;
   // A bad record (TFRecord) is skipped and reported under onError 'skip', as a bad image is when decoded.
-  const policy = { ...(options.onError === undefined ? {} : { onError: options.onError }), ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }) };
+  const policy = {
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }),
+  };
   let kind: string;
   try {
     kind = (await detectDataset(target)).kind;
@@ -72,7 +88,10 @@ export async function openDetectedData(
         complete: resolve,
       }),
     );
-    if (trainCount === 0 || validationCount === 0) throw new InputError(`data: '${target}' has too few samples for a validation split of ${validationSplit} (${trainCount + validationCount})`);
+    if (trainCount === 0 || validationCount === 0)
+      throw new InputError(
+        `data: '${target}' has too few samples for a validation split of ${validationSplit} (${trainCount + validationCount})`,
+      );
     const unshuffled = (await openDataset(target, { shuffle: false, ...policy })).observable as Observable<SourceSample>;
     const validation = (): Observable<SourceSample> => unshuffled.pipe(splitSide(validationSplit, splitSeed, 'validation', root));
     return {

@@ -29,5 +29,11 @@ export function isInputProblem(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { dataError?: unknown; detail?: { _tag?: unknown }; code?: unknown; path?: unknown };
   if (e.dataError !== undefined || e.detail?._tag === 'DataError') return true;
-  return typeof e.path === 'string' && typeof e.code === 'string' && ['ENOENT', 'EACCES', 'EPERM', 'ELOOP', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'EROFS', 'EEXIST', 'ENOSPC', 'ENXIO', 'EINVAL'].includes(e.code);
+  return (
+    typeof e.path === 'string' &&
+    typeof e.code === 'string' &&
+    ['ENOENT', 'EACCES', 'EPERM', 'ELOOP', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'EROFS', 'EEXIST', 'ENOSPC', 'ENXIO', 'EINVAL'].includes(
+      e.code,
+    )
+  );
 }

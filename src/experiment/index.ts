@@ -1,5 +1,18 @@
 /** Ablations: arms as described operator compositions, a resumable runner, results with mean and std across seeds. */
-export { ArmRegistry, augmentArm, augmentedBatches, baselineArm, buildArm, composeSteps, cutmixArm, defaultArmRegistry, mixupArm, plainPipeline, REFERENCE_ARMS, UnknownArmError } from './arms.js';
+export {
+  ArmRegistry,
+  augmentArm,
+  augmentedBatches,
+  baselineArm,
+  buildArm,
+  composeSteps,
+  cutmixArm,
+  defaultArmRegistry,
+  mixupArm,
+  plainPipeline,
+  REFERENCE_ARMS,
+  UnknownArmError,
+} from './arms.js';
 export type { AnyOperator, Arm, ArmOperators, ArmOptions, BuiltArm } from './arms.js';
 export { BUILTIN_OPTIONS, BUILTIN_VERSION, cacheRoot, ensureBuiltinDataset } from './builtin.js';
 export { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, shortHash, stableJson } from './config.js';
@@ -16,7 +29,17 @@ export { csvField, readRuns, RESULTS_FORMAT, resultsCsv, summarize, writeAtomic 
 export type { ArmSummary, EpochRecord, ResultsFile, RunRecord } from './results.js';
 export { autoJobs, openConfigData, prepareAblation, runAblation, shardShare, trainAndSave, validateConfig } from './runner.js';
 export type { AblationRun, Prepared, ProgressEvent, RunAblationOptions, RunOutcome, Shard } from './runner.js';
-export { checkOutFolder, claimRun, cleanStaleTemps, HEARTBEAT_SECONDS, LOCK_STALE_SECONDS, readRunFile, readStore, runRecordProblem, writeFileAtomic } from './store.js';
+export {
+  checkOutFolder,
+  claimRun,
+  cleanStaleTemps,
+  HEARTBEAT_SECONDS,
+  LOCK_STALE_SECONDS,
+  readRunFile,
+  readStore,
+  runRecordProblem,
+  writeFileAtomic,
+} from './store.js';
 export type { Claim, RunRead } from './store.js';
 export { checkpointFile, runKey, runPipeline, trainRun } from './train.js';
 export type { TrainContext, TrainEvent, TrainRunOptions } from './train.js';
@@ -26,7 +49,17 @@ export { meanStd } from './stats.js';
 export type { MeanStd } from './stats.js';
 export { analyzeRuns } from './analysis.js';
 export type { Analysis, AnalysisOptions } from './analysis.js';
-export { compareArms, DECIDED_BY, detectableEffect, holm, seedsForEffect, separationEpoch, signFlipP, signFlipSeeds, tInterval } from './compare.js';
+export {
+  compareArms,
+  DECIDED_BY,
+  detectableEffect,
+  holm,
+  seedsForEffect,
+  separationEpoch,
+  signFlipP,
+  signFlipSeeds,
+  tInterval,
+} from './compare.js';
 export type { CompareOptions, Comparison, ComparisonSet, Verdict } from './compare.js';
 export { PAIRED_DESIGN } from './design.js';
 export { bestEpoch, lastKValAccuracy, runMetrics } from './metrics.js';

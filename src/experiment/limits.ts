@@ -16,12 +16,24 @@ export { DEFAULT_MAX_PIXELS } from '../core/limits.js';
 export const TRAINING_MEMORY_BUDGET = 8 * 2 ** 30;
 
 type Check = (v: unknown) => string | undefined;
-const int = (lo: number, hi: number): Check => (v) => (Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi ? undefined : `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-const num = (lo: number, hi: number): Check => (v) => (typeof v === 'number' && v > lo && v <= hi ? undefined : `must be a number in (${lo}, ${hi}], got ${JSON.stringify(v)}`);
-const ints = (length: number | undefined, lo: number, hi: number): Check => (v) =>
-  Array.isArray(v) && (length === undefined ? v.length >= 1 && v.length <= 8 : v.length === length) && v.every((x) => int(lo, hi)(x) === undefined)
-    ? undefined
-    : `must be a list of ${length ?? '1 to 8'} integers in [${lo}, ${hi}], got ${JSON.stringify(v)}`;
+const int =
+  (lo: number, hi: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi
+      ? undefined
+      : `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`;
+const num =
+  (lo: number, hi: number): Check =>
+  (v) =>
+    typeof v === 'number' && v > lo && v <= hi ? undefined : `must be a number in (${lo}, ${hi}], got ${JSON.stringify(v)}`;
+const ints =
+  (length: number | undefined, lo: number, hi: number): Check =>
+  (v) =>
+    Array.isArray(v) &&
+    (length === undefined ? v.length >= 1 && v.length <= 8 : v.length === length) &&
+    v.every((x) => int(lo, hi)(x) === undefined)
+      ? undefined
+      : `must be a list of ${length ?? '1 to 8'} integers in [${lo}, ${hi}], got ${JSON.stringify(v)}`;
 
 /** The options each zoo model takes from `--model-options`, with their checks (the rest the ablation sets itself). */
 const MODEL_OPTION_CHECKS: Readonly<Record<ModelName, Readonly<Record<string, Check>>>> = {
@@ -47,7 +59,13 @@ const same = (s: number, stride: number): number => Math.ceil(s / stride);
  * The model's weights and its activations per image (floats), counted layer by layer as the zoo
  * builds them (src/models): what a training step holds besides its input batch.
  */
-export function modelFootprint(model: ModelName, options: Readonly<Record<string, unknown>>, size: number, channels = 3, classes = 1000): { params: number; activations: number } {
+export function modelFootprint(
+  model: ModelName,
+  options: Readonly<Record<string, unknown>>,
+  size: number,
+  channels = 3,
+  classes = 1000,
+): { params: number; activations: number } {
   if (model === 'simple-cnn') {
     const [f1, f2] = (options.filters as [number, number] | undefined) ?? [32, 64];
     const hidden = (options.hidden as number | undefined) ?? 128;
@@ -81,7 +99,13 @@ export function modelFootprint(model: ModelName, options: Readonly<Record<string
   let inC = width(32);
   let params = 9 * channels * inC + 4 * inC;
   let activations = 3 * s * s * inC;
-  for (const [f, stride] of [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1]] as const) {
+  for (const [f, stride] of [
+    [64, 1],
+    [128, 2],
+    [128, 1],
+    [256, 2],
+    [256, 1],
+  ] as const) {
     s = same(s, stride);
     const w = width(f);
     const last = f === 256 && stride === 1; // one separableConv2d: no batch norm between depthwise and pointwise
@@ -97,7 +121,13 @@ export function modelFootprint(model: ModelName, options: Readonly<Record<string
  * (4 x params), the activations kept for the backward pass and their gradients (about 3 x per
  * image, times the batch), and the input batch twice (the pipeline's batch and the tensor).
  */
-export function trainingBytes(model: ModelName, options: Readonly<Record<string, unknown>>, size: number, batchSize: number, channels = 3): number {
+export function trainingBytes(
+  model: ModelName,
+  options: Readonly<Record<string, unknown>>,
+  size: number,
+  batchSize: number,
+  channels = 3,
+): number {
   const { params, activations } = modelFootprint(model, options, size, channels);
   return 4 * (4 * params + 3 * batchSize * activations + 2 * batchSize * size * size * channels);
 }
@@ -107,10 +137,14 @@ export function trainingBytes(model: ModelName, options: Readonly<Record<string,
  * InputError naming the values and the limit when the step would not fit `budget` bytes, or an
  * image side's pixels exceed `maxPixels`.
  */
-export function checkTrainingShape(o: { model: ModelName; modelOptions: Readonly<Record<string, unknown>>; size: number; batchSize: number; maxPixels?: number }, budget = TRAINING_MEMORY_BUDGET): void {
+export function checkTrainingShape(
+  o: { model: ModelName; modelOptions: Readonly<Record<string, unknown>>; size: number; batchSize: number; maxPixels?: number },
+  budget = TRAINING_MEMORY_BUDGET,
+): void {
   checkModelOptions(o.model, o.modelOptions);
   const maxPixels = o.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (o.size * o.size > maxPixels) throw new InputError(`--size ${o.size} makes ${o.size * o.size} pixels an image, over the pixel limit ${maxPixels} (--max-pixels)`);
+  if (o.size * o.size > maxPixels)
+    throw new InputError(`--size ${o.size} makes ${o.size * o.size} pixels an image, over the pixel limit ${maxPixels} (--max-pixels)`);
   const bytes = trainingBytes(o.model, o.modelOptions, o.size, o.batchSize);
   if (bytes > budget)
     throw new InputError(

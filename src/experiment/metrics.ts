@@ -38,10 +38,34 @@ export function lastKValAccuracy(run: RunRecord, k: number): number {
 export function runMetrics(lastK = 3): RunMetric[] {
   if (!Number.isInteger(lastK) || lastK < 1) throw new RangeError(`last-k must be a positive integer, got ${lastK}`);
   return [
-    { key: 'testAccuracy', label: 'test accuracy (scored once, after the last epoch)', higherIsBetter: true, kind: 'accuracy', of: (r) => r.test?.accuracy ?? Number.NaN },
-    { key: 'lastKValAccuracy', label: `val accuracy, mean of last ${lastK} epochs`, higherIsBetter: true, kind: 'accuracy', of: (r) => lastKValAccuracy(r, lastK) },
-    { key: 'finalValAccuracy', label: 'val accuracy, final epoch', higherIsBetter: true, kind: 'accuracy', of: (r) => last(r)?.valAccuracy ?? Number.NaN },
-    { key: 'bestValAccuracy', label: 'val accuracy, best epoch (chosen on val: optimistic)', higherIsBetter: true, kind: 'accuracy', of: (r) => r.epochs[bestEpoch(r) - 1]?.valAccuracy ?? Number.NaN },
+    {
+      key: 'testAccuracy',
+      label: 'test accuracy (scored once, after the last epoch)',
+      higherIsBetter: true,
+      kind: 'accuracy',
+      of: (r) => r.test?.accuracy ?? Number.NaN,
+    },
+    {
+      key: 'lastKValAccuracy',
+      label: `val accuracy, mean of last ${lastK} epochs`,
+      higherIsBetter: true,
+      kind: 'accuracy',
+      of: (r) => lastKValAccuracy(r, lastK),
+    },
+    {
+      key: 'finalValAccuracy',
+      label: 'val accuracy, final epoch',
+      higherIsBetter: true,
+      kind: 'accuracy',
+      of: (r) => last(r)?.valAccuracy ?? Number.NaN,
+    },
+    {
+      key: 'bestValAccuracy',
+      label: 'val accuracy, best epoch (chosen on val: optimistic)',
+      higherIsBetter: true,
+      kind: 'accuracy',
+      of: (r) => r.epochs[bestEpoch(r) - 1]?.valAccuracy ?? Number.NaN,
+    },
     { key: 'finalValLoss', label: 'val loss, final epoch', higherIsBetter: false, kind: 'loss', of: (r) => last(r)?.valLoss ?? Number.NaN },
   ];
 }

@@ -20,7 +20,10 @@ export interface WorkerInit {
   readonly keepCheckpoints: boolean;
 }
 
-export type ToWorker = { readonly t: 'init'; readonly init: WorkerInit } | { readonly t: 'run'; readonly arm: string; readonly seed: number } | { readonly t: 'stop' };
+export type ToWorker =
+  | { readonly t: 'init'; readonly init: WorkerInit }
+  | { readonly t: 'run'; readonly arm: string; readonly seed: number }
+  | { readonly t: 'stop' };
 export type FromWorker =
   | { readonly t: 'ready' }
   | { readonly t: 'fail'; readonly message: string }
@@ -59,10 +62,12 @@ export class WorkerPool {
     const { file, execArgv } = workerCommand();
     const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
     const slot: Slot = { child, ready: Promise.resolve(), exited: Promise.resolve() };
-    slot.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      slot.onExit?.(`worker process ${child.pid} exited (${signal ?? `code ${code}`})`);
-      resolve();
-    }));
+    slot.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        slot.onExit?.(`worker process ${child.pid} exited (${signal ?? `code ${code}`})`);
+        resolve();
+      }),
+    );
     child.on('message', (m: FromWorker) => slot.onMessage?.(m));
     slot.ready = new Promise<void>((resolve, reject) => {
       slot.onMessage = (m) => {

@@ -91,7 +91,10 @@ export class ProgressPrinter {
       case 'batch':
         if (this.mode === 'tty') {
           const eta = e.etaSeconds === undefined ? '' : `  ETA ${formatDuration(e.etaSeconds)}`;
-          this.status(`${e.arm}|${e.seed}`, `[${e.run}/${e.runs}] ${e.arm} seed ${e.seed}  epoch ${e.epoch}/${e.epochs}  batch ${e.batch}/${e.batches}  ${e.imagesPerSecond.toFixed(0)} img/s${eta}`);
+          this.status(
+            `${e.arm}|${e.seed}`,
+            `[${e.run}/${e.runs}] ${e.arm} seed ${e.seed}  epoch ${e.epoch}/${e.epochs}  batch ${e.batch}/${e.batches}  ${e.imagesPerSecond.toFixed(0)} img/s${eta}`,
+          );
         }
         break;
       case 'epoch': {

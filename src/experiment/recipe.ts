@@ -21,16 +21,28 @@ export interface Recipe {
   readonly stepGamma: number;
 }
 
-export const DEFAULT_RECIPE: Recipe = { optimizer: 'adam', momentum: 0.9, weightDecay: 0, schedule: 'constant', warmupEpochs: 0, stepEvery: 10, stepGamma: 0.1 };
+export const DEFAULT_RECIPE: Recipe = {
+  optimizer: 'adam',
+  momentum: 0.9,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmupEpochs: 0,
+  stepEvery: 10,
+  stepGamma: 0.1,
+};
 
 /** Checks a recipe, naming the first bad option. */
 export function checkRecipe(r: Recipe): Recipe {
-  if (r.optimizer !== 'adam' && r.optimizer !== 'sgd') throw new RangeError(`--optimizer must be adam or sgd, got '${String(r.optimizer)}'`);
+  if (r.optimizer !== 'adam' && r.optimizer !== 'sgd')
+    throw new RangeError(`--optimizer must be adam or sgd, got '${String(r.optimizer)}'`);
   if (!(r.momentum >= 0 && r.momentum < 1)) throw new RangeError(`--momentum must be in [0, 1), got ${r.momentum}`);
   if (!(r.weightDecay >= 0 && r.weightDecay < 1)) throw new RangeError(`--weight-decay must be in [0, 1), got ${r.weightDecay}`);
-  if (!['constant', 'cosine', 'step'].includes(r.schedule)) throw new RangeError(`--schedule must be constant, cosine or step, got '${String(r.schedule)}'`);
-  if (!(r.warmupEpochs >= 0 && Number.isFinite(r.warmupEpochs))) throw new RangeError(`--warmup must be a number of epochs >= 0, got ${r.warmupEpochs}`);
-  if (!(Number.isInteger(r.stepEvery) && r.stepEvery >= 1)) throw new RangeError(`step-every must be a positive integer, got ${r.stepEvery}`);
+  if (!['constant', 'cosine', 'step'].includes(r.schedule))
+    throw new RangeError(`--schedule must be constant, cosine or step, got '${String(r.schedule)}'`);
+  if (!(r.warmupEpochs >= 0 && Number.isFinite(r.warmupEpochs)))
+    throw new RangeError(`--warmup must be a number of epochs >= 0, got ${r.warmupEpochs}`);
+  if (!(Number.isInteger(r.stepEvery) && r.stepEvery >= 1))
+    throw new RangeError(`step-every must be a positive integer, got ${r.stepEvery}`);
   if (!(r.stepGamma > 0 && r.stepGamma <= 1)) throw new RangeError(`step-gamma must be in (0, 1], got ${r.stepGamma}`);
   return r;
 }

@@ -7,9 +7,21 @@ import { cutmix, labelSmoothing, mixup, oneHot } from '../operators/index.js';
 import { augmentedBatches, type Arm, type ArmRegistry } from './arms.js';
 
 export const RECIPE_ARMS: readonly Arm[] = [
-  { name: 'label-smoothing', summary: 'augment, then label smoothing 0.1', build: (seed, o) => [...augmentedBatches(seed, o), oneHot(), labelSmoothing(0.1)] },
-  { name: 'cutmix-sample', summary: 'augment, then CutMix (alpha 1), one lambda per sample', build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 1, perSample: true, seed })] },
-  { name: 'mixup-sample', summary: 'augment, then Mixup (alpha 0.2), one lambda per sample', build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 0.2, perSample: true, seed })] },
+  {
+    name: 'label-smoothing',
+    summary: 'augment, then label smoothing 0.1',
+    build: (seed, o) => [...augmentedBatches(seed, o), oneHot(), labelSmoothing(0.1)],
+  },
+  {
+    name: 'cutmix-sample',
+    summary: 'augment, then CutMix (alpha 1), one lambda per sample',
+    build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 1, perSample: true, seed })],
+  },
+  {
+    name: 'mixup-sample',
+    summary: 'augment, then Mixup (alpha 0.2), one lambda per sample',
+    build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 0.2, perSample: true, seed })],
+  },
 ];
 
 /** `registry` with the recipe arms added (a copy; names already there are kept as they are). */

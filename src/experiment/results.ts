@@ -53,7 +53,7 @@ export interface RunRecord {
   /** What the arm's mixing did to the training targets (mixstats.ts); absent in older files. */
   readonly mixing?: MixingStats;
   readonly seconds: number;
-  readonly finishedAt: string;  /** Files skipped (onError 'skip') in the process that trained it, up to its end. */
+  readonly finishedAt: string; /** Files skipped (onError 'skip') in the process that trained it, up to its end. */
   readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
 }
 
@@ -66,7 +66,13 @@ export interface ArmSummary {
   readonly finalValLoss: MeanStd;
   readonly finalAccuracy: MeanStd;
   readonly finalLoss: MeanStd;
-  readonly perEpoch: ReadonlyArray<{ readonly epoch: number; readonly valAccuracy: MeanStd; readonly valLoss: MeanStd; readonly accuracy: MeanStd; readonly loss: MeanStd }>;
+  readonly perEpoch: ReadonlyArray<{
+    readonly epoch: number;
+    readonly valAccuracy: MeanStd;
+    readonly valLoss: MeanStd;
+    readonly accuracy: MeanStd;
+    readonly loss: MeanStd;
+  }>;
 }
 
 /** The whole file. */
@@ -148,7 +154,10 @@ export async function readRuns(file: string): Promise<RunRecord[]> {
 }
 
 /** Aggregates the runs of each arm (in `arms` order) across seeds. */
-export function summarize(runs: readonly RunRecord[], arms: ReadonlyArray<{ readonly name: string; readonly summary: string }>): ArmSummary[] {
+export function summarize(
+  runs: readonly RunRecord[],
+  arms: ReadonlyArray<{ readonly name: string; readonly summary: string }>,
+): ArmSummary[] {
   const out: ArmSummary[] = [];
   for (const arm of arms) {
     const mine = runs.filter((r) => r.arm === arm.name).sort((a, b) => a.seed - b.seed);
@@ -179,7 +188,20 @@ export function summarize(runs: readonly RunRecord[], arms: ReadonlyArray<{ read
   return out;
 }
 
-const CSV_COLUMNS = ['arm', 'seed', 'epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds', 'train_seconds', 'images_per_second', 'backend', 'config_hash'] as const;
+const CSV_COLUMNS = [
+  'arm',
+  'seed',
+  'epoch',
+  'loss',
+  'accuracy',
+  'val_loss',
+  'val_accuracy',
+  'seconds',
+  'train_seconds',
+  'images_per_second',
+  'backend',
+  'config_hash',
+] as const;
 
 /** RFC 4180 quoting; also defuses spreadsheet formulas (a leading = + - @ gets a quote). */
 export function csvField(value: string | number): string {
@@ -193,7 +215,24 @@ export function resultsCsv(runs: readonly RunRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of runs) {
     for (const e of r.epochs) {
-      lines.push([r.arm, r.seed, e.epoch, e.loss, e.accuracy, e.valLoss, e.valAccuracy, e.seconds, e.trainSeconds, e.imagesPerSecond, r.backend, r.configHash].map(csvField).join(','));
+      lines.push(
+        [
+          r.arm,
+          r.seed,
+          e.epoch,
+          e.loss,
+          e.accuracy,
+          e.valLoss,
+          e.valAccuracy,
+          e.seconds,
+          e.trainSeconds,
+          e.imagesPerSecond,
+          r.backend,
+          r.configHash,
+        ]
+          .map(csvField)
+          .join(','),
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -21,7 +21,17 @@ import { checkRecipe, DEFAULT_RECIPE } from './recipe.js';
 import { InputError } from './errors.js';
 import { checkTrainingShape } from './limits.js';
 import { skippedFiles, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
-import { checkOutFolder, claimRun, cleanStaleTemps, configDir, moveAside, readRunFile, runFileName, writeFileAtomic, type Claim } from './store.js';
+import {
+  checkOutFolder,
+  claimRun,
+  cleanStaleTemps,
+  configDir,
+  moveAside,
+  readRunFile,
+  runFileName,
+  writeFileAtomic,
+  type Claim,
+} from './store.js';
 import { checkpointFile, removeCheckpoint, runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from './train.js';
 import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from './views.js';
 import { WorkerPool } from './pool.js';
@@ -42,10 +52,38 @@ export type ProgressEvent =
       readonly shard?: Shard;
     }
   | { readonly type: 'skip'; readonly arm: string; readonly seed: number; readonly valAccuracy: number }
-  | { readonly type: 'run-start'; readonly arm: string; readonly seed: number; readonly run: number; readonly runs: number; readonly pipeline: string }
+  | {
+      readonly type: 'run-start';
+      readonly arm: string;
+      readonly seed: number;
+      readonly run: number;
+      readonly runs: number;
+      readonly pipeline: string;
+    }
   | { readonly type: 'resume'; readonly arm: string; readonly seed: number; readonly epoch: number; readonly epochs: number }
-  | { readonly type: 'batch'; readonly arm: string; readonly seed: number; readonly run: number; readonly runs: number; readonly epoch: number; readonly epochs: number; readonly batch: number; readonly batches: number; readonly imagesPerSecond: number; readonly etaSeconds: number | undefined }
-  | { readonly type: 'epoch'; readonly arm: string; readonly seed: number; readonly run: number; readonly runs: number; readonly epochs: number; readonly record: EpochRecord; readonly etaSeconds: number | undefined }
+  | {
+      readonly type: 'batch';
+      readonly arm: string;
+      readonly seed: number;
+      readonly run: number;
+      readonly runs: number;
+      readonly epoch: number;
+      readonly epochs: number;
+      readonly batch: number;
+      readonly batches: number;
+      readonly imagesPerSecond: number;
+      readonly etaSeconds: number | undefined;
+    }
+  | {
+      readonly type: 'epoch';
+      readonly arm: string;
+      readonly seed: number;
+      readonly run: number;
+      readonly runs: number;
+      readonly epochs: number;
+      readonly record: EpochRecord;
+      readonly etaSeconds: number | undefined;
+    }
   | { readonly type: 'run-end'; readonly arm: string; readonly seed: number; readonly record: RunRecord }
   | { readonly type: 'run-stopped'; readonly arm: string; readonly seed: number };
 
@@ -106,13 +144,16 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   positiveInt('shuffle window', config.shuffleWindow);
   if (config.arms.length === 0) throw new InputError('no arms given');
   if (new Set(config.arms).size !== config.arms.length) throw new InputError(`arms listed twice: ${config.arms.join(',')}`);
-  for (const arm of config.arms) if (!registry.has(arm)) throw new InputError(`unknown arm '${arm}'; known arms: ${registry.names().join(', ')}`);
+  for (const arm of config.arms)
+    if (!registry.has(arm)) throw new InputError(`unknown arm '${arm}'; known arms: ${registry.names().join(', ')}`);
   if (config.seeds.length === 0) throw new InputError('no seeds given');
   for (const s of config.seeds) if (!Number.isSafeInteger(s) || s < 0) throw new InputError(`seeds must be integers >= 0, got ${s}`);
   if (new Set(config.seeds).size !== config.seeds.length) throw new InputError(`seeds listed twice: ${config.seeds.join(',')}`);
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
-  if (!(config.learningRate > 0 && Number.isFinite(config.learningRate))) throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
-  if (!(config.validationSplit > 0 && config.validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  if (!(config.learningRate > 0 && Number.isFinite(config.learningRate)))
+    throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
+  if (!(config.validationSplit > 0 && config.validationSplit < 1))
+    throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
   checkTrainingShape(config); // model options, and size x batch x model against the memory budget
   if (config.recipe !== undefined) {
     try {
@@ -121,15 +162,26 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
       throw new InputError(error instanceof Error ? error.message : String(error));
     }
   }
-  if (config.baseline !== undefined && !config.arms.includes(config.baseline)) throw new InputError(`--baseline '${config.baseline}' is not one of the arms: ${config.arms.join(', ')}`);
-  if (config.effect !== undefined && !(config.effect > 0 && Number.isFinite(config.effect))) throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
+  if (config.baseline !== undefined && !config.arms.includes(config.baseline))
+    throw new InputError(`--baseline '${config.baseline}' is not one of the arms: ${config.arms.join(', ')}`);
+  if (config.effect !== undefined && !(config.effect > 0 && Number.isFinite(config.effect)))
+    throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
 }
 
 /** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
-export async function openConfigData(config: AblationConfig, options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void; readonly skipLog?: SkipLog } = {}): Promise<AblationData> {
+export async function openConfigData(
+  config: AblationConfig,
+  options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void; readonly skipLog?: SkipLog } = {},
+): Promise<AblationData> {
   const testSplit = config.testSplit ?? 0;
   if (config.data !== undefined)
-    return openDetectedData(config.data, { validationSplit: config.validationSplit, seeds: config.seeds, testSplit, ...(config.onError === undefined ? {} : { onError: config.onError }), ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }) });
+    return openDetectedData(config.data, {
+      validationSplit: config.validationSplit,
+      seeds: config.seeds,
+      testSplit,
+      ...(config.onError === undefined ? {} : { onError: config.onError }),
+      ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+    });
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
@@ -163,15 +215,30 @@ export interface Prepared {
 }
 
 /** Validates the config, opens data and backend, and computes the config hash. */
-export async function prepareAblation(config: AblationConfig, options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch'> = {}): Promise<Prepared> {
+export async function prepareAblation(
+  config: AblationConfig,
+  options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch'> = {},
+): Promise<Prepared> {
   const registry = options.registry ?? withRecipeArms(defaultArmRegistry());
   validateConfig(config, registry);
   const emit = options.onProgress;
   const skipLog = new SkipLog();
-  const data = options.data ?? (await openConfigData(config, { ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), ...(emit ? { onProgress: emit } : {}), skipLog }));
+  const data =
+    options.data ??
+    (await openConfigData(config, {
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...(emit ? { onProgress: emit } : {}),
+      skipLog,
+    }));
   if (data.skipped && data.skipped.length > 0) {
-    const few = data.skipped.slice(0, 3).map((s) => `${s.origin} (${s.reason})`).join('; ');
-    emit?.({ type: 'info', message: `data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${few}${data.skipped.length > 3 ? '; ...' : ''}` });
+    const few = data.skipped
+      .slice(0, 3)
+      .map((s) => `${s.origin} (${s.reason})`)
+      .join('; ');
+    emit?.({
+      type: 'info',
+      message: `data: skipped ${data.skipped.length} entr${data.skipped.length === 1 ? 'y' : 'ies'} while listing: ${few}${data.skipped.length > 3 ? '; ...' : ''}`,
+    });
   }
   let backend: ResolvedBackend;
   try {
@@ -196,14 +263,28 @@ export async function prepareAblation(config: AblationConfig, options: Pick<RunA
     try {
       modelFiles = await readModelFiles(config.modelFile);
       // Loaded once here so that a bad file fails now, not mid-ablation.
-      (await loadUserModel(modelFiles, { inputSize: config.size, numClasses: data.classes.length, seed: 0, learningRate: config.learningRate })).dispose();
+      (
+        await loadUserModel(modelFiles, {
+          inputSize: config.size,
+          numClasses: data.classes.length,
+          seed: 0,
+          learningRate: config.learningRate,
+        })
+      ).dispose();
     } catch (error) {
       throw new InputError(error instanceof Error ? error.message : String(error));
     }
   }
   // Everything but arm and seed that changes the numbers.
   const configHash = shortHash({
-    data: { kind: data.kind, fingerprint: data.fingerprint, classes: data.classes, train: data.trainCount, validation: data.validationCount, ...(data.testCount ? { test: data.testCount } : {}) },
+    data: {
+      kind: data.kind,
+      fingerprint: data.fingerprint,
+      classes: data.classes,
+      train: data.trainCount,
+      validation: data.validationCount,
+      ...(data.testCount ? { test: data.testCount } : {}),
+    },
     epochs: config.epochs,
     size: config.size,
     batchSize: config.batchSize,
@@ -225,13 +306,44 @@ export async function prepareAblation(config: AblationConfig, options: Pick<RunA
     format: 'mixstream-config/1',
     configHash,
     config: { ...configRecord, recipe, out: config.out, data: data.location, builtinData: config.data === undefined, prefetch },
-    data: { kind: data.kind, location: data.location, classes: data.classes, trainCount: data.trainCount, validationCount: data.validationCount, testCount: data.testCount ?? 0, fingerprint: data.fingerprint },
-    backend: { name: backend.name, tfBackend: backend.tfBackend, reason: backend.reason, skipped: backend.skipped, kernels: backendKernelsInfo() },
+    data: {
+      kind: data.kind,
+      location: data.location,
+      classes: data.classes,
+      trainCount: data.trainCount,
+      validationCount: data.validationCount,
+      testCount: data.testCount ?? 0,
+      fingerprint: data.fingerprint,
+    },
+    backend: {
+      name: backend.name,
+      tfBackend: backend.tfBackend,
+      reason: backend.reason,
+      skipped: backend.skipped,
+      kernels: backendKernelsInfo(),
+    },
     arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
     seeds: config.seeds,
     epochs: config.epochs,
   };
-  return { ctx: { config, data, backend, armOptions, validation, prefetch, configHash, recipe, ...(modelFiles === undefined ? {} : { modelFiles }) }, registry, arms, header, dir: configDir(config.out, configHash), skipLog };
+  return {
+    ctx: {
+      config,
+      data,
+      backend,
+      armOptions,
+      validation,
+      prefetch,
+      configHash,
+      recipe,
+      ...(modelFiles === undefined ? {} : { modelFiles }),
+    },
+    registry,
+    arms,
+    header,
+    dir: configDir(config.out, configHash),
+    skipLog,
+  };
 }
 
 /** What one attempt at a run gave. */
@@ -241,7 +353,12 @@ export type RunOutcome = { readonly kind: 'done'; readonly record: RunRecord } |
  * Trains one claimed run in this process and saves it: the run file (atomic) first, then the
  * checkpoint goes. Shared by the parent (jobs 1) and the workers.
  */
-export async function trainAndSave(prepared: Prepared, arm: Arm, seed: number, options: { readonly keepCheckpoint?: boolean; readonly signal?: AbortSignal; readonly onEvent?: (e: TrainEvent) => void }): Promise<RunOutcome> {
+export async function trainAndSave(
+  prepared: Prepared,
+  arm: Arm,
+  seed: number,
+  options: { readonly keepCheckpoint?: boolean; readonly signal?: AbortSignal; readonly onEvent?: (e: TrainEvent) => void },
+): Promise<RunOutcome> {
   const checkpoint = checkpointFile(prepared.dir, arm.name, seed);
   const trainedRecord = await trainRun(prepared.ctx, arm, seed, { checkpoint, ...options });
   if (trainedRecord === undefined) return { kind: 'stopped' };
@@ -260,10 +377,22 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const jobs = options.jobs ?? 1;
   if (!Number.isSafeInteger(jobs) || jobs < 1) throw new InputError(`jobs must be a positive integer, got ${jobs}`);
   const shard = options.shard;
-  if (shard && !(Number.isSafeInteger(shard.index) && Number.isSafeInteger(shard.count) && shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) {
+  if (
+    shard &&
+    !(
+      Number.isSafeInteger(shard.index) &&
+      Number.isSafeInteger(shard.count) &&
+      shard.count >= 1 &&
+      shard.index >= 0 &&
+      shard.index < shard.count
+    )
+  ) {
     throw new InputError(`shard must be INDEX/COUNT with 0 <= INDEX < COUNT, got ${shard.index}/${shard.count}`);
   }
-  if (jobs > 1 && (options.registry !== undefined || options.data !== undefined)) throw new InputError('jobs > 1 trains in worker processes, which know only the default arms and the config\'s data: pass jobs 1 with a custom registry or data');
+  if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
+    throw new InputError(
+      "jobs > 1 trains in worker processes, which know only the default arms and the config's data: pass jobs 1 with a custom registry or data",
+    );
 
   const prepared = await prepareAblation(config, options);
   const { ctx, arms, dir } = prepared;
@@ -280,7 +409,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   // The views of this command are about its own arms and seeds (another command may add others to the header).
   const viewHeader: ConfigHeader = { ...header, config: prepared.header.config, arms: prepared.header.arms, seeds: config.seeds };
 
-  const plan = arms.flatMap((arm) => config.seeds.map((seed) => ({ arm, seed, key: runKey(arm.name, seed, ctx.configHash, runPipeline(ctx, arm, seed)) })));
+  const plan = arms.flatMap((arm) =>
+    config.seeds.map((seed) => ({ arm, seed, key: runKey(arm.name, seed, ctx.configHash, runPipeline(ctx, arm, seed)) })),
+  );
   const keys = new Set(plan.map((p) => p.key));
   const mine = shard ? shardShare(plan, shard) : plan;
 
@@ -290,11 +421,18 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const finished = async (p: (typeof plan)[number]): Promise<RunRecord | undefined> => {
     const file = path.join(dir, runFileName(p.arm.name, p.seed));
     const r = await readRunFile(file, { arm: p.arm.name, seed: p.seed, configHash: ctx.configHash, epochs: config.epochs });
-    if (r.kind === 'damaged') emit({ type: 'info', message: `moved damaged run file ${file} aside to ${path.basename(r.movedTo)}: ${r.reason}; training it again` });
+    if (r.kind === 'damaged')
+      emit({
+        type: 'info',
+        message: `moved damaged run file ${file} aside to ${path.basename(r.movedTo)}: ${r.reason}; training it again`,
+      });
     if (r.kind !== 'ok') return undefined;
     if (r.record.key !== p.key) {
       const to = await moveAside(file, 'superseded');
-      emit({ type: 'info', message: `run file ${file} is of another pipeline (${r.record.key}); kept as ${path.basename(to)}, training it again` });
+      emit({
+        type: 'info',
+        message: `run file ${file} is of another pipeline (${r.record.key}); kept as ${path.basename(to)}, training it again`,
+      });
       return undefined;
     }
     return r.record;
@@ -306,7 +444,18 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const todo = mine.filter((p) => !done.has(p.key));
   const batchesPerEpoch = Math.ceil(ctx.data.trainCount / config.batchSize);
   const workers = Math.min(jobs, Math.max(1, todo.length));
-  emit({ type: 'plan', total: mine.length, skipped: mine.length - todo.length, epochs: config.epochs, batchesPerEpoch, trainCount: ctx.data.trainCount, validationCount: ctx.data.validationCount, backend: ctx.backend, jobs: workers, ...(shard ? { shard } : {}) });
+  emit({
+    type: 'plan',
+    total: mine.length,
+    skipped: mine.length - todo.length,
+    epochs: config.epochs,
+    batchesPerEpoch,
+    trainCount: ctx.data.trainCount,
+    validationCount: ctx.data.validationCount,
+    backend: ctx.backend,
+    jobs: workers,
+    ...(shard ? { shard } : {}),
+  });
   for (const p of mine) {
     const r = done.get(p.key);
     if (r) emit({ type: 'skip', arm: p.arm.name, seed: p.seed, valAccuracy: r.epochs[r.epochs.length - 1]?.valAccuracy ?? Number.NaN });
@@ -318,35 +467,61 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   let epochsDone = 0;
   const eta = (batchesIntoEpoch: number, secondsIntoEpoch: number): number | undefined => {
     const perEpoch =
-      epochSeconds.length > 0 ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : batchesIntoEpoch >= 2 ? (secondsIntoEpoch / batchesIntoEpoch) * batchesPerEpoch * 1.15 : undefined;
+      epochSeconds.length > 0
+        ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length
+        : batchesIntoEpoch >= 2
+          ? (secondsIntoEpoch / batchesIntoEpoch) * batchesPerEpoch * 1.15
+          : undefined;
     if (perEpoch === undefined) return undefined;
     return Math.max(0, ((totalEpochs - epochsDone) * perEpoch) / workers - secondsIntoEpoch);
   };
 
   let trained = 0;
   const signal = options.signal;
-  const onTrainEvent = (p: (typeof plan)[number], run: number) => (e: TrainEvent): void => {
-    const base = { arm: p.arm.name, seed: p.seed };
-    switch (e.type) {
-      case 'resume':
-        emit({ type: 'resume', ...base, epoch: e.epoch, epochs: config.epochs });
-        epochsDone += e.epoch;
-        break;
-      case 'checkpoint-ignored':
-        emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: ${e.reason}` });
-        break;
-      case 'batch':
-        emit({ type: 'batch', ...base, run, runs: todo.length, epoch: e.epoch, epochs: config.epochs, batch: e.batch, batches: e.batches, imagesPerSecond: e.imagesPerSecond, etaSeconds: eta(e.batch, e.secondsIntoEpoch) });
-        break;
-      case 'epoch':
-        epochsDone++;
-        epochSeconds.push(e.record.seconds);
-        emit({ type: 'epoch', ...base, run, runs: todo.length, epochs: config.epochs, record: e.record, etaSeconds: eta(0, 0) });
-        break;
-    }
-  };
+  const onTrainEvent =
+    (p: (typeof plan)[number], run: number) =>
+    (e: TrainEvent): void => {
+      const base = { arm: p.arm.name, seed: p.seed };
+      switch (e.type) {
+        case 'resume':
+          emit({ type: 'resume', ...base, epoch: e.epoch, epochs: config.epochs });
+          epochsDone += e.epoch;
+          break;
+        case 'checkpoint-ignored':
+          emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: ${e.reason}` });
+          break;
+        case 'batch':
+          emit({
+            type: 'batch',
+            ...base,
+            run,
+            runs: todo.length,
+            epoch: e.epoch,
+            epochs: config.epochs,
+            batch: e.batch,
+            batches: e.batches,
+            imagesPerSecond: e.imagesPerSecond,
+            etaSeconds: eta(e.batch, e.secondsIntoEpoch),
+          });
+          break;
+        case 'epoch':
+          epochsDone++;
+          epochSeconds.push(e.record.seconds);
+          emit({ type: 'epoch', ...base, run, runs: todo.length, epochs: config.epochs, record: e.record, etaSeconds: eta(0, 0) });
+          break;
+      }
+    };
 
-  const pool = workers > 1 ? new WorkerPool(workers, { config, ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }), prefetch: ctx.prefetch, configHash: ctx.configHash, keepCheckpoints: options.keepCheckpoints ?? false }) : undefined;
+  const pool =
+    workers > 1
+      ? new WorkerPool(workers, {
+          config,
+          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+          prefetch: ctx.prefetch,
+          configHash: ctx.configHash,
+          keepCheckpoints: options.keepCheckpoints ?? false,
+        })
+      : undefined;
   const stopPool = (): void => pool?.stop();
   signal?.addEventListener('abort', stopPool);
   // Every rebuild reads the whole store; what it finds damaged (moved aside) is said at once.
@@ -357,30 +532,49 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   };
   let views = await rebuild();
   let viewWrite = Promise.resolve();
-  const refreshViews = (): Promise<void> => (viewWrite = viewWrite.then(async () => {
-    views = await rebuild();
-  }));
+  const refreshViews = (): Promise<void> =>
+    (viewWrite = viewWrite.then(async () => {
+      views = await rebuild();
+    }));
 
   /** Claims and trains one run; 'busy' when a live process holds it. */
   const attempt = async (p: (typeof plan)[number], slot: number): Promise<'done' | 'busy' | 'stopped'> => {
-    const claim: Claim | undefined = await claimRun(dir, p.arm.name, p.seed, { onSteal: (why) => emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: took over an abandoned claim (${why})` }) });
+    const claim: Claim | undefined = await claimRun(dir, p.arm.name, p.seed, {
+      onSteal: (why) => emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: took over an abandoned claim (${why})` }),
+    });
     if (!claim) return 'busy';
     try {
       // Finished by another process between our look and our claim.
       const already = await finished(p);
       if (already) {
         done.set(p.key, already);
-        emit({ type: 'skip', arm: p.arm.name, seed: p.seed, valAccuracy: already.epochs[already.epochs.length - 1]?.valAccuracy ?? Number.NaN });
+        emit({
+          type: 'skip',
+          arm: p.arm.name,
+          seed: p.seed,
+          valAccuracy: already.epochs[already.epochs.length - 1]?.valAccuracy ?? Number.NaN,
+        });
         return 'done';
       }
       if (signal?.aborted) return 'stopped';
       // Numbered by place in the plan, not by start order, so the numbers read the same whatever the jobs.
       const run = todo.indexOf(p) + 1;
-      emit({ type: 'run-start', arm: p.arm.name, seed: p.seed, run, runs: todo.length, pipeline: runPipeline(ctx, p.arm, p.seed).describe() });
+      emit({
+        type: 'run-start',
+        arm: p.arm.name,
+        seed: p.seed,
+        run,
+        runs: todo.length,
+        pipeline: runPipeline(ctx, p.arm, p.seed).describe(),
+      });
       const onEvent = onTrainEvent(p, run);
       const outcome = pool
         ? await pool.run(slot, p.arm.name, p.seed, onEvent)
-        : await trainAndSave(prepared, p.arm, p.seed, { keepCheckpoint: options.keepCheckpoints ?? false, ...(signal ? { signal } : {}), onEvent });
+        : await trainAndSave(prepared, p.arm, p.seed, {
+            keepCheckpoint: options.keepCheckpoints ?? false,
+            ...(signal ? { signal } : {}),
+            onEvent,
+          });
       if (outcome.kind === 'stopped') {
         emit({ type: 'run-stopped', arm: p.arm.name, seed: p.seed });
         return 'stopped';

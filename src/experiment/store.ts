@@ -42,7 +42,8 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-const tempName = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.tmp-${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`);
+const tempName = (file: string): string =>
+  path.join(path.dirname(file), `.${path.basename(file)}.tmp-${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`);
 
 /**
  * Writes `data` to `file` so that readers and crashes see the old file or the new one, never a
@@ -126,7 +127,8 @@ export async function checkOutFolder(out: string, dataFolder: string | undefined
   if (dataFolder !== undefined) {
     const data = path.resolve(dataFolder);
     const rel = path.relative(data, abs);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) return `--out '${out}' lies inside the data folder '${dataFolder}': its files would be read as training data; choose a folder outside it`;
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+      return `--out '${out}' lies inside the data folder '${dataFolder}': its files would be read as training data; choose a folder outside it`;
   }
   try {
     await mkdirStepwise(path.join(abs, 'runs'));
@@ -185,26 +187,33 @@ const isNum = (v: unknown): v is number => typeof v === 'number';
  * trusts (the epochs array, each metric a number) is checked, so an edited file cannot make a
  * summary say "over 2 seeds" while computing from 1.
  */
-export function runRecordProblem(value: unknown, expected?: { readonly epochs?: number; readonly arm?: string; readonly seed?: number; readonly configHash?: string }): string | undefined {
+export function runRecordProblem(
+  value: unknown,
+  expected?: { readonly epochs?: number; readonly arm?: string; readonly seed?: number; readonly configHash?: string },
+): string | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
   const r = value as Record<string, unknown>;
-  for (const k of ['key', 'configHash', 'arm', 'backend', 'finishedAt'] as const) if (typeof r[k] !== 'string') return `'${k}' is not a string`;
+  for (const k of ['key', 'configHash', 'arm', 'backend', 'finishedAt'] as const)
+    if (typeof r[k] !== 'string') return `'${k}' is not a string`;
   if (!Number.isSafeInteger(r.seed)) return `'seed' is not an integer`;
   if (!isNum(r.seconds)) return `'seconds' is not a number`;
   if (!r.pipeline || typeof r.pipeline !== 'object') return `'pipeline' is missing`;
   if (!r.model || typeof r.model !== 'object') return `'model' is missing`;
   if (!Array.isArray(r.epochs)) return `'epochs' is not an array`;
   if (r.epochs.length === 0) return `'epochs' is empty`;
-  if (expected?.epochs !== undefined && r.epochs.length !== expected.epochs) return `holds ${r.epochs.length} epochs, expected ${expected.epochs}`;
+  if (expected?.epochs !== undefined && r.epochs.length !== expected.epochs)
+    return `holds ${r.epochs.length} epochs, expected ${expected.epochs}`;
   for (const [i, e] of r.epochs.entries()) {
     if (!e || typeof e !== 'object') return `epoch ${i + 1} is not an object`;
     const ep = e as Record<string, unknown>;
     if (ep.epoch !== i + 1) return `epoch ${i + 1} is numbered ${String(ep.epoch)}`;
-    for (const k of ['loss', 'accuracy', 'valLoss', 'valAccuracy', 'seconds', 'trainSeconds', 'imagesPerSecond'] as const) if (!isNum(ep[k])) return `epoch ${i + 1}: '${k}' is not a number`;
+    for (const k of ['loss', 'accuracy', 'valLoss', 'valAccuracy', 'seconds', 'trainSeconds', 'imagesPerSecond'] as const)
+      if (!isNum(ep[k])) return `epoch ${i + 1}: '${k}' is not a number`;
   }
   if (expected?.arm !== undefined && r.arm !== expected.arm) return `holds arm '${String(r.arm)}', expected '${expected.arm}'`;
   if (expected?.seed !== undefined && r.seed !== expected.seed) return `holds seed ${String(r.seed)}, expected ${expected.seed}`;
-  if (expected?.configHash !== undefined && r.configHash !== expected.configHash) return `holds config ${String(r.configHash)}, expected ${expected.configHash}`;
+  if (expected?.configHash !== undefined && r.configHash !== expected.configHash)
+    return `holds config ${String(r.configHash)}, expected ${expected.configHash}`;
   return undefined;
 }
 
@@ -216,7 +225,10 @@ export async function moveAside(file: string, tag = 'damaged'): Promise<string> 
 }
 
 /** What reading one run file gave. */
-export type RunRead = { readonly kind: 'ok'; readonly record: RunRecord } | { readonly kind: 'missing' } | { readonly kind: 'damaged'; readonly file: string; readonly movedTo: string; readonly reason: string };
+export type RunRead =
+  | { readonly kind: 'ok'; readonly record: RunRecord }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'damaged'; readonly file: string; readonly movedTo: string; readonly reason: string };
 
 /** Reads a run file; a damaged one is moved aside (see RunRead). */
 export async function readRunFile(file: string, expected?: Parameters<typeof runRecordProblem>[1]): Promise<RunRead> {
@@ -249,11 +261,16 @@ export async function readRunFile(file: string, expected?: Parameters<typeof run
 export const configDir = (out: string, configHash: string): string => path.join(path.resolve(out), 'runs', configHash);
 
 /** Every run in the store (all configs), and the damaged files moved aside on the way. */
-export async function readStore(out: string): Promise<{ readonly runs: RunRecord[]; readonly damaged: Array<Extract<RunRead, { kind: 'damaged' }>>; readonly configs: string[] }> {
+export async function readStore(
+  out: string,
+): Promise<{ readonly runs: RunRecord[]; readonly damaged: Array<Extract<RunRead, { kind: 'damaged' }>>; readonly configs: string[] }> {
   const root = path.join(path.resolve(out), 'runs');
   let hashes: string[];
   try {
-    hashes = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    hashes = (await readdir(root, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
   } catch {
     return { runs: [], damaged: [], configs: [] };
   }
@@ -305,7 +322,8 @@ async function abandoned(file: string, staleSeconds: number): Promise<{ reason: 
   }
   // On this host the process table is the truth: a live holder keeps its claim however long a
   // batch keeps it from its heartbeat; a dead one loses it at once.
-  if (body?.host === HOST && typeof body.pid === 'number') return pidAlive(body.pid) ? undefined : { reason: `its process ${body.pid} is dead`, text };
+  if (body?.host === HOST && typeof body.pid === 'number')
+    return pidAlive(body.pid) ? undefined : { reason: `its process ${body.pid} is dead`, text };
   // Another host (NFS): only the heartbeat tells.
   if (age > staleSeconds) return { reason: `no heartbeat for ${Math.round(age)} s`, text };
   return undefined;
@@ -317,7 +335,12 @@ async function abandoned(file: string, staleSeconds: number): Promise<{ reason: 
  * renamed is the lock judged abandoned (two stealers at once: the loser finds a fresh lock in its
  * hands, puts it back with link(), which fails rather than overwrite, and gives way).
  */
-export async function claimRun(dir: string, arm: string, seed: number, options: { readonly staleSeconds?: number; readonly heartbeatSeconds?: number; readonly onSteal?: (why: string) => void } = {}): Promise<Claim | undefined> {
+export async function claimRun(
+  dir: string,
+  arm: string,
+  seed: number,
+  options: { readonly staleSeconds?: number; readonly heartbeatSeconds?: number; readonly onSteal?: (why: string) => void } = {},
+): Promise<Claim | undefined> {
   const file = path.join(dir, `${arm}-s${seed}.lock`);
   const staleSeconds = options.staleSeconds ?? LOCK_STALE_SECONDS;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -331,7 +354,8 @@ export async function claimRun(dir: string, arm: string, seed: number, options: 
       }
       return heldClaim(file, options.heartbeatSeconds ?? HEARTBEAT_SECONDS);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new Error(`cannot create lock '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
     }
     const stale = await abandoned(file, staleSeconds);
     if (stale === undefined) {

@@ -41,7 +41,14 @@ export interface TrainContext {
 export type TrainEvent =
   | { readonly type: 'resume'; readonly epoch: number }
   | { readonly type: 'checkpoint-ignored'; readonly reason: string }
-  | { readonly type: 'batch'; readonly epoch: number; readonly batch: number; readonly batches: number; readonly imagesPerSecond: number; readonly secondsIntoEpoch: number }
+  | {
+      readonly type: 'batch';
+      readonly epoch: number;
+      readonly batch: number;
+      readonly batches: number;
+      readonly imagesPerSecond: number;
+      readonly secondsIntoEpoch: number;
+    }
   | { readonly type: 'epoch'; readonly record: EpochRecord };
 
 export interface TrainRunOptions {
@@ -59,7 +66,8 @@ export function runPipeline(ctx: Pick<TrainContext, 'armOptions' | 'prefetch'>, 
 }
 
 /** arm|seed|configHash|pipelineHash: what a finished run is matched on. */
-export const runKey = (arm: string, seed: number, configHash: string, pipeline: BuiltArm): string => `${arm}|${seed}|${configHash}|${shortHash(pipeline.steps)}`;
+export const runKey = (arm: string, seed: number, configHash: string, pipeline: BuiltArm): string =>
+  `${arm}|${seed}|${configHash}|${shortHash(pipeline.steps)}`;
 
 const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
   for (const n of names) {
@@ -97,7 +105,12 @@ const OPTIMIZER_EXTRAS = ['accBeta1', 'accBeta2'] as const;
 
 const save = (name: string, t: tf.Tensor): SavedTensor => {
   const values = t.dataSync();
-  return { name, shape: [...t.shape], dtype: t.dtype, data: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64') };
+  return {
+    name,
+    shape: [...t.shape],
+    dtype: t.dtype,
+    data: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64'),
+  };
 };
 
 const load = (s: SavedTensor): tf.Tensor => {
@@ -119,7 +132,8 @@ async function readCheckpoint(file: string, key: string, model: tf.LayersModel):
     if (c.format !== CHECKPOINT_FORMAT) return { ignored: `checkpoint ${file} is of another format` };
     if (c.key !== key) return { ignored: `checkpoint ${file} is of another config or pipeline (${c.key}), not ${key}` };
     const shapes = model.getWeights().map((w) => w.shape.join('x'));
-    if (!Array.isArray(c.weights) || c.weights.length !== shapes.length || c.weights.some((w, i) => w.shape.join('x') !== shapes[i])) return { ignored: `checkpoint ${file} does not fit the model's weights` };
+    if (!Array.isArray(c.weights) || c.weights.length !== shapes.length || c.weights.some((w, i) => w.shape.join('x') !== shapes[i]))
+      return { ignored: `checkpoint ${file} does not fit the model's weights` };
     if (!Array.isArray(c.epochs) || c.epochs.length === 0) return { ignored: `checkpoint ${file} holds no finished epoch` };
     return { checkpoint: c };
   } catch (error) {
@@ -140,7 +154,13 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const numClasses = data.classes.length;
   const model = ctx.modelFiles
     ? await loadUserModel(ctx.modelFiles, { inputSize: config.size, numClasses, seed, learningRate: config.learningRate })
-    : createModel(config.model, { ...config.modelOptions, inputSize: config.size, numClasses, seed, learningRate: config.learningRate } as Parameters<typeof createModel>[1]);
+    : createModel(config.model, {
+        ...config.modelOptions,
+        inputSize: config.size,
+        numClasses,
+        seed,
+        learningRate: config.learningRate,
+      } as Parameters<typeof createModel>[1]);
   const parameters = model.countParams();
   const epochs: EpochRecord[] = [];
   let secondsBefore = 0;
@@ -152,7 +172,14 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     if (found.ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${found.ignored}; starting afresh` });
     const checkpoint = found.checkpoint && found.checkpoint.epochs.length < config.epochs ? found.checkpoint : undefined;
     // The recipe first (SGD recompiles with its own optimizer), so the checkpoint restores into the optimizer that trains.
-    const recipeHooks = applyRecipe(model, ctx.recipe, config.learningRate, batchesPerEpoch, config.epochs, (checkpoint?.epochs.length ?? 0) * batchesPerEpoch);
+    const recipeHooks = applyRecipe(
+      model,
+      ctx.recipe,
+      config.learningRate,
+      batchesPerEpoch,
+      config.epochs,
+      (checkpoint?.epochs.length ?? 0) * batchesPerEpoch,
+    );
     if (checkpoint) {
       const weights = checkpoint.weights.map(load);
       model.setWeights(weights);
@@ -178,7 +205,12 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       let epochStart = 0;
       let lastBatchEnd = 0;
       let batchInEpoch = 0;
-      const train = toTfDataset(data.train(seed, { firstEpoch: epochs.length }).pipe(pipeline.operator, tap((b) => mixing.add(b))));
+      const train = toTfDataset(
+        data.train(seed, { firstEpoch: epochs.length }).pipe(
+          pipeline.operator,
+          tap((b) => mixing.add(b)),
+        ),
+      );
       const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
       await model.fitDataset(train, {
         epochs: config.epochs,
@@ -198,7 +230,14 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
             lastBatchEnd = performance.now();
             const s = (lastBatchEnd - epochStart) / 1000;
             const images = Math.min(batchInEpoch * config.batchSize, data.trainCount);
-            emit({ type: 'batch', epoch: epochs.length + 1, batch: batchInEpoch, batches: batchesPerEpoch, imagesPerSecond: s > 0 ? images / s : 0, secondsIntoEpoch: s });
+            emit({
+              type: 'batch',
+              epoch: epochs.length + 1,
+              batch: batchInEpoch,
+              batches: batchesPerEpoch,
+              imagesPerSecond: s > 0 ? images / s : 0,
+              secondsIntoEpoch: s,
+            });
             if (options.signal?.aborted) model.stopTraining = true;
           },
           onEpochEnd: async (epoch, logs) => {
@@ -216,7 +255,15 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
             };
             epochs.push(record);
             // After the last epoch only when kept (the trained model, for the user): the run file is saved next.
-            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) await writeCheckpoint(options.checkpoint, key, model, epochs, secondsBefore + (performance.now() - runStart) / 1000, mixing.stats());
+            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint))
+              await writeCheckpoint(
+                options.checkpoint,
+                key,
+                model,
+                epochs,
+                secondsBefore + (performance.now() - runStart) / 1000,
+                mixing.stats(),
+              );
             emit({ type: 'epoch', record });
             if (options.signal?.aborted) model.stopTraining = true;
           },
@@ -224,7 +271,8 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       });
     }
     // The test split: scored once, after the last epoch, never looked at before (see metrics.ts).
-    if (data.test && epochs.length === config.epochs && !options.signal?.aborted) test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
+    if (data.test && epochs.length === config.epochs && !options.signal?.aborted)
+      test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
   } finally {
     model.optimizer?.dispose();
     model.dispose();
@@ -236,8 +284,15 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     arm: arm.name,
     seed,
     backend: ctx.backend.name,
-    pipeline: { train: pipeline.describe(), trainSteps: pipeline.steps, validation: ctx.validation.describe(), validationSteps: ctx.validation.steps },
-    model: ctx.modelFiles ? { name: `file:${path.basename(ctx.modelFiles.file)}`, options: { fingerprint: ctx.modelFiles.fingerprint }, parameters } : { name: config.model, options: config.modelOptions, parameters },
+    pipeline: {
+      train: pipeline.describe(),
+      trainSteps: pipeline.steps,
+      validation: ctx.validation.describe(),
+      validationSteps: ctx.validation.steps,
+    },
+    model: ctx.modelFiles
+      ? { name: `file:${path.basename(ctx.modelFiles.file)}`, options: { fingerprint: ctx.modelFiles.fingerprint }, parameters }
+      : { name: config.model, options: config.modelOptions, parameters },
     epochs,
     mixing: mixing.stats(),
     ...(test === undefined ? {} : { test }),
@@ -246,7 +301,14 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   };
 }
 
-async function writeCheckpoint(file: string, key: string, model: tf.LayersModel, epochs: readonly EpochRecord[], seconds: number, mixing: MixingStats): Promise<void> {
+async function writeCheckpoint(
+  file: string,
+  key: string,
+  model: tf.LayersModel,
+  epochs: readonly EpochRecord[],
+  seconds: number,
+  mixing: MixingStats,
+): Promise<void> {
   const weights = model.getWeights().map((w, i) => save(String(i), w));
   const optimizer = model.optimizer;
   const named = await optimizer.getWeights();
@@ -255,14 +317,27 @@ async function writeCheckpoint(file: string, key: string, model: tf.LayersModel,
     const v = (optimizer as unknown as Record<string, unknown>)[name];
     if (v instanceof tf.Variable) extras.push(save(name, v));
   }
-  const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, key, epochs: [...epochs], seconds, weights, optimizer: named.map((n) => save(n.name, n.tensor)), extras, mixing };
+  const checkpoint: Checkpoint = {
+    format: CHECKPOINT_FORMAT,
+    key,
+    epochs: [...epochs],
+    seconds,
+    weights,
+    optimizer: named.map((n) => save(n.name, n.tensor)),
+    extras,
+    mixing,
+  };
   // getWeights makes a fresh scalar for the iteration count; the rest are the optimizer's own variables.
   for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
   await writeFileAtomic(file, JSON.stringify(checkpoint));
 }
 
 /** Loss and accuracy of `model` on a dataset, in one pass. */
-async function scoreTest(model: tf.LayersModel, dataset: tf.data.Dataset<tf.TensorContainer>, images: number): Promise<{ loss: number; accuracy: number; images: number }> {
+async function scoreTest(
+  model: tf.LayersModel,
+  dataset: tf.data.Dataset<tf.TensorContainer>,
+  images: number,
+): Promise<{ loss: number; accuracy: number; images: number }> {
   const out = await model.evaluateDataset(dataset as tf.data.Dataset<{ xs: tf.Tensor; ys: tf.Tensor }>, {});
   const scalars = Array.isArray(out) ? out : [out];
   const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? Number.NaN));

@@ -52,7 +52,9 @@ export async function readConfigHeader(out: string, configHash: string): Promise
 /** The planned (arm, seed) pairs of a header that have no run file. */
 export function missingRuns(header: ConfigHeader, runs: readonly RunRecord[]): Array<{ arm: string; seed: number }> {
   const out: Array<{ arm: string; seed: number }> = [];
-  for (const a of header.arms) for (const seed of header.seeds) if (!runs.some((r) => r.configHash === header.configHash && r.arm === a.name && r.seed === seed)) out.push({ arm: a.name, seed });
+  for (const a of header.arms)
+    for (const seed of header.seeds)
+      if (!runs.some((r) => r.configHash === header.configHash && r.arm === a.name && r.seed === seed)) out.push({ arm: a.name, seed });
   return out;
 }
 
@@ -83,9 +85,15 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
   const baseline = typeof header.config['baseline'] === 'string' ? header.config['baseline'] : undefined;
   const effect = typeof header.config['effect'] === 'number' ? header.config['effect'] : undefined;
   const store = await readStore(out);
-  const mine = (r: RunRecord): boolean => r.configHash === header.configHash && header.arms.some((a) => a.name === r.arm) && header.seeds.includes(r.seed) && (keys === undefined || keys.has(r.key));
+  const mine = (r: RunRecord): boolean =>
+    r.configHash === header.configHash &&
+    header.arms.some((a) => a.name === r.arm) &&
+    header.seeds.includes(r.seed) &&
+    (keys === undefined || keys.has(r.key));
   const armOrder = header.arms.map((a) => a.name);
-  const current = store.runs.filter(mine).sort((a, b) => armOrder.indexOf(a.arm) - armOrder.indexOf(b.arm) || header.seeds.indexOf(a.seed) - header.seeds.indexOf(b.seed));
+  const current = store.runs
+    .filter(mine)
+    .sort((a, b) => armOrder.indexOf(a.arm) - armOrder.indexOf(b.arm) || header.seeds.indexOf(a.seed) - header.seeds.indexOf(b.seed));
   const missing = missingRuns(header, current);
   const results: ResultsFile & { readonly store: string } = {
     format: RESULTS_FORMAT,
@@ -112,7 +120,13 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
   const csvPath = path.join(path.resolve(out), 'results.csv');
   await writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   await writeFileAtomic(csvPath, resultsCsv(current));
-  return { results, resultsPath, csvPath, missing, damaged: store.damaged.map((d) => `moved damaged run file ${d.file} aside to ${path.basename(d.movedTo)}: ${d.reason}`) };
+  return {
+    results,
+    resultsPath,
+    csvPath,
+    missing,
+    damaged: store.damaged.map((d) => `moved damaged run file ${d.file} aside to ${path.basename(d.movedTo)}: ${d.reason}`),
+  };
 }
 
 /**
@@ -143,7 +157,10 @@ export async function migrateResultsFile(out: string): Promise<string[]> {
   // Only whether a store is there: reading it here would move damaged files aside unreported.
   const storeHasRuns = (await readdir(path.join(path.resolve(out), 'runs')).catch(() => [])).length > 0;
   if (problem !== undefined) {
-    if (!storeHasRuns) throw new InputError(`'${file}' is not a mixstream results file (${problem}) and no run store is beside it; move it away or choose another --out`);
+    if (!storeHasRuns)
+      throw new InputError(
+        `'${file}' is not a mixstream results file (${problem}) and no run store is beside it; move it away or choose another --out`,
+      );
     const to = await moveAside(file);
     return [`results.json was damaged (${problem}); moved aside to ${path.basename(to)} and rebuilt from the run store`];
   }
@@ -173,6 +190,8 @@ export async function migrateResultsFile(out: string): Promise<string[]> {
   } catch {
     // Migrated by another process at the same time: the store holds the runs either way.
   }
-  notes.unshift(`migrated ${migrated} run(s) from an old-format results.json into ${path.join(out, 'runs')} (the old file is kept as ${path.basename(kept)})`);
+  notes.unshift(
+    `migrated ${migrated} run(s) from an old-format results.json into ${path.join(out, 'runs')} (the old file is kept as ${path.basename(kept)})`,
+  );
   return notes;
 }

@@ -29,7 +29,10 @@ export const pointsPerImage = (images: number): number => (images > 0 ? 100 / im
 /** Mean validation accuracy per epoch across an arm's runs. */
 function meanCurve(runs: readonly RunRecord[]): number[] {
   const epochs = Math.min(...runs.map((r) => r.epochs.length));
-  return Array.from({ length: Number.isFinite(epochs) ? epochs : 0 }, (_, i) => runs.reduce((a, r) => a + (r.epochs[i]?.valAccuracy ?? 0), 0) / runs.length);
+  return Array.from(
+    { length: Number.isFinite(epochs) ? epochs : 0 },
+    (_, i) => runs.reduce((a, r) => a + (r.epochs[i]?.valAccuracy ?? 0), 0) / runs.length,
+  );
 }
 
 export function ablationWarnings(input: WarningInput): AblationWarning[] {
@@ -40,7 +43,10 @@ export function ablationWarnings(input: WarningInput): AblationWarning[] {
     const n = Math.min(...headline.map((c) => c.n));
     const need = headline[0]?.seedsNeeded.signFlip;
     if (need !== undefined && Number.isFinite(n) && n < need)
-      out.push({ kind: 'few-seeds', message: `${n} paired seed(s): the exact sign-flip test cannot reach p < ${set.alpha} after Holm with fewer than ${need}; every verdict is inconclusive by construction (--seeds ${need} or more)` });
+      out.push({
+        kind: 'few-seeds',
+        message: `${n} paired seed(s): the exact sign-flip test cannot reach p < ${set.alpha} after Holm with fewer than ${need}; every verdict is inconclusive by construction (--seeds ${need} or more)`,
+      });
   }
   const ppi = pointsPerImage(input.validationCount);
   const effect = set?.effectPoints ?? 1;
@@ -59,8 +65,13 @@ export function ablationWarnings(input: WarningInput): AblationWarning[] {
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     const rise = 100 * (mean(curve.slice(-k)) - mean(curve.slice(-2 * k, -k)));
     if (rise > Math.max(1, ppi))
-      out.push({ kind: 'still-rising', arm, message: `${arm}: mean val accuracy still rising at the last epoch (+${rise.toFixed(1)} points over the last ${k} epoch(s)); the arms are compared before they converge (more --epochs)` });
+      out.push({
+        kind: 'still-rising',
+        arm,
+        message: `${arm}: mean val accuracy still rising at the last epoch (+${rise.toFixed(1)} points over the last ${k} epoch(s)); the arms are compared before they converge (more --epochs)`,
+      });
   }
-  for (const b of input.barelyActed ?? []) out.push({ kind: 'arm-barely-acted', arm: b.arm, message: `${b.arm}: the operator barely acted (${b.why})` });
+  for (const b of input.barelyActed ?? [])
+    out.push({ kind: 'arm-barely-acted', arm: b.arm, message: `${b.arm}: the operator barely acted (${b.why})` });
   return out;
 }

@@ -23,9 +23,15 @@ process.on('message', (m: ToWorker) => {
   void (async () => {
     try {
       if (m.t === 'init') {
-        prepared = await prepareAblation(m.init.config, { ...(m.init.cacheDir === undefined ? {} : { cacheDir: m.init.cacheDir }), prefetch: m.init.prefetch });
+        prepared = await prepareAblation(m.init.config, {
+          ...(m.init.cacheDir === undefined ? {} : { cacheDir: m.init.cacheDir }),
+          prefetch: m.init.prefetch,
+        });
         keepCheckpoints = m.init.keepCheckpoints;
-        if (prepared.ctx.configHash !== m.init.configHash) throw new InputError(`worker saw config ${prepared.ctx.configHash}, the parent ${m.init.configHash}: the data changed while starting`);
+        if (prepared.ctx.configHash !== m.init.configHash)
+          throw new InputError(
+            `worker saw config ${prepared.ctx.configHash}, the parent ${m.init.configHash}: the data changed while starting`,
+          );
         send({ t: 'ready' });
       } else if (m.t === 'stop') {
         controller.abort();
@@ -36,7 +42,11 @@ process.on('message', (m: ToWorker) => {
           return;
         }
         const arm = prepared.registry.get(m.arm);
-        const outcome = await trainAndSave(prepared, arm, m.seed, { keepCheckpoint: keepCheckpoints, signal: controller.signal, onEvent: (event) => send({ t: 'event', event }) });
+        const outcome = await trainAndSave(prepared, arm, m.seed, {
+          keepCheckpoint: keepCheckpoints,
+          signal: controller.signal,
+          onEvent: (event) => send({ t: 'event', event }),
+        });
         send({ t: 'result', outcome });
       }
     } catch (error) {

@@ -100,13 +100,24 @@ export class Profiler {
     return sorted.map((c) => {
       const wall = (c.end ?? now) - c.start;
       const busyMs = c.busyMs + (c.end === undefined && c.inside > 0 ? now - c.since : 0);
-      return { name: c.name, received: c.received, emitted: c.emitted, perSecond: wall > 0 ? (c.emitted * 1000) / wall : 0, busyMs, idleMs: Math.max(0, wall - busyMs), inside: c.inside, peakInside: c.peakInside };
+      return {
+        name: c.name,
+        received: c.received,
+        emitted: c.emitted,
+        perSecond: wall > 0 ? (c.emitted * 1000) / wall : 0,
+        busyMs,
+        idleMs: Math.max(0, wall - busyMs),
+        inside: c.inside,
+        peakInside: c.peakInside,
+      };
     });
   }
 
   /** The report as aligned text lines. */
   table(): string {
-    const rows = this.report().map((s) => [s.name, s.received, s.emitted, s.perSecond.toFixed(1), s.busyMs.toFixed(0), s.idleMs.toFixed(0), s.peakInside].map(String));
+    const rows = this.report().map((s) =>
+      [s.name, s.received, s.emitted, s.perSecond.toFixed(1), s.busyMs.toFixed(0), s.idleMs.toFixed(0), s.peakInside].map(String),
+    );
     const head = ['stage', 'in', 'out', 'out/s', 'busy ms', 'idle ms', 'peak inside'];
     const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     return [head, ...rows].map((r) => r.map((v, i) => v.padStart(width[i] ?? 0)).join('  ')).join('\n');

@@ -28,7 +28,11 @@ export const DEFAULT_MODEL_SEED = 0;
 /** Checks the shape options once, so a bad size fails at build time with a readable message. */
 export function checkOptions(model: string, o: ModelOptions): { size: number; classes: number; channels: number } {
   const channels = o.channels ?? 3;
-  for (const [k, v] of [['inputSize', o.inputSize], ['numClasses', o.numClasses], ['channels', channels]] as const) {
+  for (const [k, v] of [
+    ['inputSize', o.inputSize],
+    ['numClasses', o.numClasses],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${model}: ${k} must be a positive integer, got ${v}`);
   }
   return { size: o.inputSize, classes: o.numClasses, channels };

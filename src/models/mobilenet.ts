@@ -23,7 +23,9 @@ function separableBlock(x: Sym, filters: number, strides: number, depthMultiplie
   const dw = tf.layers
     .depthwiseConv2d({ kernelSize: 3, strides, padding: 'same', depthMultiplier, useBias: false, depthwiseInitializer: init.he() })
     .apply(x) as Sym;
-  const pw = tf.layers.conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(bnRelu6(dw)) as Sym;
+  const pw = tf.layers
+    .conv2d({ filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: init.he() })
+    .apply(bnRelu6(dw)) as Sym;
   return bnRelu6(pw);
 }
 
@@ -37,11 +39,29 @@ export function mobilenet(o: MobileNetOptions): tf.LayersModel {
   const width = (f: number) => Math.max(8, Math.round(f * alpha));
   const init = new SeededInit(o.seed ?? DEFAULT_MODEL_SEED, 'mobilenet');
   const input = tf.input({ shape: [size, size, channels] });
-  let x = bnRelu6(tf.layers.conv2d({ filters: width(32), kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(input) as Sym);
-  for (const [filters, strides] of [[64, 1], [128, 2], [128, 1], [256, 2]] as const) x = separableBlock(x, width(filters), strides, m, init);
+  let x = bnRelu6(
+    tf.layers
+      .conv2d({ filters: width(32), kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.he() })
+      .apply(input) as Sym,
+  );
+  for (const [filters, strides] of [
+    [64, 1],
+    [128, 2],
+    [128, 1],
+    [256, 2],
+  ] as const)
+    x = separableBlock(x, width(filters), strides, m, init);
   x = bnRelu6(
     tf.layers
-      .separableConv2d({ filters: width(256), kernelSize: 3, padding: 'same', depthMultiplier: m, useBias: false, depthwiseInitializer: init.he(), pointwiseInitializer: init.he() })
+      .separableConv2d({
+        filters: width(256),
+        kernelSize: 3,
+        padding: 'same',
+        depthMultiplier: m,
+        useBias: false,
+        depthwiseInitializer: init.he(),
+        pointwiseInitializer: init.he(),
+      })
       .apply(x) as Sym,
   );
   x = tf.layers.globalAveragePooling2d({}).apply(x) as Sym;

@@ -16,7 +16,16 @@ export function simpleCnn(o: SimpleCnnOptions): tf.LayersModel {
   const init = new SeededInit(o.seed ?? DEFAULT_MODEL_SEED, 'simple-cnn');
   const [f1, f2] = o.filters ?? [32, 64];
   const model = tf.sequential({ name: 'simple_cnn' });
-  model.add(tf.layers.conv2d({ inputShape: [size, size, channels], filters: f1, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.he() }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [size, size, channels],
+      filters: f1,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init.he(),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }));
   model.add(tf.layers.conv2d({ filters: f2, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.he() }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }));

@@ -35,14 +35,18 @@ export async function readModelFiles(file: string): Promise<ModelFiles> {
   } catch {
     throw new Error(`--model: '${file}' is not JSON`);
   }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`--model: '${file}' has no modelTopology or weightsManifest (expected a tfjs Layers model.json as model.save writes it)`);
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest))
+    throw new Error(
+      `--model: '${file}' has no modelTopology or weightsManifest (expected a tfjs Layers model.json as model.save writes it)`,
+    );
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     specs.push(...group.weights);
     for (const p of group.paths) {
       const bin = path.resolve(path.dirname(file), p);
-      if (path.relative(path.dirname(path.resolve(file)), bin).startsWith('..')) throw new Error(`--model: weight path '${p}' leaves the model's folder`);
+      if (path.relative(path.dirname(path.resolve(file)), bin).startsWith('..'))
+        throw new Error(`--model: weight path '${p}' leaves the model's folder`);
       parts.push(
         await readFile(bin).catch((e: unknown) => {
           throw new Error(`--model: cannot read weight file '${bin}': ${e instanceof Error ? e.message : String(e)}`);
@@ -61,7 +65,12 @@ export async function readModelFiles(file: string): Promise<ModelFiles> {
   for (let i = 0; i < weightData.length; i += 4096) h = hashKeys([h, ...weightData.subarray(i, i + 4096)]);
   return {
     file,
-    artifacts: { modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: weightData.buffer, format: json.format ?? 'layers-model' },
+    artifacts: {
+      modelTopology: json.modelTopology as object,
+      weightSpecs: specs,
+      weightData: weightData.buffer,
+      format: json.format ?? 'layers-model',
+    },
     fingerprint: (h >>> 0).toString(16).padStart(8, '0'),
   };
 }
@@ -70,13 +79,24 @@ export async function readModelFiles(file: string): Promise<ModelFiles> {
  * A fresh model from the files: the saved weights, a new head (seeded by `seed`) when the output
  * width is not `numClasses`, compiled like the zoo's. Rejects when the input is not [size, size, channels].
  */
-export async function loadUserModel(files: ModelFiles, o: { readonly inputSize: number; readonly numClasses: number; readonly seed: number; readonly learningRate: number; readonly channels?: number }): Promise<tf.LayersModel> {
+export async function loadUserModel(
+  files: ModelFiles,
+  o: {
+    readonly inputSize: number;
+    readonly numClasses: number;
+    readonly seed: number;
+    readonly learningRate: number;
+    readonly channels?: number;
+  },
+): Promise<tf.LayersModel> {
   const base = await tf.loadLayersModel(tf.io.fromMemory(files.artifacts));
   const shape = base.inputs[0]?.shape ?? [];
   const channels = o.channels ?? 3;
   if (base.inputs.length !== 1 || shape.length !== 4 || shape[1] !== o.inputSize || shape[2] !== o.inputSize || shape[3] !== channels) {
     base.dispose();
-    throw new Error(`--model: '${files.file}' takes input ${JSON.stringify(shape)}, the pipeline gives [null, ${o.inputSize}, ${o.inputSize}, ${channels}] (set --size to the model's)`);
+    throw new Error(
+      `--model: '${files.file}' takes input ${JSON.stringify(shape)}, the pipeline gives [null, ${o.inputSize}, ${o.inputSize}, ${channels}] (set --size to the model's)`,
+    );
   }
   const out = base.outputs[0]?.shape ?? [];
   if (out[out.length - 1] === o.numClasses) return compileClassifier(base, o.learningRate);
@@ -89,6 +109,8 @@ export async function loadUserModel(files: ModelFiles, o: { readonly inputSize: 
   }
   const init = new SeededInit(o.seed, 'user-head');
   const flat = features.shape.length > 2 ? tf.layers.flatten().apply(features) : features;
-  const logits = tf.layers.dense({ units: o.numClasses, activation: 'softmax', kernelInitializer: init.glorot(), name: 'mixstream_head' }).apply(flat) as tf.SymbolicTensor;
+  const logits = tf.layers
+    .dense({ units: o.numClasses, activation: 'softmax', kernelInitializer: init.glorot(), name: 'mixstream_head' })
+    .apply(flat) as tf.SymbolicTensor;
   return compileClassifier(tf.model({ inputs: base.inputs, outputs: logits }), o.learningRate);
 }

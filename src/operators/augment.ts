@@ -32,7 +32,12 @@ export interface AugmentOptions {
  */
 export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSample, ImageSample> {
   const { flip = 'none', brightness = 0, clip = false, seed } = options;
-  check(['horizontal', 'vertical', 'both', 'none'].includes(flip), 'augment', 'flip', `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`);
+  check(
+    ['horizontal', 'vertical', 'both', 'none'].includes(flip),
+    'augment',
+    'flip',
+    `must be 'horizontal', 'vertical', 'both' or 'none', got '${String(flip)}'`,
+  );
   check(Number.isFinite(brightness) && brightness >= 0, 'augment', 'brightness', `must be a finite number >= 0, got ${brightness}`);
   check(seed === undefined || Number.isFinite(seed), 'augment', 'seed', `must be a finite number, got ${seed}`);
   const augmentOne = (sample: ImageSample, sinkSeed: number | undefined): ImageSample => {
@@ -47,10 +52,21 @@ export function augment(options: AugmentOptions = {}): OperatorFunction<ImageSam
     if (image instanceof Uint8Array && !sample.clip) {
       // A byte image stays as it is: its flips and brightness delta are carried to `batch`,
       // which applies them in the pass that writes float32 anyway (no copy of the image here).
-      return { ...sample, stream, flipH: (sample.flipH ?? false) !== flipH, flipV: (sample.flipV ?? false) !== flipV, delta: (sample.delta ?? 0) + delta, clip };
+      return {
+        ...sample,
+        stream,
+        flipH: (sample.flipH ?? false) !== flipH,
+        flipV: (sample.flipV ?? false) !== flipV,
+        delta: (sample.delta ?? 0) + delta,
+        clip,
+      };
     }
     const { delta: _delta, clip: _clip, flipH: _flipH, flipV: _flipV, ...rest } = sample;
-    return { ...rest, stream, image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }) };
+    return {
+      ...rest,
+      stream,
+      image: transformImage(valuesOf(sample), new Float32Array(image.length), height, width, channels, { flipH, flipV, delta, clip }),
+    };
   };
   // The sink's seed is read as the chain subscribes (flow/credit.ts), for sources without one.
   return described('augment', { ...options }, (source: Observable<ImageSample>) =>

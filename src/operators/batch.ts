@@ -15,7 +15,11 @@ export interface BatchOptions {
  * Packs samples of one shape into contiguous [B, H, W, C] float32 images and [B] labels. The
  * images go into `allocate(length)`: by default a new array (not zeroed: every value is written).
  */
-export function packBatch(samples: readonly ImageSample[], index: number, allocate: (length: number) => Float32Array = uninitializedFloats): Batch {
+export function packBatch(
+  samples: readonly ImageSample[],
+  index: number,
+  allocate: (length: number) => Float32Array = uninitializedFloats,
+): Batch {
   const first = samples[0];
   if (!first) throw new RangeError('batch: cannot pack an empty batch');
   const { height, width, channels, numClasses, epoch, seed, stream } = first;
@@ -24,9 +28,12 @@ export function packBatch(samples: readonly ImageSample[], index: number, alloca
   const labels = new Int32Array(samples.length);
   samples.forEach((s, i) => {
     if (s.height !== height || s.width !== width || s.channels !== channels) {
-      throw new RangeError(`batch: '${s.origin}' is ${s.height}x${s.width}x${s.channels}, the batch is ${height}x${width}x${channels}; resize first (normalizeResize)`);
+      throw new RangeError(
+        `batch: '${s.origin}' is ${s.height}x${s.width}x${s.channels}, the batch is ${height}x${width}x${channels}; resize first (normalizeResize)`,
+      );
     }
-    if (s.image.length !== per) throw new RangeError(`batch: '${s.origin}' has ${s.image.length} values for ${s.height}x${s.width}x${s.channels}`);
+    if (s.image.length !== per)
+      throw new RangeError(`batch: '${s.origin}' has ${s.image.length} values for ${s.height}x${s.width}x${s.channels}`);
     if (s.numClasses !== numClasses) throw new RangeError(`batch: '${s.origin}' has ${s.numClasses} classes, the batch ${numClasses}`);
     writeValues(s, images, i * per);
     labels[i] = s.label;

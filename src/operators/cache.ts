@@ -43,9 +43,22 @@ interface Entry {
 /** A sample's image as stored bytes, and its entry (without the place it is stored at). */
 function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' | 'bytes'> } {
   const { origin, label, numClasses, index, height, width, channels } = s;
-  const common = { origin, label, numClasses, index, height, width, channels, ...(s.seed === undefined ? {} : { seed: s.seed }), ...(s.stream === undefined ? {} : { stream: s.stream }) };
+  const common = {
+    origin,
+    label,
+    numClasses,
+    index,
+    height,
+    width,
+    channels,
+    ...(s.seed === undefined ? {} : { seed: s.seed }),
+    ...(s.stream === undefined ? {} : { stream: s.stream }),
+  };
   if (s.image instanceof Uint8Array) {
-    return { data: new Uint8Array(s.image), entry: { ...common, dtype: 'u8', delta: s.delta ?? 0, clip: s.clip ?? false, flipH: s.flipH ?? false, flipV: s.flipV ?? false } };
+    return {
+      data: new Uint8Array(s.image),
+      entry: { ...common, dtype: 'u8', delta: s.delta ?? 0, clip: s.clip ?? false, flipH: s.flipH ?? false, flipV: s.flipV ?? false },
+    };
   }
   const { dtype, data } = packUnit(s.image);
   return { data, entry: { ...common, dtype, delta: 0, clip: false } };
@@ -54,7 +67,18 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
 const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
   const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const keys = { ...(e.seed === undefined ? {} : { seed: e.seed }), ...(e.stream === undefined ? {} : { stream: e.stream }) };
-  const sample = { image, height: e.height, width: e.width, channels: e.channels, label: e.label, numClasses: e.numClasses, origin: e.origin, epoch, index: e.index, ...keys };
+  const sample = {
+    image,
+    height: e.height,
+    width: e.width,
+    channels: e.channels,
+    label: e.label,
+    numClasses: e.numClasses,
+    origin: e.origin,
+    epoch,
+    index: e.index,
+    ...keys,
+  };
   const pending = e.delta !== 0 || e.clip ? { ...sample, delta: e.delta, clip: e.clip } : sample;
   return e.flipH || e.flipV ? { ...pending, flipH: e.flipH ?? false, flipV: e.flipV ?? false } : pending;
 };
@@ -84,7 +108,8 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
     const identity = identityOf(source);
     const keyFor = async (): Promise<string> => {
       if (key !== undefined) return keyOf(key);
-      if (!identity) throw new Error('cache: a stage before the cache is not a mixstream stage, so changes to it cannot be seen; pass the `key` option');
+      if (!identity)
+        throw new Error('cache: a stage before the cache is not a mixstream stage, so changes to it cannot be seen; pass the `key` option');
       return keyOf(identity.description, await identity.fingerprint());
     };
     return new Observable<ImageSample>((subscriber) => {
@@ -220,7 +245,8 @@ async function openDiskStore(folder: string): Promise<Store | undefined> {
         for (const e of entries) {
           const data = new Uint8Array(e.bytes);
           const { bytesRead } = await handle.read(data, 0, e.bytes, e.offset);
-          if (bytesRead !== e.bytes) throw new Error(`cache: '${file}' is truncated at byte ${e.offset} (entry '${e.origin}'); delete the folder to rebuild it`);
+          if (bytesRead !== e.bytes)
+            throw new Error(`cache: '${file}' is truncated at byte ${e.offset} (entry '${e.origin}'); delete the folder to rebuild it`);
           yield [e, data] as const;
         }
       } finally {

@@ -25,5 +25,18 @@ export interface CutmixOptions extends MixingOptions {
 export function cutmix(options: CutmixOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('cutmix', options, 1);
   const correctLambda = options.correctLambda ?? true;
-  return described('cutmix', { ...options }, mixingOperator('cutmix', (b, targets, inPlace, sinkSeed) => cutmixBatch(b.images, targets, b.shape, b.numClasses, { ...opts, correctLambda, inPlace }, streamFor('cutmix', opts.seed, b, sinkSeed))));
+  return described(
+    'cutmix',
+    { ...options },
+    mixingOperator('cutmix', (b, targets, inPlace, sinkSeed) =>
+      cutmixBatch(
+        b.images,
+        targets,
+        b.shape,
+        b.numClasses,
+        { ...opts, correctLambda, inPlace },
+        streamFor('cutmix', opts.seed, b, sinkSeed),
+      ),
+    ),
+  );
 }

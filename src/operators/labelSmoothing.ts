@@ -15,6 +15,11 @@ import { described } from '../flow/describe.js';
  */
 export function labelSmoothing(epsilon: number): OperatorFunction<Batch, Batch> {
   check(Number.isFinite(epsilon) && epsilon >= 0 && epsilon < 1, 'labelSmoothing', 'epsilon', `must be in [0, 1), got ${epsilon}`);
-  const smooth = map((b: Batch): Batch => (expectKind('labelSmoothing', 'batch', b), { ...b, targets: smoothLabels(b.targets ?? oneHotLabels(b.labels, b.numClasses), b.numClasses, epsilon) }));
+  const smooth = map(
+    (b: Batch): Batch => (
+      expectKind('labelSmoothing', 'batch', b),
+      { ...b, targets: smoothLabels(b.targets ?? oneHotLabels(b.labels, b.numClasses), b.numClasses, epsilon) }
+    ),
+  );
   return described('labelSmoothing', { epsilon }, (source: Observable<Batch>) => passOwnership(source, source.pipe(smooth)));
 }

@@ -41,7 +41,10 @@ export function mixingOptions(where: string, options: MixingOptions, defaultAlph
  * soft targets, else its one-hot labels). After `batch`, with only mixstream's batch operators
  * between, nobody else holds the batch, so it is mixed in place; elsewhere into a new one.
  */
-export function mixingOperator(where: string, mix: (b: Batch, targets: Float32Array, inPlace: boolean, sinkSeed: number | undefined) => MixResult): OperatorFunction<Batch, Batch> {
+export function mixingOperator(
+  where: string,
+  mix: (b: Batch, targets: Float32Array, inPlace: boolean, sinkSeed: number | undefined) => MixResult,
+): OperatorFunction<Batch, Batch> {
   return (source) => {
     const inPlace = ownsItsBatches.has(source);
     // The sink's seed is read as the chain subscribes (flow/credit.ts), for sources without one.

@@ -16,5 +16,11 @@ import { described } from '../flow/describe.js';
  */
 export function mixup(options: MixingOptions = {}): OperatorFunction<Batch, Batch> {
   const opts = mixingOptions('mixup', options, 0.2);
-  return described('mixup', { ...options }, mixingOperator('mixup', (b, targets, inPlace, sinkSeed) => mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, streamFor('mixup', opts.seed, b, sinkSeed))));
+  return described(
+    'mixup',
+    { ...options },
+    mixingOperator('mixup', (b, targets, inPlace, sinkSeed) =>
+      mixupBatch(b.images, targets, b.shape, b.numClasses, { ...opts, inPlace }, streamFor('mixup', opts.seed, b, sinkSeed)),
+    ),
+  );
 }

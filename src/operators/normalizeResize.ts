@@ -57,22 +57,49 @@ export class DecodeError extends Error {
 export function normalizeResize(options: NormalizeResizeOptions): OperatorFunction<EncodedSample | ImageSample, ImageSample> {
   const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip, maxPixels } = options;
   const [height, width] = typeof size === 'number' ? [size, size] : size;
-  check([height, width].every((d) => Number.isInteger(d) && d > 0), 'normalizeResize', 'size', `must be a positive integer or [height, width], got ${JSON.stringify(size)}`);
+  check(
+    [height, width].every((d) => Number.isInteger(d) && d > 0),
+    'normalizeResize',
+    'size',
+    `must be a positive integer or [height, width], got ${JSON.stringify(size)}`,
+  );
   check(Number.isInteger(workers) && workers >= 0, 'normalizeResize', 'workers', `must be an integer >= 0, got ${workers}`);
   check(onError === 'fail' || onError === 'skip', 'normalizeResize', 'onError', `must be 'fail' or 'skip', got '${String(onError)}'`);
-  check(maxPixels === undefined || (Number.isSafeInteger(maxPixels) && maxPixels >= 1), 'normalizeResize', 'maxPixels', `must be a positive integer, got ${String(maxPixels)}`);
+  check(
+    maxPixels === undefined || (Number.isSafeInteger(maxPixels) && maxPixels >= 1),
+    'normalizeResize',
+    'maxPixels',
+    `must be a positive integer, got ${String(maxPixels)}`,
+  );
 
   const one = async (sample: EncodedSample | ImageSample): Promise<E.Either<DataError, ImageSample>> => {
     const { label, numClasses, epoch, index, origin } = sample;
     // The pipeline seed and chain place travel on (core/seeds.ts).
-    const keys = { ...(sample.seed === undefined ? {} : { seed: sample.seed }), ...(sample.stream === undefined ? {} : { stream: sample.stream }) };
+    const keys = {
+      ...(sample.seed === undefined ? {} : { seed: sample.seed }),
+      ...(sample.stream === undefined ? {} : { stream: sample.stream }),
+    };
     if ('image' in sample) {
       const rgb = toRgb(valuesOf(sample), sample.height * sample.width, sample.channels);
       const image = resizeBilinear(rgb, sample.height, sample.width, 3, height, width);
       return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys });
     }
-    const decoded = workers > 0 ? decodePool(workers).decode(sample.input, origin, height, width, maxPixels) : decodeImage(sample.input, origin, height, width, undefined, maxPixels);
-    return E.map((image: Uint8Array): ImageSample => ({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys }))(await decoded);
+    const decoded =
+      workers > 0
+        ? decodePool(workers).decode(sample.input, origin, height, width, maxPixels)
+        : decodeImage(sample.input, origin, height, width, undefined, maxPixels);
+    return E.map((image: Uint8Array): ImageSample => ({
+      image,
+      height,
+      width,
+      channels: 3,
+      label,
+      numClasses,
+      epoch,
+      index,
+      origin,
+      ...keys,
+    }))(await decoded);
   };
 
   const decodeAll = parallelMap(one, { concurrency, deterministic });
@@ -82,7 +109,9 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       source.pipe(
         map((sample) => {
           if (kindOf(sample) === 'batch' || (kindOf(sample) === 'other' && !('input' in (sample as object)))) {
-            throw new TypeError(`normalizeResize: got ${kindOf(sample) === 'batch' ? 'a batch' : 'something that is not a sample'}, but it works on samples from a mixstream source: put it right after the source, before batch(n)`);
+            throw new TypeError(
+              `normalizeResize: got ${kindOf(sample) === 'batch' ? 'a batch' : 'something that is not a sample'}, but it works on samples from a mixstream source: put it right after the source, before batch(n)`,
+            );
           }
           return sample;
         }),
@@ -98,5 +127,6 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       ),
       step,
       source,
-    ));
+    ),
+  );
 }

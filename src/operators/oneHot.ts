@@ -14,11 +14,18 @@ import { described } from '../flow/describe.js';
  * batches$.pipe(oneHot())
  */
 export function oneHot(numClasses?: number): OperatorFunction<Batch, Batch> {
-  check(numClasses === undefined || (Number.isInteger(numClasses) && numClasses >= 1), 'oneHot', 'numClasses', `must be an integer >= 1, got ${numClasses}`);
+  check(
+    numClasses === undefined || (Number.isInteger(numClasses) && numClasses >= 1),
+    'oneHot',
+    'numClasses',
+    `must be an integer >= 1, got ${numClasses}`,
+  );
   const toOneHot = map((b: Batch): Batch => {
     expectKind('oneHot', 'batch', b);
     const k = numClasses ?? b.numClasses;
     return { ...b, numClasses: k, targets: oneHotLabels(b.labels, k) };
   });
-  return described('oneHot', numClasses === undefined ? {} : { numClasses }, (source: Observable<Batch>) => passOwnership(source, source.pipe(toOneHot)));
+  return described('oneHot', numClasses === undefined ? {} : { numClasses }, (source: Observable<Batch>) =>
+    passOwnership(source, source.pipe(toOneHot)),
+  );
 }

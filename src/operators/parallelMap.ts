@@ -126,4 +126,3 @@ export function parallelMap<T, R>(project: (value: T) => Promise<R>, options: Pa
     });
   });
 }
-

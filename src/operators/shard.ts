@@ -22,7 +22,12 @@ import { filterSamples } from './filterSamples.js';
  */
 export function shard<T extends { readonly index: number }>(count: number, index: number): OperatorFunction<T, T> {
   check(Number.isInteger(count) && count >= 1, 'shard', 'count', `must be a positive integer, got ${count}`);
-  check(Number.isInteger(index) && index >= 0 && index < count, 'shard', 'index', `must be an integer in [0, ${count}) (count), got ${index}`);
+  check(
+    Number.isInteger(index) && index >= 0 && index < count,
+    'shard',
+    'index',
+    `must be an integer in [0, ${count}) (count), got ${index}`,
+  );
   const keep = filterSamples<T>((item) => item.index % count === index);
   return described('shard', { count, index }, (source: Observable<T>) => describeAs(keep(source), `shard(${count}, ${index})`, source));
 }

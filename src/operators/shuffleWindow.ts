@@ -74,7 +74,10 @@ export function shuffleWindow<T extends Position>(size: number, options: Shuffle
       const subscription = subscribeInner(source, subscriber, {
         next: (item) => {
           credit?.receive(1);
-          random ??= seed !== undefined ? rng(seed, 'shuffleWindow', item.epoch) : rng(item.seed ?? credit?.seed ?? 0, 'shuffleWindow', 'place', item.stream ?? 0, item.epoch);
+          random ??=
+            seed !== undefined
+              ? rng(seed, 'shuffleWindow', item.epoch)
+              : rng(item.seed ?? credit?.seed ?? 0, 'shuffleWindow', 'place', item.stream ?? 0, item.epoch);
           if (buffer.length < size) {
             buffer.push(compact(item));
             return;

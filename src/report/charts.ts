@@ -25,7 +25,15 @@ export interface ChartRow {
 export function chartRows(results: ResultsFile): ChartRow[] {
   const current = results.runs.filter((r) => r.configHash === results.configHash && results.arms.some((a) => a.name === r.arm));
   return current.flatMap((r) =>
-    r.epochs.map((e) => ({ arm: r.arm, seed: r.seed, epoch: e.epoch, valAccuracy: e.valAccuracy, valLoss: e.valLoss, accuracy: e.accuracy, loss: e.loss })),
+    r.epochs.map((e) => ({
+      arm: r.arm,
+      seed: r.seed,
+      epoch: e.epoch,
+      valAccuracy: e.valAccuracy,
+      valLoss: e.valLoss,
+      accuracy: e.accuracy,
+      loss: e.loss,
+    })),
   );
 }
 
@@ -39,7 +47,10 @@ const TITLES: Record<ChartMetric, string> = {
 };
 
 /** Per (arm, epoch): the mean over seeds and its 95% t interval (the mean itself below 2 seeds). */
-export function bandRows(rows: readonly ChartRow[], metric: ChartMetric): Array<{ arm: string; epoch: number; mean: number; low: number; high: number; n: number }> {
+export function bandRows(
+  rows: readonly ChartRow[],
+  metric: ChartMetric,
+): Array<{ arm: string; epoch: number; mean: number; low: number; high: number; n: number }> {
   const groups = new Map<string, { arm: string; epoch: number; values: number[] }>();
   for (const r of rows) {
     const key = `${r.arm}\u0000${r.epoch}`;
@@ -73,7 +84,11 @@ export function metricSpec(rows: readonly ChartRow[], metric: ChartMetric, arms:
       color: { field: 'arm', type: 'nominal', title: 'arm', sort: [...arms] },
     },
     layer: [
-      { data: { values: rows.map((r) => ({ ...r })) }, mark: { type: 'line', strokeWidth: 0.8, opacity: 0.35 }, encoding: { y: y(metric), detail: { field: 'seed', type: 'nominal' } } },
+      {
+        data: { values: rows.map((r) => ({ ...r })) },
+        mark: { type: 'line', strokeWidth: 0.8, opacity: 0.35 },
+        encoding: { y: y(metric), detail: { field: 'seed', type: 'nominal' } },
+      },
       { data: { values: bands }, mark: { type: 'area', opacity: 0.18 }, encoding: { y: y('low'), y2: { field: 'high' } } },
       { data: { values: bands }, mark: { type: 'line', point: true }, encoding: { y: y('mean') } },
     ],

@@ -21,13 +21,18 @@ export const formatP = (p: number): string => (!Number.isFinite(p) ? 'n/a' : p <
 
 export const formatCi = (c: Comparison): string => (c.ci95 ? `[${formatDiff(c, c.ci95[0])}, ${formatDiff(c, c.ci95[1])}]` : 'n/a (1 seed)');
 
-const seedsText = (c: Comparison): string => `${c.seedsNeeded.tTest ?? 'n/a'} (t) / ${Math.max(c.seedsNeeded.signFlip, c.seedsNeeded.tTest ?? 0)} (sign-flip)`;
+const seedsText = (c: Comparison): string =>
+  `${c.seedsNeeded.tTest ?? 'n/a'} (t) / ${Math.max(c.seedsNeeded.signFlip, c.seedsNeeded.tTest ?? 0)} (sign-flip)`;
 
 /** The headline metric's comparisons (the first metric), in arm order. */
 export const headline = (set: ComparisonSet): Comparison[] => set.comparisons.filter((c) => c.metric === set.comparisons[0]?.metric);
 
 /** The comparison section as HTML: headline table (id="comparison"), how to read it, and every metric in a second table. */
-export function comparisonHtml(set: ComparisonSet, warnings: readonly AblationWarning[], separation: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }> = []): string {
+export function comparisonHtml(
+  set: ComparisonSet,
+  warnings: readonly AblationWarning[],
+  separation: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }> = [],
+): string {
   const head = headline(set);
   const metricLabel = head[0]?.label ?? '';
   const row = (c: Comparison, withMetric: boolean): string => {
@@ -50,7 +55,10 @@ export function comparisonHtml(set: ComparisonSet, warnings: readonly AblationWa
       `</tr>`
     );
   };
-  const warn = warnings.length === 0 ? '' : `<ul id="warnings" class="warn">${warnings.map((w) => `<li data-kind="${escapeHtml(w.kind)}">${escapeHtml(w.message)}</li>`).join('')}</ul>`;
+  const warn =
+    warnings.length === 0
+      ? ''
+      : `<ul id="warnings" class="warn">${warnings.map((w) => `<li data-kind="${escapeHtml(w.kind)}">${escapeHtml(w.message)}</li>`).join('')}</ul>`;
   return (
     `<h2>Compared with ${escapeHtml(set.baseline)} (paired by seed)</h2>${warn}` +
     `<table id="comparison"><thead><tr><th>arm</th><th>seeds</th><th>mean difference<br><small>${escapeHtml(metricLabel)}</small></th><th>95% t interval</th>` +
@@ -71,8 +79,11 @@ export function comparisonHtml(set: ComparisonSet, warnings: readonly AblationWa
 export function comparisonText(set: ComparisonSet, warnings: readonly AblationWarning[]): string {
   const head = headline(set);
   if (head.length === 0) return '';
-  const rows = [['arm', 'seeds', 'mean diff', '95% t interval', 'p', 'p Holm', 'verdict', `seeds for ${set.effectPoints} pt (t / sign-flip)`]];
-  for (const c of head) rows.push([c.arm, String(c.n), formatDiff(c, c.mean), formatCi(c), formatP(c.p), formatP(c.pHolm), c.verdict, seedsText(c)]);
+  const rows = [
+    ['arm', 'seeds', 'mean diff', '95% t interval', 'p', 'p Holm', 'verdict', `seeds for ${set.effectPoints} pt (t / sign-flip)`],
+  ];
+  for (const c of head)
+    rows.push([c.arm, String(c.n), formatDiff(c, c.mean), formatCi(c), formatP(c.p), formatP(c.pHolm), c.verdict, seedsText(c)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const lines = rows.map((r) => `  ${r.map((x, i) => x.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
   const reasons = head.map((c) => `  ${c.arm}: ${c.verdict} — ${c.reason}`);

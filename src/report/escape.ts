@@ -1,6 +1,14 @@
 /** Escaping for untrusted text (class names, file names, paths) in the HTML report. */
 
-const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '\u2028': '&#8232;', '\u2029': '&#8233;' };
+const ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '\u2028': '&#8232;',
+  '\u2029': '&#8233;',
+};
 
 /** Text and attribute values: & < > " ' escaped (and U+2028/2029, as character references). */
 export function escapeHtml(value: unknown): string {

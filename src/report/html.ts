@@ -81,14 +81,32 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
   const rows: Array<[string, string]> = [
     ['data', `${escapeHtml(r.data.location)}${c.builtinData ? ' (built-in generated data set)' : ''} — ${escapeHtml(r.data.kind)}`],
     ['classes', `${classes.length}: ${shown}`],
-    ['images', `${r.data.trainCount} training, ${r.data.validationCount} validation (split ${escapeHtml(c.validationSplit)}); one validation image = ${pointsPerImage(r.data.validationCount).toFixed(2)} accuracy points${r.data.testCount ? `; ${r.data.testCount} test images (one = ${pointsPerImage(r.data.testCount).toFixed(2)} points), scored once per run after the last epoch` : '; no test split'}`],
-    ['design', escapeHtml(r.design ? Object.entries(r.design).map(([k, v]) => `${k}: ${v}`).join('; ') : 'not recorded')],
+    [
+      'images',
+      `${r.data.trainCount} training, ${r.data.validationCount} validation (split ${escapeHtml(c.validationSplit)}); one validation image = ${pointsPerImage(r.data.validationCount).toFixed(2)} accuracy points${r.data.testCount ? `; ${r.data.testCount} test images (one = ${pointsPerImage(r.data.testCount).toFixed(2)} points), scored once per run after the last epoch` : '; no test split'}`,
+    ],
+    [
+      'design',
+      escapeHtml(
+        r.design
+          ? Object.entries(r.design)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('; ')
+          : 'not recorded',
+      ),
+    ],
     ['backend', `${escapeHtml(r.backend.name)} (${escapeHtml(r.backend.reason)})`],
     ['model', `${escapeHtml(c.model)} <code>${escapeHtml(JSON.stringify(c.modelOptions))}</code>`],
-    ['training', `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, lr ${escapeHtml(c.learningRate)}; recipe <code>${escapeHtml(JSON.stringify(c.recipe ?? 'adam, constant'))}</code>`],
+    [
+      'training',
+      `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, lr ${escapeHtml(c.learningRate)}; recipe <code>${escapeHtml(JSON.stringify(c.recipe ?? 'adam, constant'))}</code>`,
+    ],
     ['seeds', escapeHtml((c.seeds as unknown[] | undefined)?.join(', ') ?? '')],
     ['config hash', `<code>${escapeHtml(r.configHash)}</code>`],
-    ['status', r.complete ? 'complete' : '<span class="warn">partial: some runs are missing (interrupted); rerun the same command to finish</span>'],
+    [
+      'status',
+      r.complete ? 'complete' : '<span class="warn">partial: some runs are missing (interrupted); rerun the same command to finish</span>',
+    ],
     ['generated', escapeHtml(generatedAt)],
   ];
   return `<table class="meta">${rows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${v}</td></tr>`).join('')}</table>`;
@@ -100,7 +118,10 @@ function sampleFigures(samples: readonly ArmSample[], classes: readonly string[]
       const scale = Math.max(1, Math.round(96 / s.tileSize));
       const width = (s.columns * s.tileSize + (s.columns + 1) * 2) * scale;
       const tiles = s.tiles
-        .map((mix, i) => `<div>#${i + 1}: ${mix.map(([c, w]) => `${escapeHtml(classes[c] ?? String(c))} ${(w * 100).toFixed(0)}%`).join(' + ')}</div>`)
+        .map(
+          (mix, i) =>
+            `<div>#${i + 1}: ${mix.map(([c, w]) => `${escapeHtml(classes[c] ?? String(c))} ${(w * 100).toFixed(0)}%`).join(' + ')}</div>`,
+        )
         .join('');
       const src = `data:image/png;base64,${s.png.toString('base64')}`;
       return (
@@ -133,7 +154,10 @@ ${summaryTable(r.summary, r.arms, r.runs)}
 <p>Mean and sample standard deviation across seeds of the last epoch's validation metrics. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>
 <h2>Over epochs</h2>
 <div class="charts">${chartDivs}</div>
-${mixingHtml(r.runs.filter((x) => x.configHash === r.configHash), r.arms.map((a) => a.name))}
+${mixingHtml(
+  r.runs.filter((x) => x.configHash === r.configHash),
+  r.arms.map((a) => a.name),
+)}
 <h2>What each arm fed the model</h2>
 <p>The first training batch of each arm's pipeline (seed ${escapeHtml(r.summary[0]?.seeds[0] ?? '')}, epoch 1), with each image's label mix.</p>
 ${sampleFigures(input.samples, r.data.classes)}

@@ -25,7 +25,10 @@ const CHARTS: ReadonlyArray<{ id: string; metric: ChartMetric; file: string }> =
 ];
 
 /** What a report is made from: a finished ablation, or views rebuilt from a store (data optional: no sample images without it). */
-export type ReportSource = Pick<AblationRun, 'results' | 'resultsPath' | 'registry' | 'armOptions'> & { readonly config: Pick<AblationRun['config'], 'seeds'>; readonly data?: AblationRun['data'] };
+export type ReportSource = Pick<AblationRun, 'results' | 'resultsPath' | 'registry' | 'armOptions'> & {
+  readonly config: Pick<AblationRun['config'], 'seeds'>;
+  readonly data?: AblationRun['data'];
+};
 
 /** Writes report.html, val-accuracy.png and val-loss.png into the run's output folder. */
 export async function writeReport(run: ReportSource, options: { readonly pngs?: boolean } = {}): Promise<ReportFiles> {
@@ -42,7 +45,16 @@ export async function writeReport(run: ReportSource, options: { readonly pngs?: 
     }
   }
   const seed = run.config.seeds[0] ?? 0;
-  const samples = run.data === undefined ? [] : await armSamples(run.data, run.registry, armNames.filter((a) => run.registry.has(a)), seed, run.armOptions);
+  const samples =
+    run.data === undefined
+      ? []
+      : await armSamples(
+          run.data,
+          run.registry,
+          armNames.filter((a) => run.registry.has(a)),
+          seed,
+          run.armOptions,
+        );
   const html = renderReportHtml({
     results: run.results,
     charts: charts.map((c) => ({ id: c.id, spec: c.spec, png: c.file })),

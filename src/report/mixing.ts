@@ -14,7 +14,15 @@ export function mixingByArm(runs: readonly RunRecord[], arms: readonly string[])
     const list = runs.filter((r) => r.arm === arm && r.mixing).map((r) => r.mixing as MixingStats);
     if (list.length === 0) continue;
     const histogram = Array.from({ length: HISTOGRAM_BINS }, (_, i) => list.reduce((a, s) => a + (s.histogram[i] ?? 0), 0));
-    out.push({ arm, stats: { batches: list.reduce((a, s) => a + s.batches, 0), mixedBatches: list.reduce((a, s) => a + s.mixedBatches, 0), barelyMixedBatches: list.reduce((a, s) => a + s.barelyMixedBatches, 0), histogram } });
+    out.push({
+      arm,
+      stats: {
+        batches: list.reduce((a, s) => a + s.batches, 0),
+        mixedBatches: list.reduce((a, s) => a + s.mixedBatches, 0),
+        barelyMixedBatches: list.reduce((a, s) => a + s.barelyMixedBatches, 0),
+        histogram,
+      },
+    });
   }
   return out;
 }
@@ -26,7 +34,10 @@ export function mixingHtml(runs: readonly RunRecord[], arms: readonly string[]):
     .map(({ arm, stats: s }) => {
       const max = Math.max(1, ...s.histogram);
       const bars = s.histogram
-        .map((v, i) => `<span title="${(0.5 + i / (2 * HISTOGRAM_BINS)).toFixed(3)}–${(0.5 + (i + 1) / (2 * HISTOGRAM_BINS)).toFixed(3)}: ${v}" style="display:inline-block;width:6px;margin-right:1px;background:#4c78a8;height:${Math.round((40 * v) / max)}px"></span>`)
+        .map(
+          (v, i) =>
+            `<span title="${(0.5 + i / (2 * HISTOGRAM_BINS)).toFixed(3)}–${(0.5 + (i + 1) / (2 * HISTOGRAM_BINS)).toFixed(3)}: ${v}" style="display:inline-block;width:6px;margin-right:1px;background:#4c78a8;height:${Math.round((40 * v) / max)}px"></span>`,
+        )
         .join('');
       return (
         `<tr data-arm="${escapeHtml(arm)}"><td>${escapeHtml(arm)}</td><td class="num">${s.batches}</td><td class="num mixed">${pct(s.mixedBatches / s.batches)}</td>` +

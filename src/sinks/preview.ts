@@ -35,7 +35,9 @@ export async function previewPng(b: Batch, options: PreviewOptions = {}): Promis
       }
     }
   }
-  return sharp(out, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+  return sharp(out, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Writes `previewPng(b)` to `file`. */

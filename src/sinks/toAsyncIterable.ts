@@ -119,16 +119,19 @@ function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): Epo
     let events = credit.events;
     let quiet = 0;
     const ticks = 3;
-    const timer = setInterval(() => {
-      const still = credit.blocked && credit.busy === 0 && credit.events === events;
-      events = credit.events;
-      quiet = still ? quiet + 1 : 0;
-      if (quiet < ticks || settled) return;
-      settled = { error: new StallError(stallMessage(credit, performance.now() - since, queue.length)) };
-      subscription.unsubscribe();
-      credit.close();
-      wake?.();
-    }, Math.max(1, Math.round(stallMs / ticks)));
+    const timer = setInterval(
+      () => {
+        const still = credit.blocked && credit.busy === 0 && credit.events === events;
+        events = credit.events;
+        quiet = still ? quiet + 1 : 0;
+        if (quiet < ticks || settled) return;
+        settled = { error: new StallError(stallMessage(credit, performance.now() - since, queue.length)) };
+        subscription.unsubscribe();
+        credit.close();
+        wake?.();
+      },
+      Math.max(1, Math.round(stallMs / ticks)),
+    );
     return () => clearInterval(timer);
   };
   const pull = async (): Promise<IteratorResult<T>> => {
@@ -170,7 +173,8 @@ function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): Epo
       return finish();
     },
     release(value: T): void {
-      if (typeof value !== 'object' || value === null || !handed.has(value)) throw new Error('release: not a value this iterator handed out');
+      if (typeof value !== 'object' || value === null || !handed.has(value))
+        throw new Error('release: not a value this iterator handed out');
       if (released.has(value)) throw new Error('release: this batch was already released (its memory may hold a later batch now)');
       const images = (value as { images?: unknown }).images;
       if (images instanceof Float32Array) {

@@ -22,7 +22,6 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   return tensors;
 }
 
-
 /**
  * What `model.fitDataset` takes: a tf.data.Dataset of {xs, ys}. Every `iterator()` call (fitDataset
  * makes one per epoch, and one per validation pass) subscribes afresh, so each is a new epoch with
@@ -34,7 +33,10 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
  * await model.fitDataset(toTfDataset(train$), { epochs: 10, validationData: toTfDataset(val$) });
  */
 export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
-  const iterable = toAsyncIterable(batches, { ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }), ...(options.seed === undefined ? {} : { seed: options.seed }) });
+  const iterable = toAsyncIterable(batches, {
+    ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
   // Only batches nothing else can hold (straight from batch, cutmix, mixup, prefetch...): a stage
   // of the user's in between (a tap keeping the last batch) could still read them.
   const owned = ownsItsBatches.has(batches);

@@ -11,7 +11,18 @@ import { pipelineSeed, pullSource } from './pullSource.js';
 export const CIFAR_PIXELS = 3072;
 
 /** The class names of CIFAR-10, by label (as in batches.meta.txt). */
-export const CIFAR10_CLASSES: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+export const CIFAR10_CLASSES: readonly string[] = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
 
 export type CifarVariant = 'cifar10' | 'cifar100';
 
@@ -43,9 +54,13 @@ const SUBFOLDERS = ['cifar-10-batches-bin', 'cifar-100-binary'];
  * cifar-10-batches-bin / cifar-100-binary, as the archives unpack). Rejects naming the path when
  * nothing matches.
  */
-export async function listCifarFiles(input: string | readonly string[], options: Pick<CifarOptions, 'variant' | 'split'> = {}): Promise<CifarListing> {
+export async function listCifarFiles(
+  input: string | readonly string[],
+  options: Pick<CifarOptions, 'variant' | 'split'> = {},
+): Promise<CifarListing> {
   const split = options.split ?? 'train';
-  const guess = (files: readonly string[]): CifarVariant => options.variant ?? (files.some((f) => /^(train|test)\.bin$/i.test(path.basename(f))) ? 'cifar100' : 'cifar10');
+  const guess = (files: readonly string[]): CifarVariant =>
+    options.variant ?? (files.some((f) => /^(train|test)\.bin$/i.test(path.basename(f))) ? 'cifar100' : 'cifar10');
   if (typeof input !== 'string') return { variant: guess(input), dir: path.dirname(input[0] ?? '.'), files: [...input] };
   const info = await stat(input).catch(() => undefined);
   if (!info) throw new Error(`cifar: '${input}' does not exist`);
@@ -59,8 +74,18 @@ export async function listCifarFiles(input: string | readonly string[], options:
     }
   const has100 = names.some((n) => /^(train|test)\.bin$/i.test(n));
   const variant = options.variant ?? (has100 && !names.some((n) => /^(data|test)_batch/i.test(n)) ? 'cifar100' : 'cifar10');
-  const pattern = variant === 'cifar100' ? (split === 'train' ? /^train\.bin$/i : /^test\.bin$/i) : split === 'train' ? /^data_batch_\d+\.bin$/i : /^test_batch\.bin$/i;
-  const files = names.filter((n) => pattern.test(n)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).map((n) => path.join(dir, n));
+  const pattern =
+    variant === 'cifar100'
+      ? split === 'train'
+        ? /^train\.bin$/i
+        : /^test\.bin$/i
+      : split === 'train'
+        ? /^data_batch_\d+\.bin$/i
+        : /^test_batch\.bin$/i;
+  const files = names
+    .filter((n) => pattern.test(n))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((n) => path.join(dir, n));
   if (files.length === 0) throw new Error(`cifar: folder '${dir}' holds no ${variant} ${split} files (${pattern.source})`);
   return { variant, dir, files };
 }
@@ -75,7 +100,10 @@ export async function cifarClassNames(dir: string, variant: CifarVariant, labelM
   const text = await readSmallText('cifar', path.join(dir, file));
   const count = variant === 'cifar10' ? 10 : labelMode === 'fine' ? 100 : 20;
   if (text !== undefined) {
-    const names = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+    const names = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
     if (names.length === count) return names;
   }
   return variant === 'cifar10' ? [...CIFAR10_CLASSES] : Array.from({ length: count }, (_, i) => String(i));
@@ -111,12 +139,23 @@ export function cifarPixels(row: Uint8Array, at: number, out = new Float32Array(
 export function cifar(input: string | readonly string[], options: CifarOptions = {}): Observable<ImageSample> {
   const { variant: variantOption, split = 'train', labelMode = 'fine', seed = 0, shuffle = true } = options;
   const where = 'cifar';
-  check(typeof input === 'string' ? input.length > 0 : Array.isArray(input) && input.length > 0, where, 'input', 'must be a path or a non-empty list of paths');
-  check(variantOption === undefined || variantOption === 'cifar10' || variantOption === 'cifar100', where, 'variant', `must be 'cifar10' or 'cifar100', got '${String(variantOption)}'`);
+  check(
+    typeof input === 'string' ? input.length > 0 : Array.isArray(input) && input.length > 0,
+    where,
+    'input',
+    'must be a path or a non-empty list of paths',
+  );
+  check(
+    variantOption === undefined || variantOption === 'cifar10' || variantOption === 'cifar100',
+    where,
+    'variant',
+    `must be 'cifar10' or 'cifar100', got '${String(variantOption)}'`,
+  );
   check(split === 'train' || split === 'test', where, 'split', `must be 'train' or 'test', got '${String(split)}'`);
   check(labelMode === 'fine' || labelMode === 'coarse', where, 'labelMode', `must be 'fine' or 'coarse', got '${String(labelMode)}'`);
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
-  const list = (): Promise<CifarListing> => listCifarFiles(input, variantOption === undefined ? { split } : { split, variant: variantOption });
+  const list = (): Promise<CifarListing> =>
+    listCifarFiles(input, variantOption === undefined ? { split } : { split, variant: variantOption });
   const source = pullSource(async function* (epoch) {
     const { variant, files } = await list();
     const labelBytes = variant === 'cifar10' ? 1 : 2;
@@ -128,7 +167,11 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
       const { handle, size } = await openRegular(where, file); // refuses a FIFO, socket or device by name
       await handle.close();
       if (size % rowSize !== 0 || size === 0)
-        throw new SourceError(where, file, `size ${size} bytes is not a positive multiple of the ${variant} row size ${rowSize} (${labelBytes} label byte${labelBytes > 1 ? 's' : ''} + ${CIFAR_PIXELS}): truncated, or not ${variant}?`);
+        throw new SourceError(
+          where,
+          file,
+          `size ${size} bytes is not a positive multiple of the ${variant} row size ${rowSize} (${labelBytes} label byte${labelBytes > 1 ? 's' : ''} + ${CIFAR_PIXELS}): truncated, or not ${variant}?`,
+        );
       counts.push(size / rowSize);
     }
     const total = counts.reduce((a, b) => a + b, 0);
@@ -144,7 +187,11 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
         const origin = `${files[f] as string}#${row}`;
         const label = bytes[labelAt] as number;
         if (label >= numClasses)
-          throw new SourceError(where, origin, `label byte ${label} is outside [0, ${numClasses}) for ${variant}${variant === 'cifar100' ? ` ${labelMode}` : ''} (wrong variant?)`);
+          throw new SourceError(
+            where,
+            origin,
+            `label byte ${label} is outside [0, ${numClasses}) for ${variant}${variant === 'cifar100' ? ` ${labelMode}` : ''} (wrong variant?)`,
+          );
         yield { image: cifarPixels(bytes, labelBytes), height: 32, width: 32, channels: 3, label, numClasses, origin, epoch, index };
       }
     } finally {
@@ -152,7 +199,11 @@ export function cifar(input: string | readonly string[], options: CifarOptions =
     }
   }, pipelineSeed(options.seed));
   const inputs = typeof input === 'string' ? path.resolve(input) : input.map((f) => path.resolve(f));
-  return describeSource(source, `cifar(${JSON.stringify({ input: inputs, variant: variantOption ?? null, split, labelMode, seed, shuffle })})`, {
-    fingerprint: async () => fingerprintFiles((await list()).files),
-  });
+  return describeSource(
+    source,
+    `cifar(${JSON.stringify({ input: inputs, variant: variantOption ?? null, split, labelMode, seed, shuffle })})`,
+    {
+      fingerprint: async () => fingerprintFiles((await list()).files),
+    },
+  );
 }

@@ -16,7 +16,12 @@ import { isTfrecordName, listTfrecordShards, tfrecord, tfrecordClassNames } from
 export type DetectedDataset =
   | { readonly kind: 'tfrecord'; readonly shards: readonly string[] }
   | { readonly kind: 'cifar'; readonly variant: CifarVariant; readonly dir: string; readonly files: readonly string[] }
-  | { readonly kind: 'mnist'; readonly images: string; readonly labels: string; /** The folder or file name mentions 'fashion'. */ readonly fashion: boolean }
+  | {
+      readonly kind: 'mnist';
+      readonly images: string;
+      readonly labels: string;
+      /** The folder or file name mentions 'fashion'. */ readonly fashion: boolean;
+    }
   | { readonly kind: 'manifest'; readonly file: string; readonly format: 'csv' | 'jsonl' }
   | { readonly kind: 'imageFolder'; readonly root: string };
 
@@ -46,7 +51,11 @@ function mnistPartner(file: string): { images: string; labels: string } {
   const dir = path.dirname(file);
   const name = path.basename(file);
   const swap = (from: 'images' | 'labels'): string =>
-    name.replace(MNIST_NAME, (_m, _kind: string, _d: string, gz: string | undefined) => `${from === 'images' ? 'labels' : 'images'}-idx${from === 'images' ? 1 : 3}-ubyte${gz ?? ''}`);
+    name.replace(
+      MNIST_NAME,
+      (_m, _kind: string, _d: string, gz: string | undefined) =>
+        `${from === 'images' ? 'labels' : 'images'}-idx${from === 'images' ? 1 : 3}-ubyte${gz ?? ''}`,
+    );
   const isImages = /images/i.test(name);
   return isImages ? { images: file, labels: path.join(dir, swap('images')) } : { images: path.join(dir, swap('labels')), labels: file };
 }
@@ -90,13 +99,19 @@ export async function detectDataset(target: string, options: DetectOptions = {})
   }
   const names = await readdir(target);
   if (names.some(isTfrecordName)) return { kind: 'tfrecord', shards: await listTfrecordShards(target) };
-  if (names.some((n) => /^(data_batch_\d+|test_batch|train|test)\.bin$/i.test(n)) || names.includes('cifar-10-batches-bin') || names.includes('cifar-100-binary')) {
+  if (
+    names.some((n) => /^(data_batch_\d+|test_batch|train|test)\.bin$/i.test(n)) ||
+    names.includes('cifar-10-batches-bin') ||
+    names.includes('cifar-100-binary')
+  ) {
     const listing = await listCifarFiles(target, { split });
     return { kind: 'cifar', variant: listing.variant, dir: listing.dir, files: listing.files };
   }
   if (names.some((n) => MNIST_NAME.test(n))) return { kind: 'mnist', ...(await findMnistFiles(target, split)), fashion };
   await listImageFolder(target).catch((error: unknown) => {
-    throw new Error(`detectDataset: '${target}' holds no TFRecord shards, CIFAR batches, MNIST files or class folders (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(
+      `detectDataset: '${target}' holds no TFRecord shards, CIFAR batches, MNIST files or class folders (${error instanceof Error ? error.message : String(error)})`,
+    );
   });
   return { kind: 'imageFolder', root: target };
 }
@@ -119,7 +134,10 @@ export interface OpenDatasetOptions extends DetectOptions {
 }
 
 /** A dataset opened by `openDataset`: its samples, encoded (to decode) or already decoded. */
-export type OpenedDataset = { readonly dataset: DetectedDataset; /** Class names by label; reads files only when needed. */ readonly classes: Promise<string[]> } & (
+export type OpenedDataset = {
+  readonly dataset: DetectedDataset;
+  /** Class names by label; reads files only when needed. */ readonly classes: Promise<string[]>;
+} & (
   | { readonly decoded: false; readonly observable: Observable<EncodedSample> }
   | { readonly decoded: true; readonly observable: Observable<ImageSample> }
 );
@@ -140,25 +158,54 @@ const quiet = <T>(p: Promise<T>): Promise<T> => {
  */
 export async function openDataset(target: string, options: OpenDatasetOptions = {}): Promise<OpenedDataset> {
   const dataset = await detectDataset(target, options);
-  const common = { ...(options.seed === undefined ? {} : { seed: options.seed }), ...(options.shuffle === undefined ? {} : { shuffle: options.shuffle }) };
+  const common = {
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.shuffle === undefined ? {} : { shuffle: options.shuffle }),
+  };
   switch (dataset.kind) {
     case 'tfrecord': {
       const names = await tfrecordClassNames(dataset.shards[0] as string);
       const numClasses = options.numClasses ?? names?.length;
-      if (numClasses === undefined) throw new RangeError(`openDataset: option 'numClasses' is required for TFRecord data without label.labels.txt ('${target}')`);
-      const observable = tfrecord(dataset.shards, { ...common, numClasses, ...(options.onError ? { onError: options.onError } : {}), ...(options.onSkip ? { onSkip: options.onSkip } : {}) });
+      if (numClasses === undefined)
+        throw new RangeError(`openDataset: option 'numClasses' is required for TFRecord data without label.labels.txt ('${target}')`);
+      const observable = tfrecord(dataset.shards, {
+        ...common,
+        numClasses,
+        ...(options.onError ? { onError: options.onError } : {}),
+        ...(options.onSkip ? { onSkip: options.onSkip } : {}),
+      });
       const classes = names && names.length === numClasses ? names : Array.from({ length: numClasses }, (_, i) => String(i));
       return { dataset, decoded: false, observable, classes: Promise.resolve(classes) };
     }
     case 'cifar':
-      return { dataset, decoded: true, observable: cifar(dataset.files, { ...common, variant: dataset.variant }), classes: quiet(cifarClassNames(dataset.dir, dataset.variant)) };
+      return {
+        dataset,
+        decoded: true,
+        observable: cifar(dataset.files, { ...common, variant: dataset.variant }),
+        classes: quiet(cifarClassNames(dataset.dir, dataset.variant)),
+      };
     case 'mnist':
-      return { dataset, decoded: true, observable: mnist({ images: dataset.images, labels: dataset.labels }, common), classes: Promise.resolve(mnistClassNames(options.fashion ?? dataset.fashion)) };
+      return {
+        dataset,
+        decoded: true,
+        observable: mnist({ images: dataset.images, labels: dataset.labels }, common),
+        classes: Promise.resolve(mnistClassNames(options.fashion ?? dataset.fashion)),
+      };
     case 'manifest': {
       const root = options.root === undefined ? {} : { root: options.root };
-      return { dataset, decoded: false, observable: manifest(dataset.file, { ...common, ...root }), classes: quiet(readManifest(dataset.file, root).then((l) => [...l.classes])) };
+      return {
+        dataset,
+        decoded: false,
+        observable: manifest(dataset.file, { ...common, ...root }),
+        classes: quiet(readManifest(dataset.file, root).then((l) => [...l.classes])),
+      };
     }
     case 'imageFolder':
-      return { dataset, decoded: false, observable: imageFolder(dataset.root, common), classes: quiet(listImageFolder(dataset.root).then((l) => [...l.classes])) };
+      return {
+        dataset,
+        decoded: false,
+        observable: imageFolder(dataset.root, common),
+        classes: quiet(listImageFolder(dataset.root).then((l) => [...l.classes])),
+      };
   }
 }

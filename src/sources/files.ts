@@ -77,7 +77,17 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 const openFailure = (where: string, file: string, error: unknown): SourceError => {
   const code = (error as { code?: string }).code;
   const reason =
-    code === 'ENOENT' ? 'does not exist' : code === 'ELOOP' ? 'is a symbolic link loop' : code === 'ENXIO' ? 'is a socket or a FIFO with no writer, not a regular file' : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be opened (${code ?? (error instanceof Error ? error.message : String(error))})`;
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'ELOOP'
+        ? 'is a symbolic link loop'
+        : code === 'ENXIO'
+          ? 'is a socket or a FIFO with no writer, not a regular file'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'cannot be read (permission denied)'
+            : code === 'EISDIR'
+              ? 'is a folder, not a file'
+              : `cannot be opened (${code ?? (error instanceof Error ? error.message : String(error))})`;
   return new SourceError(where, file, reason);
 };
 
@@ -88,7 +98,11 @@ const openFailure = (where: string, file: string, error: unknown): SourceError =
  * system), so a swap after the check cannot slip one in. `maxBytes` refuses a larger file before
  * anything is read.
  */
-export async function openRegular(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ handle: FileHandle; size: number }> {
+export async function openRegular(
+  where: string,
+  file: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<{ handle: FileHandle; size: number }> {
   const handle = await open(file, READ_FLAGS).catch((error: unknown) => {
     throw openFailure(where, file, error);
   });
@@ -266,7 +280,14 @@ export class RowFile {
   }
 
   /** `file` is a path (opened with `openRegular`) or a handle the RowFile then owns. */
-  static async open(file: string | { handle: FileHandle; name: string }, headerSize: number, rowSize: number, count: number, sequential: boolean, readSize = DEFAULT_READ_SIZE): Promise<RowFile> {
+  static async open(
+    file: string | { handle: FileHandle; name: string },
+    headerSize: number,
+    rowSize: number,
+    count: number,
+    sequential: boolean,
+    readSize = DEFAULT_READ_SIZE,
+  ): Promise<RowFile> {
     const handle = typeof file === 'string' ? (await openRegular('rows', file)).handle : file.handle;
     const name = typeof file === 'string' ? file : file.name;
     const perRead = sequential ? Math.max(1, Math.floor(readSize / rowSize)) : 1;
@@ -283,7 +304,12 @@ export class RowFile {
         if (bytesRead === 0) break;
         got += bytesRead;
       }
-      if (got < want) throw new SourceError('rows', `${this.file}#${i}`, `file ended early: ${got} of ${want} bytes read at offset ${this.headerSize + i * this.rowSize} (was it truncated while reading?)`);
+      if (got < want)
+        throw new SourceError(
+          'rows',
+          `${this.file}#${i}`,
+          `file ended early: ${got} of ${want} bytes read at offset ${this.headerSize + i * this.rowSize} (was it truncated while reading?)`,
+        );
       this.first = i;
       this.rows = n;
     }
@@ -298,10 +324,12 @@ export class RowFile {
 
 /** A key of the files' paths, sizes and modification times (missing ones as such) and `extra`: changes when the data does. For `describeAs`. */
 export async function fingerprintFiles(files: readonly string[], extra: readonly string[] = []): Promise<string> {
-  const parts = await Promise.all(files.map(async (f) => {
-    const s = await stat(f).catch(() => undefined); // a missing file is part of the state too
-    return s ? `${path.resolve(f)}:${s.size}:${Math.trunc(s.mtimeMs)}` : `${path.resolve(f)}:missing`;
-  }));
+  const parts = await Promise.all(
+    files.map(async (f) => {
+      const s = await stat(f).catch(() => undefined); // a missing file is part of the state too
+      return s ? `${path.resolve(f)}:${s.size}:${Math.trunc(s.mtimeMs)}` : `${path.resolve(f)}:missing`;
+    }),
+  );
   return keyOf(...parts, ...extra);
 }
 

@@ -30,8 +30,18 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
   const { seed = 0, shuffle = false } = options;
   const [n, height, width, channels] = data.shape;
   const per = height * width * channels;
-  check(data.shape.every((d) => Number.isInteger(d) && d > 0), 'fromArrays', 'shape', `must be four positive integers, got [${data.shape.join(', ')}]`);
-  check(data.images.length === n * per, 'fromArrays', 'images', `has ${data.images.length} values, shape [${data.shape.join(', ')}] needs ${n * per}`);
+  check(
+    data.shape.every((d) => Number.isInteger(d) && d > 0),
+    'fromArrays',
+    'shape',
+    `must be four positive integers, got [${data.shape.join(', ')}]`,
+  );
+  check(
+    data.images.length === n * per,
+    'fromArrays',
+    'images',
+    `has ${data.images.length} values, shape [${data.shape.join(', ')}] needs ${n * per}`,
+  );
   check(data.labels.length === n, 'fromArrays', 'labels', `has ${data.labels.length} entries for ${n} images`);
   let max = -1;
   for (let i = 0; i < n; i++) {
@@ -53,6 +63,12 @@ export function fromArrays(data: ArraysData, options: FromArraysOptions = {}): O
     }
   }, pipelineSeed(options.seed));
   // The arrays may be changed in place between epochs: the fingerprint hashes their bytes.
-  const fingerprint = async (): Promise<string> => String(hashKeys([Array.from(data.labels).join(','), Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength).toString('latin1')]));
+  const fingerprint = async (): Promise<string> =>
+    String(
+      hashKeys([
+        Array.from(data.labels).join(','),
+        Buffer.from(data.images.buffer, data.images.byteOffset, data.images.byteLength).toString('latin1'),
+      ]),
+    );
   return describeSource(source, `fromArrays(${JSON.stringify({ shape: data.shape, numClasses, seed, shuffle })})`, { fingerprint });
 }

@@ -66,7 +66,8 @@ export async function gunzipToHandle(where: string, file: string, cap: number): 
     stream.pipe(z);
     for await (const chunk of z) {
       const c = chunk as Buffer;
-      if (size + c.length > cap) throw new SourceError(where, file, `inflates to more than ${cap} bytes, the most its header allows; stopped there`);
+      if (size + c.length > cap)
+        throw new SourceError(where, file, `inflates to more than ${cap} bytes, the most its header allows; stopped there`);
       await out.write(c, 0, c.length, size);
       size += c.length;
     }

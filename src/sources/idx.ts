@@ -11,7 +11,18 @@ import { gunzipHead, gunzipToHandle, hasGzipMagic, maxInflatedSize } from './gzi
 import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** Fashion-MNIST's class names, by label. */
-export const FASHION_MNIST_CLASSES: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES: readonly string[] = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 /** MNIST's class names, by label: the digits. */
 export const MNIST_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -53,10 +64,12 @@ export async function findMnistFiles(dir: string, split: 'train' | 'test' = 'tra
   const prefix = split === 'train' ? 'train' : 't10k';
   const names = (await readdir(dir)).filter((n) => PAIR.test(n) && n.toLowerCase().startsWith(prefix)).sort();
   // Prefer the uncompressed file when both are there.
-  const pick = (kind: string): string | undefined => names.filter((n) => n.toLowerCase().includes(`-${kind}`)).sort((a, b) => a.length - b.length)[0];
+  const pick = (kind: string): string | undefined =>
+    names.filter((n) => n.toLowerCase().includes(`-${kind}`)).sort((a, b) => a.length - b.length)[0];
   const images = pick('images');
   const labels = pick('labels');
-  if (!images || !labels) throw new Error(`mnist: folder '${dir}' lacks ${prefix}-images-idx3-ubyte[.gz] or ${prefix}-labels-idx1-ubyte[.gz]`);
+  if (!images || !labels)
+    throw new Error(`mnist: folder '${dir}' lacks ${prefix}-images-idx3-ubyte[.gz] or ${prefix}-labels-idx1-ubyte[.gz]`);
   return { images: path.join(dir, images), labels: path.join(dir, labels) };
 }
 
@@ -84,7 +97,11 @@ async function openIdx(file: string, magic: number, dims: number, limits: IdxLim
     const header = parseIdxHeader(head);
     if (typeof header === 'string') throw new SourceError(where, file, header);
     if (header.magic !== magic)
-      throw new SourceError(where, file, `magic number 0x${header.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')} (${dims === 3 ? 'images: ubyte, 3 dimensions' : 'labels: ubyte, 1 dimension'})`);
+      throw new SourceError(
+        where,
+        file,
+        `magic number 0x${header.magic.toString(16).padStart(8, '0')}, expected 0x${magic.toString(16).padStart(8, '0')} (${dims === 3 ? 'images: ubyte, 3 dimensions' : 'labels: ubyte, 1 dimension'})`,
+      );
     if (dims === 3) {
       const tooBig = pixelLimitReason(header.dims[2] ?? 0, header.dims[1] ?? 0, limits.maxPixels);
       if (tooBig && (header.dims[0] ?? 0) > 0) throw new SourceError(where, file, `header ${tooBig}`);
@@ -93,14 +110,27 @@ async function openIdx(file: string, magic: number, dims: number, limits: IdxLim
     if (gzip) {
       const most = Math.min(maxInflatedSize(opened.size), limits.maxInflatedBytes);
       if (declared > most)
-        throw new SourceError(where, file, `header (${header.dims.join(' x ')}) declares ${declared} bytes, more than ${declared > limits.maxInflatedBytes ? `the limit of ${limits.maxInflatedBytes} bytes (maxInflatedBytes)` : `a gzip of ${opened.size} bytes can hold`}; not inflated`);
+        throw new SourceError(
+          where,
+          file,
+          `header (${header.dims.join(' x ')}) declares ${declared} bytes, more than ${declared > limits.maxInflatedBytes ? `the limit of ${limits.maxInflatedBytes} bytes (maxInflatedBytes)` : `a gzip of ${opened.size} bytes can hold`}; not inflated`,
+        );
       await handle.close();
       handle = undefined;
       const inflated = await gunzipToHandle(where, file, declared);
       handle = inflated.handle;
-      if (inflated.size < declared) throw new SourceError(where, file, `inflates to ${inflated.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: truncated`);
+      if (inflated.size < declared)
+        throw new SourceError(
+          where,
+          file,
+          `inflates to ${inflated.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: truncated`,
+        );
     } else if (opened.size !== declared) {
-      throw new SourceError(where, file, `has ${opened.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: ${opened.size < declared ? 'truncated' : 'trailing bytes'}`);
+      throw new SourceError(
+        where,
+        file,
+        `has ${opened.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: ${opened.size < declared ? 'truncated' : 'trailing bytes'}`,
+      );
     }
     const out = { ...header, handle };
     handle = undefined;
@@ -135,12 +165,32 @@ async function openIdx(file: string, magic: number, dims: number, limits: IdxLim
 export function mnist(input: string | MnistFiles, options: MnistOptions = {}): Observable<ImageSample> {
   const { split = 'train', seed = 0, shuffle = true } = options;
   const where = 'mnist';
-  check(typeof input === 'string' ? input.length > 0 : typeof input === 'object' && input !== null && typeof input.images === 'string' && typeof input.labels === 'string', where, 'input', 'must be a folder or { images, labels } paths');
+  check(
+    typeof input === 'string'
+      ? input.length > 0
+      : typeof input === 'object' && input !== null && typeof input.images === 'string' && typeof input.labels === 'string',
+    where,
+    'input',
+    'must be a folder or { images, labels } paths',
+  );
   check(split === 'train' || split === 'test', where, 'split', `must be 'train' or 'test', got '${String(split)}'`);
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
-  const limits: IdxLimits = { maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS, maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES };
-  check(Number.isSafeInteger(limits.maxPixels) && limits.maxPixels >= 1, where, 'maxPixels', `must be a positive integer, got ${limits.maxPixels}`);
-  check(Number.isSafeInteger(limits.maxInflatedBytes) && limits.maxInflatedBytes >= 1, where, 'maxInflatedBytes', `must be a positive integer, got ${limits.maxInflatedBytes}`);
+  const limits: IdxLimits = {
+    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+  };
+  check(
+    Number.isSafeInteger(limits.maxPixels) && limits.maxPixels >= 1,
+    where,
+    'maxPixels',
+    `must be a positive integer, got ${limits.maxPixels}`,
+  );
+  check(
+    Number.isSafeInteger(limits.maxInflatedBytes) && limits.maxInflatedBytes >= 1,
+    where,
+    'maxInflatedBytes',
+    `must be a positive integer, got ${limits.maxInflatedBytes}`,
+  );
   const source = pullSource(async function* (epoch) {
     const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
     const handles: FileHandle[] = [];
@@ -152,7 +202,8 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
       handles.push(lh.handle);
       const [n = 0, rows = 0, cols = 0] = ih.dims;
       const labelCount = lh.dims[0] ?? 0;
-      if (n !== labelCount) throw new SourceError(where, files.images, `holds ${n} images but '${files.labels}' holds ${labelCount} labels`);
+      if (n !== labelCount)
+        throw new SourceError(where, files.images, `holds ${n} images but '${files.labels}' holds ${labelCount} labels`);
       const labels = new Uint8Array(n); // one byte an image, its size checked against the file above
       let got = 0;
       while (got < n) {
@@ -178,7 +229,8 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
       for (const h of handles) await h.close().catch(() => {});
     }
   }, pipelineSeed(options.seed));
-  const inputs = typeof input === 'string' ? path.resolve(input) : { images: path.resolve(input.images), labels: path.resolve(input.labels) };
+  const inputs =
+    typeof input === 'string' ? path.resolve(input) : { images: path.resolve(input.images), labels: path.resolve(input.labels) };
   return describeSource(source, `mnist(${JSON.stringify({ input: inputs, split, seed, shuffle })})`, {
     fingerprint: async () => {
       const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;

@@ -30,7 +30,8 @@ export interface FolderListing {
 }
 
 /** Whether `real` is `realRoot` or inside it. */
-const within = (realRoot: string, real: string): boolean => real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : `${realRoot}${path.sep}`);
+const within = (realRoot: string, real: string): boolean =>
+  real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : `${realRoot}${path.sep}`);
 
 /**
  * What an entry of the folder is once symbolic links are resolved: a folder or regular file inside
@@ -43,7 +44,14 @@ async function resolveEntry(full: string, realRoot: string): Promise<{ kind: 'di
     real = await realpath(full);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    return { skip: code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' ? 'broken symbolic link' : `cannot be resolved (${code ?? String(error)})` };
+    return {
+      skip:
+        code === 'ELOOP'
+          ? 'symbolic link loop'
+          : code === 'ENOENT'
+            ? 'broken symbolic link'
+            : `cannot be resolved (${code ?? String(error)})`,
+    };
   }
   if (!within(realRoot, real)) return { skip: `symbolic link leading outside the root (to '${real}')` };
   if (systemRoot(real)) return { skip: `under ${systemRoot(real) ?? ''} (a system file)` };
@@ -68,7 +76,8 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
   if (!info) throw new Error(`imageFolder: root '${root}' does not exist`);
   if (!info.isDirectory()) throw new Error(`imageFolder: root '${root}' is not a folder`);
   const realRoot = await realpath(root);
-  if (systemRoot(realRoot)) throw new Error(`imageFolder: root '${root}' is under ${systemRoot(realRoot) ?? ''} (a system folder, not data)`);
+  if (systemRoot(realRoot))
+    throw new Error(`imageFolder: root '${root}' is under ${systemRoot(realRoot) ?? ''} (a system folder, not data)`);
   const skipped: DataError[] = [];
   const entries = await readdir(root, { withFileTypes: true });
   const classes: string[] = [];
@@ -82,7 +91,8 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
     }
   }
   classes.sort();
-  if (classes.length === 0) throw new Error(`imageFolder: root '${root}' holds no class folders (expected root/<class>/<image>)${skipNote(skipped)}`);
+  if (classes.length === 0)
+    throw new Error(`imageFolder: root '${root}' holds no class folders (expected root/<class>/<image>)${skipNote(skipped)}`);
   const files: Array<{ path: string; label: number }> = [];
   for (const [label, name] of classes.entries()) {
     const dir = path.join(root, name);
@@ -99,7 +109,10 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
       else if (r.kind === 'file') images.push(e.name);
     }
     images.sort();
-    if (images.length === 0) throw new Error(`imageFolder: class folder '${dir}' holds no images (${IMAGE_EXTENSIONS.join(' ')})${skipNote(skipped.slice(before))}`);
+    if (images.length === 0)
+      throw new Error(
+        `imageFolder: class folder '${dir}' holds no images (${IMAGE_EXTENSIONS.join(' ')})${skipNote(skipped.slice(before))}`,
+      );
     for (const file of images) files.push({ path: path.join(dir, file), label });
   }
   return { classes, files, skipped };
@@ -108,14 +121,23 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
 /** ': skipped 2 (symbolic link loop: 'a.jpg'; ...)' when entries were skipped, for an error message. */
 function skipNote(skipped: readonly DataError[]): string {
   if (skipped.length === 0) return '';
-  return `; skipped ${skipped.length}: ${skipped.slice(0, 3).map((s) => `'${s.origin}' (${s.reason})`).join(', ')}${skipped.length > 3 ? ', ...' : ''}`;
+  return `; skipped ${skipped.length}: ${skipped
+    .slice(0, 3)
+    .map((s) => `'${s.origin}' (${s.reason})`)
+    .join(', ')}${skipped.length > 3 ? ', ...' : ''}`;
 }
 
 /**
  * Splits each class by a seeded hash of the file's path relative to the root: stable across runs
  * and listings, exact per class (round(fraction * n) held out), stratified.
  */
-export function splitListing(listing: FolderListing, root: string, fraction: number, seed: number, subset: 'training' | 'validation'): FolderListing['files'] {
+export function splitListing(
+  listing: FolderListing,
+  root: string,
+  fraction: number,
+  seed: number,
+  subset: 'training' | 'validation',
+): FolderListing['files'] {
   const byClass = new Map<number, Array<{ path: string; label: number; key: number }>>();
   for (const f of listing.files) {
     const list = byClass.get(f.label) ?? [];
@@ -145,7 +167,12 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Obs
   check(typeof root === 'string' && root.length > 0, 'imageFolder', 'root', 'must be a non-empty path');
   check(Number.isFinite(seed), 'imageFolder', 'seed', `must be a finite number, got ${seed}`);
   check(validationSplit >= 0 && validationSplit < 1, 'imageFolder', 'validationSplit', `must be in [0, 1), got ${validationSplit}`);
-  check(subset === 'training' || subset === 'validation', 'imageFolder', 'subset', `must be 'training' or 'validation', got '${String(subset)}'`);
+  check(
+    subset === 'training' || subset === 'validation',
+    'imageFolder',
+    'subset',
+    `must be 'training' or 'validation', got '${String(subset)}'`,
+  );
   const source = pullSource(async function* (epoch) {
     const listing = await listImageFolder(root);
     const files = [...(validationSplit > 0 ? splitListing(listing, root, validationSplit, seed, subset) : listing.files)];
@@ -153,15 +180,19 @@ export function imageFolder(root: string, options: ImageFolderOptions = {}): Obs
     const numClasses = listing.classes.length;
     for (const [index, f] of files.entries()) yield { input: f.path, origin: f.path, label: f.label, numClasses, epoch, index };
   }, pipelineSeed(options.seed));
-  return describeSource(source, `imageFolder(${JSON.stringify({ root: path.resolve(root), seed, shuffle, validationSplit, subset })})`, { fingerprint: () => fingerprintFolder(root) });
+  return describeSource(source, `imageFolder(${JSON.stringify({ root: path.resolve(root), seed, shuffle, validationSplit, subset })})`, {
+    fingerprint: () => fingerprintFolder(root),
+  });
 }
 
 /** Names, sizes and modification times of every listed file: changes when the data changes. */
 async function fingerprintFolder(root: string): Promise<string> {
   const { files } = await listImageFolder(root);
-  const parts = await Promise.all(files.map(async (f) => {
-    const s = await stat(f.path);
-    return `${path.relative(root, f.path)}:${f.label}:${s.size}:${Math.trunc(s.mtimeMs)}`;
-  }));
+  const parts = await Promise.all(
+    files.map(async (f) => {
+      const s = await stat(f.path);
+      return `${path.relative(root, f.path)}:${f.label}:${s.size}:${Math.trunc(s.mtimeMs)}`;
+    }),
+  );
   return keyOf(...parts);
 }

@@ -78,7 +78,8 @@ async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unkn
         columns = [0, 1];
       }
       const [p, l] = columns as [number, number];
-      if (r.fields.length <= Math.max(p, l)) fail(r.line, `has ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, expected a path and a label`);
+      if (r.fields.length <= Math.max(p, l))
+        fail(r.line, `has ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, expected a path and a label`);
       yield { line: r.line, path: r.fields[p], label: (r.fields[l] as string).trim() };
     }
   }
@@ -111,7 +112,8 @@ async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: un
       } catch (error) {
         throw new SourceError('manifest', `${file}:${line}`, `not JSON (${error instanceof Error ? error.message : String(error)})`);
       }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SourceError('manifest', `${file}:${line}`, 'is not a JSON object with "path" and "label"');
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new SourceError('manifest', `${file}:${line}`, 'is not a JSON object with "path" and "label"');
       const o = value as Record<string, unknown>;
       const pk = PATH_HEADERS.find((k) => k in o);
       const lk = LABEL_HEADERS.find((k) => k in o);
@@ -169,7 +171,10 @@ async function resolveLinks(file: string, folders: Map<string, Promise<Folder>>)
  * a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
  * malformed CSV or JSON.
  */
-export async function readManifest(file: string, options: Pick<ManifestOptions, 'root' | 'format' | 'classes'> = {}): Promise<ManifestListing> {
+export async function readManifest(
+  file: string,
+  options: Pick<ManifestOptions, 'root' | 'format' | 'classes'> = {},
+): Promise<ManifestListing> {
   const root = options.root ?? path.dirname(file);
   const format = options.format ?? manifestFormat(file);
   const raw: Array<{ path: string; label: string | number; line: number }> = [];
@@ -220,7 +225,11 @@ export async function readManifest(file: string, options: Pick<ManifestOptions, 
   for (const r of raw) if (typeof r.label === 'number') fail(r.line, `label ${r.label} is a number but other rows name classes`);
   const classes = given ? [...given] : [...new Set(raw.map((r) => r.label as string))].sort();
   const index = new Map(classes.map((c, i) => [c, i]));
-  const rows = raw.map((r) => ({ path: r.path, label: index.get(r.label as string) ?? fail(r.line, `class '${r.label}' is not among options.classes`), line: r.line }));
+  const rows = raw.map((r) => ({
+    path: r.path,
+    label: index.get(r.label as string) ?? fail(r.line, `class '${r.label}' is not among options.classes`),
+    line: r.line,
+  }));
   return { classes, rows };
 }
 
@@ -239,9 +248,24 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
   const { seed = 0, shuffle = true, format, classes } = options;
   const where = 'manifest';
   check(typeof file === 'string' && file.length > 0, where, 'file', 'must be a non-empty path');
-  check(format === undefined || format === 'csv' || format === 'jsonl', where, 'format', `must be 'csv' or 'jsonl', got '${String(format)}'`);
-  check(classes === undefined || (Array.isArray(classes) && classes.length > 0 && new Set(classes).size === classes.length), where, 'classes', 'must be a non-empty list of distinct names');
-  check(options.root === undefined || (typeof options.root === 'string' && options.root.length > 0), where, 'root', 'must be a non-empty path');
+  check(
+    format === undefined || format === 'csv' || format === 'jsonl',
+    where,
+    'format',
+    `must be 'csv' or 'jsonl', got '${String(format)}'`,
+  );
+  check(
+    classes === undefined || (Array.isArray(classes) && classes.length > 0 && new Set(classes).size === classes.length),
+    where,
+    'classes',
+    'must be a non-empty list of distinct names',
+  );
+  check(
+    options.root === undefined || (typeof options.root === 'string' && options.root.length > 0),
+    where,
+    'root',
+    'must be a non-empty path',
+  );
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
   const source = pullSource(async function* (epoch) {
     const listing = await readManifest(file, options);
@@ -251,11 +275,18 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
     for (const [index, r] of rows.entries()) yield { input: r.path, origin: r.path, label: r.label, numClasses, epoch, index };
   }, pipelineSeed(options.seed));
   const root = path.resolve(options.root ?? path.dirname(file));
-  return describeSource(source, `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`, {
-    // The manifest itself and every file it lists, with the labels it gives them.
-    fingerprint: async () => {
-      const listing = await readManifest(file, options);
-      return fingerprintFiles([file, ...listing.rows.map((r) => r.path)], [...listing.classes, ...listing.rows.map((r) => String(r.label))]);
+  return describeSource(
+    source,
+    `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`,
+    {
+      // The manifest itself and every file it lists, with the labels it gives them.
+      fingerprint: async () => {
+        const listing = await readManifest(file, options);
+        return fingerprintFiles(
+          [file, ...listing.rows.map((r) => r.path)],
+          [...listing.classes, ...listing.rows.map((r) => String(r.label))],
+        );
+      },
     },
-  });
+  );
 }

@@ -26,9 +26,11 @@ export interface PullSourceOptions {
  */
 export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterable<T>, options: PullSourceOptions = {}): Observable<T> {
   const { seed } = options;
-  const stamp = (item: T): T => (seed !== undefined && typeof item === 'object' && item !== null && 'index' in item && !('seed' in item) ? { ...item, seed } : item);
+  const stamp = (item: T): T =>
+    seed !== undefined && typeof item === 'object' && item !== null && 'index' in item && !('seed' in item) ? { ...item, seed } : item;
   const firstEpoch = options.firstEpoch ?? 0;
-  if (!Number.isSafeInteger(firstEpoch) || firstEpoch < 0) throw new RangeError(`pullSource: firstEpoch must be an integer >= 0, got ${firstEpoch}`);
+  if (!Number.isSafeInteger(firstEpoch) || firstEpoch < 0)
+    throw new RangeError(`pullSource: firstEpoch must be an integer >= 0, got ${firstEpoch}`);
   let epochs = firstEpoch;
   return new Observable<T>((subscriber) => {
     const credit = creditOf();

@@ -48,7 +48,8 @@ export async function writeSyntheticFolder(root: string, options: SyntheticOptio
       const sa = Math.sin(a);
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
-          const t = 0.5 + 0.25 * (Math.sin(2 * Math.PI * f * (x * ca + y * sa) + phase) + Math.sin(2 * Math.PI * f * (y * sa - x * ca) + phase));
+          const t =
+            0.5 + 0.25 * (Math.sin(2 * Math.PI * f * (x * ca + y * sa) + phase) + Math.sin(2 * Math.PI * f * (y * sa - x * ca) + phase));
           const inBlob = (x - blob.x) ** 2 + (y - blob.y) ** 2 < blob.r ** 2;
           for (let k = 0; k < 3; k++) {
             const v = inBlob ? blob.v : (bg[k] as number) + t * ((fg[k] as number) - (bg[k] as number));
@@ -56,7 +57,9 @@ export async function writeSyntheticFolder(root: string, options: SyntheticOptio
           }
         }
       }
-      const jpeg = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+      const jpeg = await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+        .jpeg({ quality: 85 })
+        .toBuffer();
       await writeFile(path.join(dir, `${String(i).padStart(4, '0')}.jpg`), jpeg);
     }
   }

@@ -36,7 +36,12 @@ export interface TfrecordOptions {
 /** One framed record of a shard: its byte offset and its data (a view valid until the next record is read). */
 export type TfrecordRead =
   | { readonly ok: true; readonly offset: number; readonly data: Uint8Array }
-  | { readonly ok: false; readonly offset: number; readonly reason: string; /** The rest of the shard cannot be trusted. */ readonly fatal: boolean };
+  | {
+      readonly ok: false;
+      readonly offset: number;
+      readonly reason: string;
+      /** The rest of the shard cannot be trusted. */ readonly fatal: boolean;
+    };
 
 /**
  * Reads the next record of a shard through `reader` (positioned at a record boundary): undefined at
@@ -48,14 +53,39 @@ export async function readTfrecord(reader: ChunkReader, maxRecordBytes = DEFAULT
   if (reader.remaining <= 0) return undefined;
   const got = await reader.fill(TFRECORD_HEADER_BYTES);
   if (got === 0) return undefined;
-  if (got < TFRECORD_HEADER_BYTES) return { ok: false, offset, reason: `truncated file: ${got} bytes at the end, less than a ${TFRECORD_HEADER_BYTES}-byte record header`, fatal: true };
+  if (got < TFRECORD_HEADER_BYTES)
+    return {
+      ok: false,
+      offset,
+      reason: `truncated file: ${got} bytes at the end, less than a ${TFRECORD_HEADER_BYTES}-byte record header`,
+      fatal: true,
+    };
   const header = readTfrecordHeader(reader.bytes, reader.start);
-  if (!header.ok) return { ok: false, offset, reason: `${header.reason}; the rest of the shard (${reader.remaining} bytes) cannot be framed`, fatal: true };
+  if (!header.ok)
+    return {
+      ok: false,
+      offset,
+      reason: `${header.reason}; the rest of the shard (${reader.remaining} bytes) cannot be framed`,
+      fatal: true,
+    };
   // Checked before anything is allocated or read: a header may declare any length up to 2^53.
-  if (header.length > maxRecordBytes) return { ok: false, offset, reason: `record length ${header.length} bytes is over the limit of ${maxRecordBytes} (maxRecordBytes); the rest of the shard is not read`, fatal: true };
+  if (header.length > maxRecordBytes)
+    return {
+      ok: false,
+      offset,
+      reason: `record length ${header.length} bytes is over the limit of ${maxRecordBytes} (maxRecordBytes); the rest of the shard is not read`,
+      fatal: true,
+    };
   const total = TFRECORD_HEADER_BYTES + header.length + TFRECORD_FOOTER_BYTES;
-  if (total > reader.remaining) return { ok: false, offset, reason: `truncated file: a record of ${header.length} bytes needs ${total} bytes, ${reader.remaining} are left`, fatal: true };
-  if ((await reader.fill(total)) < total) return { ok: false, offset, reason: `truncated file: ended while reading a record of ${header.length} bytes`, fatal: true };
+  if (total > reader.remaining)
+    return {
+      ok: false,
+      offset,
+      reason: `truncated file: a record of ${header.length} bytes needs ${total} bytes, ${reader.remaining} are left`,
+      fatal: true,
+    };
+  if ((await reader.fill(total)) < total)
+    return { ok: false, offset, reason: `truncated file: ended while reading a record of ${header.length} bytes`, fatal: true };
   const start = reader.start + TFRECORD_HEADER_BYTES;
   const end = start + header.length;
   const bad = checkTfrecordData(reader.bytes, start, end);
@@ -69,7 +99,11 @@ export async function readTfrecord(reader: ChunkReader, maxRecordBytes = DEFAULT
  * a `SourceError` naming the file and byte offset at the first bad record. Streams in chunks of
  * `readSize` bytes.
  */
-export async function* tfrecordRecords(file: string, readSize = DEFAULT_READ_SIZE, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): AsyncGenerator<{ offset: number; data: Uint8Array }> {
+export async function* tfrecordRecords(
+  file: string,
+  readSize = DEFAULT_READ_SIZE,
+  maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
+): AsyncGenerator<{ offset: number; data: Uint8Array }> {
   const reader = await ChunkReader.open(file, readSize, 'tfrecord');
   try {
     for (;;) {
@@ -102,7 +136,10 @@ export async function listTfrecordShards(input: string | readonly string[]): Pro
   const entries = await readdir(input, { withFileTypes: true });
   // Not only regular files: a FIFO or device named like a shard is listed, so that opening it
   // refuses it by name instead of dropping it silently.
-  const shards = entries.filter((e) => !e.isDirectory() && !e.name.startsWith('.') && isTfrecordName(e.name)).map((e) => path.join(input, e.name)).sort();
+  const shards = entries
+    .filter((e) => !e.isDirectory() && !e.name.startsWith('.') && isTfrecordName(e.name))
+    .map((e) => path.join(input, e.name))
+    .sort();
   if (shards.length === 0) throw new Error(`tfrecord: folder '${input}' holds no TFRecord shards (names containing '.tfrecord')`);
   return shards;
 }
@@ -146,17 +183,45 @@ export async function tfrecordClassNames(input: string, labelKey = 'label'): Pro
  * const train$ = tfrecord('~/tensorflow_datasets/cifar10/3.0.2', { numClasses: 10, seed: 1 });
  */
 export function tfrecord(shards: string | readonly string[], options: TfrecordOptions): Observable<EncodedSample> {
-  const { numClasses, imageKey = 'image', labelKey = 'label', seed = 0, shuffle = true, onError = 'fail', onSkip, readSize = DEFAULT_READ_SIZE, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES, cycleLength: cycleOption } = options ?? ({} as Partial<TfrecordOptions>);
+  const {
+    numClasses,
+    imageKey = 'image',
+    labelKey = 'label',
+    seed = 0,
+    shuffle = true,
+    onError = 'fail',
+    onSkip,
+    readSize = DEFAULT_READ_SIZE,
+    maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
+    cycleLength: cycleOption,
+  } = options ?? ({} as Partial<TfrecordOptions>);
   const where = 'tfrecord';
-  check(typeof shards === 'string' ? shards.length > 0 : Array.isArray(shards) && shards.length > 0 && shards.every((s) => typeof s === 'string' && s.length > 0), where, 'shards', 'must be a path or a non-empty list of paths');
+  check(
+    typeof shards === 'string'
+      ? shards.length > 0
+      : Array.isArray(shards) && shards.length > 0 && shards.every((s) => typeof s === 'string' && s.length > 0),
+    where,
+    'shards',
+    'must be a path or a non-empty list of paths',
+  );
   check(Number.isInteger(numClasses) && numClasses >= 1, where, 'numClasses', `is required: a positive integer, got ${String(numClasses)}`);
   check(typeof imageKey === 'string' && imageKey.length > 0, where, 'imageKey', 'must be a non-empty string');
   check(typeof labelKey === 'string' && labelKey.length > 0, where, 'labelKey', 'must be a non-empty string');
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
   check(onError === 'fail' || onError === 'skip', where, 'onError', `must be 'fail' or 'skip', got '${String(onError)}'`);
   check(Number.isInteger(readSize) && readSize >= 16, where, 'readSize', `must be an integer >= 16, got ${readSize}`);
-  check(Number.isSafeInteger(maxRecordBytes) && maxRecordBytes >= 1, where, 'maxRecordBytes', `must be a positive integer, got ${maxRecordBytes}`);
-  check(cycleOption === undefined || (Number.isInteger(cycleOption) && cycleOption >= 1), where, 'cycleLength', `must be a positive integer, got ${String(cycleOption)}`);
+  check(
+    Number.isSafeInteger(maxRecordBytes) && maxRecordBytes >= 1,
+    where,
+    'maxRecordBytes',
+    `must be a positive integer, got ${maxRecordBytes}`,
+  );
+  check(
+    cycleOption === undefined || (Number.isInteger(cycleOption) && cycleOption >= 1),
+    where,
+    'cycleLength',
+    `must be a positive integer, got ${String(cycleOption)}`,
+  );
 
   const source = pullSource(async function* (epoch) {
     const files = await listTfrecordShards(shards);
@@ -205,9 +270,11 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
           const image = features.get(imageKey);
           const label = features.get(labelKey);
           if (!image) reason = `no feature '${imageKey}' (imageKey); features: ${[...features.keys()].join(', ') || 'none'}`;
-          else if (image.kind !== 'bytes' || image.values.length !== 1) reason = `feature '${imageKey}' is ${image.kind} with ${image.values.length} values, expected bytes with 1 value`;
+          else if (image.kind !== 'bytes' || image.values.length !== 1)
+            reason = `feature '${imageKey}' is ${image.kind} with ${image.values.length} values, expected bytes with 1 value`;
           else if (!label) reason = `no feature '${labelKey}' (labelKey); features: ${[...features.keys()].join(', ') || 'none'}`;
-          else if (label.kind !== 'int64' || label.values.length !== 1) reason = `feature '${labelKey}' is ${label.kind} with ${label.values.length} values, expected int64 with 1 value`;
+          else if (label.kind !== 'int64' || label.values.length !== 1)
+            reason = `feature '${labelKey}' is ${label.kind} with ${label.values.length} values, expected int64 with 1 value`;
           else {
             const value = label.values[0] as number;
             if (value < 0 || value >= numClasses) reason = `label ${value} is outside [0, ${numClasses}) (numClasses)`;
@@ -233,7 +300,11 @@ export function tfrecord(shards: string | readonly string[], options: TfrecordOp
     }
   }, pipelineSeed(options?.seed));
   const shardList = typeof shards === 'string' ? path.resolve(shards) : shards.map((s) => path.resolve(s));
-  return describeSource(source, `tfrecord(${JSON.stringify({ shards: shardList, numClasses, imageKey, labelKey, seed, shuffle, cycleLength: cycleOption ?? null, onError })})`, {
-    fingerprint: async () => fingerprintFiles(await listTfrecordShards(shards)),
-  });
+  return describeSource(
+    source,
+    `tfrecord(${JSON.stringify({ shards: shardList, numClasses, imageKey, labelKey, seed, shuffle, cycleLength: cycleOption ?? null, onError })})`,
+    {
+      fingerprint: async () => fingerprintFiles(await listTfrecordShards(shards)),
+    },
+  );
 }

@@ -60,10 +60,15 @@ describe('batch norm on wasm', () => {
       }
       try {
         // Always with scale: tfjs 4.22 itself cannot take the gradient of batchNorm without one (it saves the absent input).
-        for (const [shape, withScale] of [[[4, 6, 5, 3], true], [[2, 3, 3, 16], true], [[9, 7], true]] as const) {
+        for (const [shape, withScale] of [
+          [[4, 6, 5, 3], true],
+          [[2, 3, 3, 16], true],
+          [[9, 7], true],
+        ] as const) {
           const want = await run('cpu', [...shape], withScale);
           const got = await run('wasm', [...shape], withScale);
-          for (const k of Object.keys(want)) expect(relErr(got[k] as number[], want[k] as number[]), `${k} ${shape} scale ${withScale}`).toBeLessThan(1e-4);
+          for (const k of Object.keys(want))
+            expect(relErr(got[k] as number[], want[k] as number[]), `${k} ${shape} scale ${withScale}`).toBeLessThan(1e-4);
         }
       } finally {
         if (addon && bn) addon.bnBackward = bn;

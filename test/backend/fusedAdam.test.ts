@@ -24,7 +24,11 @@ async function steps(backend: string, make: () => tf.Optimizer): Promise<number[
     tf.dispose([ga, gb]);
   }
   const weights = await opt.getWeights();
-  const out = [Array.from(await a.data()), Array.from(await b.data()), ...(await Promise.all(weights.map(async (w) => Array.from(await w.tensor.data()))))];
+  const out = [
+    Array.from(await a.data()),
+    Array.from(await b.data()),
+    ...(await Promise.all(weights.map(async (w) => Array.from(await w.tensor.data())))),
+  ];
   weights[0]?.tensor.dispose(); // the iteration count, a fresh scalar
   opt.dispose();
   tf.dispose([a, b]);

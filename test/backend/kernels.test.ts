@@ -19,7 +19,8 @@ interface Case {
   readonly pad: Pad;
 }
 
-const label = (c: Case) => `${c.kind} x[${c.b},${c.h},${c.w},${c.c}] f${c.fh}x${c.fw} k${c.k} s${c.strides.join('x')} ${JSON.stringify(c.pad)}`;
+const label = (c: Case) =>
+  `${c.kind} x[${c.b},${c.h},${c.w},${c.c}] f${c.fh}x${c.fw} k${c.k} s${c.strides.join('x')} ${JSON.stringify(c.pad)}`;
 
 function randomCase(r: Rng, kind: Case['kind'], i: number): Case {
   const fh = [1, 2, 3, 3, 5][r.int(5)] as number;
@@ -52,15 +53,55 @@ function cases(kind: Case['kind'], n: number): Case[] {
     { kind, b: 2, h: 16, w: 16, c: 8, k: 2, fh: 3, fw: 3, strides: [1, 1], pad: 'valid' },
     // Numeric and explicit padding reach the kernels too (asymmetric, larger than 'same').
     { kind, b: 2, h: 7, w: 8, c: 3, k: 2, fh: 3, fw: 3, strides: [2, 2], pad: 1 },
-    { kind, b: 1, h: 6, w: 7, c: 2, k: 2, fh: 3, fw: 2, strides: [2, 2], pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
-    { kind, b: 2, h: 5, w: 5, c: 2, k: 1, fh: 3, fw: 3, strides: [1, 1], pad: [[0, 0], [0, 2], [1, 0], [0, 0]] },
+    {
+      kind,
+      b: 1,
+      h: 6,
+      w: 7,
+      c: 2,
+      k: 2,
+      fh: 3,
+      fw: 2,
+      strides: [2, 2],
+      pad: [
+        [0, 0],
+        [2, 1],
+        [0, 3],
+        [0, 0],
+      ],
+    },
+    {
+      kind,
+      b: 2,
+      h: 5,
+      w: 5,
+      c: 2,
+      k: 1,
+      fh: 3,
+      fw: 3,
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [0, 2],
+        [1, 0],
+        [0, 0],
+      ],
+    },
   ];
   const r = rng(20240611, 'kernel-cases', kind);
   return [...fixed, ...Array.from({ length: n }, (_, i) => randomCase(r, kind, i))];
 }
 
 function outShape(c: Case): [number, number, number, number] {
-  const info = tf.backend_util.computeConv2DInfo([c.b, c.h, c.w, c.c], [c.fh, c.fw, c.c, c.k], c.strides, 1, c.pad, typeof c.pad === 'number' ? 'floor' : undefined, c.kind === 'depthwise');
+  const info = tf.backend_util.computeConv2DInfo(
+    [c.b, c.h, c.w, c.c],
+    [c.fh, c.fw, c.c, c.k],
+    c.strides,
+    1,
+    c.pad,
+    typeof c.pad === 'number' ? 'floor' : undefined,
+    c.kind === 'depthwise',
+  );
   return info.outShape;
 }
 
@@ -127,7 +168,10 @@ describe('wasm training kernels', () => {
         const got = await grads('wasm', c, d);
         expect(got.dfShape, label(c)).toEqual(want.dfShape);
         expect(got.dxShape, label(c)).toEqual(want.dxShape);
-        for (const [which, e] of [['dfilter', relErr(got.df, want.df)], ['dx', relErr(got.dx, want.dx)]] as const) {
+        for (const [which, e] of [
+          ['dfilter', relErr(got.df, want.df)],
+          ['dx', relErr(got.dx, want.dx)],
+        ] as const) {
           if (e > worst.err) Object.assign(worst, { err: e, at: `${which} ${label(c)}` });
           expect(e, `${which} ${label(c)}`).toBeLessThan(1e-4);
         }
@@ -173,11 +217,27 @@ describe('wasm training kernels', () => {
     const run = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) =>
       tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
     const outs = [
-      run('Conv2DBackpropFilter', { x, dy: tf.ones([2, 5, 5, 4]) }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] }),
-      run('DepthwiseConv2dNativeBackpropFilter', { x, dy: tf.ones([2, 5, 5, 6]) }, { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, 3, 2] }),
-      run('DepthwiseConv2dNativeBackpropInput', { dy: tf.ones([2, 5, 5, 6]), filter: dw }, { strides: 2, pad: 'same', dilations: 1, inputShape: [2, 9, 9, 3] }),
+      run(
+        'Conv2DBackpropFilter',
+        { x, dy: tf.ones([2, 5, 5, 4]) },
+        { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] },
+      ),
+      run(
+        'DepthwiseConv2dNativeBackpropFilter',
+        { x, dy: tf.ones([2, 5, 5, 6]) },
+        { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, 3, 2] },
+      ),
+      run(
+        'DepthwiseConv2dNativeBackpropInput',
+        { dy: tf.ones([2, 5, 5, 6]), filter: dw },
+        { strides: 2, pad: 'same', dilations: 1, inputShape: [2, 9, 9, 3] },
+      ),
     ];
-    expect(outs.map((t) => t.shape)).toEqual([[3, 3, 3, 4], [3, 3, 3, 2], [2, 9, 9, 3]]);
+    expect(outs.map((t) => t.shape)).toEqual([
+      [3, 3, 3, 4],
+      [3, 3, 3, 2],
+      [2, 9, 9, 3],
+    ]);
     // Each op leaves its output and the tf.ones argument we passed in: two per op.
     expect(tf.memory().numTensors).toBe(tensors + 2 * outs.length);
     expect(tf.engine().backend.numDataIds()).toBe(ids + 2 * outs.length);

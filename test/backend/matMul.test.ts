@@ -28,8 +28,14 @@ const CASES: Case[] = [
 async function product(backend: string, [as, bs, ta, tb]: Case): Promise<{ shape: number[]; data: number[] }> {
   await tf.setBackend(backend);
   const r = rng(4, `mm${as}${bs}${ta}${tb}`);
-  const a = tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(as) }, () => r.normal()), as);
-  const b = tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(bs) }, () => r.normal()), bs);
+  const a = tf.tensor(
+    Float32Array.from({ length: tf.util.sizeFromShape(as) }, () => r.normal()),
+    as,
+  );
+  const b = tf.tensor(
+    Float32Array.from({ length: tf.util.sizeFromShape(bs) }, () => r.normal()),
+    bs,
+  );
   const y = tf.matMul(a, b, ta, tb);
   const out = { shape: y.shape, data: Array.from(await y.data()) };
   tf.dispose([a, b, y]);

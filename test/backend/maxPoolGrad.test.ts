@@ -27,10 +27,16 @@ const CASES: Case[] = [
 async function grad(backend: string, [shape, size, stride, pad]: Case): Promise<number[]> {
   await tf.setBackend(backend);
   const r = rng(9, `pool${shape}${size}${stride}${pad}`);
-  const x = tf.tensor4d(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => r.normal()), shape);
+  const x = tf.tensor4d(
+    Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => r.normal()),
+    shape,
+  );
   const f = (a: tf.Tensor) => tf.maxPool(tf.relu(a) as tf.Tensor4D, size, stride, pad);
   const outShape = tf.tidy(() => f(x).shape);
-  const dy = tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(outShape) }, () => r.normal()), outShape);
+  const dy = tf.tensor(
+    Float32Array.from({ length: tf.util.sizeFromShape(outShape) }, () => r.normal()),
+    outShape,
+  );
   const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), dy)))(x);
   const out = Array.from(await dx.data());
   tf.dispose([x, dy, dx]);

@@ -34,8 +34,21 @@ const CASES: Case[] = [
 function data(c: Case) {
   const r = rng(11, label(c));
   const fill = (n: number) => Float32Array.from({ length: n }, () => r.normal());
-  const info = tf.backend_util.computeConv2DInfo([c.b, c.h, c.w, c.ci], [c.f, c.f, c.ci, c.co], c.s, c.d, c.pad, typeof c.pad === 'number' ? 'floor' : undefined);
-  return { x: fill(c.b * c.h * c.w * c.ci), w: fill(c.f * c.f * c.ci * c.co), bias: fill(c.co), dy: fill(tf.util.sizeFromShape(info.outShape)), out: info.outShape };
+  const info = tf.backend_util.computeConv2DInfo(
+    [c.b, c.h, c.w, c.ci],
+    [c.f, c.f, c.ci, c.co],
+    c.s,
+    c.d,
+    c.pad,
+    typeof c.pad === 'number' ? 'floor' : undefined,
+  );
+  return {
+    x: fill(c.b * c.h * c.w * c.ci),
+    w: fill(c.f * c.f * c.ci * c.co),
+    bias: fill(c.co),
+    dy: fill(tf.util.sizeFromShape(info.outShape)),
+    out: info.outShape,
+  };
 }
 
 /** Forward (plain and fused bias+relu) and both gradients on one backend, as arrays. */
@@ -46,7 +59,16 @@ async function run(backend: string, c: Case, d: ReturnType<typeof data>): Promis
     const x = tf.tensor4d(d.x, [c.b, c.h, c.w, c.ci]);
     const w = tf.tensor4d(d.w, [c.f, c.f, c.ci, c.co]);
     const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d, rounding);
-    const fused = tf.fused.conv2d({ x, filter: w, strides: c.s, pad: c.pad, dilations: c.d, ...(rounding ? { dimRoundingMode: rounding } : {}), bias: tf.tensor1d(d.bias), activation: 'relu' });
+    const fused = tf.fused.conv2d({
+      x,
+      filter: w,
+      strides: c.s,
+      pad: c.pad,
+      dilations: c.d,
+      ...(rounding ? { dimRoundingMode: rounding } : {}),
+      bias: tf.tensor1d(d.bias),
+      activation: 'relu',
+    });
     const dy = tf.tensor4d(d.dy, d.out);
     // tfjs computes dilated convs' gradients only for dilation 1.
     const g = c.d === 1 ? tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))([x, w]) : [];
@@ -102,24 +124,28 @@ async function agreesWithCpu(): Promise<void> {
     const want = await run('cpu', c, d);
     const got = await run('wasm', c, d);
     expect(Object.keys(got), label(c)).toEqual(Object.keys(want));
-    for (const k of Object.keys(want)) expect(relErr(got[k] as Float32Array, want[k] as Float32Array), `${k} ${label(c)}`).toBeLessThan(1e-4);
+    for (const k of Object.keys(want))
+      expect(relErr(got[k] as Float32Array, want[k] as Float32Array), `${k} ${label(c)}`).toBeLessThan(1e-4);
   }
   await tf.setBackend('wasm');
 }
 
 describe('native conv kernels on the wasm heap', () => {
-  it.skipIf(!nativeConvAvailable())('conv, fused bias+relu conv and both gradients equal cpu within 1e-4, and the addon ran them', async () => {
-    const spy = countCalls(addon as Addon);
-    try {
-      await agreesWithCpu();
-    } finally {
-      spy.restore();
-    }
-    const gradCases = CASES.filter((c) => c.d === 1).length;
-    // Forward: the plain and the fused conv per case, plus the forward pass inside tf.grads.
-    expect(spy.calls).toEqual({ convForward: 2 * CASES.length + gradCases, convBackpropFilter: gradCases, convBackpropInput: gradCases });
-    expect(backendKernelsInfo().kernels['Conv2DBackpropFilter']).toMatch(/^native/);
-  });
+  it.skipIf(!nativeConvAvailable())(
+    'conv, fused bias+relu conv and both gradients equal cpu within 1e-4, and the addon ran them',
+    async () => {
+      const spy = countCalls(addon as Addon);
+      try {
+        await agreesWithCpu();
+      } finally {
+        spy.restore();
+      }
+      const gradCases = CASES.filter((c) => c.d === 1).length;
+      // Forward: the plain and the fused conv per case, plus the forward pass inside tf.grads.
+      expect(spy.calls).toEqual({ convForward: 2 * CASES.length + gradCases, convBackpropFilter: gradCases, convBackpropInput: gradCases });
+      expect(backendKernelsInfo().kernels['Conv2DBackpropFilter']).toMatch(/^native/);
+    },
+  );
 
   it('without the addon the same kernels fall back to wasm and still equal cpu', async () => {
     accelerator.addon = undefined;
@@ -142,7 +168,11 @@ describe('native conv kernels on the wasm heap', () => {
     const a = addon as Required<Addon>;
     const g = Int32Array.of(1, 4, 4, 2, 3, 3, 2, 4, 4, 1, 1, 1, 1, 1, 1);
     expect(() => a.convForward(g, new Float32Array(32), new Float32Array(36), null, 0, new Float32Array(31))).toThrow(/convForward out/);
-    expect(() => a.convBackpropInput(g, new Float32Array(32), new Float32Array(35), new Float32Array(32))).toThrow(/convBackpropInput filter/);
-    expect(() => a.convBackpropFilter(Int32Array.of(1, 4), new Float32Array(32), new Float32Array(32), new Float32Array(36))).toThrow(/geometry/);
+    expect(() => a.convBackpropInput(g, new Float32Array(32), new Float32Array(35), new Float32Array(32))).toThrow(
+      /convBackpropInput filter/,
+    );
+    expect(() => a.convBackpropFilter(Int32Array.of(1, 4), new Float32Array(32), new Float32Array(32), new Float32Array(36))).toThrow(
+      /geometry/,
+    );
   });
 });

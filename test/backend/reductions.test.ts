@@ -21,7 +21,11 @@ function values(n: number, seed: string): Float32Array {
 }
 
 /** f's result and its gradient (times a random dy) on one backend, as arrays with shapes. */
-async function on(backend: string, shape: number[], f: (x: tf.Tensor) => tf.Tensor): Promise<{ y: number[]; yShape: number[]; dx: number[] }> {
+async function on(
+  backend: string,
+  shape: number[],
+  f: (x: tf.Tensor) => tf.Tensor,
+): Promise<{ y: number[]; yShape: number[]; dx: number[] }> {
   await tf.setBackend(backend);
   const x = tf.tensor(values(tf.util.sizeFromShape(shape), `x${shape}`), shape);
   const y = f(x);

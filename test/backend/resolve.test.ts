@@ -5,7 +5,9 @@ import { parseBackendChoice, resolveBackend } from '../../src/backend/index.js';
 /** An importer that behaves as if the named packages were absent, as npm leaves optional peers. */
 const missing = (specifier: string): Promise<unknown> => {
   if (specifier.startsWith('@tensorflow/tfjs-node')) {
-    return Promise.reject(Object.assign(new Error(`Cannot find package '${specifier}' imported from here`), { code: 'ERR_MODULE_NOT_FOUND' }));
+    return Promise.reject(
+      Object.assign(new Error(`Cannot find package '${specifier}' imported from here`), { code: 'ERR_MODULE_NOT_FOUND' }),
+    );
   }
   return import(specifier);
 };
@@ -36,12 +38,17 @@ describe('resolveBackend', () => {
   });
 
   it('explicit choice that cannot load is an error naming it and why', async () => {
-    await expect(resolveBackend('tensorflow', { importModule: missing })).rejects.toThrow(/'tensorflow'.*@tensorflow\/tfjs-node is not installed/);
-    await expect(resolveBackend('tensorflow-gpu', { importModule: missing })).rejects.toThrow(/'tensorflow-gpu'.*tfjs-node-gpu is not installed/);
+    await expect(resolveBackend('tensorflow', { importModule: missing })).rejects.toThrow(
+      /'tensorflow'.*@tensorflow\/tfjs-node is not installed/,
+    );
+    await expect(resolveBackend('tensorflow-gpu', { importModule: missing })).rejects.toThrow(
+      /'tensorflow-gpu'.*tfjs-node-gpu is not installed/,
+    );
   });
 
   it('reports a package that is installed but broken differently from one that is absent', async () => {
-    const broken = (s: string) => (s.startsWith('@tensorflow/tfjs-node') ? Promise.reject(new Error('libtensorflow.so.2: cannot open shared object file')) : import(s));
+    const broken = (s: string) =>
+      s.startsWith('@tensorflow/tfjs-node') ? Promise.reject(new Error('libtensorflow.so.2: cannot open shared object file')) : import(s);
     const r = await resolveBackend('auto', { importModule: broken, env: {} });
     expect(r.skipped[1]?.why).toMatch(/failed to load: libtensorflow\.so\.2/);
   });
@@ -61,10 +68,16 @@ describe('resolveBackend', () => {
   });
 
   it('reads MIXSTREAM_BACKEND when no choice is given, and an explicit choice wins over it', async () => {
-    expect(await resolveBackend(undefined, { env: { MIXSTREAM_BACKEND: 'cpu' } })).toMatchObject({ name: 'cpu', tfBackend: 'cpu', reason: /MIXSTREAM_BACKEND/ });
+    expect(await resolveBackend(undefined, { env: { MIXSTREAM_BACKEND: 'cpu' } })).toMatchObject({
+      name: 'cpu',
+      tfBackend: 'cpu',
+      reason: /MIXSTREAM_BACKEND/,
+    });
     expect((await resolveBackend('wasm', { env: { MIXSTREAM_BACKEND: 'cpu' } })).name).toBe('wasm');
     await expect(resolveBackend(undefined, { env: { MIXSTREAM_BACKEND: 'tpu' } })).rejects.toThrow(/MIXSTREAM_BACKEND.*'tpu'/);
-    await expect(resolveBackend(undefined, { env: { MIXSTREAM_BACKEND: 'tensorflow' }, importModule: missing })).rejects.toThrow(/set by MIXSTREAM_BACKEND/);
+    await expect(resolveBackend(undefined, { env: { MIXSTREAM_BACKEND: 'tensorflow' }, importModule: missing })).rejects.toThrow(
+      /set by MIXSTREAM_BACKEND/,
+    );
   });
 
   it('parses choices case-insensitively and rejects others', () => {

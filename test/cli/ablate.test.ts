@@ -19,8 +19,28 @@ import { runCli } from './helpers.js';
 const HOSTILE = '<img src=x onerror="window.__pwned=1">&\u2028';
 let root = '';
 let data = '';
-const args = (out: string, extra: string[] = []): string[] => ['ablate', '--data', data, '--arms', 'baseline,cutmix', '--epochs', '1', '--seeds', '2', '--size', '16', '--batch', '8', '--backend', 'wasm', '--out', out, ...extra];
-const readResults = async (out: string): Promise<ResultsFile> => JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
+const args = (out: string, extra: string[] = []): string[] => [
+  'ablate',
+  '--data',
+  data,
+  '--arms',
+  'baseline,cutmix',
+  '--epochs',
+  '1',
+  '--seeds',
+  '2',
+  '--size',
+  '16',
+  '--batch',
+  '8',
+  '--backend',
+  'wasm',
+  '--out',
+  out,
+  ...extra,
+];
+const readResults = async (out: string): Promise<ResultsFile> =>
+  JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'mixstream-cli-'));
@@ -60,7 +80,8 @@ describe('mixstream ablate on a tiny data set', () => {
     const csv = (await readFile(path.join(out, 'results.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe('arm,seed,epoch,loss,accuracy,val_loss,val_accuracy,seconds,train_seconds,images_per_second,backend,config_hash');
     expect(csv).toHaveLength(5);
-    for (const png of ['val-accuracy.png', 'val-loss.png']) expect((await readFile(path.join(out, png))).subarray(1, 4).toString()).toBe('PNG');
+    for (const png of ['val-accuracy.png', 'val-loss.png'])
+      expect((await readFile(path.join(out, png))).subarray(1, 4).toString()).toBe('PNG');
 
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
     expect(html).not.toContain('<img src=x');
@@ -72,7 +93,15 @@ describe('mixstream ablate on a tiny data set', () => {
     if (!systemPackage('chromium', '/usr/bin/chromium')) return ctx.skip();
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -88,7 +117,11 @@ describe('mixstream ablate on a tiny data set', () => {
       const marks = await page.locator('#chart-val-accuracy svg path').count();
       expect(marks).toBeGreaterThan(2);
       const rows = await page.$$eval('#summary tbody tr', (trs) =>
-        trs.map((tr) => ({ arm: tr.getAttribute('data-arm'), text: tr.querySelector('td.val-acc')?.textContent, mean: Number(tr.querySelector('td.val-acc')?.getAttribute('data-mean')) })),
+        trs.map((tr) => ({
+          arm: tr.getAttribute('data-arm'),
+          text: tr.querySelector('td.val-acc')?.textContent,
+          mean: Number(tr.querySelector('td.val-acc')?.getAttribute('data-mean')),
+        })),
       );
       expect(rows.map((x) => x.arm)).toEqual(['baseline', 'cutmix']);
       for (const row of rows) {
@@ -96,7 +129,9 @@ describe('mixstream ablate on a tiny data set', () => {
         expect(row.mean).toBe(s.finalValAccuracy.mean);
         expect(row.text).toBe(`${percent(s.finalValAccuracy.mean)} ± ${percent(s.finalValAccuracy.std)}`);
       }
-      const images = await page.$$eval('figure.grid img', (imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth));
+      const images = await page.$$eval('figure.grid img', (imgs) =>
+        imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
+      );
       expect(images).toHaveLength(2);
       for (const w of images) expect(w).toBeGreaterThan(16);
       expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
@@ -118,7 +153,10 @@ describe('mixstream ablate on a tiny data set', () => {
     // Resume after losing one run: only it is trained again, to the same numbers (seeded model and pipeline).
     const lost = results.runs.find((x) => x.arm === 'cutmix' && x.seed === 2)!;
     // results.json is a view: editing it loses nothing; the run's own file in the store is what counts.
-    await writeFile(path.join(out, 'results.json'), JSON.stringify({ ...results, runs: results.runs.filter((x) => x !== lost), complete: false }));
+    await writeFile(
+      path.join(out, 'results.json'),
+      JSON.stringify({ ...results, runs: results.runs.filter((x) => x !== lost), complete: false }),
+    );
     await rm(path.join(out, 'runs', results.configHash, 'cutmix-s2.json'));
     const resumed = await runCli(args(out, ['--no-report']));
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -49,7 +49,12 @@ describe('deploy/k8s/ablate-job.yaml', () => {
     const shards = [];
     for (let i = 0; i < completions; i++) {
       const out = execFileSync('/bin/sh', ['-c', script!], {
-        env: { PATH: `${dir}:${process.env.PATH}`, JOB_COMPLETION_INDEX: String(i), MIXSTREAM_SHARDS: env(text, 'MIXSTREAM_SHARDS')!, MIXSTREAM_JOBS: env(text, 'MIXSTREAM_JOBS')! },
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          JOB_COMPLETION_INDEX: String(i),
+          MIXSTREAM_SHARDS: env(text, 'MIXSTREAM_SHARDS')!,
+          MIXSTREAM_JOBS: env(text, 'MIXSTREAM_JOBS')!,
+        },
         encoding: 'utf8',
       });
       const argv = JSON.parse(out) as string[];
@@ -76,7 +81,15 @@ describe('deploy/slurm/ablate.sbatch', () => {
     const shards = [];
     for (let id = 4; id < 7; id++) {
       const out = execFileSync('/bin/bash', [path.join(repo, 'deploy/slurm/ablate.sbatch'), '--epochs', '3'], {
-        env: { PATH: process.env.PATH ?? '', SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: '4', SLURM_ARRAY_TASK_COUNT: '3', SLURM_CPUS_PER_TASK: '2', MIXSTREAM: mixstream, MIXSTREAM_OUT: '/shared/out' },
+        env: {
+          PATH: process.env.PATH ?? '',
+          SLURM_ARRAY_TASK_ID: String(id),
+          SLURM_ARRAY_TASK_MIN: '4',
+          SLURM_ARRAY_TASK_COUNT: '3',
+          SLURM_CPUS_PER_TASK: '2',
+          MIXSTREAM: mixstream,
+          MIXSTREAM_OUT: '/shared/out',
+        },
         encoding: 'utf8',
       });
       const c = parseCommand(JSON.parse(out) as string[]);

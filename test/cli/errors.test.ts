@@ -18,8 +18,55 @@ describe('mixstream ablate: arguments', () => {
   });
 
   it('parses every flag', () => {
-    const c = parseCommand(['ablate', '--data', 'dogs', '--arms', 'baseline, cutmix', '--epochs', '3', '--seeds', '0,7', '--size', '24', '--batch', '16', '--model', 'mobilenet', '--backend', 'cpu', '--lr', '1e-3', '--val-split', '0.25', '--shuffle-window', '64', '--out', 'o', '--quiet', '--no-report']);
-    expect(c).toMatchObject({ kind: 'ablate', quiet: true, report: false, config: { data: 'dogs', arms: ['baseline', 'cutmix'], epochs: 3, seeds: [0, 7], size: 24, batchSize: 16, model: 'mobilenet', modelOptions: {}, backend: 'cpu', learningRate: 0.001, validationSplit: 0.25, shuffleWindow: 64, out: 'o' } });
+    const c = parseCommand([
+      'ablate',
+      '--data',
+      'dogs',
+      '--arms',
+      'baseline, cutmix',
+      '--epochs',
+      '3',
+      '--seeds',
+      '0,7',
+      '--size',
+      '24',
+      '--batch',
+      '16',
+      '--model',
+      'mobilenet',
+      '--backend',
+      'cpu',
+      '--lr',
+      '1e-3',
+      '--val-split',
+      '0.25',
+      '--shuffle-window',
+      '64',
+      '--out',
+      'o',
+      '--quiet',
+      '--no-report',
+    ]);
+    expect(c).toMatchObject({
+      kind: 'ablate',
+      quiet: true,
+      report: false,
+      config: {
+        data: 'dogs',
+        arms: ['baseline', 'cutmix'],
+        epochs: 3,
+        seeds: [0, 7],
+        size: 24,
+        batchSize: 16,
+        model: 'mobilenet',
+        modelOptions: {},
+        backend: 'cpu',
+        learningRate: 0.001,
+        validationSplit: 0.25,
+        shuffleWindow: 64,
+        out: 'o',
+      },
+    });
     expect(parseSeeds('3')).toEqual([1, 2, 3]);
     expect(parseSeeds('5,')).toEqual([5]);
   });
@@ -51,7 +98,20 @@ describe('mixstream ablate: arguments', () => {
   it('explains every flag with its default in --help', () => {
     const c = parseCommand(['ablate', '--help']);
     if (c.kind !== 'help') throw new Error('expected help');
-    for (const flag of ['--data', '--arms', '--epochs', '--seeds', '--size', '--batch', '--model', '--backend', '--out', '--val-split', '--lr']) expect(c.text).toContain(flag);
+    for (const flag of [
+      '--data',
+      '--arms',
+      '--epochs',
+      '--seeds',
+      '--size',
+      '--batch',
+      '--model',
+      '--backend',
+      '--out',
+      '--val-split',
+      '--lr',
+    ])
+      expect(c.text).toContain(flag);
     expect(c.text).toContain(`[${DEFAULT_CONFIG.epochs}]`);
     expect(c.text).toContain('[baseline,augment,cutmix,mixup]');
   });
@@ -85,7 +145,10 @@ describe('mixstream ablate: bad input exits 2 with one line on stderr', () => {
     const cases: Array<[string[], RegExp]> = [
       [['ablate', '--data', path.join(root, 'missing'), '--out', out], /does not exist/],
       [['ablate', '--data', empty, '--out', out], /holds no images/],
-      [['ablate', '--data', empty, '--arms', 'baseline,cutmixx', '--out', out], /unknown arm 'cutmixx'; known arms: baseline, augment, cutmix, mixup/],
+      [
+        ['ablate', '--data', empty, '--arms', 'baseline,cutmixx', '--out', out],
+        /unknown arm 'cutmixx'; known arms: baseline, augment, cutmix, mixup/,
+      ],
       [['ablate', '--model', 'vgg16', '--out', out], /unknown model 'vgg16'/],
       [['ablate', '--epochs', 'abc', '--out', out], /--epochs must be a positive integer, got 'abc'/],
     ];

@@ -12,10 +12,21 @@ export interface Spawned {
 }
 
 /** Runs `node --import tsx src/cli/main.ts ...args` in the repo; `onStdout` sees output as it comes. */
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void; script?: readonly string[] } = {}): Promise<Spawned> {
+export function runCli(
+  args: readonly string[],
+  options: {
+    env?: Record<string, string>;
+    onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void;
+    script?: readonly string[];
+  } = {},
+): Promise<Spawned> {
   const script = options.script ?? ['--import', 'tsx', 'src/cli/main.ts'];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...script, ...args], { cwd: repo, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...script, ...args], {
+      cwd: repo,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

@@ -17,19 +17,45 @@ import { repo, runCli, type Spawned } from './helpers.js';
 
 let root = '';
 let data = '';
-const base = (out: string, extra: string[] = []): string[] => ['ablate', '--data', data, '--arms', 'baseline,cutmix', '--seeds', '2', '--epochs', '2', '--size', '8', '--batch', '8', '--backend', 'wasm', '--no-report', '--out', out, ...extra];
-const readResults = async (out: string): Promise<ResultsFile> => JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
+const base = (out: string, extra: string[] = []): string[] => [
+  'ablate',
+  '--data',
+  data,
+  '--arms',
+  'baseline,cutmix',
+  '--seeds',
+  '2',
+  '--epochs',
+  '2',
+  '--size',
+  '8',
+  '--batch',
+  '8',
+  '--backend',
+  'wasm',
+  '--no-report',
+  '--out',
+  out,
+  ...extra,
+];
+const readResults = async (out: string): Promise<ResultsFile> =>
+  JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
 /** The numbers of a run (not its timings), to compare runs bit for bit. */
 const numbers = (r: RunRecord): number[][] => r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]);
 const byRun = (rs: readonly RunRecord[], hash?: string): Record<string, number[][]> =>
   Object.fromEntries(rs.filter((r) => hash === undefined || r.configHash === hash).map((r) => [`${r.arm}/${r.seed}`, numbers(r)]));
 /** Files in a config's run folder other than run files and config.json (locks, checkpoints, temps). */
-const leftovers = async (out: string, hash: string): Promise<string[]> => (await readdir(path.join(out, 'runs', hash))).filter((n) => !/^[a-z]+-s\d+\.json$/.test(n) && n !== 'config.json');
+const leftovers = async (out: string, hash: string): Promise<string[]> =>
+  (await readdir(path.join(out, 'runs', hash))).filter((n) => !/^[a-z]+-s\d+\.json$/.test(n) && n !== 'config.json');
 
 /** Spawns the CLI in its own process group; `onStdout` may kill the whole group with SIGKILL. */
 function spawnGroup(args: readonly string[], onStdout: (text: string, killGroup: () => void) => void): Promise<Spawned> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repo, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: repo,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -94,7 +120,8 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
 
   it('kill -9 at several moments, then a rerun: every finished epoch survives, nothing is duplicated, the numbers equal an uninterrupted run', async () => {
     const out = path.join(root, 'killed');
-    const four = (extra: string[] = []): string[] => base(out, ['--arms', 'cutmix', '--seeds', '1', '--epochs', '4', '--jobs', '1', ...extra]);
+    const four = (extra: string[] = []): string[] =>
+      base(out, ['--arms', 'cutmix', '--seeds', '1', '--epochs', '4', '--jobs', '1', ...extra]);
     const killAt = async (pattern: RegExp): Promise<Spawned> => {
       let sent = false;
       const r = await spawnGroup(four(), (text, kill) => {
@@ -180,7 +207,10 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
     const early = await runCli(['report', out, '--no-pngs']);
     expect(early.code, early.stderr).toBe(0);
     expect(early.stdout).toMatch(/missing: /);
-    const rest = await Promise.all([runCli(base(out, ['--jobs', '1', '--shard', '0/3'])), runCli(base(out, ['--jobs', '1', '--shard', '2/3']))]);
+    const rest = await Promise.all([
+      runCli(base(out, ['--jobs', '1', '--shard', '0/3'])),
+      runCli(base(out, ['--jobs', '1', '--shard', '2/3'])),
+    ]);
     for (const x of rest) expect(x.code, x.stderr).toBe(0);
     const report = await runCli(['report', out, '--no-pngs']);
     expect(report.code, report.stderr).toBe(0);

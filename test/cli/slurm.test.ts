@@ -20,7 +20,12 @@ import { repo, runCli } from './helpers.js';
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'sinfo', 'munged', 'munge'].filter((c) => !has(c));
 const root = process.getuid?.() === 0;
-const why = missing.length > 0 ? `not installed: ${missing.join(', ')} (apt-get install slurm-wlm munge)` : !root ? 'slurmd must run as root here' : undefined;
+const why =
+  missing.length > 0
+    ? `not installed: ${missing.join(', ')} (apt-get install slurm-wlm munge)`
+    : !root
+      ? 'slurmd must run as root here'
+      : undefined;
 const required = process.env.MIXSTREAM_REQUIRE_SYSTEM === '1';
 if (why !== undefined) console.warn(`\n*** Slurm test ${required ? 'REQUIRED but cannot run' : 'SKIPPED'}: ${why} ***\n`);
 
@@ -31,7 +36,8 @@ afterAll(() => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const numbers = (r: RunRecord): number[][] => r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]);
-const byRun = (rs: readonly RunRecord[]): Record<string, number[][]> => Object.fromEntries(rs.map((r) => [`${r.arm}/${r.seed}`, numbers(r)]));
+const byRun = (rs: readonly RunRecord[]): Record<string, number[][]> =>
+  Object.fromEntries(rs.map((r) => [`${r.arm}/${r.seed}`, numbers(r)]));
 
 /** Starts munged (if no daemon answers) and a one-node cluster in `dir`; resolves to the env that reaches it. */
 async function startCluster(dir: string): Promise<NodeJS.ProcessEnv> {
@@ -94,7 +100,22 @@ describe.skipIf(why !== undefined && !required)('Slurm job array (real cluster)'
     const dir = await tempDir('mixstream-slurm-');
     const data = path.join(dir, 'data');
     await writeSyntheticFolder(data, { classes: 3, perClass: 8, seed: 9, minSide: 10, maxSide: 24, noise: 30 });
-    const flags = ['--data', data, '--arms', 'baseline,cutmix', '--seeds', '2', '--epochs', '1', '--size', '8', '--batch', '8', '--backend', 'wasm'];
+    const flags = [
+      '--data',
+      data,
+      '--arms',
+      'baseline,cutmix',
+      '--seeds',
+      '2',
+      '--epochs',
+      '1',
+      '--size',
+      '8',
+      '--batch',
+      '8',
+      '--backend',
+      'wasm',
+    ];
     const env = await startCluster(path.join(dir, 'cluster'));
     // The jobs run in `dir`, as a user's jobs run in their project: tsx (which the decode worker
     // threads load by name under tsx) resolves from the cwd's node_modules.

@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addBrightness, flipHorizontal, flipVertical, resizeBilinear, resizeBytes, toRgb, transformImage, valuesOf } from '../../src/core/image.js';
+import {
+  addBrightness,
+  flipHorizontal,
+  flipVertical,
+  resizeBilinear,
+  resizeBytes,
+  toRgb,
+  transformImage,
+  valuesOf,
+} from '../../src/core/image.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -10,7 +19,9 @@ beforeAll(async () => {
 
 const imageArb = fc
   .tuple(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 4 }))
-  .chain(([h, w, c]) => fc.tuple(fc.constant(h), fc.constant(w), fc.constant(c), fc.float32Array({ minLength: h * w * c, maxLength: h * w * c, noNaN: true })));
+  .chain(([h, w, c]) =>
+    fc.tuple(fc.constant(h), fc.constant(w), fc.constant(c), fc.float32Array({ minLength: h * w * c, maxLength: h * w * c, noNaN: true })),
+  );
 
 describe('flips', () => {
   it('flipHorizontal mirrors a hand-computed 2x3 image', () => {
@@ -95,29 +106,31 @@ describe('resizeBilinear', () => {
 
   it('agrees with tf.image.resizeBilinear (halfPixelCenters) on random sizes', () => {
     fc.assert(
-      fc.property(
-        imageArb,
-        fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 9 }),
-        ([h, w, c, raw], oh, ow) => {
-          const img = raw.map((v) => (Number.isFinite(v) ? Math.max(-1e3, Math.min(1e3, v)) : 0));
-          const expected = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(img, [1, h, w, c]), [oh, ow], false, true).dataSync());
-          const out = resizeBilinear(img, h, w, c, oh, ow);
-          expect(out.length).toBe(oh * ow * c);
-          out.forEach((v, i) => expect(Math.abs(v - (expected[i] as number))).toBeLessThan(1e-3));
-        },
-      ),
+      fc.property(imageArb, fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), ([h, w, c, raw], oh, ow) => {
+        const img = raw.map((v) => (Number.isFinite(v) ? Math.max(-1e3, Math.min(1e3, v)) : 0));
+        const expected = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(img, [1, h, w, c]), [oh, ow], false, true).dataSync());
+        const out = resizeBilinear(img, h, w, c, oh, ow);
+        expect(out.length).toBe(oh * ow * c);
+        out.forEach((v, i) => expect(Math.abs(v - (expected[i] as number))).toBeLessThan(1e-3));
+      }),
       { numRuns: 60 },
     );
   });
 
   it('a constant image stays constant at any size', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 16 }), fc.double({ min: 0, max: 1, noNaN: true }), (h, w, oh, ow, v) => {
-        const out = resizeBilinear(new Float32Array(h * w * 2).fill(v), h, w, 2, oh, ow);
-        const f = Math.fround(v);
-        for (const x of out) expect(Math.abs(x - f)).toBeLessThan(1e-6);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (h, w, oh, ow, v) => {
+          const out = resizeBilinear(new Float32Array(h * w * 2).fill(v), h, w, 2, oh, ow);
+          const f = Math.fround(v);
+          for (const x of out) expect(Math.abs(x - f)).toBeLessThan(1e-6);
+        },
+      ),
     );
   });
 });
@@ -154,7 +167,11 @@ describe('valuesOf', () => {
     // 2 x 3 x 2: value at (y, x, c) = 60y + 20x + c.
     const bytes = Uint8Array.from({ length: 12 }, (_, i) => 60 * Math.floor(i / 6) + 20 * Math.floor((i % 6) / 2) + (i % 2));
     const shape = { height: 2, width: 3, channels: 2 };
-    for (const [flipH, flipV] of [[true, false], [false, true], [true, true]] as const) {
+    for (const [flipH, flipV] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const plain = valuesOf({ image: bytes, delta: 0.1 });
       const expected = transformImage(plain, new Float32Array(12), 2, 3, 2, { flipH, flipV });
       expect([...valuesOf({ image: bytes, delta: 0.1, flipH, flipV, ...shape })]).toEqual([...expected]);
@@ -169,28 +186,36 @@ describe('valuesOf', () => {
 describe('resizeBytes', () => {
   it('equals the direct bilinear formula rounded to 8 bits, at any sizes', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 11 }), fc.integer(), (h, w, c, oh, ow, seed) => {
-        const src = Uint8Array.from({ length: h * w * c }, (_, i) => (Math.imul(i + 1, 2654435761 ^ seed) >>> 24) & 255);
-        const out = resizeBytes(src, h, w, c, oh, ow);
-        const tap = (o: number, n: number, on: number) => {
-          const f = Math.min(Math.max((o + 0.5) * (n / on) - 0.5, 0), n - 1);
-          const lo = Math.floor(f);
-          return [lo, Math.min(lo + 1, n - 1), Math.fround(f - lo)] as const;
-        };
-        for (let y = 0; y < oh; y++) {
-          const [y0, y1, wy] = tap(y, h, oh);
-          for (let x = 0; x < ow; x++) {
-            const [x0, x1, wx] = tap(x, w, ow);
-            for (let k = 0; k < c; k++) {
-              const at = (yy: number, xx: number) => src[(yy * w + xx) * c + k] as number;
-              const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * wx;
-              const v = top + (at(y1, x0) + (at(y1, x1) - at(y1, x0)) * wx - top) * wy;
-              const expected = oh === h && ow === w ? at(y, x) : Math.round(v);
-              expect(out[(y * ow + x) * c + k]).toBe(expected);
+      fc.property(
+        fc.integer({ min: 1, max: 13 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 11 }),
+        fc.integer({ min: 1, max: 11 }),
+        fc.integer(),
+        (h, w, c, oh, ow, seed) => {
+          const src = Uint8Array.from({ length: h * w * c }, (_, i) => (Math.imul(i + 1, 2654435761 ^ seed) >>> 24) & 255);
+          const out = resizeBytes(src, h, w, c, oh, ow);
+          const tap = (o: number, n: number, on: number) => {
+            const f = Math.min(Math.max((o + 0.5) * (n / on) - 0.5, 0), n - 1);
+            const lo = Math.floor(f);
+            return [lo, Math.min(lo + 1, n - 1), Math.fround(f - lo)] as const;
+          };
+          for (let y = 0; y < oh; y++) {
+            const [y0, y1, wy] = tap(y, h, oh);
+            for (let x = 0; x < ow; x++) {
+              const [x0, x1, wx] = tap(x, w, ow);
+              for (let k = 0; k < c; k++) {
+                const at = (yy: number, xx: number) => src[(yy * w + xx) * c + k] as number;
+                const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * wx;
+                const v = top + (at(y1, x0) + (at(y1, x1) - at(y1, x0)) * wx - top) * wy;
+                const expected = oh === h && ow === w ? at(y, x) : Math.round(v);
+                expect(out[(y * ow + x) * c + k]).toBe(expected);
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -23,12 +23,16 @@ function counting(): void {
   const addon = accelerator.addon;
   if (!addon) return;
   accelerator.addon = Object.fromEntries(
-    Object.entries(addon).map(([name, fn]) => [name, (...args: unknown[]) => ((calls[name] = (calls[name] ?? 0) + 1), (fn as (...a: unknown[]) => unknown)(...args))]),
+    Object.entries(addon).map(([name, fn]) => [
+      name,
+      (...args: unknown[]) => ((calls[name] = (calls[name] ?? 0) + 1), (fn as (...a: unknown[]) => unknown)(...args)),
+    ]),
   ) as unknown as typeof addon;
 }
 counting();
 
-const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (Math.imul(i + 1, 2654435761 ^ seed) >>> 24) & 255);
+const bytes = (n: number, seed: number): Uint8Array =>
+  Uint8Array.from({ length: n }, (_, i) => (Math.imul(i + 1, 2654435761 ^ seed) >>> 24) & 255);
 const same = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -41,14 +45,32 @@ describe.skipIf(!accelerator.addon && process.env.MIXSTREAM_REQUIRE_NATIVE !== '
 
   it('resizes to exactly the JavaScript’s bytes, down and up, at any sizes and channel counts', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (h, w, c, oh, ow, seed) => {
-        const src = bytes(h * w * c, seed);
-        expect(same(resizeBytes(src, h, w, c, oh, ow), javascript(() => resizeBytes(src, h, w, c, oh, ow)))).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer(),
+        (h, w, c, oh, ow, seed) => {
+          const src = bytes(h * w * c, seed);
+          expect(
+            same(
+              resizeBytes(src, h, w, c, oh, ow),
+              javascript(() => resizeBytes(src, h, w, c, oh, ow)),
+            ),
+          ).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
     const photo = bytes(375 * 500 * 3, 7);
-    expect(same(resizeBytes(photo, 375, 500, 3, 224, 224), javascript(() => resizeBytes(photo, 375, 500, 3, 224, 224)))).toBe(true);
+    expect(
+      same(
+        resizeBytes(photo, 375, 500, 3, 224, 224),
+        javascript(() => resizeBytes(photo, 375, 500, 3, 224, 224)),
+      ),
+    ).toBe(true);
     expect(calls.resize).toBeGreaterThan(250);
   });
 
@@ -95,40 +117,63 @@ describe.skipIf(!accelerator.addon && process.env.MIXSTREAM_REQUIRE_NATIVE !== '
 
   it('gives CutMix batches exactly as the JavaScript, per batch and per sample', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.integer(), (b, h, w, c, perSample, seed) => {
-        const images = Float32Array.from(bytes(b * h * w * c, seed), (v) => v / 255);
-        const targets = oneHotLabels(Int32Array.from({ length: b }, (_, i) => i % 3), 3);
-        const run = () => cutmixBatch(images, targets, [b, h, w, c], 3, { alpha: 1, prob: 1, perSample, correctLambda: true }, rng(seed, 'cutmix'));
-        const fast = run();
-        const slow = javascript(run);
-        expect(same(fast.images, slow.images)).toBe(true);
-        expect(same(fast.targets, slow.targets)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.boolean(),
+        fc.integer(),
+        (b, h, w, c, perSample, seed) => {
+          const images = Float32Array.from(bytes(b * h * w * c, seed), (v) => v / 255);
+          const targets = oneHotLabels(
+            Int32Array.from({ length: b }, (_, i) => i % 3),
+            3,
+          );
+          const run = () =>
+            cutmixBatch(images, targets, [b, h, w, c], 3, { alpha: 1, prob: 1, perSample, correctLambda: true }, rng(seed, 'cutmix'));
+          const fast = run();
+          const slow = javascript(run);
+          expect(same(fast.images, slow.images)).toBe(true);
+          expect(same(fast.targets, slow.targets)).toBe(true);
+        },
+      ),
     );
     expect(calls.paste).toBeGreaterThan(50);
   });
 
-  it.skipIf(!accelerator.addon?.crc32c)('computes CRC-32C as the JavaScript does, on any range, continuing a checksum (SSE 4.2 CPUs)', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (bytes, a, b, crc) => {
-        const [start, end] = [a % (bytes.length + 1), b % (bytes.length + 1)].sort((x, y) => x - y) as [number, number];
-        expect(crc32c(bytes, start, end, crc)).toBe(javascript(() => crc32c(bytes, start, end, crc)));
-      }),
-      { numRuns: 300 },
-    );
-    expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
-    expect(calls.crc32c).toBeGreaterThan(250);
-  });
+  it.skipIf(!accelerator.addon?.crc32c)(
+    'computes CRC-32C as the JavaScript does, on any range, continuing a checksum (SSE 4.2 CPUs)',
+    () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (bytes, a, b, crc) => {
+          const [start, end] = [a % (bytes.length + 1), b % (bytes.length + 1)].sort((x, y) => x - y) as [number, number];
+          expect(crc32c(bytes, start, end, crc)).toBe(javascript(() => crc32c(bytes, start, end, crc)));
+        }),
+        { numRuns: 300 },
+      );
+      expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
+      expect(calls.crc32c).toBeGreaterThan(250);
+    },
+  );
 
   it('names what is wrong when the buffers do not match the sizes', () => {
     const addon = accelerator.addon;
     if (!addon) throw new Error(nativeStatus.why);
     expect(() => addon.resize(new Uint8Array(10), 4, 4, 3, 2, 2, new Uint8Array(12))).toThrow(/resize sizes do not match/);
-    expect(() => addon.lookup(new Uint8Array(10), new Float32Array(255), new Float32Array(10), 0, 1, 10, 1, 0, 0)).toThrow(/256-entry table/);
-    expect(() => addon.lookup(new Uint8Array(10), new Float32Array(256), new Float32Array(10), 0, 2, 2, 3, 1, 0)).toThrow(/the image's shape/);
-    expect(() => addon.paste(new Uint8Array(12), new Uint8Array(12), new Uint8Array(12), 2, 2, 3, 0, 3, 0, 1)).toThrow(/paste sizes or box/);
+    expect(() => addon.lookup(new Uint8Array(10), new Float32Array(255), new Float32Array(10), 0, 1, 10, 1, 0, 0)).toThrow(
+      /256-entry table/,
+    );
+    expect(() => addon.lookup(new Uint8Array(10), new Float32Array(256), new Float32Array(10), 0, 2, 2, 3, 1, 0)).toThrow(
+      /the image's shape/,
+    );
+    expect(() => addon.paste(new Uint8Array(12), new Uint8Array(12), new Uint8Array(12), 2, 2, 3, 0, 3, 0, 1)).toThrow(
+      /paste sizes or box/,
+    );
     expect(() => addon.blend(new Float32Array(2), new Float32Array(3), new Float32Array(2), 0.5)).toThrow(/one length/);
     if (addon.crc32c) expect(() => addon.crc32c?.(new Uint8Array(4), 2, 5, 0)).toThrow(/start <= end <= length/);
-    expect(() => addon.lookup(new Uint8Array(1), new Uint8Array(256) as unknown as Float32Array, new Float32Array(1), 0, 1, 1, 1, 0, 0)).toThrow(/expected a Float32Array/);
+    expect(() =>
+      addon.lookup(new Uint8Array(1), new Uint8Array(256) as unknown as Float32Array, new Float32Array(1), 0, 1, 1, 1, 0, 0),
+    ).toThrow(/expected a Float32Array/);
   });
 });

@@ -125,7 +125,7 @@ describe('Rng draws', () => {
     const counts = Array.from({ length: n }, () => new Array<number>(n).fill(0));
     const r = rng(77);
     for (let t = 0; t < runs; t++) r.permutation(n).forEach((v, i) => (counts[i]![v]! += 1));
-    for (const row of counts) for (const c of row) expect(Math.abs(c - runs / n)).toBeLessThan(5 * Math.sqrt((runs * (1 / n) * (1 - 1 / n))));
+    for (const row of counts) for (const c of row) expect(Math.abs(c - runs / n)).toBeLessThan(5 * Math.sqrt(runs * (1 / n) * (1 - 1 / n)));
   });
 
   it('shuffle is a deterministic in-place permutation', () => {

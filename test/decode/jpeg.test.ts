@@ -22,7 +22,10 @@ describe('jpeg', () => {
   it('decodes plain JPEGs through libjpeg-turbo to what sharp decodes, within rounding', async () => {
     const px = Buffer.alloc(64 * 48 * 3);
     for (let i = 0; i < px.length; i++) px[i] = (i * 7 + (i % 3) * 50) % 256;
-    const smooth = await sharp(px, { raw: { width: 64, height: 48, channels: 3 } }).blur(3).jpeg({ quality: 95 }).toBuffer();
+    const smooth = await sharp(px, { raw: { width: 64, height: 48, channels: 3 } })
+      .blur(3)
+      .jpeg({ quality: 95 })
+      .toBuffer();
     const fast = await decodeImage(smooth, 'fast', 48, 64);
     // A PNG of sharp's own decode of the same JPEG takes the sharp path: compare the two.
     const decoded = await sharp(smooth).png().toBuffer();
@@ -45,7 +48,14 @@ describe('decodeImage output', () => {
   it('is the decoded image resized in 8 bits, as bytes', async () => {
     const px = Buffer.alloc(37 * 23 * 3);
     for (let i = 0; i < px.length; i++) px[i] = (i * 13) % 256;
-    const out = await decodeImage(await sharp(px, { raw: { width: 37, height: 23, channels: 3 } }).png().toBuffer(), 'x', 16, 16);
+    const out = await decodeImage(
+      await sharp(px, { raw: { width: 37, height: 23, channels: 3 } })
+        .png()
+        .toBuffer(),
+      'x',
+      16,
+      16,
+    );
     if (out._tag !== 'Right') throw new Error(out.left.reason);
     const { resizeBytes } = await import('../../src/core/image.js');
     expect(out.right).toBeInstanceOf(Uint8Array);
@@ -61,7 +71,9 @@ describe('decode pool', () => {
     // Texture, so libjpeg-turbo's fast IDCT and sharp's decoder give different bytes: a fall back
     // to sharp (what a lost buffer caused) shows.
     const px = Buffer.from(Array.from({ length: 30 * 20 * 3 }, (_, i) => (i * 7919) % 256));
-    const other = await sharp(px, { raw: { width: 30, height: 20, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+    const other = await sharp(px, { raw: { width: 30, height: 20, channels: 3 } })
+      .jpeg({ quality: 80 })
+      .toBuffer();
     await pool.decode(same, 'same', 4, 6);
     const viaPool = await pool.decode(other, 'other', 8, 8);
     const direct = await decodeImage(other, 'other', 8, 8); // libjpeg-turbo, no scratch

@@ -1,7 +1,16 @@
 import { filter, lastValueFrom, map, pipe, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
-import { ArmRegistry, augmentedBatches, buildArm, plainPipeline, defaultArmRegistry, REFERENCE_ARMS, UnknownArmError, type Arm } from '../../src/experiment/arms.js';
+import {
+  ArmRegistry,
+  augmentedBatches,
+  buildArm,
+  plainPipeline,
+  defaultArmRegistry,
+  REFERENCE_ARMS,
+  UnknownArmError,
+  type Arm,
+} from '../../src/experiment/arms.js';
 import { describeSteps, descriptionOf } from '../../src/experiment/pipeline.js';
 import { batch, cutmix, normalizeResize, oneHot, prefetch } from '../../src/operators/index.js';
 import { fromArrays } from '../../src/sources/fromArrays.js';
@@ -26,7 +35,11 @@ describe('arms', () => {
 
   it('is a registry users extend without touching the default one', () => {
     const base = defaultArmRegistry();
-    const mine = base.with({ name: 'cutmix-half', summary: 'alpha 0.5', build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 0.5, seed })] });
+    const mine = base.with({
+      name: 'cutmix-half',
+      summary: 'alpha 0.5',
+      build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 0.5, seed })],
+    });
     expect(mine.names()).toContain('cutmix-half');
     expect(base.has('cutmix-half')).toBe(false);
     expect(() => base.get('nope')).toThrow(UnknownArmError);
@@ -39,7 +52,8 @@ describe('arms', () => {
     const n = 8;
     const images = new Float32Array(n * 4 * 4 * 3).map((_, i) => (i % 7) / 7);
     const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
-    const source = (): ReturnType<typeof fromArrays> => fromArrays({ images, labels, shape: [n, 4, 4, 3], numClasses: 2 }, { shuffle: false });
+    const source = (): ReturnType<typeof fromArrays> =>
+      fromArrays({ images, labels, shape: [n, 4, 4, 3], numClasses: 2 }, { shuffle: false });
     for (const arm of REFERENCE_ARMS) {
       const batches: Batch[] = await lastValueFrom(source().pipe(buildArm(arm, 1, options).operator, toArray()));
       expect(batches.map((b) => b.shape[0])).toEqual([4, 4]);
@@ -53,7 +67,9 @@ describe('arms', () => {
   it('each mixstream operator carries its description; functions are dropped from options; a foreign one is named by its function', () => {
     const nr = normalizeResize({ size: 8, onSkip: () => undefined });
     expect(descriptionOf(nr)).toEqual({ op: 'normalizeResize', options: { size: 8 } });
-    expect(describeSteps([descriptionOf(nr), descriptionOf(oneHot()), descriptionOf(prefetch(2))])).toBe('normalizeResize({"size":8}) -> oneHot({}) -> prefetch({"count":2})');
+    expect(describeSteps([descriptionOf(nr), descriptionOf(oneHot()), descriptionOf(prefetch(2))])).toBe(
+      'normalizeResize({"size":8}) -> oneHot({}) -> prefetch({"count":2})',
+    );
     expect(Object.keys(nr)).toEqual([]); // not enumerable: the operator is a plain function
     function double<T>(s: T): T {
       return s;
@@ -62,8 +78,27 @@ describe('arms', () => {
   });
 
   it('an arm is plain RxJS: a list of operators or one pipe(...), with any RxJS operator between, recorded step by step', async () => {
-    const listed: Arm = { name: 'listed', summary: 'a list', build: (seed, o) => [normalizeResize({ size: o.size }), filter((s: { label: number }) => s.label >= 0), batch(o.batchSize), cutmix({ alpha: 1, seed })] };
-    const piped: Arm = { name: 'piped', summary: 'one pipe', build: (_seed, o) => pipe(normalizeResize({ size: o.size }), map((s) => s), batch(o.batchSize), oneHot()) };
+    const listed: Arm = {
+      name: 'listed',
+      summary: 'a list',
+      build: (seed, o) => [
+        normalizeResize({ size: o.size }),
+        filter((s: { label: number }) => s.label >= 0),
+        batch(o.batchSize),
+        cutmix({ alpha: 1, seed }),
+      ],
+    };
+    const piped: Arm = {
+      name: 'piped',
+      summary: 'one pipe',
+      build: (_seed, o) =>
+        pipe(
+          normalizeResize({ size: o.size }),
+          map((s) => s),
+          batch(o.batchSize),
+          oneHot(),
+        ),
+    };
     const built = buildArm(listed, 2, options, prefetch(1));
     expect(built.steps.map((s) => s.op)).toEqual(['normalizeResize', 'operator', 'batch', 'cutmix', 'prefetch']);
     expect(built.describe()).toContain('cutmix({"alpha":1,"seed":2}) -> prefetch({"count":1})');

@@ -30,9 +30,14 @@ describe('Student t', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.double({ min: 0.01, max: 0.99, noNaN: true }), fc.double({ min: 0.1, max: 50, noNaN: true }), fc.double({ min: 0.1, max: 50, noNaN: true }), (x, a, b) => {
-        expect(incompleteBeta(x, a, b)).toBeCloseTo(1 - incompleteBeta(1 - x, b, a), 9);
-      }),
+      fc.property(
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        fc.double({ min: 0.1, max: 50, noNaN: true }),
+        fc.double({ min: 0.1, max: 50, noNaN: true }),
+        (x, a, b) => {
+          expect(incompleteBeta(x, a, b)).toBeCloseTo(1 - incompleteBeta(1 - x, b, a), 9);
+        },
+      ),
     );
   });
 
@@ -119,7 +124,16 @@ describe('seeds needed', () => {
   });
 });
 
-const epoch = (valAccuracy: number, i: number): EpochRecord => ({ epoch: i + 1, loss: 1, accuracy: 0.5, valLoss: 1 - valAccuracy, valAccuracy, seconds: 1, trainSeconds: 1, imagesPerSecond: 1 });
+const epoch = (valAccuracy: number, i: number): EpochRecord => ({
+  epoch: i + 1,
+  loss: 1,
+  accuracy: 0.5,
+  valLoss: 1 - valAccuracy,
+  valAccuracy,
+  seconds: 1,
+  trainSeconds: 1,
+  imagesPerSecond: 1,
+});
 const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
   key: `${arm}|${seed}`,
   configHash: 'h',
@@ -136,7 +150,11 @@ const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
 describe('compareArms', () => {
   it('says inconclusive with the reason when the floor cannot pass, and decides with enough seeds', () => {
     const seeds = [1, 2, 3, 4, 5, 6, 7];
-    const runs = seeds.flatMap((s) => [run('base', s, [0.5, 0.5 + s / 100]), run('worse', s, [0.4, 0.4 + s / 200]), run('same', s, [0.5, 0.5 + s / 100])]);
+    const runs = seeds.flatMap((s) => [
+      run('base', s, [0.5, 0.5 + s / 100]),
+      run('worse', s, [0.4, 0.4 + s / 200]),
+      run('same', s, [0.5, 0.5 + s / 100]),
+    ]);
     const all = compareArms(runs, { arms: ['base', 'worse', 'same'] });
     const final = (arm: string) => all.comparisons.find((c) => c.arm === arm && c.metric === 'finalValAccuracy')!;
     expect(final('worse').verdict).toBe('worse');

@@ -60,16 +60,19 @@ function tinyData(): AblationData {
 const noisyArm: Arm = {
   name: 'noisy-labels',
   summary: 'half the training labels replaced by random ones',
-  build: (seed, o) => [
-    normalizeResize({ size: o.size }),
-    described(
-      'labelNoise',
-      { fraction: 0.5, seed },
-      map((s: ImageSample) => (hashKeys([seed, 'noise', s.origin]) / 2 ** 32 < 0.5 ? { ...s, label: rng(seed, 'noise-label', s.origin).int(s.numClasses) } : s)),
-    ),
-    batch(o.batchSize),
-    oneHot(),
-  ] as AnyOperator[],
+  build: (seed, o) =>
+    [
+      normalizeResize({ size: o.size }),
+      described(
+        'labelNoise',
+        { fraction: 0.5, seed },
+        map((s: ImageSample) =>
+          hashKeys([seed, 'noise', s.origin]) / 2 ** 32 < 0.5 ? { ...s, label: rng(seed, 'noise-label', s.origin).int(s.numClasses) } : s,
+        ),
+      ),
+      batch(o.batchSize),
+      oneHot(),
+    ] as AnyOperator[],
 };
 
 describe('paired design', () => {

@@ -23,7 +23,9 @@ describe('learning-rate schedule', () => {
   });
 
   it('sets the optimizer learning rate per step and decays kernels, with SGD momentum', () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2, kernelInitializer: 'ones', useBias: true, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [2], units: 2, kernelInitializer: 'ones', useBias: true, activation: 'softmax' })],
+    });
     model.compile({ optimizer: tf.train.adam(0.5), loss: 'categoricalCrossentropy' });
     const hooks = applyRecipe(model, { ...cosine, optimizer: 'sgd', weightDecay: 0.1 }, 0.5, 10, 5);
     expect(model.optimizer.getClassName()).toBe('Momentum');
@@ -38,11 +40,19 @@ describe('learning-rate schedule', () => {
 
   it('parses --optimizer/--schedule/--warmup/--weight-decay, names a bad one, and lists the recipe arms', () => {
     const c = parseCommand(['ablate', '--optimizer', 'sgd', '--schedule', 'cosine', '--warmup', '1', '--weight-decay', '0.0005']);
-    expect(c.kind === 'ablate' && c.config.recipe).toMatchObject({ optimizer: 'sgd', schedule: 'cosine', warmupEpochs: 1, weightDecay: 0.0005, momentum: 0.9 });
+    expect(c.kind === 'ablate' && c.config.recipe).toMatchObject({
+      optimizer: 'sgd',
+      schedule: 'cosine',
+      warmupEpochs: 1,
+      weightDecay: 0.0005,
+      momentum: 0.9,
+    });
     expect(() => parseCommand(['ablate', '--optimizer', 'rmsprop'])).toThrow(UsageError);
     expect(() => parseCommand(['ablate', '--optimizer', 'rmsprop'])).toThrow(/--optimizer/);
     expect(() => parseCommand(['ablate', '--schedule', 'linear'])).toThrow(/--schedule/);
     expect(() => parseCommand(['ablate', '--baseline', 'nope'])).toThrow(/--baseline 'nope'/);
-    expect(withRecipeArms(defaultArmRegistry()).names()).toEqual(expect.arrayContaining(['label-smoothing', 'cutmix-sample', 'mixup-sample']));
+    expect(withRecipeArms(defaultArmRegistry()).names()).toEqual(
+      expect.arrayContaining(['label-smoothing', 'cutmix-sample', 'mixup-sample']),
+    );
   });
 });

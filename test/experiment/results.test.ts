@@ -16,7 +16,16 @@ const run = (arm: string, seed: number, valAccuracy: number[]): RunRecord => ({
   backend: 'cpu',
   pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
   model: { name: 'simple-cnn', options: {}, parameters: 1 },
-  epochs: valAccuracy.map((v, i) => ({ epoch: i + 1, loss: 1, accuracy: 0.5, valLoss: 2 - v, valAccuracy: v, seconds: 1, trainSeconds: 1, imagesPerSecond: 10 })),
+  epochs: valAccuracy.map((v, i) => ({
+    epoch: i + 1,
+    loss: 1,
+    accuracy: 0.5,
+    valLoss: 2 - v,
+    valAccuracy: v,
+    seconds: 1,
+    trainSeconds: 1,
+    imagesPerSecond: 10,
+  })),
   seconds: 1,
   finishedAt: 'x',
 });
@@ -29,7 +38,14 @@ describe('results', () => {
   });
 
   it('summarises each arm across seeds, per epoch and final', () => {
-    const s = summarize([run('a', 1, [0.2, 0.4]), run('a', 2, [0.3, 0.6]), run('b', 1, [0.1, 0.1])], [{ name: 'b', summary: 'B' }, { name: 'a', summary: 'A' }, { name: 'c', summary: 'C' }]);
+    const s = summarize(
+      [run('a', 1, [0.2, 0.4]), run('a', 2, [0.3, 0.6]), run('b', 1, [0.1, 0.1])],
+      [
+        { name: 'b', summary: 'B' },
+        { name: 'a', summary: 'A' },
+        { name: 'c', summary: 'C' },
+      ],
+    );
     expect(s.map((x) => x.arm)).toEqual(['b', 'a']);
     const a = s[1]!;
     expect(a.seeds).toEqual([1, 2]);
@@ -39,7 +55,9 @@ describe('results', () => {
   });
 
   it('writes CSV rows per (arm, seed, epoch), quoting and defusing formulas', () => {
-    const csv = resultsCsv([run('a', 1, [0.2, 0.4])]).trim().split('\n');
+    const csv = resultsCsv([run('a', 1, [0.2, 0.4])])
+      .trim()
+      .split('\n');
     expect(csv).toHaveLength(3);
     expect(csv[1]).toBe('a,1,1,1,0.5,1.8,0.2,1,1,10,cpu,h');
     expect(csvField('x,"y"')).toBe('"x,""y"""');
@@ -67,10 +85,31 @@ describe('results', () => {
   it('prints plain lines when not a terminal, a live status line on one', () => {
     let text = '';
     const lines = new ProgressPrinter((t) => (text += t), 'lines');
-    const batch = { type: 'batch', arm: 'a', seed: 1, run: 1, runs: 2, epoch: 1, epochs: 2, batch: 3, batches: 9, imagesPerSecond: 100, etaSeconds: 75 } as const;
+    const batch = {
+      type: 'batch',
+      arm: 'a',
+      seed: 1,
+      run: 1,
+      runs: 2,
+      epoch: 1,
+      epochs: 2,
+      batch: 3,
+      batches: 9,
+      imagesPerSecond: 100,
+      etaSeconds: 75,
+    } as const;
     lines.onProgress(batch);
     expect(text).toBe('');
-    lines.onProgress({ type: 'epoch', arm: 'a', seed: 1, run: 1, runs: 2, epochs: 2, record: run('a', 1, [0.5]).epochs[0]!, etaSeconds: 75 });
+    lines.onProgress({
+      type: 'epoch',
+      arm: 'a',
+      seed: 1,
+      run: 1,
+      runs: 2,
+      epochs: 2,
+      record: run('a', 1, [0.5]).epochs[0]!,
+      etaSeconds: 75,
+    });
     expect(text).toBe('  a seed 1 epoch 1/2: loss 1.000 acc 50.0%  val loss 1.500 val acc 50.0%  10 img/s 1.0s  ETA 1m15s\n');
     let tty = '';
     new ProgressPrinter((t) => (tty += t), 'tty').onProgress(batch);

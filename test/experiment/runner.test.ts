@@ -15,8 +15,23 @@ describe('runAblation', () => {
     const dir = await tempDir();
     const data = path.join(dir, 'data');
     await writeSyntheticFolder(data, { classes: 2, perClass: 10, seed: 5, minSide: 12, maxSide: 20 });
-    const registry = defaultArmRegistry().with({ name: 'mixup-strong', summary: 'mixup alpha 1', build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 1, seed })] });
-    const config: AblationConfig = { ...DEFAULT_CONFIG, data, arms: ['mixup-strong'], seeds: [4], epochs: 2, size: 8, batchSize: 4, shuffleWindow: 8, backend: 'wasm', out: path.join(dir, 'a') };
+    const registry = defaultArmRegistry().with({
+      name: 'mixup-strong',
+      summary: 'mixup alpha 1',
+      build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 1, seed })],
+    });
+    const config: AblationConfig = {
+      ...DEFAULT_CONFIG,
+      data,
+      arms: ['mixup-strong'],
+      seeds: [4],
+      epochs: 2,
+      size: 8,
+      batchSize: 4,
+      shuffleWindow: 8,
+      backend: 'wasm',
+      out: path.join(dir, 'a'),
+    };
     const a = await runAblation(config, { registry });
     const b = await runAblation({ ...config, out: path.join(dir, 'b') }, { registry });
     const metrics = (r: typeof a) => r.results.runs.map((x) => x.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]));
@@ -38,7 +53,18 @@ describe('runAblation', () => {
       for (let i = 1; i < 3073; i++) bytes[r * 3073 + i] = (r * 31 + i * 7) % 256;
     }
     await writeFile(path.join(data, 'data_batch_1.bin'), bytes);
-    const run = await runAblation({ ...DEFAULT_CONFIG, data, arms: ['baseline', 'cutmix'], seeds: [1], epochs: 1, size: 8, batchSize: 8, shuffleWindow: 8, backend: 'wasm', out: path.join(dir, 'out') });
+    const run = await runAblation({
+      ...DEFAULT_CONFIG,
+      data,
+      arms: ['baseline', 'cutmix'],
+      seeds: [1],
+      epochs: 1,
+      size: 8,
+      batchSize: 8,
+      shuffleWindow: 8,
+      backend: 'wasm',
+      out: path.join(dir, 'out'),
+    });
     expect(run.results.data.kind).toBe('cifar');
     expect(run.results.data.classes).toHaveLength(10);
     expect(run.results.data.trainCount + run.results.data.validationCount).toBe(records);

@@ -9,11 +9,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RESULTS_FORMAT, type RunRecord } from '../../src/experiment/results.js';
-import { checkOutFolder, claimRun, cleanStaleTemps, readRunFile, readStore, runRecordProblem, writeFileAtomic } from '../../src/experiment/store.js';
+import {
+  checkOutFolder,
+  claimRun,
+  cleanStaleTemps,
+  readRunFile,
+  readStore,
+  runRecordProblem,
+  writeFileAtomic,
+} from '../../src/experiment/store.js';
 import { migrateResultsFile } from '../../src/experiment/views.js';
 import { tempDir } from '../helpers.js';
 
-const epoch = (n: number) => ({ epoch: n, loss: 1, accuracy: 0.5, valLoss: 1.1, valAccuracy: 0.4, seconds: 1, trainSeconds: 0.9, imagesPerSecond: 100 });
+const epoch = (n: number) => ({
+  epoch: n,
+  loss: 1,
+  accuracy: 0.5,
+  valLoss: 1.1,
+  valAccuracy: 0.4,
+  seconds: 1,
+  trainSeconds: 0.9,
+  imagesPerSecond: 100,
+});
 const run = (arm: string, seed: number, configHash = 'c0ffee00', epochs = 2): RunRecord => ({
   key: `${arm}|${seed}|${configHash}|p`,
   configHash,
@@ -106,7 +123,10 @@ describe('run store', () => {
       expect(names).not.toContain(name);
       expect(names.some((n) => n.startsWith(`${name}.damaged-`))).toBe(true); // kept, never dropped
     }
-    expect(await readRunFile(path.join(dir, 'baseline-s1.json'), { epochs: 3 })).toMatchObject({ kind: 'damaged', reason: 'holds 2 epochs, expected 3' });
+    expect(await readRunFile(path.join(dir, 'baseline-s1.json'), { epochs: 3 })).toMatchObject({
+      kind: 'damaged',
+      reason: 'holds 2 epochs, expected 3',
+    });
     expect(runRecordProblem(good)).toBeUndefined();
   });
 
@@ -120,7 +140,10 @@ describe('run store', () => {
 
   it('migrates an old-format results.json into the store, refuses a foreign one, moves a damaged view aside', async () => {
     const out = await tempDir();
-    const old = { format: RESULTS_FORMAT, runs: [run('baseline', 1, 'aaaa0000'), run('cutmix', 1, 'bbbb0000'), { ...run('mixup', 1), epochs: [] }] };
+    const old = {
+      format: RESULTS_FORMAT,
+      runs: [run('baseline', 1, 'aaaa0000'), run('cutmix', 1, 'bbbb0000'), { ...run('mixup', 1), epochs: [] }],
+    };
     await writeFile(path.join(out, 'results.json'), JSON.stringify(old));
     const notes = await migrateResultsFile(out);
     expect(notes[0]).toMatch(/migrated 2 run\(s\) from an old-format results.json/);
@@ -133,6 +156,8 @@ describe('run store', () => {
 
     const foreign = await tempDir();
     await writeFile(path.join(foreign, 'results.json'), JSON.stringify({ format: 'someone-else/3', rows: [] }));
-    await expect(migrateResultsFile(foreign)).rejects.toThrow(/is not a mixstream results file \(format "someone-else\/3".*move it away or choose another --out/);
+    await expect(migrateResultsFile(foreign)).rejects.toThrow(
+      /is not a mixstream results file \(format "someone-else\/3".*move it away or choose another --out/,
+    );
   });
 });

@@ -22,7 +22,9 @@ describe('mixing statistics', () => {
     expect(batchLambda(batchOf([0, 1], 2, [1, 0, 0, 1]))).toBe(1);
     expect(batchLambda(batchOf([0, 1], 2, [0.7, 0.3, 0.3, 0.7]))).toBeCloseTo(0.7, 6);
     for (let seed = 0; seed < 10; seed++) {
-      const out = await firstValueFrom(of(batchOf([0, 1, 2, 3], 4, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])).pipe(mixup({ alpha: 1, seed })));
+      const out = await firstValueFrom(
+        of(batchOf([0, 1, 2, 3], 4, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])).pipe(mixup({ alpha: 1, seed })),
+      );
       const lambda = batchLambda(out)!;
       // image i = lambda * i + (1 - lambda) * partner(i); some partner differs unless the permutation is the identity.
       for (let i = 0; i < 4; i++) {
@@ -46,7 +48,12 @@ describe('mixing statistics', () => {
     expect(barelyActed([{ arm: 'mixup', mixing: s }])).toHaveLength(1);
     const good = new MixingObserver();
     good.add(batchOf([0, 1], 2, [0.6, 0.4, 0.4, 0.6]));
-    expect(barelyActed([{ arm: 'mixup', mixing: good.stats() }, { arm: 'baseline', mixing: new MixingObserver().stats() }])).toEqual([]);
+    expect(
+      barelyActed([
+        { arm: 'mixup', mixing: good.stats() },
+        { arm: 'baseline', mixing: new MixingObserver().stats() },
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -58,7 +65,16 @@ const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
   backend: 'cpu',
   pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
   model: { name: 'm', options: {}, parameters: 1 },
-  epochs: accs.map((valAccuracy, i): EpochRecord => ({ epoch: i + 1, loss: 1, accuracy: 0.5, valLoss: 1, valAccuracy, seconds: 1, trainSeconds: 1, imagesPerSecond: 1 })),
+  epochs: accs.map((valAccuracy, i): EpochRecord => ({
+    epoch: i + 1,
+    loss: 1,
+    accuracy: 0.5,
+    valLoss: 1,
+    valAccuracy,
+    seconds: 1,
+    trainSeconds: 1,
+    imagesPerSecond: 1,
+  })),
   seconds: 1,
   finishedAt: '',
 });

@@ -114,7 +114,11 @@ describe('backpressure', () => {
     let failures = 0;
     const { normalizeResize } = await import('../../src/operators/normalizeResize.js');
     const withBroken = source.pipe(
-      map((s) => (s.index % 3 === 0 ? { input: new Uint8Array([1, 2, 3]), origin: s.origin, label: s.label, numClasses: s.numClasses, epoch: s.epoch, index: s.index } : s)),
+      map((s) =>
+        s.index % 3 === 0
+          ? { input: new Uint8Array([1, 2, 3]), origin: s.origin, label: s.label, numClasses: s.numClasses, epoch: s.epoch, index: s.index }
+          : s,
+      ),
       normalizeResize({ size: 2, onError: 'skip', onSkip: () => failures++ }),
       batch(5, { dropRemainder: true }),
       prefetch(0),
@@ -175,7 +179,12 @@ describe('filterSamples', () => {
       for (;;) yield pulled++;
     };
     const got: number[] = [];
-    from(firehose()).pipe(filterSamples((n: number) => n % 2 === 0), take(3)).subscribe((n) => got.push(n));
+    from(firehose())
+      .pipe(
+        filterSamples((n: number) => n % 2 === 0),
+        take(3),
+      )
+      .subscribe((n) => got.push(n));
     expect(got).toEqual([0, 2, 4]);
     expect(pulled).toBe(5);
   });

@@ -1,5 +1,22 @@
 import fc from 'fast-check';
-import { ArgumentOutOfRangeError, distinct, EmptyError, elementAt, filter, first, map, NEVER, Observable, skip, skipWhile, take, takeWhile, tap, throttle, type OperatorFunction } from 'rxjs';
+import {
+  ArgumentOutOfRangeError,
+  distinct,
+  EmptyError,
+  elementAt,
+  filter,
+  first,
+  map,
+  NEVER,
+  Observable,
+  skip,
+  skipWhile,
+  take,
+  takeWhile,
+  tap,
+  throttle,
+  type OperatorFunction,
+} from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { Batch, ImageSample } from '../../src/core/types.js';
 import { creditOf } from '../../src/flow/credit.js';
@@ -27,7 +44,10 @@ function counted() {
 }
 
 /** Runs one epoch with a consumer that lets the producer run 5 turns per value; checks the credit's bound after each. */
-async function drain<T>(batches$: Observable<T>, check: (inFlight: number, limit: number) => void = () => undefined): Promise<{ values: T[]; peak: number; limit: number }> {
+async function drain<T>(
+  batches$: Observable<T>,
+  check: (inFlight: number, limit: number) => void = () => undefined,
+): Promise<{ values: T[]; peak: number; limit: number }> {
   const it = toAsyncIterable(batches$, { stallMs: 300 })[Symbol.asyncIterator]();
   const values: T[] = [];
   for (let r = await it.next(); !r.done; r = await it.next()) {
@@ -70,7 +90,13 @@ describe('RxJS operators as users write them', () => {
   });
 
   it('filter, skip and elementAt on batches: the kept batches arrive, the dropped ones give their samples back', async () => {
-    const everyOther = await drain(countingSource(100).source.pipe(batch(4), filter((b) => b.index % 2 === 0), prefetch(1)));
+    const everyOther = await drain(
+      countingSource(100).source.pipe(
+        batch(4),
+        filter((b) => b.index % 2 === 0),
+        prefetch(1),
+      ),
+    );
     expect(sizes(everyOther.values)).toEqual(Array.from({ length: 13 }, () => 4));
     const skipped = await drain(countingSource(100).source.pipe(batch(4), skip(20)));
     expect(sizes(skipped.values)).toEqual([4, 4, 4, 4, 4]);
@@ -164,8 +190,10 @@ describe('property: random chains of RxJS operators around mixstream stages', ()
         async (c) => {
           const sampleOps = userOperators<ImageSample>();
           const batchOps = userOperators<Batch>();
-          const apply = <T>(ops: Array<(k: number) => OperatorFunction<T, T>>, picks: Array<[number, number]>): OperatorFunction<T, T> => (s) =>
-            picks.reduce((acc, [i, k]) => acc.pipe((ops[i] as (k: number) => OperatorFunction<T, T>)(k)), s);
+          const apply =
+            <T>(ops: Array<(k: number) => OperatorFunction<T, T>>, picks: Array<[number, number]>): OperatorFunction<T, T> =>
+            (s) =>
+              picks.reduce((acc, [i, k]) => acc.pipe((ops[i] as (k: number) => OperatorFunction<T, T>)(k)), s);
           const { source } = countingSource(c.n);
           const { decode } = counted();
           const chain$ = source.pipe(

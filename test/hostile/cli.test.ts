@@ -30,7 +30,22 @@ beforeAll(async () => {
 });
 afterAll(() => remove());
 
-const tiny = ['--arms', 'baseline', '--epochs', '1', '--seeds', '1', '--size', '8', '--batch', '4', '--backend', 'wasm', '--no-report', '--quiet'];
+const tiny = [
+  '--arms',
+  'baseline',
+  '--epochs',
+  '1',
+  '--seeds',
+  '1',
+  '--size',
+  '8',
+  '--batch',
+  '4',
+  '--backend',
+  'wasm',
+  '--no-report',
+  '--quiet',
+];
 
 /** A copy of the clean folder with `file` (relative) written as `bytes`, or made by `make`. */
 async function dataWith(name: string, file: string, bytes: Uint8Array | undefined, make?: (full: string) => void): Promise<string> {
@@ -69,14 +84,22 @@ describe('bad flags and options exit 2 before anything is built', () => {
     // In process (cli() is what the binary runs): these fail before any data, model or folder is touched.
     for (const [args, message] of cases) {
       let stderr = '';
-      const sink = (write: (s: string) => void) => ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
-      const code = await cli(['ablate', '--data', clean, '--out', out, ...args], { stdout: sink(() => {}), stderr: sink((s) => (stderr += s)) });
+      const sink = (write: (s: string) => void) =>
+        ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
+      const code = await cli(['ablate', '--data', clean, '--out', out, ...args], {
+        stdout: sink(() => {}),
+        stderr: sink((s) => (stderr += s)),
+      });
       expectOneLine({ code, stderr }, args.join(' '), message);
     }
     // Without --data the built-in set is cached: a cache folder under /sys is refused the same way.
     let stderr = '';
-    const sink = (write: (s: string) => void) => ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
-    const code = await cli(['ablate', '--cache-dir', '/sys/x', '--out', out], { stdout: sink(() => {}), stderr: sink((s) => (stderr += s)) });
+    const sink = (write: (s: string) => void) =>
+      ({ write: (s: string) => (write(s), true), isTTY: false }) as unknown as NodeJS.WriteStream;
+    const code = await cli(['ablate', '--cache-dir', '/sys/x', '--out', out], {
+      stdout: sink(() => {}),
+      stderr: sink((s) => (stderr += s)),
+    });
     expectOneLine({ code, stderr }, '--cache-dir /sys/x', /--cache-dir '\/sys\/x' is under \/sys/);
     const { existsSync } = await import('node:fs');
     expect(existsSync(out)).toBe(false);
@@ -138,7 +161,9 @@ describe('bad records of a TFRecord data set', () => {
     await mkdir(shards);
     await writeFile(path.join(shards, 'label.labels.txt'), 'a\nb\n');
     const image = await realImage(16, 12);
-    const records = Array.from({ length: 24 }, (_, i) => encodeTfrecord(encodeExample({ image: { bytes: [image] }, label: { int64: [i % 2] } })));
+    const records = Array.from({ length: 24 }, (_, i) =>
+      encodeTfrecord(encodeExample({ image: { bytes: [image] }, label: { int64: [i % 2] } })),
+    );
     const bad = records[5]!;
     bad[20] = (bad[20] as number) ^ 0xff; // inside the data: its CRC no longer matches, the framing holds
     const offset = records.slice(0, 5).reduce((n, r) => n + r.length, 0);
@@ -151,7 +176,9 @@ describe('bad records of a TFRecord data set', () => {
     expect(skip.code, skip.stderr).toBe(0);
     expect(skip.stdout).toMatch(/skipped 1 file\(s\), listed in results\.json/);
     const results = JSON.parse(await readFile(path.join(dir, 'o-tfr-skip', 'results.json'), 'utf8')) as ResultsFile;
-    expect(results.skipped?.map((s) => [path.basename(s.path), s.reason.replace(/ \(.*/, '')])).toEqual([[`data.tfrecord-00000-of-00001@${offset}`, 'data CRC mismatch']]);
+    expect(results.skipped?.map((s) => [path.basename(s.path), s.reason.replace(/ \(.*/, '')])).toEqual([
+      [`data.tfrecord-00000-of-00001@${offset}`, 'data CRC mismatch'],
+    ]);
   }, 300_000);
 });
 
@@ -177,7 +204,9 @@ worker.once('message', () => console.log('ready'));
       if (d.includes('ready')) child.kill('SIGINT');
       if (d.includes('first')) child.kill('SIGINT');
     });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
     expect(seen).toContain('first');
     expect(signal ?? code).toBe(code === 130 ? 130 : 'SIGINT');
   });

@@ -50,7 +50,12 @@ export function pngPixelBomb(width: number, height: number): Uint8Array {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, deflate, no filter, no interlace
   const idat = gzipSync(Buffer.alloc(1024)).subarray(10); // a little deflate data: the pixels never come
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** A real image: a width x height JPEG (or PNG) of a flat colour. */
@@ -104,7 +109,11 @@ export function fifoAt(file: string): void {
  * bytes, and a deep temp folder is longer than that.
  */
 export function socketAt(file: string): void {
-  execFileSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path.basename(file))}, () => process.exit(0))`], { cwd: path.dirname(file) });
+  execFileSync(
+    process.execPath,
+    ['-e', `require('node:net').createServer().listen(${JSON.stringify(path.basename(file))}, () => process.exit(0))`],
+    { cwd: path.dirname(file) },
+  );
 }
 
 /** A file name with a newline and an ANSI escape (it turns the terminal red if printed raw). */

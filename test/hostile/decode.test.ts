@@ -18,7 +18,8 @@ beforeAll(async () => {
 });
 afterAll(() => remove());
 
-const reasonOf = (r: E.Either<{ reason: string; origin: string }, Uint8Array>): string => (E.isLeft(r) ? `${r.left.origin}: ${r.left.reason}` : 'decoded');
+const reasonOf = (r: E.Either<{ reason: string; origin: string }, Uint8Array>): string =>
+  E.isLeft(r) ? `${r.left.origin}: ${r.left.reason}` : 'decoded';
 // Far below what a decode of the declared size would take (26000^2 x 3 bytes = 2 GB).
 const RSS_SLACK = 256 * 2 ** 20;
 
@@ -31,8 +32,14 @@ describe('pixel bombs are refused from the header, before any buffer is sized fr
     await writeFile(file, bomb);
     const before = process.memoryUsage().rss;
     const scratch: Scratch = { buffer: Buffer.allocUnsafe(1 << 20) };
-    for (const r of [await decodeImage(file, file, 8, 8), await decodeImage(file, file, 8, 8, scratch), await decodeImage(bomb, 'bytes#0', 8, 8)]) {
-      expect(reasonOf(r)).toMatch(/bomb\.jpg: declares an image of 26000x26000 = 676000000 pixels, over the limit of 40000000|bytes#0: declares an image of 26000x26000/);
+    for (const r of [
+      await decodeImage(file, file, 8, 8),
+      await decodeImage(file, file, 8, 8, scratch),
+      await decodeImage(bomb, 'bytes#0', 8, 8),
+    ]) {
+      expect(reasonOf(r)).toMatch(
+        /bomb\.jpg: declares an image of 26000x26000 = 676000000 pixels, over the limit of 40000000|bytes#0: declares an image of 26000x26000/,
+      );
     }
     expect(scratch.buffer.length).toBe(1 << 20); // never grown toward the declared size
     expect(process.memoryUsage().rss - before).toBeLessThan(RSS_SLACK);
@@ -42,15 +49,21 @@ describe('pixel bombs are refused from the header, before any buffer is sized fr
     const file = path.join(dir, 'bomb.png');
     await writeFile(file, pngPixelBomb(30000, 30000));
     const before = process.memoryUsage().rss;
-    expect(reasonOf(await decodeImage(file, file, 8, 8))).toMatch(/bomb\.png: declares an image of 30000x30000 = 900000000 pixels, over the limit of 40000000/);
+    expect(reasonOf(await decodeImage(file, file, 8, 8))).toMatch(
+      /bomb\.png: declares an image of 30000x30000 = 900000000 pixels, over the limit of 40000000/,
+    );
     expect(process.memoryUsage().rss - before).toBeLessThan(RSS_SLACK);
   });
 
   it('real images over a lower limit are refused (JPEG and PNG); within it they decode', async () => {
     const jpeg = await realImage(100, 80, 'jpeg');
     const png = await realImage(100, 80, 'png');
-    expect(reasonOf(await decodeImage(jpeg, 'a.jpg', 8, 8, undefined, 7999))).toBe('a.jpg: declares an image of 100x80 = 8000 pixels, over the limit of 7999 (maxPixels, --max-pixels)');
-    expect(reasonOf(await decodeImage(png, 'a.png', 8, 8, undefined, 7999))).toMatch(/a\.png: declares an image of 100x80 = 8000 pixels, over the limit of 7999/);
+    expect(reasonOf(await decodeImage(jpeg, 'a.jpg', 8, 8, undefined, 7999))).toBe(
+      'a.jpg: declares an image of 100x80 = 8000 pixels, over the limit of 7999 (maxPixels, --max-pixels)',
+    );
+    expect(reasonOf(await decodeImage(png, 'a.png', 8, 8, undefined, 7999))).toMatch(
+      /a\.png: declares an image of 100x80 = 8000 pixels, over the limit of 7999/,
+    );
     expect(reasonOf(await decodeImage(jpeg, 'a.jpg', 8, 8, undefined, 8000))).toBe('decoded');
     expect(reasonOf(await decodeImage(png, 'a.png', 8, 8))).toBe('decoded');
     expect(DEFAULT_MAX_PIXELS).toBe(40_000_000);
@@ -62,11 +75,17 @@ describe('pixel bombs are refused from the header, before any buffer is sized fr
     await writeFile(big, await realImage(100, 80));
     await writeFile(small, await realImage(20, 10));
     const samples: EncodedSample[] = [big, small].map((f, index) => ({ input: f, origin: f, label: 0, numClasses: 1, epoch: 0, index }));
-    await expect(lastValueFrom(of(...samples).pipe(normalizeResize({ size: 4, workers: 1, maxPixels: 5000 }), toArray()))).rejects.toThrow(DecodeError);
+    await expect(lastValueFrom(of(...samples).pipe(normalizeResize({ size: 4, workers: 1, maxPixels: 5000 }), toArray()))).rejects.toThrow(
+      DecodeError,
+    );
     const log = new SkipLog();
-    const out = await lastValueFrom(of(...samples).pipe(normalizeResize({ size: 4, workers: 1, maxPixels: 5000, onError: 'skip', onSkip: log.add }), toArray()));
+    const out = await lastValueFrom(
+      of(...samples).pipe(normalizeResize({ size: 4, workers: 1, maxPixels: 5000, onError: 'skip', onSkip: log.add }), toArray()),
+    );
     expect(out.map((s) => s.origin)).toEqual([small]);
-    expect(log.errors.map((e) => [e.origin, e.reason])).toEqual([[big, 'declares an image of 100x80 = 8000 pixels, over the limit of 5000 (maxPixels, --max-pixels)']]);
+    expect(log.errors.map((e) => [e.origin, e.reason])).toEqual([
+      [big, 'declares an image of 100x80 = 8000 pixels, over the limit of 5000 (maxPixels, --max-pixels)'],
+    ]);
   });
 });
 

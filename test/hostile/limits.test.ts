@@ -19,7 +19,9 @@ describe('the training-step estimate', () => {
       ['mobilenet', { alpha: 1, depthMultiplier: 2 }, 24],
     ];
     for (const [model, options, size] of cases) {
-      const built = createModel(model, { ...options, inputSize: size, numClasses: 10, compile: false } as Parameters<typeof createModel>[1]);
+      const built = createModel(model, { ...options, inputSize: size, numClasses: 10, compile: false } as Parameters<
+        typeof createModel
+      >[1]);
       expect(modelFootprint(model, options, size, 3, 10).params, `${model} ${JSON.stringify(options)}`).toBe(built.countParams());
       built.dispose();
     }
@@ -28,13 +30,19 @@ describe('the training-step estimate', () => {
   it('grows with size, batch and width, and refuses what the issue saw grow until killed', () => {
     expect(trainingBytes('simple-cnn', {}, 64, 32)).toBeGreaterThan(trainingBytes('simple-cnn', {}, 32, 32));
     expect(trainingBytes('simple-cnn', {}, 32, 64)).toBeGreaterThan(trainingBytes('simple-cnn', {}, 32, 32));
-    expect(() => checkTrainingShape({ model: 'simple-cnn', modelOptions: { filters: [8, 16], hidden: 64 }, size: 4000, batchSize: 32 })).toThrow(/needs about 1\d\d\.\d GiB to train, over the 8\.0 GiB budget/);
-    expect(() => checkTrainingShape({ model: 'simple-cnn', modelOptions: {}, size: 8000, batchSize: 1 })).toThrow(/--size 8000 makes 64000000 pixels an image, over the pixel limit 40000000/);
+    expect(() =>
+      checkTrainingShape({ model: 'simple-cnn', modelOptions: { filters: [8, 16], hidden: 64 }, size: 4000, batchSize: 32 }),
+    ).toThrow(/needs about 1\d\d\.\d GiB to train, over the 8\.0 GiB budget/);
+    expect(() => checkTrainingShape({ model: 'simple-cnn', modelOptions: {}, size: 8000, batchSize: 1 })).toThrow(
+      /--size 8000 makes 64000000 pixels an image, over the pixel limit 40000000/,
+    );
     expect(() => checkModelOptions('simple-cnn', { hidden: 2_000_000 })).toThrow(InputError);
     expect(() => checkModelOptions('mobilenet', { alpha: 0 })).toThrow(/alpha' of mobilenet must be a number in \(0, 8\]/);
     expect(() => checkModelOptions('resnet', { seed: 3 })).toThrow(/model option 'seed' is not one resnet takes/);
     // The defaults and the reference workload (224 px) fit.
-    expect(() => checkTrainingShape({ model: 'simple-cnn', modelOptions: { filters: [8, 16], hidden: 64 }, size: 32, batchSize: 32 })).not.toThrow();
+    expect(() =>
+      checkTrainingShape({ model: 'simple-cnn', modelOptions: { filters: [8, 16], hidden: 64 }, size: 32, batchSize: 32 }),
+    ).not.toThrow();
     expect(() => checkTrainingShape({ model: 'mobilenet', modelOptions: {}, size: 224, batchSize: 16 })).not.toThrow();
   });
 });
@@ -60,7 +68,9 @@ describe('headers', () => {
     expect(jpegDimensions(jpegPixelBomb(65535, 3))).toEqual({ width: 65535, height: 3 });
     expect(jpegDimensions(new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0, 2]))).toBeUndefined();
     expect(pixelLimitReason(100, 80, 8000)).toBeUndefined();
-    expect(pixelLimitReason(100, 81, 8000)).toBe('declares an image of 100x81 = 8100 pixels, over the limit of 8000 (maxPixels, --max-pixels)');
+    expect(pixelLimitReason(100, 81, 8000)).toBe(
+      'declares an image of 100x81 = 8100 pixels, over the limit of 8000 (maxPixels, --max-pixels)',
+    );
     expect(pixelLimitReason(0, 80, 8000)).toBe('declares an image of 0x80 pixels');
   });
 });

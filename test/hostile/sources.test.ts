@@ -34,7 +34,9 @@ describe('IDX: header checked before anything is inflated', () => {
     expect(images.length).toBeLessThan(4096);
     await writeFile(path.join(d, 'train-images-idx3-ubyte.gz'), images);
     await writeFile(path.join(d, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(2));
-    await expect(all(mnist(d))).rejects.toThrow(/train-images-idx3-ubyte\.gz: header declares an image of 12000x12000 = 144000000 pixels, over the limit of 40000000/);
+    await expect(all(mnist(d))).rejects.toThrow(
+      /train-images-idx3-ubyte\.gz: header declares an image of 12000x12000 = 144000000 pixels, over the limit of 40000000/,
+    );
   });
 
   it('a small IDX.gz declaring gigabytes: refused as more than the gzip can hold, and by maxInflatedBytes; nothing left in the temp folder', async () => {
@@ -45,7 +47,9 @@ describe('IDX: header checked before anything is inflated', () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
     try {
-      await expect(all(mnist(d))).rejects.toThrow(/train-images-idx3-ubyte\.gz: header \(4000000 x 28 x 28\) declares 3136000016 bytes, more than a gzip of \d+ bytes can hold; not inflated/);
+      await expect(all(mnist(d))).rejects.toThrow(
+        /train-images-idx3-ubyte\.gz: header \(4000000 x 28 x 28\) declares 3136000016 bytes, more than a gzip of \d+ bytes can hold; not inflated/,
+      );
       expect(await readdir(tmp)).toEqual([]);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
@@ -55,16 +59,23 @@ describe('IDX: header checked before anything is inflated', () => {
     const e = await sub('idx-cap');
     await writeFile(path.join(e, 'train-images-idx3-ubyte.gz'), idxGzBomb(100, 28, 28, 100 * 28 * 28));
     await writeFile(path.join(e, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(100));
-    await expect(all(mnist(e, { maxInflatedBytes: 50_000 }))).rejects.toThrow(/declares 78416 bytes, more than the limit of 50000 bytes \(maxInflatedBytes\)/);
+    await expect(all(mnist(e, { maxInflatedBytes: 50_000 }))).rejects.toThrow(
+      /declares 78416 bytes, more than the limit of 50000 bytes \(maxInflatedBytes\)/,
+    );
     expect(await all(mnist(e))).toHaveLength(100);
   });
 
   it('an IDX.gz that inflates to more than its header declares: the inflate stops at the declared size', async () => {
     const d = await sub('idx-long');
     const { gzipSync } = await import('node:zlib');
-    await writeFile(path.join(d, 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([encodeIdxHeader([2, 4, 4]), Buffer.alloc(1 << 20)])));
+    await writeFile(
+      path.join(d, 'train-images-idx3-ubyte.gz'),
+      gzipSync(Buffer.concat([encodeIdxHeader([2, 4, 4]), Buffer.alloc(1 << 20)])),
+    );
     await writeFile(path.join(d, 'train-labels-idx1-ubyte.gz'), idxLabelsGz(2));
-    await expect(all(mnist(d))).rejects.toThrow(/train-images-idx3-ubyte\.gz: inflates to more than 48 bytes, the most its header allows; stopped there/);
+    await expect(all(mnist(d))).rejects.toThrow(
+      /train-images-idx3-ubyte\.gz: inflates to more than 48 bytes, the most its header allows; stopped there/,
+    );
   });
 });
 
@@ -73,14 +84,20 @@ describe('TFRecord: record lengths checked against the limit and the file before
     const d = await sub('tfr');
     const huge = path.join(d, 'huge.tfrecord');
     await tfrecordLengthBomb(huge, 2 ** 40, false);
-    await expect(all(tfrecord(huge, { numClasses: 2 }))).rejects.toThrow(/huge\.tfrecord@0: record length 1099511627776 bytes is over the limit of 67108864 \(maxRecordBytes\)/);
+    await expect(all(tfrecord(huge, { numClasses: 2 }))).rejects.toThrow(
+      /huge\.tfrecord@0: record length 1099511627776 bytes is over the limit of 67108864 \(maxRecordBytes\)/,
+    );
     const sparse = path.join(d, 'sparse.tfrecord');
     await tfrecordLengthBomb(sparse, 2 ** 31, true);
     const before = process.memoryUsage().rss;
-    await expect(all(tfrecord(sparse, { numClasses: 2 }))).rejects.toThrow(/sparse\.tfrecord@0: record length 2147483648 bytes is over the limit/);
+    await expect(all(tfrecord(sparse, { numClasses: 2 }))).rejects.toThrow(
+      /sparse\.tfrecord@0: record length 2147483648 bytes is over the limit/,
+    );
     expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
     // Within the limit, a length beyond the file is a truncation, also before any read.
-    await expect(all(tfrecord(huge, { numClasses: 2, maxRecordBytes: 2 ** 41 }))).rejects.toThrow(/huge\.tfrecord@0: truncated file: a record of 1099511627776 bytes needs/);
+    await expect(all(tfrecord(huge, { numClasses: 2, maxRecordBytes: 2 ** 41 }))).rejects.toThrow(
+      /huge\.tfrecord@0: truncated file: a record of 1099511627776 bytes needs/,
+    );
   });
 });
 
@@ -136,7 +153,10 @@ describe('the data root is a boundary', () => {
     await symlink('loop-a.jpg', path.join(root, 'loop-b.jpg'));
     await symlink('in.jpg', path.join(root, 'inside-link.jpg'));
     const cases: Array<[string, RegExp]> = [
-      ['escape.jpg', /:3: path 'escape.jpg' leads outside the root .* \(through a symbolic link, to '.*mf-outside\/secret\.jpg'\): refused/],
+      [
+        'escape.jpg',
+        /:3: path 'escape.jpg' leads outside the root .* \(through a symbolic link, to '.*mf-outside\/secret\.jpg'\): refused/,
+      ],
       ['zero.jpg', /:3: path 'zero.jpg' leads outside the root .* to '\/dev\/zero'/],
       ['loop-a.jpg', /:3: path 'loop-a.jpg' is a symbolic link loop/],
       // eslint-disable-next-line no-control-regex
@@ -182,6 +202,8 @@ describe('the data root is a boundary', () => {
     const only = await sub('folder-only-links');
     await mkdir(path.join(only, 'cat'));
     await symlink(path.join(outside, 'secret.jpg'), path.join(only, 'cat', 'x.jpg'));
-    await expect(listImageFolder(only)).rejects.toThrow(/class folder '.*cat' holds no images .*; skipped 1: '.*x\.jpg' \(symbolic link leading outside the root/);
+    await expect(listImageFolder(only)).rejects.toThrow(
+      /class folder '.*cat' holds no images .*; skipped 1: '.*x\.jpg' \(symbolic link leading outside the root/,
+    );
   });
 });

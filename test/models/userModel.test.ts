@@ -16,7 +16,14 @@ import { tempDir } from '../helpers.js';
 async function saveSmallModel(dir: string): Promise<{ file: string; weights: Float32Array[] }> {
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [4, 4, 3], filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [4, 4, 3],
+        filters: 2,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
     ],
@@ -25,7 +32,14 @@ async function saveSmallModel(dir: string): Promise<{ file: string; weights: Flo
   await model.save(
     tf.io.withSaveHandler(async (a) => {
       await writeFile(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-      await writeFile(path.join(dir, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      await writeFile(
+        path.join(dir, 'model.json'),
+        JSON.stringify({
+          modelTopology: a.modelTopology,
+          format: a.format,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        }),
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
     }),
   );
@@ -37,7 +51,17 @@ const data = (classes: number): AblationData => {
   const make = (n: number, split: string): ImageSample[] =>
     Array.from({ length: n }, (_, i) => {
       const r = rng(3, split, i);
-      return { image: Float32Array.from({ length: 48 }, () => r.next()), height: 4, width: 4, channels: 3, label: i % classes, numClasses: classes, origin: `${split}/${i}`, epoch: 0, index: i };
+      return {
+        image: Float32Array.from({ length: 48 }, () => r.next()),
+        height: 4,
+        width: 4,
+        channels: 3,
+        label: i % classes,
+        numClasses: classes,
+        origin: `${split}/${i}`,
+        epoch: 0,
+        index: i,
+      };
     });
   const train = make(16, 'train');
   const val = make(8, 'val');
@@ -48,9 +72,13 @@ const data = (classes: number): AblationData => {
     trainCount: 16,
     validationCount: 8,
     fingerprint: 'm',
-    train: (seed) => pullSource(function* (epoch) {
-      for (const [index, s] of rng(seed, 'o', epoch).shuffle([...train]).entries()) yield { ...s, epoch, index } as SourceSample;
-    }),
+    train: (seed) =>
+      pullSource(function* (epoch) {
+        for (const [index, s] of rng(seed, 'o', epoch)
+          .shuffle([...train])
+          .entries())
+          yield { ...s, epoch, index } as SourceSample;
+      }),
     validation: () => pullSource(() => val as SourceSample[]),
   };
 };
@@ -77,8 +105,24 @@ describe('--model path/to/model.json', () => {
   it('runs an ablation from it, and names a missing file', async () => {
     const dir = await tempDir();
     const { file } = await saveSmallModel(dir);
-    const run = await runAblation({ ...DEFAULT_CONFIG, modelFile: file, arms: ['baseline', 'augment'], seeds: [1], epochs: 1, size: 4, batchSize: 8, shuffleWindow: 4, backend: 'wasm', out: path.join(dir, 'out') }, { data: data(2) });
+    const run = await runAblation(
+      {
+        ...DEFAULT_CONFIG,
+        modelFile: file,
+        arms: ['baseline', 'augment'],
+        seeds: [1],
+        epochs: 1,
+        size: 4,
+        batchSize: 8,
+        shuffleWindow: 4,
+        backend: 'wasm',
+        out: path.join(dir, 'out'),
+      },
+      { data: data(2) },
+    );
     expect(run.results.runs.map((r) => r.model.name)).toEqual(['file:model.json', 'file:model.json']);
-    await expect(runAblation({ ...DEFAULT_CONFIG, modelFile: path.join(dir, 'missing.json'), out: path.join(dir, 'x') }, { data: data(2) })).rejects.toThrow(/--model: cannot read/);
+    await expect(
+      runAblation({ ...DEFAULT_CONFIG, modelFile: path.join(dir, 'missing.json'), out: path.join(dir, 'x') }, { data: data(2) }),
+    ).rejects.toThrow(/--model: cannot read/);
   }, 60_000);
 });

@@ -69,7 +69,11 @@ describe('model zoo on wasm', () => {
 
   it('builds for any square size and class count', () => {
     for (const name of MODEL_NAMES) {
-      for (const [size, classes] of [[7, 3], [33, 10], [1, 2]] as const) {
+      for (const [size, classes] of [
+        [7, 3],
+        [33, 10],
+        [1, 2],
+      ] as const) {
         const model = createModel(name as ModelName, { inputSize: size, numClasses: classes, compile: false });
         const y = tf.tidy(() => model.predict(tf.zeros([2, size, size, 3])) as tf.Tensor);
         expect(y.shape, `${name} ${size}px ${classes} classes`).toEqual([2, classes]);

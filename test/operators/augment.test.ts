@@ -20,7 +20,9 @@ function sample(index: number, epoch = 0): ImageSample {
 
 function run(options: AugmentOptions, samples: ImageSample[]): ImageSample[] {
   const out: ImageSample[] = [];
-  from(samples).pipe(augment(options)).subscribe((s) => out.push(s));
+  from(samples)
+    .pipe(augment(options))
+    .subscribe((s) => out.push(s));
   return out;
 }
 
@@ -36,7 +38,10 @@ describe('augment', () => {
     const byIndex = new Map(backward.map((s) => [s.index, s]));
     for (const s of forward) expect(byIndex.get(s.index)).toEqual(s);
     // other epoch or other seed: different draws
-    const otherEpoch = run(opts, samples.map((s) => ({ ...s, epoch: 1 })));
+    const otherEpoch = run(
+      opts,
+      samples.map((s) => ({ ...s, epoch: 1 })),
+    );
     expect(otherEpoch.map((s) => s.image)).not.toEqual(forward.map((s) => s.image));
     expect(run({ ...opts, seed: 12 }, samples).map((s) => s.image)).not.toEqual(forward.map((s) => s.image));
   });
@@ -145,7 +150,17 @@ describe('augment on byte images', () => {
     const { lastValueFrom, from, toArray } = await import('rxjs');
     const { valuesOf } = await import('../../src/core/image.js');
     const bytes = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
-    const sample = (image: Float32Array | Uint8Array, index: number) => ({ image, height: 4, width: 3, channels: 3, label: 0, numClasses: 1, origin: 'x', epoch: 0, index });
+    const sample = (image: Float32Array | Uint8Array, index: number) => ({
+      image,
+      height: 4,
+      width: 3,
+      channels: 3,
+      label: 0,
+      numClasses: 1,
+      origin: 'x',
+      epoch: 0,
+      index,
+    });
     for (const clip of [false, true]) {
       const op = () => augment({ flip: 'both', brightness: 0.4, clip, seed: 3 });
       const asBytes = await lastValueFrom(from([0, 1, 2, 3].map((i) => sample(bytes, i))).pipe(op(), toArray()));

@@ -10,7 +10,18 @@ const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => e
 
 /** A 2 x 1 x 2 image whose values encode the index: [10i, 10i + 1, 10i + 2, 10i + 3]. */
 function sample(index: number, epoch = 0, over: Partial<ImageSample> = {}): ImageSample {
-  return { image: Float32Array.from([0, 1, 2, 3], (v) => 10 * index + v), height: 2, width: 1, channels: 2, label: index % 3, numClasses: 3, epoch, index, origin: `img-${index}.png`, ...over };
+  return {
+    image: Float32Array.from([0, 1, 2, 3], (v) => 10 * index + v),
+    height: 2,
+    width: 1,
+    channels: 2,
+    label: index % 3,
+    numClasses: 3,
+    epoch,
+    index,
+    origin: `img-${index}.png`,
+    ...over,
+  };
 }
 
 function expectedBatch(indices: number[], index: number, epoch = 0): Batch {
@@ -28,7 +39,11 @@ describe('batch', () => {
   it('packs contiguous [B, H, W, C] images and labels, keeping the remainder (marbles)', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('-a-b-c-d-e-|', { a: sample(0), b: sample(1), c: sample(2), d: sample(3), e: sample(4) });
-      expectObservable(source.pipe(batch(2))).toBe('---x---y---(z|)', { x: expectedBatch([0, 1], 0), y: expectedBatch([2, 3], 1), z: expectedBatch([4], 2) });
+      expectObservable(source.pipe(batch(2))).toBe('---x---y---(z|)', {
+        x: expectedBatch([0, 1], 0),
+        y: expectedBatch([2, 3], 1),
+        z: expectedBatch([4], 2),
+      });
       expectSubscriptions(source.subscriptions).toBe('^----------!');
     });
   });
@@ -62,7 +77,11 @@ describe('batch', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const odd = sample(1, 0, { image: new Float32Array(6), height: 3, origin: 'dogs/odd-one.jpg' });
       const source = cold('a-b-c|', { a: sample(0), b: odd, c: sample(2) });
-      expectObservable(source.pipe(batch(2))).toBe('--#', {}, expect.objectContaining({ name: 'RangeError', message: expect.stringContaining('dogs/odd-one.jpg') }));
+      expectObservable(source.pipe(batch(2))).toBe(
+        '--#',
+        {},
+        expect.objectContaining({ name: 'RangeError', message: expect.stringContaining('dogs/odd-one.jpg') }),
+      );
       expectSubscriptions(source.subscriptions).toBe('^-!');
       const classes = cold('ab|', { a: sample(0), b: sample(1, 0, { numClasses: 5, origin: 'five.png' }) });
       expectObservable(classes.pipe(batch(2))).toBe('-#', {}, expect.objectContaining({ message: expect.stringContaining('five.png') }));
@@ -78,7 +97,16 @@ describe('batch', () => {
       const s2 = cold('a-#', { a: sample(0) }, err);
       expectObservable(s2.pipe(batch(2))).toBe('--#', {}, err); // the partial batch is not emitted
       expectObservable(cold<ImageSample>('---|').pipe(batch(4))).toBe('---|');
-      const s3 = cold('abcdefgh|', { a: sample(0), b: sample(1), c: sample(2), d: sample(3), e: sample(4), f: sample(5), g: sample(6), h: sample(7) });
+      const s3 = cold('abcdefgh|', {
+        a: sample(0),
+        b: sample(1),
+        c: sample(2),
+        d: sample(3),
+        e: sample(4),
+        f: sample(5),
+        g: sample(6),
+        h: sample(7),
+      });
       expectObservable(s3.pipe(batch(2)), '^---!').toBe('-x-y', { x: expectedBatch([0, 1], 0), y: expectedBatch([2, 3], 1) });
       expectSubscriptions(s3.subscriptions).toBe('^---!');
     });
@@ -103,7 +131,9 @@ describe('batch', () => {
     const input = new Subject<ImageSample>();
     const taken: number[] = [];
     // The consumer takes each batch's credit, as a sink does.
-    withCredit(credit, () => input.pipe(batch(4, { dropRemainder: true })).subscribe((b) => (credit.receive(b.shape[0]), taken.push(b.shape[0]))));
+    withCredit(credit, () =>
+      input.pipe(batch(4, { dropRemainder: true })).subscribe((b) => (credit.receive(b.shape[0]), taken.push(b.shape[0]))),
+    );
     expect(credit.limit).toBe(1 * 4 + 3);
     for (let i = 0; i < 6; i++) {
       void credit.acquire();

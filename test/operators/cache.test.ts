@@ -82,7 +82,11 @@ describe('cache', () => {
     const dir = await tempDir();
     const values = (samples: ImageSample[]) => samples.map((s) => [s.origin, Array.from(valuesOf(s))]);
     for (const options of [{}, { dir }]) {
-      const ds = imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 6 }), augment({ flip: 'both', brightness: 0.3, seed: 4 }), cache({ ...options, key: 'after-augment' }));
+      const ds = imageFolder(root, { seed: 1 }).pipe(
+        normalizeResize({ size: 6 }),
+        augment({ flip: 'both', brightness: 0.3, seed: 4 }),
+        cache({ ...options, key: 'after-augment' }),
+      );
       const e0 = await collect(ds);
       expect(e0.some((s) => s.flipH) && e0.some((s) => s.flipV)).toBe(true);
       expect(values(await collect(ds))).toEqual(values(e0));
@@ -90,7 +94,10 @@ describe('cache', () => {
   });
 
   it('needs a key after a stage it cannot see through, and stores exact values', async () => {
-    const foreign = imageFolder(root).pipe(normalizeResize({ size: 5 }), map((s) => ({ ...s, image: s.image.map((v) => v * 0.3) })));
+    const foreign = imageFolder(root).pipe(
+      normalizeResize({ size: 5 }),
+      map((s) => ({ ...s, image: s.image.map((v) => v * 0.3) })),
+    );
     await expect(collect(foreign.pipe(cache()))).rejects.toThrow(/pass the `key` option/);
     const keyed = foreign.pipe(cache({ key: 'scaled-0.3' }));
     const a = await collect(keyed);
@@ -108,7 +115,10 @@ describe('cache on disk, under stress', () => {
     const images = new Uint8Array(n * 2 * 2 * 3);
     for (let i = 0; i < n; i++) images.fill(i, i * 12, (i + 1) * 12); // image i is all byte i
     const dir = await tempDir();
-    const build = () => fromArrays({ images, shape: [n, 2, 2, 3], labels: Array.from({ length: n }, (_, i) => i % 10) }, { seed: 3, shuffle: true }).pipe(cache({ dir }));
+    const build = () =>
+      fromArrays({ images, shape: [n, 2, 2, 3], labels: Array.from({ length: n }, (_, i) => i % 10) }, { seed: 3, shuffle: true }).pipe(
+        cache({ dir }),
+      );
     const second = build();
     await collect(second.pipe(take(5))); // cut short: its partial recording is removed (after teardown, asynchronously)
     for (let i = 0; i < 50 && (await readdir(dir)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -22,7 +22,9 @@ function makeBatch(index: number, n = 4, epoch = 0, h = 8, w = 8): Batch {
 
 const run = (op: ReturnType<typeof cutmix>, batches: Batch[]): Batch[] => {
   const out: Batch[] = [];
-  from(batches).pipe(op).subscribe((b) => out.push(b));
+  from(batches)
+    .pipe(op)
+    .subscribe((b) => out.push(b));
   return out;
 };
 
@@ -38,7 +40,14 @@ describe('cutmix operator', () => {
     const a = makeBatch(0);
     const b = makeBatch(1);
     const expected = (x: Batch): Batch => {
-      const m = cutmixBatch(x.images, oneHotLabels(x.labels, x.numClasses), x.shape, x.numClasses, { alpha: 1, prob: 1, perSample: false, correctLambda: true }, rng(5, 'cutmix', x.epoch, x.index));
+      const m = cutmixBatch(
+        x.images,
+        oneHotLabels(x.labels, x.numClasses),
+        x.shape,
+        x.numClasses,
+        { alpha: 1, prob: 1, perSample: false, correctLambda: true },
+        rng(5, 'cutmix', x.epoch, x.index),
+      );
       return { ...x, images: m.images, targets: m.targets, stream: 1 }; // stream: the next random operator's place
     };
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -109,7 +118,9 @@ describe('cutmix operator', () => {
   it('mixes existing soft targets (after labelSmoothing)', () => {
     const [out] = (() => {
       const res: Batch[] = [];
-      from([makeBatch(0, 4)]).pipe(labelSmoothing(0.2), cutmix({ seed: 1 })).subscribe((b) => res.push(b));
+      from([makeBatch(0, 4)])
+        .pipe(labelSmoothing(0.2), cutmix({ seed: 1 }))
+        .subscribe((b) => res.push(b));
       return res;
     })();
     if (!out?.targets) throw new Error('no targets');
@@ -156,7 +167,20 @@ describe('cutmix operator', () => {
 describe('cutmix and mixup straight after batch (in place)', () => {
   /** 12 byte samples of 6 x 5 x 3, all different. */
   const samples = (): Observable<ImageSample> =>
-    from(Array.from({ length: 12 }, (_, i): ImageSample => ({ image: Uint8Array.from({ length: 90 }, (_, k) => (i * 37 + k * 11) & 255), delta: i / 100, height: 6, width: 5, channels: 3, label: i % 3, numClasses: 3, epoch: 0, index: i, origin: `s${i}` })));
+    from(
+      Array.from({ length: 12 }, (_, i): ImageSample => ({
+        image: Uint8Array.from({ length: 90 }, (_, k) => (i * 37 + k * 11) & 255),
+        delta: i / 100,
+        height: 6,
+        width: 5,
+        channels: 3,
+        label: i % 3,
+        numClasses: 3,
+        epoch: 0,
+        index: i,
+        origin: `s${i}`,
+      })),
+    );
   const collect = (o: Observable<Batch>): Batch[] => {
     const out: Batch[] = [];
     o.subscribe((b) => out.push(b));
@@ -164,10 +188,21 @@ describe('cutmix and mixup straight after batch (in place)', () => {
   };
   const values = (bs: Batch[]) => bs.map((b) => [Array.from(b.images), Array.from(b.targets ?? [])]);
 
-  for (const [name, mix] of [['cutmix', () => cutmix({ alpha: 1, seed: 3, perSample: true })], ['mixup', () => mixup({ alpha: 0.4, seed: 3, perSample: true })]] as const) {
+  for (const [name, mix] of [
+    ['cutmix', () => cutmix({ alpha: 1, seed: 3, perSample: true })],
+    ['mixup', () => mixup({ alpha: 0.4, seed: 3, perSample: true })],
+  ] as const) {
     it(`${name}: the same batches as mixing a copy (what it does after any other operator)`, () => {
       const inPlace = collect(samples().pipe(batch(4), mix(), mix()));
-      const copied = collect(samples().pipe(batch(4), map((b) => b), mix(), map((b) => b), mix()));
+      const copied = collect(
+        samples().pipe(
+          batch(4),
+          map((b) => b),
+          mix(),
+          map((b) => b),
+          mix(),
+        ),
+      );
       expect(values(inPlace)).toEqual(values(copied));
     });
 

@@ -19,7 +19,9 @@ describe('labelSmoothing', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const a = makeBatch(0, [0, 3]);
       const source = cold('-a-|', { a });
-      expectObservable(source.pipe(labelSmoothing(0.2))).toBe('-x-|', { x: { ...a, targets: f([0.85, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.85]) } });
+      expectObservable(source.pipe(labelSmoothing(0.2))).toBe('-x-|', {
+        x: { ...a, targets: f([0.85, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.85]) },
+      });
       expectSubscriptions(source.subscriptions).toBe('^--!');
     });
   });
@@ -37,14 +39,20 @@ describe('labelSmoothing', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const a = makeBatch(0, [1, 2]);
       expectObservable(cold('a|', { a }).pipe(labelSmoothing(0))).toBe('x|', { x: { ...a, targets: f([0, 1, 0, 0, 0, 0, 1, 0]) } });
-      expectObservable(cold('a|', { a }).pipe(oneHot(), labelSmoothing(0))).toBe('x|', { x: { ...a, targets: f([0, 1, 0, 0, 0, 0, 1, 0]) } });
+      expectObservable(cold('a|', { a }).pipe(oneHot(), labelSmoothing(0))).toBe('x|', {
+        x: { ...a, targets: f([0, 1, 0, 0, 0, 0, 1, 0]) },
+      });
     });
   });
 
   it('a label out of range errors naming the label', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('-a-b|', { a: makeBatch(0, [0, 9]), b: makeBatch(1, [0]) });
-      expectObservable(source.pipe(labelSmoothing(0.1))).toBe('-#', {}, expect.objectContaining({ message: expect.stringMatching(/label 9\b/) }));
+      expectObservable(source.pipe(labelSmoothing(0.1))).toBe(
+        '-#',
+        {},
+        expect.objectContaining({ message: expect.stringMatching(/label 9\b/) }),
+      );
       expectSubscriptions(source.subscriptions).toBe('^!');
     });
   });

@@ -19,7 +19,9 @@ function makeBatch(index: number, n = 4, epoch = 0): Batch {
 
 const run = (op: ReturnType<typeof mixup>, batches: Batch[]): Batch[] => {
   const out: Batch[] = [];
-  from(batches).pipe(op).subscribe((b) => out.push(b));
+  from(batches)
+    .pipe(op)
+    .subscribe((b) => out.push(b));
   return out;
 };
 
@@ -28,7 +30,14 @@ describe('mixup operator', () => {
     const a = makeBatch(0);
     const b = makeBatch(1, 4, 3);
     const expected = (x: Batch): Batch => {
-      const m = mixupBatch(x.images, oneHotLabels(x.labels, x.numClasses), x.shape, x.numClasses, { alpha: 0.2, prob: 1, perSample: false }, rng(0, 'mixup', x.epoch, x.index));
+      const m = mixupBatch(
+        x.images,
+        oneHotLabels(x.labels, x.numClasses),
+        x.shape,
+        x.numClasses,
+        { alpha: 0.2, prob: 1, perSample: false },
+        rng(0, 'mixup', x.epoch, x.index),
+      );
       return { ...x, images: m.images, targets: m.targets, stream: 1 }; // stream: the next random operator's place
     };
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -42,7 +51,11 @@ describe('mixup operator', () => {
     const b = makeBatch(5, 6, 1);
     const alone = run(mixup({ seed: 3 }), [b])[0];
     expect(run(mixup({ seed: 3 }), [makeBatch(0, 6, 1), b])[1]).toEqual(alone);
-    for (const other of [{ ...b, index: 6 }, { ...b, epoch: 2 }]) expect(run(mixup({ seed: 3 }), [other])[0]?.images).not.toEqual(alone?.images);
+    for (const other of [
+      { ...b, index: 6 },
+      { ...b, epoch: 2 },
+    ])
+      expect(run(mixup({ seed: 3 }), [other])[0]?.images).not.toEqual(alone?.images);
     expect(run(mixup({ seed: 4 }), [b])[0]?.images).not.toEqual(alone?.images);
   });
 

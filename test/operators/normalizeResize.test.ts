@@ -9,7 +9,14 @@ import { normalizeResize } from '../../src/operators/normalizeResize.js';
 import { imageFolder } from '../../src/sources/imageFolder.js';
 import { collect, tempDir } from '../helpers.js';
 
-const sample = (input: string | Uint8Array, index = 0): EncodedSample => ({ input, origin: typeof input === 'string' ? input : `bytes${index}`, label: 0, numClasses: 1, epoch: 0, index });
+const sample = (input: string | Uint8Array, index = 0): EncodedSample => ({
+  input,
+  origin: typeof input === 'string' ? input : `bytes${index}`,
+  label: 0,
+  numClasses: 1,
+  epoch: 0,
+  index,
+});
 
 /** A 4x2 image, left half red, right half blue. */
 const halves = (): Sharp => {
@@ -44,8 +51,12 @@ describe('normalizeResize', () => {
   it('applies EXIF orientation, turns grayscale into 3 channels and drops alpha', async () => {
     // Orientation 3 (rotate 180): the stored left-red image displays right-red.
     const rotated = await halves().jpeg({ quality: 100 }).withMetadata({ orientation: 3 }).toBuffer();
-    const gray = await sharp(Buffer.from([0, 255, 0, 255]), { raw: { width: 2, height: 2, channels: 1 } }).png().toBuffer();
-    const rgba = await sharp(Buffer.from([10, 20, 30, 0, 10, 20, 30, 255]), { raw: { width: 2, height: 1, channels: 4 } }).png().toBuffer();
+    const gray = await sharp(Buffer.from([0, 255, 0, 255]), { raw: { width: 2, height: 2, channels: 1 } })
+      .png()
+      .toBuffer();
+    const rgba = await sharp(Buffer.from([10, 20, 30, 0, 10, 20, 30, 255]), { raw: { width: 2, height: 1, channels: 4 } })
+      .png()
+      .toBuffer();
     const [r, g, a] = await collect(of(sample(rotated), sample(gray, 1), sample(rgba, 2)).pipe(normalizeResize({ size: [2, 2] })));
     expect(r!.image[0]).toBeLessThan(0.2 * 255); // top-left is now blue's red channel
     expect(r!.image[2]).toBeGreaterThan(0.8 * 255);
@@ -59,7 +70,9 @@ describe('normalizeResize', () => {
     const root = await tempDir();
     for (let i = 0; i < 12; i++) {
       await mkdir(path.join(root, `c${i % 2}`), { recursive: true });
-      await sharp({ create: { width: 20 + i * 7, height: 30, channels: 3, background: { r: i * 20, g: 0, b: 0 } } }).jpeg().toFile(path.join(root, `c${i % 2}`, `${i}.jpg`));
+      await sharp({ create: { width: 20 + i * 7, height: 30, channels: 3, background: { r: i * 20, g: 0, b: 0 } } })
+        .jpeg()
+        .toFile(path.join(root, `c${i % 2}`, `${i}.jpg`));
     }
     const a = await collect(imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 8, concurrency: 1 })));
     const b = await collect(imageFolder(root, { seed: 1 }).pipe(normalizeResize({ size: 8, concurrency: 6 })));
@@ -70,13 +83,19 @@ describe('normalizeResize', () => {
   it('fails naming the file and the reason, or skips and counts with onError skip', async () => {
     const root = await tempDir();
     await mkdir(path.join(root, 'c'), { recursive: true });
-    await halves().jpeg().toFile(path.join(root, 'c', 'a.jpg'));
+    await halves()
+      .jpeg()
+      .toFile(path.join(root, 'c', 'a.jpg'));
     await writeFile(path.join(root, 'c', 'b.jpg'), 'this is not an image');
     const jpeg = await halves().jpeg().toBuffer();
     await writeFile(path.join(root, 'c', 'c.jpg'), jpeg.subarray(0, jpeg.length >> 1));
-    await halves().png().toFile(path.join(root, 'c', 'd.png'));
+    await halves()
+      .png()
+      .toFile(path.join(root, 'c', 'd.png'));
     const files = imageFolder(root, { shuffle: false });
-    await expect(collect(files.pipe(normalizeResize({ size: 4 })))).rejects.toThrow(new RegExp(`cannot decode '${path.join(root, 'c', 'b.jpg')}': .*unsupported image format`));
+    await expect(collect(files.pipe(normalizeResize({ size: 4 })))).rejects.toThrow(
+      new RegExp(`cannot decode '${path.join(root, 'c', 'b.jpg')}': .*unsupported image format`),
+    );
     const log = new SkipLog();
     const kept = await collect(files.pipe(normalizeResize({ size: 4, onError: 'skip', onSkip: log.add })));
     expect(kept.map((s) => path.basename(s.origin))).toEqual(['a.jpg', 'd.png']);

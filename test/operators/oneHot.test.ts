@@ -28,7 +28,9 @@ describe('oneHot', () => {
   it('an explicit numClasses overrides the batch one', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const a = makeBatch(0, [1], 2);
-      expectObservable(cold('a|', { a }).pipe(oneHot(4))).toBe('x|', { x: { ...a, numClasses: 4, targets: Float32Array.from([0, 1, 0, 0]) } });
+      expectObservable(cold('a|', { a }).pipe(oneHot(4))).toBe('x|', {
+        x: { ...a, numClasses: 4, targets: Float32Array.from([0, 1, 0, 0]) },
+      });
     });
   });
 
@@ -37,7 +39,11 @@ describe('oneHot', () => {
       const a = makeBatch(0, [0]);
       const bad = makeBatch(1, [1, 7]);
       const source = cold('-a-b-a-|', { a, b: bad });
-      expectObservable(source.pipe(oneHot())).toBe('-x-#', { x: { ...a, targets: Float32Array.from([1, 0, 0]) } }, expect.objectContaining({ name: 'RangeError', message: expect.stringMatching(/label 7\b/) }));
+      expectObservable(source.pipe(oneHot())).toBe(
+        '-x-#',
+        { x: { ...a, targets: Float32Array.from([1, 0, 0]) } },
+        expect.objectContaining({ name: 'RangeError', message: expect.stringMatching(/label 7\b/) }),
+      );
       expectSubscriptions(source.subscriptions).toBe('^--!');
     });
   });

@@ -74,38 +74,46 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 describe('parallelMap', () => {
   it('never runs more than `concurrency` calls; order is input order (deterministic) or finish order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 14 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), async (n, concurrency, deterministic, choices) => {
-        const h = harness();
-        const o = observe();
-        const options: ParallelMapOptions = { concurrency, deterministic };
-        from(range(n)).pipe(parallelMap(h.project, options)).subscribe(o.observer);
-        const finished: number[] = [];
-        let k = 0;
-        await flush();
-        for (;;) {
-          expect(h.running()).toBeLessThanOrEqual(concurrency);
-          // something is running whenever work is left
-          if (finished.length < n) expect(h.running()).toBeGreaterThan(0);
-          const pending = h.calls.filter((c) => !c.settled);
-          if (pending.length === 0) break;
-          const call = pending[(choices[k++ % choices.length] as number) % pending.length] as Call;
-          call.resolve();
-          finished.push(call.value);
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 14 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+        async (n, concurrency, deterministic, choices) => {
+          const h = harness();
+          const o = observe();
+          const options: ParallelMapOptions = { concurrency, deterministic };
+          from(range(n)).pipe(parallelMap(h.project, options)).subscribe(o.observer);
+          const finished: number[] = [];
+          let k = 0;
           await flush();
-        }
-        expect(h.maxRunning()).toBeLessThanOrEqual(concurrency);
-        expect(h.calls.map((c) => c.value)).toEqual(range(n)); // calls start in input order, once each
-        expect(o.values).toEqual((deterministic ? range(n) : finished).map((v) => v * 10));
-        expect(o.errors).toEqual([]);
-        expect(o.completed).toBe(true);
-      }),
+          for (;;) {
+            expect(h.running()).toBeLessThanOrEqual(concurrency);
+            // something is running whenever work is left
+            if (finished.length < n) expect(h.running()).toBeGreaterThan(0);
+            const pending = h.calls.filter((c) => !c.settled);
+            if (pending.length === 0) break;
+            const call = pending[(choices[k++ % choices.length] as number) % pending.length] as Call;
+            call.resolve();
+            finished.push(call.value);
+            await flush();
+          }
+          expect(h.maxRunning()).toBeLessThanOrEqual(concurrency);
+          expect(h.calls.map((c) => c.value)).toEqual(range(n)); // calls start in input order, once each
+          expect(o.values).toEqual((deterministic ? range(n) : finished).map((v) => v * 10));
+          expect(o.errors).toEqual([]);
+          expect(o.completed).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('uses all its slots when calls finish in order', async () => {
     const h = harness();
-    from(range(10)).pipe(parallelMap(h.project, { concurrency: 3 })).subscribe();
+    from(range(10))
+      .pipe(parallelMap(h.project, { concurrency: 3 }))
+      .subscribe();
     expect(h.calls.length).toBe(3);
     h.calls[0]?.resolve();
     await flush();
@@ -115,7 +123,9 @@ describe('parallelMap', () => {
   it('deterministic mode holds back results until the earlier ones are ready', async () => {
     const h = harness();
     const o = observe();
-    from([0, 1, 2]).pipe(parallelMap(h.project, { concurrency: 3 })).subscribe(o.observer);
+    from([0, 1, 2])
+      .pipe(parallelMap(h.project, { concurrency: 3 }))
+      .subscribe(o.observer);
     h.calls[2]?.resolve();
     h.calls[1]?.resolve();
     await flush();
@@ -129,7 +139,9 @@ describe('parallelMap', () => {
   it('deterministic: false emits in finish order', async () => {
     const h = harness();
     const o = observe();
-    from([0, 1, 2]).pipe(parallelMap(h.project, { concurrency: 3, deterministic: false })).subscribe(o.observer);
+    from([0, 1, 2])
+      .pipe(parallelMap(h.project, { concurrency: 3, deterministic: false }))
+      .subscribe(o.observer);
     h.calls[2]?.resolve();
     await flush();
     expect(o.values).toEqual([20]);
@@ -156,7 +168,9 @@ describe('parallelMap', () => {
     for (const deterministic of [true, false]) {
       const h = harness();
       const o = observe();
-      from(range(6)).pipe(parallelMap(h.project, { concurrency: 2, deterministic })).subscribe(o.observer);
+      from(range(6))
+        .pipe(parallelMap(h.project, { concurrency: 2, deterministic }))
+        .subscribe(o.observer);
       expect(h.calls.length).toBe(2);
       const boom = new Error('cannot decode 1');
       h.calls[1]?.reject(boom);
@@ -186,7 +200,9 @@ describe('parallelMap', () => {
   it('unsubscribing stops starting new calls and emits nothing more', async () => {
     const h = harness();
     const o = observe();
-    const sub = from(range(6)).pipe(parallelMap(h.project, { concurrency: 2 })).subscribe(o.observer);
+    const sub = from(range(6))
+      .pipe(parallelMap(h.project, { concurrency: 2 }))
+      .subscribe(o.observer);
     h.calls[0]?.resolve();
     await flush();
     expect(o.values).toEqual([0]);

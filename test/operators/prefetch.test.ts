@@ -48,7 +48,9 @@ describe('prefetch', () => {
     expect(c2.limit).toBe((1 + 2) * 4 + 3 + 5);
     // without a sink there is no credit and nothing breaks
     const got: number[] = [];
-    from([1, 2]).pipe(prefetch(2)).subscribe((v) => got.push(v));
+    from([1, 2])
+      .pipe(prefetch(2))
+      .subscribe((v) => got.push(v));
     expect(got).toEqual([1, 2]);
   });
 

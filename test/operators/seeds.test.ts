@@ -41,7 +41,10 @@ describe('seeds flow from the pipeline', () => {
   it("changing the source's seed changes every random operator's draws", async () => {
     const chain = (seed: number): Observable<Batch> =>
       fromArrays(data, { seed }).pipe(augment({ brightness: 0.3 }), shuffleWindow(16), batch(8), cutmix({ alpha: 1 }), mixup({ alpha: 1 }));
-    const [one, two] = await Promise.all([all(fromArrays(data, { seed: 1 }).pipe(augment({ brightness: 0.3 }))), all(fromArrays(data, { seed: 2 }).pipe(augment({ brightness: 0.3 })))]);
+    const [one, two] = await Promise.all([
+      all(fromArrays(data, { seed: 1 }).pipe(augment({ brightness: 0.3 }))),
+      all(fromArrays(data, { seed: 2 }).pipe(augment({ brightness: 0.3 }))),
+    ]);
     // augment: every sample's brightness delta differs
     const deltas = (xs: ImageSample[]): number[] => xs.map((s) => (valuesOf(s)[0] as number) - 0.25);
     const d1 = deltas(one);
@@ -64,7 +67,8 @@ describe('seeds flow from the pipeline', () => {
     expect(fingerprint(await all(chain(3)))).toEqual(fingerprint(await all(chain(3))));
     expect(fingerprint(await all(chain(3)))).not.toEqual(fingerprint(await all(chain(4))));
     // With explicit seeds, only the source's own order depends on its seed: no shuffle, no change.
-    const fixed = (sourceSeed: number): Observable<ImageSample> => fromArrays(data, { seed: sourceSeed }).pipe(augment({ flip: 'horizontal', brightness: 0.2, seed: 9 }));
+    const fixed = (sourceSeed: number): Observable<ImageSample> =>
+      fromArrays(data, { seed: sourceSeed }).pipe(augment({ flip: 'horizontal', brightness: 0.2, seed: 9 }));
     const [f1, f2] = await Promise.all([all(fixed(1)), all(fixed(2))]);
     expect(f1.map((s) => Array.from(valuesOf(s)).join())).toEqual(f2.map((s) => Array.from(valuesOf(s)).join()));
   });
@@ -73,7 +77,11 @@ describe('seeds flow from the pipeline', () => {
     const { toAsyncIterable } = await import('../../src/sinks/index.js');
     const pull = async (source: Observable<ImageSample>, sinkSeed: number): Promise<Batch[]> => {
       const out: Batch[] = [];
-      for await (const b of toAsyncIterable(source.pipe(augment({ flip: 'horizontal', brightness: 0.2 }), shuffleWindow(16), batch(8), cutmix()), { seed: sinkSeed })) out.push(b);
+      for await (const b of toAsyncIterable(
+        source.pipe(augment({ flip: 'horizontal', brightness: 0.2 }), shuffleWindow(16), batch(8), cutmix()),
+        { seed: sinkSeed },
+      ))
+        out.push(b);
       return out;
     };
     const unseeded = (): Observable<ImageSample> => fromArrays(data);

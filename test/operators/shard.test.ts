@@ -10,27 +10,43 @@ const all = <T>(o: Observable<T>): Promise<T[]> => lastValueFrom(o.pipe(toArray(
 
 /** n tiny 1x1x1 images whose pixel says which one they are. */
 const source = (n: number, seed: number) =>
-  fromArrays({ images: Float32Array.from({ length: n }, (_, i) => i), shape: [n, 1, 1, 1], labels: Array.from({ length: n }, (_, i) => i % 3) }, { seed, shuffle: true });
+  fromArrays(
+    { images: Float32Array.from({ length: n }, (_, i) => i), shape: [n, 1, 1, 1], labels: Array.from({ length: n }, (_, i) => i % 3) },
+    { seed, shuffle: true },
+  );
 const id = (s: ImageSample): number => s.image[0] as number;
 
 describe('shard', () => {
   it('shares are disjoint, cover the epoch, and interleave back into the unsharded global order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1000 }), async (n, count, seed) => {
-        const whole = await all(source(n, seed));
-        const shares = await Promise.all(Array.from({ length: count }, (_, k) => all(source(n, seed).pipe(shard<ImageSample>(count, k)))));
-        // Each share holds exactly the positions k, k + count, ... in order.
-        shares.forEach((share, k) => {
-          expect(share.map((s) => s.index)).toEqual(whole.filter((s) => s.index % count === k).map((s) => s.index));
-          expect(share.map(id)).toEqual(whole.filter((s) => s.index % count === k).map(id));
-        });
-        // Disjoint and covering.
-        const ids = shares.flat().map(id).sort((a, b) => a - b);
-        expect(ids).toEqual(Array.from({ length: n }, (_, i) => i));
-        // Merged by position: the same global order whatever the count.
-        const merged = shares.flat().sort((a, b) => a.index - b.index).map(id);
-        expect(merged).toEqual(whole.map(id));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 1000 }),
+        async (n, count, seed) => {
+          const whole = await all(source(n, seed));
+          const shares = await Promise.all(
+            Array.from({ length: count }, (_, k) => all(source(n, seed).pipe(shard<ImageSample>(count, k)))),
+          );
+          // Each share holds exactly the positions k, k + count, ... in order.
+          shares.forEach((share, k) => {
+            expect(share.map((s) => s.index)).toEqual(whole.filter((s) => s.index % count === k).map((s) => s.index));
+            expect(share.map(id)).toEqual(whole.filter((s) => s.index % count === k).map(id));
+          });
+          // Disjoint and covering.
+          const ids = shares
+            .flat()
+            .map(id)
+            .sort((a, b) => a - b);
+          expect(ids).toEqual(Array.from({ length: n }, (_, i) => i));
+          // Merged by position: the same global order whatever the count.
+          const merged = shares
+            .flat()
+            .sort((a, b) => a.index - b.index)
+            .map(id);
+          expect(merged).toEqual(whole.map(id));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -43,14 +59,25 @@ describe('shard', () => {
     };
     const whole = await all(await atEpoch1());
     const count = 3;
-    const shares = await Promise.all(Array.from({ length: count }, async (_, k) => all((await atEpoch1()).pipe(shard<ImageSample>(count, k)))));
+    const shares = await Promise.all(
+      Array.from({ length: count }, async (_, k) => all((await atEpoch1()).pipe(shard<ImageSample>(count, k)))),
+    );
     expect(shares.flat().every((s) => s.epoch === 1)).toBe(true);
-    expect(shares.flat().sort((x, y) => x.index - y.index).map(id)).toEqual(whole.map(id));
+    expect(
+      shares
+        .flat()
+        .sort((x, y) => x.index - y.index)
+        .map(id),
+    ).toEqual(whole.map(id));
     expect(whole.map(id)).not.toEqual((await all(source(30, 9))).map(id)); // epoch 1 differs from epoch 0
   });
 
   it('releases the credit of every dropped item: a sharded pipeline under credit never stalls', async () => {
-    for (const [count, k] of [[2, 0], [3, 2], [5, 4]] as const) {
+    for (const [count, k] of [
+      [2, 0],
+      [3, 2],
+      [5, 4],
+    ] as const) {
       const credit = new Credit();
       credit.hold(1, {}); // limit 2
       const got: ImageSample[] = [];

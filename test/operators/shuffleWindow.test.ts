@@ -15,7 +15,9 @@ const items = (n: number, epoch = 0): Item[] => Array.from({ length: n }, (_, in
 
 function shuffled(input: Item[], size: number, seed = 0): number[] {
   const out: number[] = [];
-  from(input).pipe(shuffleWindow(size, { seed })).subscribe((x) => out.push(x.index));
+  from(input)
+    .pipe(shuffleWindow(size, { seed }))
+    .subscribe((x) => out.push(x.index));
   return out;
 }
 
@@ -106,7 +108,11 @@ describe('shuffleWindow', () => {
       const order = shuffled([a, b, c], 3, 4).map((i) => [a, b, c][i] as Item);
       expect(order.map((x) => x.index).sort()).toEqual([0, 1, 2]);
       const s2 = cold('-a-b-c-|', { a, b, c });
-      expectObservable(s2.pipe(shuffleWindow(3, { seed: 4 }))).toBe('-------(xyz|)', { x: out1(order[0] as Item), y: out1(order[1] as Item), z: out1(order[2] as Item) });
+      expectObservable(s2.pipe(shuffleWindow(3, { seed: 4 }))).toBe('-------(xyz|)', {
+        x: out1(order[0] as Item),
+        y: out1(order[1] as Item),
+        z: out1(order[2] as Item),
+      });
       const s3 = cold('-a-b-c-|', { a, b, c });
       expectObservable(s3.pipe(shuffleWindow(3)), '^-----!').toBe('-------');
       expectSubscriptions(s3.subscriptions).toBe('^-----!');
@@ -154,7 +160,14 @@ describe('shuffleWindow with decoded images', () => {
     const { lastValueFrom, toArray, from } = await import('rxjs');
     const make = (index: number, exact: boolean): ImageSample => ({
       image: Float32Array.from({ length: 12 }, (_, i) => (exact ? ((index * 7 + i) % 256) / 255 : (index + i) * 0.1234567)),
-      height: 2, width: 2, channels: 3, label: 0, numClasses: 1, origin: `s${index}`, epoch: 0, index,
+      height: 2,
+      width: 2,
+      channels: 3,
+      label: 0,
+      numClasses: 1,
+      origin: `s${index}`,
+      epoch: 0,
+      index,
     });
     const input = Array.from({ length: 30 }, (_, i) => make(i, i % 2 === 0));
     const out = await lastValueFrom(from(input).pipe(shuffleWindow(8, { seed: 4 }), toArray()));
@@ -162,6 +175,8 @@ describe('shuffleWindow with decoded images', () => {
     const { valuesOf } = await import('../../src/core/image.js');
     for (const s of out) expect(Array.from(valuesOf(s))).toEqual(Array.from(input[s.index]!.image));
     // The exact ones waited, and left, as bytes.
-    expect(out.filter((s) => s.image instanceof Uint8Array).map((s) => s.index % 2)).toEqual(out.filter((s) => s.index % 2 === 0).map(() => 0));
+    expect(out.filter((s) => s.image instanceof Uint8Array).map((s) => s.index % 2)).toEqual(
+      out.filter((s) => s.index % 2 === 0).map(() => 0),
+    );
   });
 });

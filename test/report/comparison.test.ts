@@ -23,8 +23,22 @@ const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
   backend: 'wasm',
   pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
   model: { name: 'simple-cnn', options: {}, parameters: 1 },
-  epochs: accs.map((valAccuracy, i): EpochRecord => ({ epoch: i + 1, loss: 1, accuracy: 0.9, valLoss: 1 - valAccuracy, valAccuracy, seconds: 1, trainSeconds: 1, imagesPerSecond: 1 })),
-  mixing: { batches: 10, mixedBatches: arm === 'mixup' ? 10 : 0, barelyMixedBatches: arm === 'mixup' ? 7 : 0, histogram: Array.from({ length: 20 }, (_, i) => (arm === 'mixup' && i === 19 ? 7 : arm === 'mixup' && i === 3 ? 3 : 0)) },
+  epochs: accs.map((valAccuracy, i): EpochRecord => ({
+    epoch: i + 1,
+    loss: 1,
+    accuracy: 0.9,
+    valLoss: 1 - valAccuracy,
+    valAccuracy,
+    seconds: 1,
+    trainSeconds: 1,
+    imagesPerSecond: 1,
+  })),
+  mixing: {
+    batches: 10,
+    mixedBatches: arm === 'mixup' ? 10 : 0,
+    barelyMixedBatches: arm === 'mixup' ? 7 : 0,
+    histogram: Array.from({ length: 20 }, (_, i) => (arm === 'mixup' && i === 19 ? 7 : arm === 'mixup' && i === 3 ? 3 : 0)),
+  },
   seconds: 1,
   finishedAt: '',
 });
@@ -32,7 +46,11 @@ const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
 function fixture(): ResultsFile {
   const arms = ['baseline', 'worse', 'mixup'];
   const seeds = [1, 2, 3, 4, 5, 6, 7];
-  const runs = seeds.flatMap((s) => [run('baseline', s, [0.4, 0.5 + s / 100, 0.52 + s / 100]), run('worse', s, [0.3, 0.4 + s / 200, 0.41 + s / 300]), run('mixup', s, [0.4, 0.5 + s / 90, 0.52 + ((s * 37) % 7) / 100])]);
+  const runs = seeds.flatMap((s) => [
+    run('baseline', s, [0.4, 0.5 + s / 100, 0.52 + s / 100]),
+    run('worse', s, [0.3, 0.4 + s / 200, 0.41 + s / 300]),
+    run('mixup', s, [0.4, 0.5 + s / 90, 0.52 + ((s * 37) % 7) / 100]),
+  ]);
   const armInfo = arms.map((name) => ({ name, summary: name, pipeline: '' }));
   return {
     format: RESULTS_FORMAT,
@@ -59,10 +77,18 @@ describe('report comparison table', () => {
     expect(comparisonText(set, results.warnings!)).toMatch(/worse +7 +-?\d+\.\d pts/);
 
     const rows = chartRows(results);
-    const html = renderReportHtml({ results, charts: [{ id: 'val-accuracy', spec: metricSpec(rows, 'valAccuracy', ['baseline', 'worse', 'mixup']) }], samples: [], libraries: await vegaLibraries() });
+    const html = renderReportHtml({
+      results,
+      charts: [{ id: 'val-accuracy', spec: metricSpec(rows, 'valAccuracy', ['baseline', 'worse', 'mixup']) }],
+      samples: [],
+      libraries: await vegaLibraries(),
+    });
     const file = path.join(await tempDir(), 'report.html');
     await writeFile(file, html);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -101,7 +127,9 @@ describe('report comparison table', () => {
         expect(row.verdict).toBe(c.verdict);
         expect(row.seedsT).toBe(String(c.seedsNeeded.tTest ?? ''));
       }
-      expect(await page.$$eval('#warnings li', (lis) => lis.map((l) => l.getAttribute('data-kind')))).toEqual(results.warnings!.map((w) => w.kind));
+      expect(await page.$$eval('#warnings li', (lis) => lis.map((l) => l.getAttribute('data-kind')))).toEqual(
+        results.warnings!.map((w) => w.kind),
+      );
       expect(await page.$eval('#mixing tr[data-arm="mixup"] td.barely', (td) => td.textContent)).toBe('70%');
       expect(await page.$$eval('#summary .best', (x) => x.length)).toBe(0); // no winner bolded by mean
       expect(errors).toEqual([]);

@@ -30,7 +30,17 @@ function fixture(): ResultsFile {
     updatedAt: 'now',
     complete: true,
     configHash: 'h',
-    config: { epochs: 2, seeds: [1, 2], model: 'simple-cnn', modelOptions: {}, size: 8, batchSize: 4, learningRate: 0.01, validationSplit: 0.2, builtinData: false },
+    config: {
+      epochs: 2,
+      seeds: [1, 2],
+      model: 'simple-cnn',
+      modelOptions: {},
+      size: 8,
+      batchSize: 4,
+      learningRate: 0.01,
+      validationSplit: 0.2,
+      builtinData: false,
+    },
     data: { kind: 'image-folder', location: `/data/${EVIL}`, classes: [EVIL, 'dog'], trainCount: 10, validationCount: 2, fingerprint: 'f' },
     backend: { name: 'cpu', tfBackend: 'cpu', reason: 'asked for', skipped: [] },
     arms: [{ name: 'a', summary: EVIL, pipeline: EVIL }],
@@ -66,7 +76,26 @@ describe('report escaping', () => {
   it('renders hostile class names, paths and pipelines inert', () => {
     const results = fixture();
     const spec = metricSpec(chartRows(results), 'valAccuracy', ['a']);
-    const html = renderReportHtml({ results, charts: [{ id: 'val-accuracy', spec }], samples: [{ arm: 'a', pipeline: EVIL, png: Buffer.from('x'), tiles: [[[0, 0.6], [1, 0.4]]], columns: 1, tileSize: 8 }], libraries: ['/* </script> */'] });
+    const html = renderReportHtml({
+      results,
+      charts: [{ id: 'val-accuracy', spec }],
+      samples: [
+        {
+          arm: 'a',
+          pipeline: EVIL,
+          png: Buffer.from('x'),
+          tiles: [
+            [
+              [0, 0.6],
+              [1, 0.4],
+            ],
+          ],
+          columns: 1,
+          tileSize: 8,
+        },
+      ],
+      libraries: ['/* </script> */'],
+    });
     // The only script tags are ours: the JSON block, one library, the embed script.
     expect(html.match(/<script/g)).toHaveLength(3);
     expect(html).not.toContain('window.__pwned=1</script>');

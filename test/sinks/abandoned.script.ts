@@ -16,7 +16,8 @@ const plain = new Observable<number>((subscriber) => {
 });
 const pulled = pullSource(function* (epoch) {
   try {
-    for (let index = 0; ; index++) yield { image: new Uint8Array(3), height: 1, width: 1, channels: 3, label: 0, numClasses: 1, origin: 'x', epoch, index };
+    for (let index = 0; ; index++)
+      yield { image: new Uint8Array(3), height: 1, width: 1, channels: 3, label: 0, numClasses: 1, origin: 'x', epoch, index };
   } finally {
     generatorClosed = true;
   }

@@ -102,7 +102,9 @@ describe('release on a backend whose tensors keep the batch memory (cpu)', () =>
     const r = await it.next();
     if (r.done) throw new Error('no batch');
     const xs = tf.tensor4d(r.value.images, [...r.value.shape]);
-    expect(() => it.release(r.value)).toThrow(/release: on the 'cpu' backend a tensor made from a batch keeps the batch's own memory.*batchTensors/);
+    expect(() => it.release(r.value)).toThrow(
+      /release: on the 'cpu' backend a tensor made from a batch keeps the batch's own memory.*batchTensors/,
+    );
     xs.dispose();
     await it.return?.();
   });
@@ -112,8 +114,25 @@ describe('which batches nothing else holds', () => {
   it('those of batch, then of the mixing steps, prefetch, oneHot and labelSmoothing after it; not after a stage of yours', () => {
     const samples = countingSource(8).source;
     expect(ownsItsBatches.has(samples.pipe(batch(4), oneHot(), cutmix(), mixup(), labelSmoothing(0.1), prefetch(2)))).toBe(true);
-    expect(ownsItsBatches.has(samples.pipe(batch(4), tap(() => undefined), oneHot(), prefetch(2)))).toBe(false);
-    expect(ownsItsBatches.has(samples.pipe(batch(4), tap(() => undefined), cutmix()))).toBe(true); // cutmix copies there
+    expect(
+      ownsItsBatches.has(
+        samples.pipe(
+          batch(4),
+          tap(() => undefined),
+          oneHot(),
+          prefetch(2),
+        ),
+      ),
+    ).toBe(false);
+    expect(
+      ownsItsBatches.has(
+        samples.pipe(
+          batch(4),
+          tap(() => undefined),
+          cutmix(),
+        ),
+      ),
+    ).toBe(true); // cutmix copies there
   });
 
   it('toTfDataset on wasm leaves batches a stage of yours saw alone', async () => {
@@ -139,11 +158,13 @@ describe('the sink iterator', () => {
     expect(d?.done).toBe(true);
     await tf.setBackend('cpu');
     const seen: number[] = [];
-    await toTfDataset(countingSource(7).source.pipe(batch(2))).prefetch(3).forEachAsync((x) => {
-      const { xs, ys } = x as { xs: tf.Tensor; ys: tf.Tensor };
-      seen.push(xs.shape[0] as number);
-      tf.dispose([xs, ys]);
-    });
+    await toTfDataset(countingSource(7).source.pipe(batch(2)))
+      .prefetch(3)
+      .forEachAsync((x) => {
+        const { xs, ys } = x as { xs: tf.Tensor; ys: tf.Tensor };
+        seen.push(xs.shape[0] as number);
+        tf.dispose([xs, ys]);
+      });
     expect(seen).toEqual([2, 2, 2, 1]);
   });
 
@@ -156,7 +177,13 @@ describe('the sink iterator', () => {
 
   it('keeps the bound when stages are subscribed again under one sink (repeat)', async () => {
     const { source } = countingSource(20);
-    const batches$ = source.pipe(parallelMap(async (s) => s, { concurrency: 2 }), shuffleWindow(3), batch(4), repeat(4), prefetch(1));
+    const batches$ = source.pipe(
+      parallelMap(async (s) => s, { concurrency: 2 }),
+      shuffleWindow(3),
+      batch(4),
+      repeat(4),
+      prefetch(1),
+    );
     const it = toAsyncIterable(batches$)[Symbol.asyncIterator]();
     const bound = (1 + 1) * 4 + 3 + 3 + 2;
     let batches = 0;

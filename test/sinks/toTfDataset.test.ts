@@ -20,7 +20,9 @@ function arrays(n: number) {
 describe('toTfDataset', () => {
   it('feeds fitDataset: fresh epoch per iterator, tensors handed over and disposed, memory back to baseline each epoch', async () => {
     const ds = toTfDataset(arrays(20).pipe(normalizeResize({ size: 4 }), batch(6), mixup({ alpha: 0.5, seed: 2 })));
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })],
+    });
     model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
     const counts: number[] = [];
     const seen: number[] = [];
@@ -78,7 +80,9 @@ describe('toTfDataset', () => {
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 3 * 4 + 4, 2 * 4 + 3]);
     const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     // First tile's first pixel is the batch's first pixel, scaled to 0..255.
-    expect(Array.from(data.subarray((1 * 16 + 1) * 3, (1 * 16 + 1) * 3 + 3))).toEqual(Array.from(b!.images.subarray(0, 3), (v) => Math.round(v * 255)));
+    expect(Array.from(data.subarray((1 * 16 + 1) * 3, (1 * 16 + 1) * 3 + 3))).toEqual(
+      Array.from(b!.images.subarray(0, 3), (v) => Math.round(v * 255)),
+    );
   });
 });
 
@@ -100,7 +104,9 @@ describe("fitDataset's epoch e is the pipeline's epoch e", () => {
       fitSeen.push(Array.from(xs.dataSync()));
       return x;
     });
-    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 3, activation: 'softmax' })],
+    });
     model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
     await model.fitDataset(ds, { epochs: 3, verbose: 0 });
     model.dispose();

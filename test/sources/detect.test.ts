@@ -13,7 +13,8 @@ import { shard } from '../../src/operators/shard.js';
 import { detectDataset, openDataset } from '../../src/sources/detect.js';
 
 type Any = EncodedSample | ImageSample;
-const all = (o: Observable<EncodedSample> | Observable<ImageSample>): Promise<Any[]> => lastValueFrom((o as Observable<Any>).pipe(toArray()));
+const all = (o: Observable<EncodedSample> | Observable<ImageSample>): Promise<Any[]> =>
+  lastValueFrom((o as Observable<Any>).pipe(toArray()));
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mixstream-detect-'));
@@ -27,7 +28,8 @@ const put = async (rel: string, data: string | Uint8Array): Promise<string> => {
   await writeFile(f, data);
   return f;
 };
-const record = (label: number): Uint8Array => encodeTfrecord(encodeExample({ image: { bytes: [Uint8Array.of(label)] }, label: { int64: [label] } }));
+const record = (label: number): Uint8Array =>
+  encodeTfrecord(encodeExample({ image: { bytes: [Uint8Array.of(label)] }, label: { int64: [label] } }));
 
 describe('detectDataset / openDataset', () => {
   it('TFRecord: by name, by header bytes, by folder; classes from label.labels.txt', async () => {
@@ -41,7 +43,10 @@ describe('detectDataset / openDataset', () => {
     const opened = await openDataset(path.join(dir, 'tfds'));
     expect(opened.decoded).toBe(false);
     expect(await opened.classes).toEqual(['a', 'b', 'c']);
-    expect((await all(opened.observable)).map((s) => [s.label, s.numClasses]).sort()).toEqual([[0, 3], [2, 3]]);
+    expect((await all(opened.observable)).map((s) => [s.label, s.numClasses]).sort()).toEqual([
+      [0, 3],
+      [2, 3],
+    ]);
   });
 
   it('CIFAR, MNIST (gz, fashion), manifest, image folder', async () => {
@@ -59,10 +64,17 @@ describe('detectDataset / openDataset', () => {
     const img = await put('fashion-mnist/train-images-idx3-ubyte.gz', images);
     await put('fashion-mnist/train-labels-idx1-ubyte.gz', labels);
     await put('odd/imgs.ubyte', gzipSync(Buffer.concat([encodeIdxHeader([2, 2, 2]), Buffer.alloc(8)])));
-    expect(await detectDataset(img)).toMatchObject({ kind: 'mnist', labels: path.join(dir, 'fashion-mnist', 'train-labels-idx1-ubyte.gz'), fashion: true });
+    expect(await detectDataset(img)).toMatchObject({
+      kind: 'mnist',
+      labels: path.join(dir, 'fashion-mnist', 'train-labels-idx1-ubyte.gz'),
+      fashion: true,
+    });
     expect(await detectDataset(path.join(dir, 'odd', 'imgs.ubyte'))).toMatchObject({ kind: 'mnist' }); // by (inflated) magic number
     const m = await openDataset(path.join(dir, 'fashion-mnist'), { shuffle: false });
-    expect((await all(m.observable)).map((s) => [s.label, 'channels' in s ? s.channels : 0])).toEqual([[9, 1], [1, 1]]);
+    expect((await all(m.observable)).map((s) => [s.label, 'channels' in s ? s.channels : 0])).toEqual([
+      [9, 1],
+      [1, 1],
+    ]);
     expect((await m.classes)[9]).toBe('Ankle boot');
 
     const csv = await put('man/list.csv', 'path,label\na.jpg,cat\nb.jpg,ant\n');

@@ -21,7 +21,11 @@ const N = 7;
 const R = 5;
 const C = 4;
 const pixel = (i: number, p: number): number => (i * 29 + p * 11) & 0xff;
-const images = (n = N): Buffer => Buffer.concat([encodeIdxHeader([n, R, C]), Buffer.from(Array.from({ length: n * R * C }, (_, k) => pixel(Math.floor(k / (R * C)), k % (R * C))))]);
+const images = (n = N): Buffer =>
+  Buffer.concat([
+    encodeIdxHeader([n, R, C]),
+    Buffer.from(Array.from({ length: n * R * C }, (_, k) => pixel(Math.floor(k / (R * C)), k % (R * C)))),
+  ]);
 const labels = (n = N): Buffer => Buffer.concat([encodeIdxHeader([n]), Buffer.from(Array.from({ length: n }, (_, i) => (i * 3) % 10))]);
 
 async function folder(name: string, gz: boolean, img = images(), lab = labels(), prefix = 'train'): Promise<string> {
@@ -92,12 +96,36 @@ describe('mnist (IDX)', () => {
     const cases: Array<[string, Buffer, Buffer, boolean, RegExp]> = [
       ['swapped', labels(), images(), false, /train-images-idx3-ubyte: magic number 0x00000801, expected 0x00000803/],
       ['counts', images(7), labels(6), false, /train-images-idx3-ubyte: holds 7 images but .*train-labels-idx1-ubyte' holds 6 labels/],
-      ['truncimg', images().subarray(0, 16 + 3 * R * C + 2), labels(), false, /train-images-idx3-ubyte: has 78 bytes, its header \(7 x 5 x 4\) declares 156: truncated/],
-      ['trunchead', images().subarray(0, 10), labels(), false, /train-images-idx3-ubyte: header declares 3 dimensions but the file has only 10 bytes/],
+      [
+        'truncimg',
+        images().subarray(0, 16 + 3 * R * C + 2),
+        labels(),
+        false,
+        /train-images-idx3-ubyte: has 78 bytes, its header \(7 x 5 x 4\) declares 156: truncated/,
+      ],
+      [
+        'trunchead',
+        images().subarray(0, 10),
+        labels(),
+        false,
+        /train-images-idx3-ubyte: header declares 3 dimensions but the file has only 10 bytes/,
+      ],
       ['trunclab', images(), labels().subarray(0, 12), false, /train-labels-idx1-ubyte: has 12 bytes, its header \(7\) declares 15/],
-      ['badlabel', images(), Buffer.concat([encodeIdxHeader([N]), Buffer.from([1, 2, 3, 4, 12, 5, 6])]), false, /train-labels-idx1-ubyte#4: label 12 is outside \[0, 10\)/],
+      [
+        'badlabel',
+        images(),
+        Buffer.concat([encodeIdxHeader([N]), Buffer.from([1, 2, 3, 4, 12, 5, 6])]),
+        false,
+        /train-labels-idx1-ubyte#4: label 12 is outside \[0, 10\)/,
+      ],
       ['gzcut', images(), labels(), true, /train-images-idx3-ubyte.gz: gzip data is corrupt or truncated/],
-      ['gztrunc', images().subarray(0, 100), labels(), true, /train-images-idx3-ubyte.gz: inflates to 100 bytes, its header .* declares 156: truncated/],
+      [
+        'gztrunc',
+        images().subarray(0, 100),
+        labels(),
+        true,
+        /train-images-idx3-ubyte.gz: inflates to 100 bytes, its header .* declares 156: truncated/,
+      ],
     ];
     for (const [name, img, lab, gz, error] of cases) {
       const d = await folder(name, gz, img, lab);

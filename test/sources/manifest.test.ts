@@ -70,7 +70,10 @@ describe('manifest', () => {
       [path.join(root, 'x', '2.png'), 0, 3],
     ]);
     const named = await put('named.csv', 'a.png,b\nc.png,a\n');
-    expect((await all(manifest(named, { shuffle: false, classes: ['b', 'a', 'z'] }))).map((s) => [s.label, s.numClasses])).toEqual([[0, 3], [1, 3]]);
+    expect((await all(manifest(named, { shuffle: false, classes: ['b', 'a', 'z'] }))).map((s) => [s.label, s.numClasses])).toEqual([
+      [0, 3],
+      [1, 3],
+    ]);
   });
 
   it('JSON lines, shuffled per epoch with a seed', async () => {

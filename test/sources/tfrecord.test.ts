@@ -45,16 +45,24 @@ describe('crc32c', () => {
 describe('protobuf Example', () => {
   it('encodes byte for byte as protobuf does', () => {
     // Example{features{feature{key:"a" value{int64_list{value:[1]}}}}}, packed.
-    expect([...encodeExample({ a: { int64: [1] } })]).toEqual([0x0a, 0x0c, 0x0a, 0x0a, 0x0a, 0x01, 0x61, 0x12, 0x05, 0x1a, 0x03, 0x0a, 0x01, 0x01]);
+    expect([...encodeExample({ a: { int64: [1] } })]).toEqual([
+      0x0a, 0x0c, 0x0a, 0x0a, 0x0a, 0x01, 0x61, 0x12, 0x05, 0x1a, 0x03, 0x0a, 0x01, 0x01,
+    ]);
     // Unpacked int64: field 1 wire type 0.
-    expect([...encodeExample({ a: { int64: [1] } }, { packed: false })]).toEqual([0x0a, 0x0b, 0x0a, 0x09, 0x0a, 0x01, 0x61, 0x12, 0x04, 0x1a, 0x02, 0x08, 0x01]);
+    expect([...encodeExample({ a: { int64: [1] } }, { packed: false })]).toEqual([
+      0x0a, 0x0b, 0x0a, 0x09, 0x0a, 0x01, 0x61, 0x12, 0x04, 0x1a, 0x02, 0x08, 0x01,
+    ]);
   });
 
   it('reads every kind, packed and unpacked, negative and large int64s', () => {
     for (const packed of [true, false]) {
       const f = parseExample(
         encodeExample(
-          { image: { bytes: [Uint8Array.of(1, 2, 3), new Uint8Array(0)] }, f: { float: [0.5, -2, 3.25] }, i: { int64: [0, 1, -1, 300, 2 ** 40 + 5, -(2 ** 33), 2 ** 53 - 1] } },
+          {
+            image: { bytes: [Uint8Array.of(1, 2, 3), new Uint8Array(0)] },
+            f: { float: [0.5, -2, 3.25] },
+            i: { int64: [0, 1, -1, 300, 2 ** 40 + 5, -(2 ** 33), 2 ** 53 - 1] },
+          },
           { packed },
         ),
       );
@@ -88,12 +96,27 @@ afterAll(async () => {
 });
 
 /** Image bytes that say which shard and record they are, of varying length. */
-const imageOf = (shard: number, record: number): Uint8Array => Uint8Array.from({ length: 10 + ((shard * 7 + record * 13) % 50) }, (_, i) => (shard * 31 + record * 17 + i) & 0xff);
+const imageOf = (shard: number, record: number): Uint8Array =>
+  Uint8Array.from({ length: 10 + ((shard * 7 + record * 13) % 50) }, (_, i) => (shard * 31 + record * 17 + i) & 0xff);
 const labelOf = (shard: number, record: number): number => (shard * 3 + record) % 10;
 
-async function writeShard(name: string, shard: number, records: number, extra: (bytes: Uint8Array[]) => void = () => {}): Promise<{ file: string; offsets: number[] }> {
+async function writeShard(
+  name: string,
+  shard: number,
+  records: number,
+  extra: (bytes: Uint8Array[]) => void = () => {},
+): Promise<{ file: string; offsets: number[] }> {
   const framed: Uint8Array[] = [];
-  for (let r = 0; r < records; r++) framed.push(encodeTfrecord(encodeExample({ image: { bytes: [imageOf(shard, r)] }, label: { int64: [labelOf(shard, r)] }, 'image/filename': { bytes: [ascii(`s${shard}r${r}.jpg`)] } })));
+  for (let r = 0; r < records; r++)
+    framed.push(
+      encodeTfrecord(
+        encodeExample({
+          image: { bytes: [imageOf(shard, r)] },
+          label: { int64: [labelOf(shard, r)] },
+          'image/filename': { bytes: [ascii(`s${shard}r${r}.jpg`)] },
+        }),
+      ),
+    );
   extra(framed);
   const offsets: number[] = [];
   let at = 0;
@@ -130,7 +153,13 @@ describe('tfrecord source', () => {
   it('reads records larger than the read size', async () => {
     const big = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
     const file = path.join(dir, 'big.tfrecord');
-    await writeFile(file, Buffer.concat([encodeTfrecord(encodeExample({ image: { bytes: [big] }, label: { int64: [2] } })), encodeTfrecord(encodeExample({ image: { bytes: [Uint8Array.of(9)] }, label: { int64: [3] } }))]));
+    await writeFile(
+      file,
+      Buffer.concat([
+        encodeTfrecord(encodeExample({ image: { bytes: [big] }, label: { int64: [2] } })),
+        encodeTfrecord(encodeExample({ image: { bytes: [Uint8Array.of(9)] }, label: { int64: [3] } })),
+      ]),
+    );
     const out = await all(tfrecord(file, { numClasses: 5, readSize: 1000 }));
     expect(out.map((s) => s.label)).toEqual([2, 3]);
     expect(Buffer.compare(Buffer.from(out[0]?.input as Uint8Array), Buffer.from(big))).toBe(0);
@@ -166,7 +195,9 @@ describe('tfrecord source', () => {
       files.push(path.join(shardDir, name));
     }
     await writeFile(path.join(shardDir, 'dataset_info.json'), '{}'); // not a shard
-    const expectedSet = sizes.flatMap((n, s) => Array.from({ length: n }, (_, r) => `${[...imageOf(s, r)].join(',')}|${labelOf(s, r)}`)).sort();
+    const expectedSet = sizes
+      .flatMap((n, s) => Array.from({ length: n }, (_, r) => `${[...imageOf(s, r)].join(',')}|${labelOf(s, r)}`))
+      .sort();
 
     // In order, cycle 2: shards 0 and 1 alternate; when 1 ends, 2 takes its slot; then 3.
     const ordered = await all(tfrecord(shardDir, { numClasses: 10, shuffle: false, cycleLength: 2 }));
@@ -202,7 +233,11 @@ describe('tfrecord source', () => {
 });
 
 describe('tfrecord corruption', () => {
-  async function corrupt(name: string, records: number, edit: (bytes: Buffer, offsets: number[]) => Buffer | void): Promise<{ file: string; offsets: number[] }> {
+  async function corrupt(
+    name: string,
+    records: number,
+    edit: (bytes: Buffer, offsets: number[]) => Buffer | void,
+  ): Promise<{ file: string; offsets: number[] }> {
     const { file, offsets } = await writeShard(name, 2, records);
     const bytes = await readFile(file);
     const edited = edit(bytes, offsets) ?? bytes;
@@ -258,7 +293,9 @@ describe('tfrecord corruption', () => {
       const size = (await readFile(file)).length;
       const cut = cutInto < 0 ? size - 1 : (offsets[3] as number) + cutInto;
       await truncate(file, cut);
-      await expect(all(tfrecord(file, { numClasses: 10 }))).rejects.toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@${offsets[3]}: truncated file`));
+      await expect(all(tfrecord(file, { numClasses: 10 }))).rejects.toThrow(
+        new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@${offsets[3]}: truncated file`),
+      );
       const { out, skipped } = await skipping(file);
       expect(out.map((s) => s.label)).toEqual([0, 1, 2].map((r) => labelOf(4, r)));
       expect(skipped).toHaveLength(1);
@@ -275,7 +312,15 @@ describe('tfrecord corruption', () => {
       encodeExample({ image: { bytes: [Uint8Array.of(1)] }, label: { float: [1] } }),
       encodeExample({ image: { int64: [1] }, label: { int64: [1] } }),
     ];
-    const reasons = [/not a tf.train.Example/, /no feature 'image' \(imageKey\); features: img, label/, /no feature 'label'/, /label 10 is outside \[0, 10\)/, /label -1 is outside/, /'label' is float/, /'image' is int64/];
+    const reasons = [
+      /not a tf.train.Example/,
+      /no feature 'image' \(imageKey\); features: img, label/,
+      /no feature 'label'/,
+      /label 10 is outside \[0, 10\)/,
+      /label -1 is outside/,
+      /'label' is float/,
+      /'image' is int64/,
+    ];
     const file = path.join(dir, 'payloads.tfrecord');
     const good = encodeTfrecord(encodeExample({ image: { bytes: [Uint8Array.of(7)] }, label: { int64: [7] } }));
     await writeFile(file, Buffer.concat([good, ...payloads.map(encodeTfrecord), good]));
@@ -296,7 +341,10 @@ describe('tfrecord corruption', () => {
 
   it('custom image and label keys', async () => {
     const file = path.join(dir, 'keys.tfrecord');
-    await writeFile(file, encodeTfrecord(encodeExample({ 'image/encoded': { bytes: [Uint8Array.of(5, 6)] }, 'image/class/label': { int64: [999] } })));
+    await writeFile(
+      file,
+      encodeTfrecord(encodeExample({ 'image/encoded': { bytes: [Uint8Array.of(5, 6)] }, 'image/class/label': { int64: [999] } })),
+    );
     const [s] = await all(tfrecord(file, { numClasses: 1000, imageKey: 'image/encoded', labelKey: 'image/class/label' }));
     expect(s?.label).toBe(999);
     expect([...(s?.input as Uint8Array)]).toEqual([5, 6]);
@@ -325,6 +373,8 @@ describe('tfrecord corruption', () => {
     expect(got).toHaveLength(5);
     expect(skipped).toBe(3);
     expect(credit.peakInFlight).toBe(1);
-    expect(await firstValueFrom(tfrecord(file, { numClasses: 10, shuffle: false, onError: 'skip' }))).toMatchObject({ label: labelOf(2, 0) });
+    expect(await firstValueFrom(tfrecord(file, { numClasses: 10, shuffle: false, onError: 'skip' }))).toMatchObject({
+      label: labelOf(2, 0),
+    });
   });
 });

@@ -30,10 +30,30 @@ function registerForward(): boolean {
     const run = accelerator.addon?.bnForward;
     const backend = asWasm(args.backend);
     const dims = mean !== undefined && variance !== undefined ? channels(x, [mean, variance, scale, offset]) : null;
-    if (run === undefined || backend === null || dims === null || x === undefined || mean === undefined || variance === undefined || dims[0] === 0) return original.kernelFunc(args);
+    if (
+      run === undefined ||
+      backend === null ||
+      dims === null ||
+      x === undefined ||
+      mean === undefined ||
+      variance === undefined ||
+      dims[0] === 0
+    )
+      return original.kernelFunc(args);
     const out = backend.makeOutput(x.shape, 'float32');
     const eps = Number(args.attrs?.['varianceEpsilon'] ?? 0.001);
-    run.call(accelerator.addon, view(backend, x), dims[0], dims[1], view(backend, mean), view(backend, variance), orNull(backend, scale), orNull(backend, offset), eps, view(backend, out));
+    run.call(
+      accelerator.addon,
+      view(backend, x),
+      dims[0],
+      dims[1],
+      view(backend, mean),
+      view(backend, variance),
+      orNull(backend, scale),
+      orNull(backend, offset),
+      eps,
+      view(backend, out),
+    );
     return out;
   });
 }
@@ -48,14 +68,43 @@ function registerGradKernel(): boolean {
       const run = accelerator.addon?.bnBackward;
       const backend = asWasm(args.backend);
       const dims = channels(x, [mean, variance, scale]);
-      if (run === undefined || backend === null || dims === null || x === undefined || dy === undefined || mean === undefined || variance === undefined) {
+      if (
+        run === undefined ||
+        backend === null ||
+        dims === null ||
+        x === undefined ||
+        dy === undefined ||
+        mean === undefined ||
+        variance === undefined
+      ) {
         throw new Error(`${BATCH_NORM_GRAD}: needs the native addon, the wasm backend and per-channel float32 inputs`);
       }
       const [rows, c] = dims;
       const outs = [backend.makeOutput(x.shape, 'float32'), ...[0, 1, 2, 3].map(() => backend.makeOutput([c], 'float32'))];
-      const [dx, dmean, dvar, dscale, doffset] = outs.map((t) => view(backend, t)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+      const [dx, dmean, dvar, dscale, doffset] = outs.map((t) => view(backend, t)) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
       const eps = Number(args.attrs?.['varianceEpsilon'] ?? 0.001);
-      run.call(accelerator.addon, view(backend, x), view(backend, dy), rows, c, view(backend, mean), view(backend, variance), orNull(backend, scale), eps, dx, dmean, dvar, dscale, doffset);
+      run.call(
+        accelerator.addon,
+        view(backend, x),
+        view(backend, dy),
+        rows,
+        c,
+        view(backend, mean),
+        view(backend, variance),
+        orNull(backend, scale),
+        eps,
+        dx,
+        dmean,
+        dvar,
+        dscale,
+        doffset,
+      );
       return outs;
     },
   });
@@ -78,8 +127,16 @@ function registerGradient(): boolean {
         channels(x, [mean, variance, scale]) !== null;
       if (!usable || x === undefined || Array.isArray(dy)) return original.gradFunc(dy, saved, attrs);
       const inputs: tf.NamedTensorMap = { x, dy, mean: mean as tf.Tensor, variance: variance as tf.Tensor, ...(scale ? { scale } : {}) };
-      const [dx, dmean, dvar, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: attrs['varianceEpsilon'] as number }) as tf.Tensor[];
-      return { x: () => dx as tf.Tensor, mean: () => dmean as tf.Tensor, variance: () => dvar as tf.Tensor, scale: () => dscale as tf.Tensor, offset: () => doffset as tf.Tensor };
+      const [dx, dmean, dvar, dscale, doffset] = tf
+        .engine()
+        .runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: attrs['varianceEpsilon'] as number }) as tf.Tensor[];
+      return {
+        x: () => dx as tf.Tensor,
+        mean: () => dmean as tf.Tensor,
+        variance: () => dvar as tf.Tensor,
+        scale: () => dscale as tf.Tensor,
+        offset: () => doffset as tf.Tensor,
+      };
     },
   };
   config[MARK] = true;
@@ -89,5 +146,9 @@ function registerGradient(): boolean {
 
 /** Registers the forward override, the gradient kernel and the gradient. Idempotent; returns what it registered this call. */
 export function registerNativeBatchNorm(): string[] {
-  return [registerForward() ? 'FusedBatchNorm' : '', registerGradKernel() ? BATCH_NORM_GRAD : '', registerGradient() ? 'FusedBatchNorm gradient' : ''].filter((s) => s !== '');
+  return [
+    registerForward() ? 'FusedBatchNorm' : '',
+    registerGradKernel() ? BATCH_NORM_GRAD : '',
+    registerGradient() ? 'FusedBatchNorm gradient' : '',
+  ].filter((s) => s !== '');
 }

@@ -40,7 +40,16 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
     const { x, dy } = inputs;
     if (x !== undefined && dy !== undefined && attrs['dataFormat'] !== 'NCHW') {
       // The native addon, in place on the wasm heap, where it is built (nativeConv.ts).
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], shape4(attrs['filterShape'], KERNEL), pair(attrs['strides'], 1, KERNEL), 1, convPad(attrs['pad'], KERNEL), roundingMode(attrs['dimRoundingMode']), false, 'channelsLast');
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        shape4(attrs['filterShape'], KERNEL),
+        pair(attrs['strides'], 1, KERNEL),
+        1,
+        convPad(attrs['pad'], KERNEL),
+        roundingMode(attrs['dimRoundingMode']),
+        false,
+        'channelsLast',
+      );
       const native = nativeConvBackpropFilter(backend, x, dy, info);
       if (native !== null) return native;
     }

@@ -31,7 +31,10 @@ export function depthwiseBackpropFilterNHWC(
     const [, hp, wp] = xa.shape;
     const xr = tf.reshape(tf.transpose(xa, [1, 2, 0, 3]), [1, hp, wp, b * c]) as tf.Tensor4D;
     const dyr = tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [info.outHeight, info.outWidth, b * c, m]) as tf.Tensor4D;
-    const out = tf.depthwiseConv2d(xr, dyr, [info.dilationHeight, info.dilationWidth], 'valid', 'NHWC', [info.strideHeight, info.strideWidth]);
+    const out = tf.depthwiseConv2d(xr, dyr, [info.dilationHeight, info.dilationWidth], 'valid', 'NHWC', [
+      info.strideHeight,
+      info.strideWidth,
+    ]);
     const perBatch = tf.reshape(out, [fh, fw, b, c * m]);
     return tf.reshape(b === 1 ? perBatch : tf.sum(perBatch, 2), [fh, fw, c, m]) as tf.Tensor4D;
   });

@@ -23,7 +23,16 @@ export function depthwiseBackpropInputNHWC(
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape,
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      true,
+      'channelsLast',
+    );
     const [b, h, w, c] = inputShape;
     const [fh, fw, , m] = filter.shape;
     checkDy(KERNEL, dy, [b, info.outHeight, info.outWidth, c * m]);

@@ -17,7 +17,9 @@ export interface WasmHeapBackend {
 /** The backend as a WasmHeapBackend, or null when it is not one (another backend, another tfjs-backend-wasm). */
 export function asWasm(backend: unknown): WasmHeapBackend | null {
   const b = backend as Partial<WasmHeapBackend> | null;
-  return b && b.wasm?.HEAPU8 && b.dataIdMap && typeof b.makeOutput === 'function' && typeof b.incRef === 'function' ? (b as WasmHeapBackend) : null;
+  return b && b.wasm?.HEAPU8 && b.dataIdMap && typeof b.makeOutput === 'function' && typeof b.incRef === 'function'
+    ? (b as WasmHeapBackend)
+    : null;
 }
 
 function offset(backend: WasmHeapBackend, t: tf.TensorInfo): number {

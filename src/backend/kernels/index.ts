@@ -29,7 +29,11 @@ export { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
 export { registerNativeMatMul } from './matMul.js';
 
 /** Every kernel this module can supply to wasm, in registration order. */
-export const wasmTrainingKernels: readonly tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
+export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+];
 
 /** Options for registerWasmTrainingKernels. */
 export interface WasmKernelOptions {

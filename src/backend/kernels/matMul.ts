@@ -16,7 +16,8 @@ export function registerNativeMatMul(): boolean {
     const { a, b } = args.inputs;
     const run = accelerator.addon?.batchMatMul;
     const backend = asWasm(args.backend);
-    if (run === undefined || backend === null || a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return original.kernelFunc(args);
+    if (run === undefined || backend === null || a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32')
+      return original.kernelFunc(args);
     const rank = a.shape.length;
     if (rank < 2 || b.shape.length !== rank) return original.kernelFunc(args);
     const ta = args.attrs?.['transposeA'] === true;
@@ -28,10 +29,17 @@ export function registerNativeMatMul(): boolean {
     const batchA = prod(a.shape.slice(0, -2));
     const batchB = prod(b.shape.slice(0, -2));
     const sameBatch = a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
-    if (k !== kb || m === 0 || n === 0 || batchA === 0 || batchB === 0 || !(sameBatch || batchA === 1 || batchB === 1)) return original.kernelFunc(args);
+    if (k !== kb || m === 0 || n === 0 || batchA === 0 || batchB === 0 || !(sameBatch || batchA === 1 || batchB === 1))
+      return original.kernelFunc(args);
     const batchShape = batchA >= batchB ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
     const out = backend.makeOutput([...batchShape, m, n], 'float32');
-    run.call(accelerator.addon, view(backend, a), view(backend, b), view(backend, out), Int32Array.of(batchA, batchB, m, n, k, ta ? 1 : 0, tb ? 1 : 0));
+    run.call(
+      accelerator.addon,
+      view(backend, a),
+      view(backend, b),
+      view(backend, out),
+      Int32Array.of(batchA, batchB, m, n, k, ta ? 1 : 0, tb ? 1 : 0),
+    );
     return out;
   });
 }

@@ -15,7 +15,15 @@ export function registerNativeMaxPoolGrad(): boolean {
     const attrs = args.attrs ?? {};
     const run = accelerator.addon?.maxPoolGrad;
     const backend = asWasm(args.backend);
-    if (run === undefined || backend === null || dy === undefined || input === undefined || input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) {
+    if (
+      run === undefined ||
+      backend === null ||
+      dy === undefined ||
+      input === undefined ||
+      input.dtype !== 'float32' ||
+      dy.dtype !== 'float32' ||
+      input.shape.length !== 4
+    ) {
       return original.kernelFunc(args);
     }
     const info = tf.backend_util.computePool2DInfo(
@@ -26,7 +34,20 @@ export function registerNativeMaxPoolGrad(): boolean {
       convPad(attrs['pad'], 'MaxPoolGrad') as 'same' | 'valid' | number,
       roundingMode(attrs['dimRoundingMode']),
     );
-    const geom = Int32Array.of(info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    const geom = Int32Array.of(
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
     const dx = backend.makeOutput(input.shape, 'float32');
     run.call(accelerator.addon, geom, view(backend, input), view(backend, dy), view(backend, dx));
     return dx;

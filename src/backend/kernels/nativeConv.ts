@@ -14,7 +14,23 @@ import { convPad, override, pair, roundingMode } from './shared.js';
 function geometry(info: tf.backend_util.Conv2DInfo): Int32Array {
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo } = info;
-  return Int32Array.of(batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, outChannels, outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo.top, padInfo.left);
+  return Int32Array.of(
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    filterHeight,
+    filterWidth,
+    outChannels,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
+    padInfo.top,
+    padInfo.left,
+  );
 }
 
 const floats = (...ts: Array<tf.TensorInfo | undefined>): boolean => ts.every((t) => t === undefined || t.dtype === 'float32');
@@ -39,12 +55,25 @@ export function nativeConvForward(
   if (run === undefined || backend === null || !floats(x, filter, bias) || info.dataFormat !== 'channelsLast') return null;
   if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return null;
   const out = backend.makeOutput(info.outShape, 'float32');
-  run.call(accelerator.addon, geometry(info), view(backend, x), view(backend, filter), bias ? view(backend, bias) : null, relu ? 1 : 0, view(backend, out));
+  run.call(
+    accelerator.addon,
+    geometry(info),
+    view(backend, x),
+    view(backend, filter),
+    bias ? view(backend, bias) : null,
+    relu ? 1 : 0,
+    view(backend, out),
+  );
   return out;
 }
 
 /** dW of an NHWC conv on the heap, or null when not covered. */
-export function nativeConvBackpropFilter(backendLike: unknown, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | null {
+export function nativeConvBackpropFilter(
+  backendLike: unknown,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | null {
   const run = accelerator.addon?.convBackpropFilter;
   const backend = asWasm(backendLike);
   if (run === undefined || backend === null || !floats(x, dy) || info.dataFormat !== 'channelsLast') return null;
@@ -54,7 +83,12 @@ export function nativeConvBackpropFilter(backendLike: unknown, x: tf.TensorInfo,
 }
 
 /** dx of an NHWC conv on the heap, or null when not covered. */
-export function nativeConvBackpropInput(backendLike: unknown, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | null {
+export function nativeConvBackpropInput(
+  backendLike: unknown,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | null {
   const run = accelerator.addon?.convBackpropInput;
   const backend = asWasm(backendLike);
   if (run === undefined || backend === null || !floats(dy, filter) || info.dataFormat !== 'channelsLast') return null;
@@ -96,7 +130,9 @@ export function registerNativeConvOverrides(): string[] {
       const activation = args.attrs?.['activation'] ?? 'linear';
       const covered = preluActivationWeights === undefined && (activation === 'linear' || activation === 'relu');
       const info = covered && x && filter && nativeConvAvailable() ? attrsInfo(x, filter, args.attrs ?? {}) : null;
-      return (info && x && filter && nativeConvForward(args.backend, x, filter, info, bias, activation === 'relu')) || original.kernelFunc(args);
+      return (
+        (info && x && filter && nativeConvForward(args.backend, x, filter, info, bias, activation === 'relu')) || original.kernelFunc(args)
+      );
     })
   )
     done.push('FusedConv2D');

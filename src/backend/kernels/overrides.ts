@@ -12,7 +12,6 @@ import { bytes, asWasm } from './heap.js';
 import { nativeConvBackpropInput } from './nativeConv.js';
 import { convPad, dilateSpatial, override, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';
 
-
 /** Input gradient of an NHWC conv2d as a stride-1 XNNPACK conv of the spread, padded dy with the flipped filter. */
 export function conv2dBackpropInputNHWC(
   inputShape: [number, number, number, number],
@@ -46,7 +45,10 @@ export function tileLeading(backendLike: unknown, x: tf.TensorInfo, reps: readon
   if (backend === null || reps.length !== x.shape.length) return null;
   const firstData = x.shape.findIndex((d) => d > 1);
   if (firstData !== -1 && reps.some((r, i) => r > 1 && i >= firstData)) return null;
-  const out = backend.makeOutput(x.shape.map((d, i) => d * (reps[i] as number)), x.dtype);
+  const out = backend.makeOutput(
+    x.shape.map((d, i) => d * (reps[i] as number)),
+    x.dtype,
+  );
   const src = bytes(backend, x);
   const dst = bytes(backend, out);
   if (src.length === 0 || dst.length === 0) return out;
@@ -76,7 +78,10 @@ export function tileByBroadcast(x: tf.Tensor, reps: readonly number[]): tf.Tenso
   const outShape = x.shape.map((d, i) => d * (reps[i] ?? 1));
   if (axes.every((a) => a.onX)) return tf.reshape(tf.clone(x), outShape);
   return tf.tidy(() => {
-    const xv = tf.reshape(x, axes.map((a) => (a.onX ? a.size : 1)));
+    const xv = tf.reshape(
+      x,
+      axes.map((a) => (a.onX ? a.size : 1)),
+    );
     const ones = tf.ones(axes.map((a) => (a.onX ? 1 : a.size)));
     return tf.reshape(tf.mul(xv, ones), outShape);
   });
@@ -94,7 +99,16 @@ export function registerWasmFastOverrides(): string[] {
     const { dy, filter } = args.inputs;
     if (dy !== undefined && filter !== undefined) {
       const shape = shape4(attrs['inputShape'], 'Conv2DBackpropInput');
-      const info = tf.backend_util.computeConv2DInfo(shape, filter.shape as [number, number, number, number], pair(attrs['strides'], 1, 'Conv2DBackpropInput'), 1, convPad(attrs['pad'], 'Conv2DBackpropInput'), roundingMode(attrs['dimRoundingMode']), false, 'channelsLast');
+      const info = tf.backend_util.computeConv2DInfo(
+        shape,
+        filter.shape as [number, number, number, number],
+        pair(attrs['strides'], 1, 'Conv2DBackpropInput'),
+        1,
+        convPad(attrs['pad'], 'Conv2DBackpropInput'),
+        roundingMode(attrs['dimRoundingMode']),
+        false,
+        'channelsLast',
+      );
       const native = nativeConvBackpropInput(args.backend, dy, filter, info);
       if (native !== null) return native;
     }

@@ -27,7 +27,8 @@ function reduceKernel(name: 'Sum' | 'Mean'): boolean {
     const run = accelerator.addon?.sumRows;
     const backend = asWasm(args.backend);
     const split = x !== undefined && x.dtype === 'float32' ? leadingSplit(x.shape, args.attrs?.['axis']) : null;
-    if (x === undefined || run === undefined || backend === null || split === null || split.rows === 0 || split.cols === 0) return original.kernelFunc(args);
+    if (x === undefined || run === undefined || backend === null || split === null || split.rows === 0 || split.cols === 0)
+      return original.kernelFunc(args);
     const { k, rows, cols } = split;
     const outShape = args.attrs?.['keepDims'] === true ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
