@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { ArmSummary, ResultsFile } from '../experiment/results.js';
+import { printable } from '../experiment/errors.js';
 import { pointsPerImage } from '../experiment/warnings.js';
 import { comparisonHtml } from './comparison.js';
 import { mixingHtml } from './mixing.js';
@@ -132,6 +133,17 @@ function sampleFigures(samples: readonly ArmSample[], classes: readonly string[]
     .join('\n');
 }
 
+/** The files left out of training (listing, and --on-error skip), each with why; nothing when none. */
+function skippedHtml(skipped: ResultsFile['skipped']): string {
+  if (!skipped || skipped.length === 0) return '';
+  const rows = skipped
+    .map((s) => `<tr><td><code>${escapeHtml(printable(s.path))}</code></td><td>${escapeHtml(printable(s.reason))}</td></tr>`)
+    .join('');
+  return `<h2 id="skipped">Skipped files (${skipped.length})</h2>
+<p>Left out of the data when listed (links leaving the root, loops, special files) or when read (under <code>--on-error skip</code>); the runs trained without them.</p>
+<table><thead><tr><th>file</th><th>why</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /** The report as one HTML string. */
 export function renderReportHtml(input: ReportInput): string {
   const r = input.results;
@@ -149,6 +161,7 @@ export function renderReportHtml(input: ReportInput): string {
 ${r.comparisons ? comparisonHtml(r.comparisons, r.warnings ?? [], r.separation ?? []) : ''}
 <h2>Setup</h2>
 ${metaTable(r, generatedAt)}
+${skippedHtml(r.skipped)}
 <h2>Per arm</h2>
 ${summaryTable(r.summary, r.arms, r.runs)}
 <p>Mean and sample standard deviation across seeds of the last epoch's validation metrics. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>

@@ -107,6 +107,17 @@ describe('report escaping', () => {
     expect(html).not.toMatch(/[\u2028\u2029]/);
   });
 
+  it('lists skipped files with their reasons, names escaped and control characters shown, and no section when none', () => {
+    const results = { ...fixture(), skipped: [{ path: `/data/${EVIL}\n\u001b[31m.jpg`, reason: 'declares an image of 26000x26000' }] };
+    const html = renderReportHtml({ results, charts: [], samples: [], libraries: [] });
+    expect(html).toContain('Skipped files (1)');
+    expect(html).toContain('declares an image of 26000x26000');
+    expect(html).toContain('&lt;/script&gt;&lt;script&gt;window.__pwned=1');
+    expect(html).toContain('\\n\\e[31m.jpg');
+    expect(html).not.toContain('\u001b');
+    expect(renderReportHtml({ results: fixture(), charts: [], samples: [], libraries: [] })).not.toContain('Skipped files');
+  });
+
   it('renders the charts to SVG in Node, a band and a line per arm', async () => {
     const svg = await specToSvg(metricSpec(chartRows(fixture()), 'valAccuracy', ['a']));
     expect(svg.startsWith('<svg')).toBe(true);
