@@ -6,6 +6,7 @@
  */
 import type { ComparisonSet } from './compare.js';
 import type { RunRecord } from './results.js';
+import { tQuantile } from './tdist.js';
 
 export interface AblationWarning {
   /** Stable key for tests and tools: 'few-seeds', 'few-validation-images', 'still-rising', 'arm-barely-acted'. */
@@ -27,12 +28,21 @@ export interface WarningInput {
 export const pointsPerImage = (images: number): number => (images > 0 ? 100 / images : Number.NaN);
 
 /** Mean validation accuracy per epoch across an arm's runs. */
-function meanCurve(runs: readonly RunRecord[]): number[] {
-  const epochs = Math.min(...runs.map((r) => r.epochs.length));
-  return Array.from(
-    { length: Number.isFinite(epochs) ? epochs : 0 },
-    (_, i) => runs.reduce((a, r) => a + (r.epochs[i]?.valAccuracy ?? 0), 0) / runs.length,
-  );
+/**
+ * How much one run's val accuracy still rose over its last k epochs, in points: the least-squares
+ * slope over those epochs times their span (a slope, so one lucky last epoch does not decide it).
+ */
+function lateRise(run: RunRecord, k: number): number {
+  const ys = run.epochs.slice(-k).map((e) => 100 * e.valAccuracy);
+  const xMean = (ys.length - 1) / 2;
+  const yMean = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  ys.forEach((y, x) => {
+    sxy += (x - xMean) * (y - yMean);
+    sxx += (x - xMean) ** 2;
+  });
+  return sxx > 0 ? (sxy / sxx) * (ys.length - 1) : 0;
 }
 
 export function ablationWarnings(input: WarningInput): AblationWarning[] {
@@ -59,16 +69,22 @@ export function ablationWarnings(input: WarningInput): AblationWarning[] {
   const testImages = Math.max(0, ...input.runs.map((r) => r.test?.images ?? 0));
   if (testImages > 0 && pointsPerImage(testImages) > effect / 2) out.push(coarse('test', testImages, '--test-split'));
   for (const arm of input.arms) {
-    const curve = meanCurve(input.runs.filter((r) => r.arm === arm));
-    const k = Math.max(1, Math.floor(curve.length / 4));
-    if (curve.length < 4) continue;
-    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const rise = 100 * (mean(curve.slice(-k)) - mean(curve.slice(-2 * k, -k)));
-    if (rise > Math.max(1, ppi))
+    // Rising: the late rise is more than a point (and more than one image) on average, and with
+    // several seeds its 95% t interval excludes 0, so seed-to-seed noise on a flat curve is not a rise.
+    const runs = input.runs.filter((r) => r.arm === arm);
+    const epochs = Math.min(...runs.map((r) => r.epochs.length));
+    if (runs.length === 0 || epochs < 4) continue;
+    const k = Math.max(3, Math.floor(epochs / 4));
+    const rises = runs.map((r) => lateRise(r, k));
+    const n = rises.length;
+    const rise = rises.reduce((a, b) => a + b, 0) / n;
+    const sd = n > 1 ? Math.sqrt(rises.reduce((a, b) => a + (b - rise) ** 2, 0) / (n - 1)) : 0;
+    const low = n > 1 ? rise - tQuantile(0.975, n - 1) * (sd / Math.sqrt(n)) : rise;
+    if (rise > Math.max(1, ppi) && low > 0)
       out.push({
         kind: 'still-rising',
         arm,
-        message: `${arm}: mean val accuracy still rising at the last epoch (+${rise.toFixed(1)} points over the last ${k} epoch(s)); the arms are compared before they converge (more --epochs)`,
+        message: `${arm}: val accuracy still rising at the last epoch (+${rise.toFixed(1)} points over the last ${k} epochs, mean over ${n} seed(s)); the arms are compared before they converge (more --epochs)`,
       });
   }
   for (const b of input.barelyActed ?? [])

@@ -93,4 +93,16 @@ describe('warnings', () => {
     const withTest = enough.map((r) => ({ ...r, test: { loss: 1, accuracy: 0.5, images: 180 } }));
     expect(analyzeRuns(withTest, { arms: ['a', 'b'], validationCount: 1000 }).warnings.map((w) => w.kind)).toEqual(['few-test-images']);
   });
+
+  it('does not call seed-to-seed noise at the end of flat curves a rise', () => {
+    const tail = (last3: number[]): number[] => [0.1, 0.5, 0.6, 0.6, 0.6, ...last3];
+    // Late rises of +6, -3, +1, +6, -3, +1, +6 points: a mean of 2 points, but its t interval holds 0.
+    const noisy = [tail([0.57, 0.6, 0.63]), tail([0.615, 0.6, 0.585]), tail([0.595, 0.6, 0.605])];
+    const seeds = [1, 2, 3, 4, 5, 6, 7];
+    const runs = seeds.flatMap((s) => [run('a', s, noisy[(s - 1) % 3]!), run('b', s, tail([0.56, 0.6, 0.64]))]);
+    const kinds = analyzeRuns(runs, { arms: ['a', 'b'], validationCount: 1000 }).warnings.map(
+      (w) => `${w.kind}${w.arm ? `:${w.arm}` : ''}`,
+    );
+    expect(kinds).toEqual(['still-rising:b']);
+  });
 });
