@@ -1,19 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { backendKernelsInfo, registerWasmTrainingKernels } from '../../src/backend/index.js';
+import { describe, expect, it } from 'vitest';
+import { backendKernelsInfo } from '../../src/backend/index.js';
 import { accelerator } from '../../src/core/native.js';
 import { rng } from '../../src/core/random.js';
+import { onWasmWithKernels } from './wasmSetup.js';
 
-const addon = accelerator.addon;
-afterEach(() => {
-  accelerator.addon = addon;
-});
-
-beforeAll(async () => {
-  registerWasmTrainingKernels();
-  expect(await tf.setBackend('wasm')).toBe(true);
-});
+const addon = onWasmWithKernels();
 
 function fill(n: number, seed: string, shift = 0): Float32Array {
   const r = rng(3, seed);

@@ -1,19 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from '../../src/backend/index.js';
+import { describe, expect, it } from 'vitest';
 import { accelerator } from '../../src/core/native.js';
 import { rng } from '../../src/core/random.js';
+import { onWasmWithKernels } from './wasmSetup.js';
 
-const addon = accelerator.addon;
-afterEach(() => {
-  accelerator.addon = addon;
-});
-
-beforeAll(async () => {
-  registerWasmTrainingKernels();
-  expect(await tf.setBackend('wasm')).toBe(true);
-});
+const addon = onWasmWithKernels();
 
 type Case = [a: number[], b: number[], transposeA: boolean, transposeB: boolean];
 const CASES: Case[] = [

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { backendKernelsInfo, nativeConvAvailable, registerWasmTrainingKernels } from '../../src/backend/index.js';
+import { describe, expect, it } from 'vitest';
+import { backendKernelsInfo, nativeConvAvailable } from '../../src/backend/index.js';
 import { rng } from '../../src/core/random.js';
 import { accelerator, type Addon } from '../../src/core/native.js';
+import { onWasmWithKernels } from './wasmSetup.js';
 
 type Pad = 'same' | 'valid' | number;
 interface Case {
@@ -108,15 +109,7 @@ function countCalls(addon: Addon): { calls: Record<string, number>; restore: () 
   return { calls, restore: () => names.forEach((n, i) => ((addon as unknown as Record<string, unknown>)[n] = saved[i])) };
 }
 
-const addon = accelerator.addon;
-afterEach(() => {
-  accelerator.addon = addon;
-});
-
-beforeAll(async () => {
-  registerWasmTrainingKernels();
-  expect(await tf.setBackend('wasm')).toBe(true);
-});
+const addon = onWasmWithKernels();
 
 async function agreesWithCpu(): Promise<void> {
   for (const c of CASES) {
