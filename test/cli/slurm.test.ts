@@ -30,9 +30,24 @@ const required = process.env.MIXSTREAM_REQUIRE_SYSTEM === '1';
 if (why !== undefined) console.warn(`\n*** Slurm test ${required ? 'REQUIRED but cannot run' : 'SKIPPED'}: ${why} ***\n`);
 
 const daemons: ChildProcess[] = [];
-afterAll(() => {
-  for (const d of daemons) d.kill('SIGTERM');
-});
+// The daemons write their state as they stop: wait for them to exit (SIGKILL after 10 s) before
+// the test's temp folder is removed, or the removal races their last writes (ENOTEMPTY).
+afterAll(async () => {
+  await Promise.all(
+    daemons.map(
+      (d) =>
+        new Promise<void>((resolve) => {
+          if (d.exitCode !== null || d.signalCode !== null) return resolve();
+          const force = setTimeout(() => d.kill('SIGKILL'), 10_000);
+          d.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          d.kill('SIGTERM');
+        }),
+    ),
+  );
+}, 30_000);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const numbers = (r: RunRecord): number[][] => r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]);
