@@ -3,7 +3,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { from, lastValueFrom, take, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, ImageSample } from '../src/core/types.js';
+import type { RunRecord } from '../src/experiment/results.js';
 import { pullSource } from '../src/sources/pullSource.js';
+
+/** A finished run of `arm` and `seed` whose epochs have the given val accuracies (val loss 2 - acc), for tests of results and comparisons. */
+export const runRecord = (arm: string, seed: number, valAccuracy: number[]): RunRecord => ({
+  key: `${arm}|${seed}`,
+  configHash: 'h',
+  arm,
+  seed,
+  backend: 'cpu',
+  pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
+  model: { name: 'simple-cnn', options: {}, parameters: 1 },
+  epochs: valAccuracy.map((v, i) => ({
+    epoch: i + 1,
+    loss: 1,
+    accuracy: 0.5,
+    valLoss: 2 - v,
+    valAccuracy: v,
+    seconds: 1,
+    trainSeconds: 1,
+    imagesPerSecond: 10,
+  })),
+  seconds: 1,
+  finishedAt: 'x',
+});
 
 export const tempDir = (prefix = 'mixstream-'): Promise<string> => mkdtemp(path.join(os.tmpdir(), prefix));
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareArms, detectableEffect, holm, seedsForEffect, signFlipP, signFlipSeeds, tInterval } from '../../src/experiment/compare.js';
-import type { EpochRecord, RunRecord } from '../../src/experiment/results.js';
 import { incompleteBeta, tCdf, tQuantile } from '../../src/experiment/tdist.js';
+import { runRecord as run } from '../helpers.js';
 
 describe('Student t', () => {
   it('matches textbook table quantiles', () => {
@@ -122,29 +122,6 @@ describe('seeds needed', () => {
       { numRuns: 30 },
     );
   });
-});
-
-const epoch = (valAccuracy: number, i: number): EpochRecord => ({
-  epoch: i + 1,
-  loss: 1,
-  accuracy: 0.5,
-  valLoss: 1 - valAccuracy,
-  valAccuracy,
-  seconds: 1,
-  trainSeconds: 1,
-  imagesPerSecond: 1,
-});
-const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
-  key: `${arm}|${seed}`,
-  configHash: 'h',
-  arm,
-  seed,
-  backend: 'cpu',
-  pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
-  model: { name: 'm', options: {}, parameters: 1 },
-  epochs: accs.map(epoch),
-  seconds: 1,
-  finishedAt: '',
 });
 
 describe('compareArms', () => {

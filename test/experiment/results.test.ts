@@ -4,31 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ensureBuiltinDataset } from '../../src/experiment/builtin.js';
 import { shortHash, stableJson } from '../../src/experiment/config.js';
 import { formatDuration, ProgressPrinter } from '../../src/experiment/progress.js';
-import { csvField, readRuns, resultsCsv, summarize, writeAtomic, type RunRecord } from '../../src/experiment/results.js';
+import { csvField, readRuns, resultsCsv, summarize, writeAtomic } from '../../src/experiment/results.js';
 import { meanStd } from '../../src/experiment/stats.js';
-import { tempDir } from '../helpers.js';
-
-const run = (arm: string, seed: number, valAccuracy: number[]): RunRecord => ({
-  key: `${arm}|${seed}`,
-  configHash: 'h',
-  arm,
-  seed,
-  backend: 'cpu',
-  pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
-  model: { name: 'simple-cnn', options: {}, parameters: 1 },
-  epochs: valAccuracy.map((v, i) => ({
-    epoch: i + 1,
-    loss: 1,
-    accuracy: 0.5,
-    valLoss: 2 - v,
-    valAccuracy: v,
-    seconds: 1,
-    trainSeconds: 1,
-    imagesPerSecond: 10,
-  })),
-  seconds: 1,
-  finishedAt: 'x',
-});
+import { runRecord as run, tempDir } from '../helpers.js';
 
 describe('results', () => {
   it('mean and sample standard deviation', () => {

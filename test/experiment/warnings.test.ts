@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
 import { analyzeRuns } from '../../src/experiment/analysis.js';
 import { barelyActed, batchLambda, MixingObserver } from '../../src/experiment/mixstats.js';
-import type { EpochRecord, RunRecord } from '../../src/experiment/results.js';
 import { mixup } from '../../src/operators/mixup.js';
+import { runRecord as run } from '../helpers.js';
 
 const batchOf = (labels: number[], numClasses: number, targets?: number[]): Batch => ({
   images: new Float32Array(labels.map((l) => l)),
@@ -55,28 +55,6 @@ describe('mixing statistics', () => {
       ]),
     ).toEqual([]);
   });
-});
-
-const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
-  key: `${arm}|${seed}`,
-  configHash: 'h',
-  arm,
-  seed,
-  backend: 'cpu',
-  pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
-  model: { name: 'm', options: {}, parameters: 1 },
-  epochs: accs.map((valAccuracy, i): EpochRecord => ({
-    epoch: i + 1,
-    loss: 1,
-    accuracy: 0.5,
-    valLoss: 1,
-    valAccuracy,
-    seconds: 1,
-    trainSeconds: 1,
-    imagesPerSecond: 1,
-  })),
-  seconds: 1,
-  finishedAt: '',
 });
 
 describe('warnings', () => {
