@@ -34,9 +34,10 @@ const oneLine = (error: unknown): string => printable((error instanceof Error ? 
 /**
  * Refuses a folder to write (`--out`, `--cache-dir`) under /proc, /sys or /dev, or below a file,
  * before anything is made: a recursive mkdir there can fail in ways Node retries for ever
- * (`--out /proc/x` hung).
+ * (`--out /proc/x` hung). Runs before the data is opened; the run store's checkOutFolder then checks
+ * that `--out` lies outside the data and is writable.
  */
-export async function checkOutFolder(out: string, flag = '--out'): Promise<void> {
+async function refuseSystemFolder(out: string, flag = '--out'): Promise<void> {
   let existing = path.resolve(out);
   for (;;) {
     const info = await lstat(existing).catch(() => undefined);
@@ -126,8 +127,8 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
     validateConfig(config, withRecipeArms(defaultArmRegistry()));
-    await checkOutFolder(config.out);
-    if (command.cacheDir !== undefined && config.data === undefined) await checkOutFolder(command.cacheDir, '--cache-dir');
+    await refuseSystemFolder(config.out);
+    if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
       signal: controller.signal,
       jobs: command.jobs === 'auto' ? autoJobs() : command.jobs,
