@@ -7,13 +7,7 @@
 #include <node_api.h>
 #include "conv.h"
 
-#define TRY(call)                                                                 \
-  do {                                                                            \
-    if ((call) != napi_ok) {                                                      \
-      napi_throw_error(env, NULL, "mixstream native: N-API call failed: " #call); \
-      return NULL;                                                                \
-    }                                                                             \
-  } while (0)
+#include "napi_check.h"
 
 static int floats(napi_env env, napi_value v, size_t need, float **data, const char *what) {
   napi_typedarray_type type;
@@ -57,14 +51,14 @@ static int geometry(napi_env env, napi_value v, conv_geom *g) {
 static napi_value forward(napi_env env, napi_callback_info cb) {
   size_t argc = 6;
   napi_value argv[6];
-  TRY(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
   conv_geom g;
   float *x, *w, *bias = NULL, *out;
   napi_valuetype biasType;
   int32_t relu;
   if (argc < 6 || !geometry(env, argv[0], &g)) return NULL;
   SIZES(g);
-  TRY(napi_typeof(env, argv[3], &biasType));
+  CHECK(napi_typeof(env, argv[3], &biasType));
   if (!floats(env, argv[1], nx, &x, "mixstream native: convForward x") || !floats(env, argv[2], nw, &w, "mixstream native: convForward filter") ||
       (biasType != napi_null && biasType != napi_undefined && !floats(env, argv[3], (size_t)g.co, &bias, "mixstream native: convForward bias")) ||
       napi_get_value_int32(env, argv[4], &relu) != napi_ok || !floats(env, argv[5], ny, &out, "mixstream native: convForward out"))
@@ -77,7 +71,7 @@ static napi_value forward(napi_env env, napi_callback_info cb) {
 static napi_value filter(napi_env env, napi_callback_info cb) {
   size_t argc = 4;
   napi_value argv[4];
-  TRY(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
   conv_geom g;
   float *x, *dy, *dw;
   if (argc < 4 || !geometry(env, argv[0], &g)) return NULL;
@@ -93,7 +87,7 @@ static napi_value filter(napi_env env, napi_callback_info cb) {
 static napi_value input(napi_env env, napi_callback_info cb) {
   size_t argc = 4;
   napi_value argv[4];
-  TRY(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
   conv_geom g;
   float *dy, *w, *dx;
   if (argc < 4 || !geometry(env, argv[0], &g)) return NULL;
@@ -112,7 +106,7 @@ static napi_value matmul(napi_env env, napi_callback_info cb) {
   napi_typedarray_type type;
   int32_t *d;
   float *a, *b, *out;
-  TRY(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
+  CHECK(napi_get_cb_info(env, cb, &argc, argv, NULL, NULL));
   if (argc < 4 || napi_get_typedarray_info(env, argv[3], &type, &len, (void **)&d, &buffer, &offset) != napi_ok || type != napi_int32_array || len != 7 ||
       d[0] < 1 || d[1] < 1 || (d[0] != d[1] && d[0] != 1 && d[1] != 1) || d[2] < 1 || d[3] < 1 || d[4] < 0) {
     napi_throw_range_error(env, NULL, "mixstream native: batchMatMul dims must be [batchA, batchB, m, n, k, transposeA, transposeB], batches equal or 1");

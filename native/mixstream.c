@@ -24,13 +24,7 @@
 #include "batchnorm.h"
 #include "pool.h"
 
-#define CHECK(call)                                                                  \
-  do {                                                                               \
-    if ((call) != napi_ok) {                                                         \
-      napi_throw_error(env, NULL, "mixstream native: N-API call failed: " #call);    \
-      return NULL;                                                                   \
-    }                                                                                \
-  } while (0)
+#include "napi_check.h"
 
 static int array_arg(napi_env env, napi_value value, napi_typedarray_type expected, void **data, size_t *length) {
   napi_typedarray_type type;
