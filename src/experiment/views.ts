@@ -7,9 +7,10 @@
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from './errors.js';
+import { dataError } from '../core/types.js';
 import { analyzeRuns } from './analysis.js';
 import { PAIRED_DESIGN } from './design.js';
-import { resultsCsv, RESULTS_FORMAT, summarize, type ResultsFile, type RunRecord } from './results.js';
+import { resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, type ResultsFile, type RunRecord } from './results.js';
 import { configDir, moveAside, readStore, runFileName, runRecordProblem, writeFileAtomic } from './store.js';
 
 export const CONFIG_FORMAT = 'mixstream-config/1';
@@ -68,13 +69,6 @@ export interface Views {
   readonly damaged: readonly string[];
 }
 
-/** The files the runs skipped, each once (every run and epoch of a process meets it again). */
-function uniqueSkipped(runs: readonly RunRecord[]): Array<{ path: string; reason: string }> {
-  const byPath = new Map<string, string>();
-  for (const r of runs) for (const s of r.skipped ?? []) if (!byPath.has(s.path)) byPath.set(s.path, s.reason);
-  return [...byPath].map(([p, reason]) => ({ path: p, reason }));
-}
-
 /**
  * Rebuilds results.json and results.csv for `header`'s config from the store. `keys` (when given)
  * picks the current plan's runs by key, so a run of an older pipeline of the same arm does not
@@ -107,7 +101,8 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     arms: header.arms,
     runs: [...current, ...store.runs.filter((r) => !mine(r))],
     summary: summarize(current, header.arms),
-    skipped: uniqueSkipped(current),
+    // Each file once: every run of a process lists what that process skipped so far.
+    skipped: skippedFiles(current.flatMap((r) => (r.skipped ?? []).map((f) => dataError(f.path, f.reason)))),
     ...analyzeRuns(current, {
       arms: header.arms.map((a) => a.name),
       validationCount: header.data.validationCount,
