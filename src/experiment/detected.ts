@@ -3,6 +3,7 @@
  * ablation data. Image folders keep their exact stratified split (data.ts); the others are split
  * by a seeded hash of each sample's origin (file and record), stable across epochs and runs.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, from, map, switchMap, type Observable, type OperatorFunction } from 'rxjs';
 import { hashKeys } from '../core/random.js';
@@ -70,7 +71,8 @@ export async function openDetectedData(
     throw new InputError(`data: ${message(error)}`);
   }
   if (kind === 'imageFolder') return openImageFolderData(target, { validationSplit, splitSeed, testSplit });
-  const root = path.resolve(target);
+  // Origins are hashed relative to the data's folder (a manifest or a single file: the folder it is in).
+  const root = (await stat(target)).isDirectory() ? path.resolve(target) : path.dirname(path.resolve(target));
   try {
     const listing = await openDataset(target, { shuffle: false, ...policy });
     const classes = await listing.classes;
