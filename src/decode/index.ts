@@ -1,2 +1,3 @@
 export { decodeImage } from './decodeImage.js';
 export { DecodePool, decodePool } from './pool.js';
+export { DecodedImages } from './memo.js';

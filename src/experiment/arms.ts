@@ -7,6 +7,7 @@
  */
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Batch, DataError } from '../core/types.js';
+import type { DecodedImages } from '../decode/memo.js';
 import { describeSteps, descriptionOf, type StepDescription } from '../flow/describe.js';
 import { augment, batch, cutmix, mixup, normalizeResize, oneHot, shuffleWindow, type NormalizeResizeOptions } from '../operators/index.js';
 import type { SourceSample } from './pipeline.js';
@@ -25,6 +26,8 @@ export interface ArmOptions {
   readonly onError?: 'fail' | 'skip';
   /** Called for each skipped file under onError 'skip'. */
   readonly onSkip?: (error: DataError) => void;
+  /** The process's decoded images (normalizeResize's `decoded`): the runner's, shared by every run. */
+  readonly decoded?: DecodedImages;
 }
 
 /** Any operator of a chain, as an arm lists them (the chain's types are checked where it is written). */
@@ -39,7 +42,7 @@ export type AnyOperator = OperatorFunction<never, unknown>;
  */
 export type ArmOperators = OperatorFunction<SourceSample, Batch> | readonly AnyOperator[];
 
-type DecodeOptions = Pick<ArmOptions, 'maxPixels' | 'onError' | 'onSkip'>;
+type DecodeOptions = Pick<ArmOptions, 'maxPixels' | 'onError' | 'onSkip' | 'decoded'>;
 
 /** normalizeResize's options from the arm options: only those set, so default pipelines describe themselves as before. */
 export const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): NormalizeResizeOptions => ({
@@ -47,6 +50,7 @@ export const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): N
   ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
   ...(o.onError === undefined ? {} : { onError: o.onError }),
   ...(o.onSkip === undefined ? {} : { onSkip: o.onSkip }),
+  ...(o.decoded === undefined ? {} : { decoded: o.decoded }),
 });
 
 /** An arm: a name, a line for people, and its training pipeline as a function of (seed, options). */

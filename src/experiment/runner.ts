@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { SkipLog } from '../core/types.js';
+import { DecodedImages } from '../decode/memo.js';
 import { MODEL_NAMES } from '../models/index.js';
 import { loadUserModel, readModelFiles, type ModelFiles } from '../models/userModel.js';
 import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
@@ -215,6 +216,13 @@ export interface Prepared {
 }
 
 /** Validates the config, opens data and backend, and computes the config hash. */
+/**
+ * What one process keeps of decoded images (see DecodedImages): each image is decoded once per
+ * process instead of once per epoch and run. 256 MiB holds 1,200 images at 32 px 23,000 times over,
+ * and 5,700 at 224 px; past it, images are decoded each time as before.
+ */
+export const DECODED_IMAGES_BYTES = 256 * 2 ** 20;
+
 export async function prepareAblation(
   config: AblationConfig,
   options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch'> = {},
@@ -253,6 +261,7 @@ export async function prepareAblation(
     ...(config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
     ...(config.onError === undefined ? {} : { onError: config.onError }),
     onSkip: skipLog.add,
+    decoded: new DecodedImages(DECODED_IMAGES_BYTES),
   };
   const arms = config.arms.map((name) => registry.get(name));
   const validation = plainPipeline(armOptions);

@@ -4,6 +4,7 @@ import { filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import { resizeBilinear, toRgb, valuesOf } from '../core/image.js';
 import { check, type DataError, type EncodedSample, type ImageSample } from '../core/types.js';
 import { decodeImage } from '../decode/decodeImage.js';
+import { DecodedImages } from '../decode/memo.js';
 import { decodePool } from '../decode/pool.js';
 import { describeAs } from '../flow/identity.js';
 import { kindOf } from '../core/kinds.js';
@@ -34,6 +35,11 @@ export interface NormalizeResizeOptions {
   readonly onSkip?: (error: DataError) => void;
   /** Largest image decoded, in pixels its header declares; a larger one is a data error. Default 40 megapixels (DEFAULT_MAX_PIXELS). */
   readonly maxPixels?: number;
+  /**
+   * Decoded images to reuse and add to, across epochs and pipelines of this process (files by
+   * path only; see DecodedImages). Not part of the step's description: it changes no value.
+   */
+  readonly decoded?: DecodedImages;
 }
 
 /** Thrown (on the error channel) for an image that cannot be decoded under onError 'fail'. */
@@ -55,7 +61,7 @@ export class DecodeError extends Error {
  * imageFolder('Images/').pipe(normalizeResize({ size: 224, concurrency: 4, onError: 'skip' }))
  */
 export function normalizeResize(options: NormalizeResizeOptions): OperatorFunction<EncodedSample | ImageSample, ImageSample> {
-  const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip, maxPixels } = options;
+  const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip, maxPixels, decoded: memo } = options;
   const [height, width] = typeof size === 'number' ? [size, size] : size;
   check(
     [height, width].every((d) => Number.isInteger(d) && d > 0),
@@ -84,10 +90,14 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       const image = resizeBilinear(rgb, sample.height, sample.width, 3, height, width);
       return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys });
     }
-    const decoded =
-      workers > 0
-        ? decodePool(workers).decode(sample.input, origin, height, width, maxPixels)
-        : decodeImage(sample.input, origin, height, width, undefined, maxPixels);
+    const key = memo !== undefined && typeof sample.input === 'string' ? DecodedImages.key(sample.input, height, width, maxPixels) : undefined;
+    const kept = key === undefined ? undefined : memo?.get(key);
+    const decoded = kept
+      ? E.right(kept)
+      : await (workers > 0
+          ? decodePool(workers).decode(sample.input, origin, height, width, maxPixels)
+          : decodeImage(sample.input, origin, height, width, undefined, maxPixels));
+    if (key !== undefined && !kept && E.isRight(decoded)) memo?.keep(key, decoded.right);
     return E.map((image: Uint8Array): ImageSample => ({
       image,
       height,
@@ -99,12 +109,13 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       index,
       origin,
       ...keys,
-    }))(await decoded);
+    }))(decoded);
   };
 
   const decodeAll = parallelMap(one, { concurrency, deterministic });
   const step = `normalizeResize(${JSON.stringify({ size: [height, width], deterministic, onError })})`;
-  return described('normalizeResize', { ...options }, (source: Observable<EncodedSample | ImageSample>) =>
+  const { decoded: _memo, ...recorded } = options;
+  return described('normalizeResize', recorded, (source: Observable<EncodedSample | ImageSample>) =>
     describeAs(
       source.pipe(
         map((sample) => {
