@@ -23,6 +23,7 @@
 #include "reduce.h"
 #include "batchnorm.h"
 #include "pool.h"
+#include "optim.h"
 
 #include "napi_check.h"
 
@@ -285,7 +286,9 @@ NAPI_MODULE_INIT() {
     if (napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn) != napi_ok ||
         napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)
       return NULL;
-  if (!conv_register(env, exports) || !reduce_register(env, exports) || !batchnorm_register(env, exports) || !pool_register(env, exports)) return NULL;
+  if (!conv_register(env, exports) || !reduce_register(env, exports) || !batchnorm_register(env, exports) || !pool_register(env, exports) ||
+      !optim_register(env, exports))
+    return NULL;
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("sse4.2") &&
       (napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, crc32c, NULL, &fn) != napi_ok || napi_set_named_property(env, exports, "crc32c", fn) != napi_ok))

@@ -6,6 +6,7 @@
  * other backend it is tf.train.adam.
  */
 import * as tf from '@tensorflow/tfjs';
+import { accelerator } from '../core/native.js';
 import { asWasm, view } from './kernels/heap.js';
 
 /** The kernel's name: inputs value, m, v, gradient, accBeta1, accBeta2; outputs value', m', v'. */
@@ -28,7 +29,29 @@ const f32 = Math.fround;
 /** What applyGradients takes (tfjs does not re-export its NamedVariableMap / NamedTensor types). */
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 
-/** Registers MixstreamAdam for 'wasm' (plain JavaScript over heap views: no addon needed). Idempotent. */
+/** The update in JavaScript, where the addon is missing: the float32 operations of tfjs's chain, in its order. */
+function adamUpdate(
+  h: Float32Array,
+  x: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  g: Float32Array,
+  nx: Float32Array,
+  nm: Float32Array,
+  nv: Float32Array,
+): void {
+  const [b1, b2, oneMinusB1, oneMinusB2, eps, step, c1, c2] = h as unknown as [number, number, number, number, number, number, number, number];
+  for (let i = 0; i < x.length; i++) {
+    const gi = g[i]!;
+    const mi = f32(f32(m[i]! * b1) + f32(gi * oneMinusB1));
+    const vi = f32(f32(v[i]! * b2) + f32(f32(gi * gi) * oneMinusB2));
+    nm[i] = mi;
+    nv[i] = vi;
+    nx[i] = f32(f32(f32(f32(mi / c1) / f32(f32(Math.sqrt(f32(vi / c2))) + eps)) * step) + x[i]!);
+  }
+}
+
+/** Registers MixstreamAdam for 'wasm' (the addon's adamUpdate, else the same in JavaScript over heap views). Idempotent. */
 export function registerFusedAdam(): boolean {
   if (tf.getKernel(FUSED_ADAM, 'wasm') !== undefined) return false;
   tf.registerKernel({
@@ -41,22 +64,19 @@ export function registerFusedAdam(): boolean {
         throw new Error(`${FUSED_ADAM}: needs the wasm backend and all six inputs`);
       const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
       const [x, mo, vo, g, nx, nm, nv] = [value, m, v, gradient, ...outs].map((t) => view(backend, t as tf.TensorInfo)) as Float32Array[];
-      const b1 = f32(Number(attrs['beta1']));
-      const b2 = f32(Number(attrs['beta2']));
-      const oneMinusB1 = f32(1 - Number(attrs['beta1']));
-      const oneMinusB2 = f32(1 - Number(attrs['beta2']));
-      const eps = f32(Number(attrs['epsilon']));
-      const step = f32(-Number(attrs['learningRate']));
-      const c1 = f32(1 - (view(backend, accBeta1)[0] as number));
-      const c2 = f32(1 - (view(backend, accBeta2)[0] as number));
-      for (let i = 0; i < (x as Float32Array).length; i++) {
-        const gi = (g as Float32Array)[i] as number;
-        const mi = f32(f32((mo as Float32Array)[i]! * b1) + f32(gi * oneMinusB1));
-        const vi = f32(f32((vo as Float32Array)[i]! * b2) + f32(f32(gi * gi) * oneMinusB2));
-        (nm as Float32Array)[i] = mi;
-        (nv as Float32Array)[i] = vi;
-        (nx as Float32Array)[i] = f32(f32(f32(f32(mi / c1) / f32(f32(Math.sqrt(f32(vi / c2))) + eps)) * step) + (x as Float32Array)[i]!);
-      }
+      const h = Float32Array.of(
+        Number(attrs['beta1']),
+        Number(attrs['beta2']),
+        1 - Number(attrs['beta1']),
+        1 - Number(attrs['beta2']),
+        Number(attrs['epsilon']),
+        -Number(attrs['learningRate']),
+        1 - (view(backend, accBeta1)[0] as number),
+        1 - (view(backend, accBeta2)[0] as number),
+      );
+      const native = accelerator.addon?.adamUpdate;
+      if (native !== undefined) native.call(accelerator.addon, h, x!, mo!, vo!, g!, nx!, nm!, nv!);
+      else adamUpdate(h, x!, mo!, vo!, g!, nx!, nm!, nv!);
       return outs;
     },
   });

@@ -63,6 +63,21 @@ export interface Addon {
   ): void;
   /** MaxPoolGrad, NHWC, dilation 1; geom = [b, h, w, c, oh, ow, fh, fw, sh, sw, padTop, padLeft] (native/pool.c). */
   maxPoolGrad?(geom: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /**
+   * Adam's update of one variable, the float32 operations of tfjs's chain in its order (bit for bit
+   * the JavaScript loop of fusedAdam.ts). h: beta1, beta2, 1 - beta1, 1 - beta2, epsilon,
+   * -learningRate, 1 - accBeta1, 1 - accBeta2; writes nx, nm, nv.
+   */
+  adamUpdate?(
+    h: Float32Array,
+    x: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    nx: Float32Array,
+    nm: Float32Array,
+    nv: Float32Array,
+  ): void;
   /** out[i] = op(a[i]) . op(b[i]) on the conv GEMM; dims = [batchA, batchB, m, n, k, transposeA, transposeB] (a batch of 1 broadcasts). */
   batchMatMul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */

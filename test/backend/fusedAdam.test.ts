@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUSED_ADAM, fusedAdam, registerWasmTrainingKernels } from '../../src/backend/index.js';
+import { accelerator } from '../../src/core/native.js';
 import { rng } from '../../src/core/random.js';
 
 beforeAll(async () => {
@@ -52,6 +53,17 @@ describe('fusedAdam', () => {
     // One fused kernel per variable and step, and none of Adam's element-wise kernels on the variables.
     expect(profile.kernels.filter((k) => k.name === FUSED_ADAM).length).toBe(6);
     expect(profile.kernels.filter((k) => k.name === 'Sqrt').length).toBe(0);
+  });
+
+  it.runIf(accelerator.addon?.adamUpdate !== undefined)('the addon\'s update equals the JavaScript loop bit for bit (vector body and tail)', async () => {
+    const native = await steps('wasm', () => fusedAdam(0.01));
+    const addon = accelerator.addon;
+    accelerator.addon = undefined;
+    try {
+      expect(await steps('wasm', () => fusedAdam(0.01))).toEqual(native);
+    } finally {
+      accelerator.addon = addon;
+    }
   });
 
   it('is tf.train.adam off wasm, and leaves no tensors behind', async () => {
