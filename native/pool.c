@@ -8,18 +8,69 @@
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include "pool.h"
 
 typedef struct {
   int b, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl;
 } pool_geom;
 
+/* One window's channels [ch0, ch0 + n): the first strict maximum's pixel (iy * w + ix) per channel, -1 where none. */
+static void window_argmax_plain(const pool_geom *g, const float *img, int y0, int y1, int x0, int x1, int ch0, int n, int32_t *at) {
+  for (int l = 0; l < n; l++) {
+    float best = -INFINITY;
+    int32_t where = -1;
+    for (int iy = y0; iy < y1; iy++)
+      for (int ix = x0; ix < x1; ix++) {
+        float v = img[((int64_t)iy * g->w + ix) * g->c + ch0 + l];
+        int gt = v > best;
+        best = gt ? v : best;
+        where = gt ? iy * g->w + ix : where;
+      }
+    at[l] = where;
+  }
+}
+
+#if defined(__x86_64__)
+/*
+ * The same for 8 channels at once, compare and blend (no branch to mispredict on random data),
+ * then dy added at the maxima as masked vector adds over the window (adding 0 elsewhere changes no
+ * value: dx never holds -0), in the scalar scatter's order.
+ */
+__attribute__((target("avx2"))) static void window_grad8(const pool_geom *g, const float *img, float *dimg, const float *d, int y0, int y1, int x0,
+                                                        int x1, int ch0) {
+  __m256 best = _mm256_set1_ps(-INFINITY);
+  __m256i where = _mm256_set1_epi32(-1);
+  for (int iy = y0; iy < y1; iy++)
+    for (int ix = x0; ix < x1; ix++) {
+      __m256 v = _mm256_loadu_ps(img + ((int64_t)iy * g->w + ix) * g->c + ch0);
+      __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+      best = _mm256_blendv_ps(best, v, gt);
+      where = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(where), _mm256_castsi256_ps(_mm256_set1_epi32(iy * g->w + ix)), gt));
+    }
+  __m256 dv = _mm256_loadu_ps(d + ch0);
+  for (int iy = y0; iy < y1; iy++)
+    for (int ix = x0; ix < x1; ix++) {
+      __m256 hit = _mm256_castsi256_ps(_mm256_cmpeq_epi32(where, _mm256_set1_epi32(iy * g->w + ix)));
+      float *o = dimg + ((int64_t)iy * g->w + ix) * g->c + ch0;
+      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), _mm256_and_ps(hit, dv)));
+    }
+}
+#endif
+
 static void max_pool_grad(const pool_geom *g, const float *x, const float *dy, float *dx) {
-  float *best = malloc(sizeof(float) * (size_t)g->c);
-  int64_t *at = malloc(sizeof(int64_t) * (size_t)g->c);
-  if (!best || !at) goto done;
-  memset(dx, 0, sizeof(float) * (size_t)g->b * g->h * g->w * g->c);
-  for (int bi = 0; bi < g->b; bi++)
+  int avx2 = 0;
+#if defined(__x86_64__)
+  avx2 = __builtin_cpu_supports("avx2");
+#endif
+  int32_t at[8];
+  int64_t image = (int64_t)g->h * g->w * g->c;
+  memset(dx, 0, sizeof(float) * (size_t)g->b * image);
+  for (int bi = 0; bi < g->b; bi++) {
+    const float *img = x + bi * image;
+    float *dimg = dx + bi * image;
     for (int oy = 0; oy < g->oh; oy++) {
       int y0 = oy * g->sh - g->pt, y1 = y0 + g->fh;
       y0 = y0 < 0 ? 0 : y0;
@@ -28,28 +79,22 @@ static void max_pool_grad(const pool_geom *g, const float *x, const float *dy, f
         int x0 = ox * g->sw - g->pl, x1 = x0 + g->fw;
         x0 = x0 < 0 ? 0 : x0;
         x1 = x1 > g->w ? g->w : x1;
-        for (int ch = 0; ch < g->c; ch++) {
-          best[ch] = -INFINITY;
-          at[ch] = -1;
-        }
-        for (int iy = y0; iy < y1; iy++)
-          for (int ix = x0; ix < x1; ix++) {
-            int64_t base = (((int64_t)bi * g->h + iy) * g->w + ix) * g->c;
-            const float *px = x + base;
-            for (int ch = 0; ch < g->c; ch++)
-              if (px[ch] > best[ch]) {
-                best[ch] = px[ch];
-                at[ch] = base + ch;
-              }
-          }
         const float *d = dy + (((int64_t)bi * g->oh + oy) * g->ow + ox) * g->c;
-        for (int ch = 0; ch < g->c; ch++)
-          if (at[ch] >= 0) dx[at[ch]] += d[ch];
+        for (int ch0 = 0; ch0 < g->c; ch0 += 8) {
+          int n = g->c - ch0 < 8 ? g->c - ch0 : 8;
+#if defined(__x86_64__)
+          if (avx2 && n == 8) {
+            window_grad8(g, img, dimg, d, y0, y1, x0, x1, ch0);
+            continue;
+          }
+#endif
+          window_argmax_plain(g, img, y0, y1, x0, x1, ch0, n, at);
+          for (int l = 0; l < n; l++)
+            if (at[l] >= 0) dimg[(int64_t)at[l] * g->c + ch0 + l] += d[ch0 + l];
+        }
       }
     }
-done:
-  free(best);
-  free(at);
+  }
 }
 
 /* maxPoolGrad(geom Int32Array[12]: b h w c oh ow fh fw sh sw padTop padLeft, x, dy, dx) */

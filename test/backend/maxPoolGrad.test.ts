@@ -13,6 +13,8 @@ const CASES: Case[] = [
   [[1, 7, 9, 4], 2, 2, 'same'], // odd sides: 'same' pads the last row and column
   [[2, 7, 7, 2], 3, 2, 'valid'],
   [[1, 6, 6, 5], 3, 1, 'same'], // overlapping windows: one input can take several dy
+  [[2, 6, 6, 8], 2, 2, 'same'], // 8 channels: the vector path, ties of relu zeros included
+  [[1, 7, 5, 19], 3, 1, 'same'], // 19 channels: two vectors and a tail, overlapping windows
 ];
 
 /** d/dx of sum(maxPool(relu(x)) * dy): relu makes ties of zeros, where the tie rule shows. */
