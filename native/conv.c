@@ -22,6 +22,25 @@
 
 typedef conv_geom geom;
 
+/*
+ * Scratch buffers kept from call to call (grown, never shrunk): a fresh malloc of a few hundred
+ * KiB per kernel call is an mmap, page faults on every page, then an munmap. One per use, since a
+ * kernel may need two at once, and per thread (a worker thread training beside the main one has its own).
+ */
+enum { SCRATCH_COLS, SCRATCH_W, SCRATCH_B, SCRATCH_COUNT };
+static float *scratch(int slot, size_t bytes) {
+  static _Thread_local float *buffers[SCRATCH_COUNT];
+  static _Thread_local size_t sizes[SCRATCH_COUNT];
+  if (bytes > sizes[slot]) {
+    float *grown = malloc(bytes);
+    if (!grown) return NULL;
+    free(buffers[slot]);
+    buffers[slot] = grown;
+    sizes[slot] = bytes;
+  }
+  return buffers[slot];
+}
+
 /* C[m x n] (+)= A[m x kk] . B[kk x n]: A(i, k) = a[i * lda + k * ska] (ska = 1 row-major, lda = 1 transposed), B and C row-major. */
 typedef void gemm_fn(int m, int n, int kk, const float *a, int lda, int ska, const float *b, int ldb, float *c, int ldc, int accumulate);
 
@@ -71,9 +90,30 @@ __attribute__((target("avx2,fma"))) static inline __m256i mask_for(int remaining
 MICRO(1)
 MICRO(4)
 
+/* MR rows x 8 columns, one register a row: for n <= 8 (a first conv's 8 filters), where micro4 would leave half its lanes idle. */
+#define NARROW(MR)                                                                                                  \
+  __attribute__((target("avx2,fma"))) static void narrow##MR(int n_left, int kk, const float *a, int lda, int ska, \
+                                                              const float *b, int ldb, float *c, int ldc, int accumulate) { \
+    __m256i m0 = mask_for(n_left);                                                                                  \
+    __m256 acc[MR];                                                                                                 \
+    for (int r = 0; r < MR; r++) acc[r] = accumulate ? _mm256_maskload_ps(c + (size_t)r * ldc, m0) : _mm256_setzero_ps(); \
+    for (int k = 0; k < kk; k++) {                                                                                  \
+      __m256 b0 = _mm256_maskload_ps(b + (size_t)k * ldb, m0);                                                      \
+      for (int r = 0; r < MR; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (size_t)r * lda + (size_t)k * ska), b0, acc[r]); \
+    }                                                                                                               \
+    for (int r = 0; r < MR; r++) _mm256_maskstore_ps(c + (size_t)r * ldc, m0, acc[r]);                             \
+  }
+NARROW(1)
+NARROW(12)
+
 __attribute__((target("avx2,fma"))) static void gemm_avx2(int m, int n, int kk, const float *a, int lda, int ska, const float *b, int ldb, float *c, int ldc, int accumulate) {
   for (int j = 0; j < n; j += 16) {
     int i = 0;
+    if (n - j <= 8) {
+      for (; i + 12 <= m; i += 12) narrow12(n - j, kk, a + (size_t)i * lda, lda, ska, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
+      for (; i < m; i++) narrow1(n - j, kk, a + (size_t)i * lda, lda, ska, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
+      continue;
+    }
     for (; i + 4 <= m; i += 4) micro4(n - j, kk, a + (size_t)i * lda, lda, ska, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
     for (; i < m; i++) micro1(n - j, kk, a + (size_t)i * lda, lda, ska, b + j, ldb, c + (size_t)i * ldc + j, ldc, accumulate);
   }
@@ -114,22 +154,34 @@ static void next_pixel(const geom *g, pixel *p) {
   p->bi++;
 }
 
-/* cols[r, (kh, kw, c)] = x at pixel r's tap (kh, kw), 0 in the padding: rows r0 .. r0 + rows - 1. */
+/*
+ * cols[r, (kh, kw, c)] = x at pixel r's tap (kh, kw), 0 in the padding: rows r0 .. r0 + rows - 1.
+ * A filter row that lies inside the image (dilation 1) is fw * ci contiguous floats of x: one copy.
+ */
 static void im2col(const geom *g, const float *x, int r0, int rows, float *cols) {
-  int k = g->fh * g->fw * g->ci, ci = g->ci;
+  int k = g->fh * g->fw * g->ci, ci = g->ci, span = g->fw * ci;
   pixel p = pixel_at(g, r0);
   for (int r = 0; r < rows; r++, next_pixel(g, &p)) {
     float *dst = cols + (size_t)r * k;
+    int ix0 = p.ox * g->sw - g->pl;
+    int inside = g->dw == 1 && ix0 >= 0 && ix0 + g->fw <= g->w;
     for (int kh = 0; kh < g->fh; kh++) {
       int iy = p.oy * g->sh + kh * g->dh - g->pt;
+      if (iy < 0 || iy >= g->h) {
+        memset(dst, 0, sizeof(float) * (size_t)span);
+        dst += span;
+        continue;
+      }
+      const float *row = x + ((size_t)p.bi * g->h + iy) * g->w * ci;
+      if (inside) {
+        memcpy(dst, row + (size_t)ix0 * ci, sizeof(float) * (size_t)span);
+        dst += span;
+        continue;
+      }
       for (int kw = 0; kw < g->fw; kw++, dst += ci) {
-        int ix = p.ox * g->sw + kw * g->dw - g->pl;
-        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) {
-          for (int c = 0; c < ci; c++) dst[c] = 0.0f;
-        } else {
-          const float *src = x + (((size_t)p.bi * g->h + iy) * g->w + ix) * ci;
-          for (int c = 0; c < ci; c++) dst[c] = src[c];
-        }
+        int ix = ix0 + kw * g->dw;
+        if (ix < 0 || ix >= g->w) memset(dst, 0, sizeof(float) * (size_t)ci);
+        else memcpy(dst, row + (size_t)ix * ci, sizeof(float) * (size_t)ci);
       }
     }
   }
@@ -156,7 +208,7 @@ static void col2im(const geom *g, const float *dcols, int r0, int rows, float *d
 void conv_forward(const conv_geom *cg, const float *x, const float *w, const float *bias, int relu, float *out) {
   const geom *g = cg;
   int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *cols = malloc(sizeof(float) * (size_t)step * k);
+  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)step * k);
   if (!cols) return;
   for (int r0 = 0; r0 < total; r0 += step) {
     int rows = total - r0 < step ? total - r0 : step;
@@ -170,13 +222,12 @@ void conv_forward(const conv_geom *cg, const float *x, const float *w, const flo
           o[(size_t)r * g->co + j] = relu && v < 0.0f ? 0.0f : v;
         }
   }
-  free(cols);
 }
 
 void conv_backprop_filter(const conv_geom *cg, const float *x, const float *dy, float *dw) {
   const geom *g = cg;
   int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *cols = malloc(sizeof(float) * (size_t)step * k);
+  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)step * k);
   if (!cols) return;
   memset(dw, 0, sizeof(float) * (size_t)k * g->co);
   for (int r0 = 0; r0 < total; r0 += step) {
@@ -185,15 +236,14 @@ void conv_backprop_filter(const conv_geom *cg, const float *x, const float *dy, 
     /* dW[k, co] += sum_r cols[r, k] dy[r, co]: cols read transposed (row stride 1, k stride k). */
     gemm(k, g->co, rows, cols, 1, k, dy + (size_t)r0 * g->co, g->co, dw, g->co, 1);
   }
-  free(cols);
 }
 
 void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, float *dx) {
   const geom *g = cg;
   int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *wt = malloc(sizeof(float) * (size_t)k * g->co);
-  float *dcols = malloc(sizeof(float) * (size_t)step * k);
-  if (!wt || !dcols) goto done;
+  float *wt = scratch(SCRATCH_W, sizeof(float) * (size_t)k * g->co);
+  float *dcols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)step * k);
+  if (!wt || !dcols) return;
   for (int kk = 0; kk < k; kk++)
     for (int j = 0; j < g->co; j++) wt[(size_t)j * k + kk] = w[(size_t)kk * g->co + j];
   memset(dx, 0, sizeof(float) * (size_t)g->b * g->h * g->w * g->ci);
@@ -202,29 +252,31 @@ void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, f
     gemm(rows, k, g->co, dy + (size_t)r0 * g->co, g->co, 1, wt, k, dcols, k, 0);
     col2im(g, dcols, r0, rows, dx);
   }
-done:
-  free(dcols);
-  free(wt);
+}
+
+/* dst[q * n + j] = src[j * k + q]: B^T laid out row-major, in 16 x 16 tiles so reads and writes both stay in cache lines. */
+static void transpose(const float *src, int n, int k, float *dst) {
+  for (int j0 = 0; j0 < n; j0 += 16)
+    for (int q0 = 0; q0 < k; q0 += 16) {
+      int j1 = j0 + 16 < n ? j0 + 16 : n, q1 = q0 + 16 < k ? q0 + 16 : k;
+      for (int q = q0; q < q1; q++)
+        for (int j = j0; j < j1; j++) dst[(size_t)q * n + j] = src[(size_t)j * k + q];
+    }
 }
 
 void batch_matmul(const float *a, const float *b, float *out, int batch_a, int batch_b, int m, int n, int k, int transpose_a, int transpose_b) {
   int batch = batch_a > batch_b ? batch_a : batch_b;
-  float *bt = transpose_b ? malloc(sizeof(float) * (size_t)k * n) : NULL;
+  float *bt = transpose_b ? scratch(SCRATCH_B, sizeof(float) * (size_t)k * n) : NULL;
   if (transpose_b && !bt) return;
   for (int i = 0; i < batch; i++) {
     const float *ai = a + (size_t)(batch_a == 1 ? 0 : i) * m * k;
     const float *bi = b + (size_t)(batch_b == 1 ? 0 : i) * k * n;
-    if (transpose_b) {
-      /* The GEMM reads B row-major: lay B^T out as [k x n] once per batch. */
-      for (int j = 0; j < n; j++)
-        for (int q = 0; q < k; q++) bt[(size_t)q * n + j] = bi[(size_t)j * k + q];
-      bi = bt;
-    }
+    if (transpose_b && (i == 0 || batch_b > 1)) transpose(bi, n, k, bt); /* once per distinct B */
+    if (transpose_b) bi = bt;
     float *oi = out + (size_t)i * m * n;
     if (k == 0) memset(oi, 0, sizeof(float) * (size_t)m * n);
     else gemm(m, n, k, ai, transpose_a ? 1 : k, transpose_a ? m : 1, bi, n, oi, n, 0);
   }
-  free(bt);
 }
 
 void conv_init(void) {
