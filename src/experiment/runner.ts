@@ -550,6 +550,11 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   const attempt = async (p: (typeof plan)[number], slot: number): Promise<'done' | 'busy' | 'stopped'> => {
     const claim: Claim | undefined = await claimRun(dir, p.arm.name, p.seed, {
       onSteal: (why) => emit({ type: 'info', message: `${p.arm.name} seed ${p.seed}: took over an abandoned claim (${why})` }),
+      onLost: () =>
+        emit({
+          type: 'info',
+          message: `${p.arm.name} seed ${p.seed}: our claim was taken over by another process (its lock is left to it)`,
+        }),
     });
     if (!claim) return 'busy';
     try {

@@ -7,14 +7,16 @@
  * No two writers write one run: a run is claimed first with a lock file created O_EXCL
  * (`<arm>-s<seed>.lock`, holding pid, host and start time). Its holder touches it every few
  * seconds (a heartbeat, so a lock on NFS from another host can be judged by its mtime); a lock
- * whose process is dead on this host, or whose heartbeat stopped, is stolen.
+ * whose process is dead on this host, or whose heartbeat stopped, is stolen. The heartbeat and
+ * the release touch the lock only while it still holds its holder's own body: a holder whose lock
+ * was stolen learns of it (Claim.lost) and leaves the new owner's lock alone.
  *
  * Nothing is dropped silently: a file that does not parse, or parses but is not a run of the
  * right shape, is renamed `<name>.damaged-<time>` and named in a message.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { EpochRecord, RunRecord } from './results.js';
@@ -290,9 +292,14 @@ export async function readStore(
   return { runs, damaged, configs: hashes };
 }
 
-/** A held claim on one run: keep it alive with the heartbeat, release it when done. */
+/**
+ * A held claim on one run: keep it alive with the heartbeat, release it when done. `lost` turns
+ * true when the lock was found to hold another owner's body (taken over after our heartbeat
+ * stopped): from then on neither the heartbeat nor release() touches it.
+ */
 export interface Claim {
   readonly file: string;
+  readonly lost: boolean;
   release(): Promise<void>;
 }
 
@@ -339,20 +346,27 @@ export async function claimRun(
   dir: string,
   arm: string,
   seed: number,
-  options: { readonly staleSeconds?: number; readonly heartbeatSeconds?: number; readonly onSteal?: (why: string) => void } = {},
+  options: {
+    readonly staleSeconds?: number;
+    readonly heartbeatSeconds?: number;
+    readonly onSteal?: (why: string) => void;
+    /** Called once when the held lock is found to be another owner's (see Claim.lost). */
+    readonly onLost?: () => void;
+  } = {},
 ): Promise<Claim | undefined> {
   const file = path.join(dir, `${arm}-s${seed}.lock`);
   const staleSeconds = options.staleSeconds ?? LOCK_STALE_SECONDS;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fd = openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      const body = `${JSON.stringify(lockBody())}\n`;
       try {
-        writeSync(fd, `${JSON.stringify(lockBody())}\n`);
+        writeSync(fd, body);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
-      return heldClaim(file, options.heartbeatSeconds ?? HEARTBEAT_SECONDS);
+      return heldClaim(file, body, options.heartbeatSeconds ?? HEARTBEAT_SECONDS, options.onLost);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new Error(`cannot create lock '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
@@ -366,39 +380,80 @@ export async function claimRun(
         continue; // released meanwhile: try again
       }
     }
-    const taken = `${file}.stolen-${HOST}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    try {
-      await rename(file, taken);
-    } catch {
-      continue; // someone else stole it first
-    }
-    const text = await readFile(taken, 'utf8').catch(() => '');
-    if (text !== stale.text) {
-      // We took a fresh lock from its new owner: hand it back unless the place is taken again.
-      await link(taken, file).catch(() => undefined);
-      await rm(taken, { force: true });
-      return undefined;
-    }
-    await rm(taken, { force: true });
+    const removed = await removeLockIf(file, stale.text, 'stolen');
+    if (removed === 'missing') continue; // someone else stole it first
+    if (removed === 'not-ours') return undefined; // a fresh lock of its new owner: give way
     options.onSteal?.(stale.reason);
   }
   return undefined;
 }
 
-function heldClaim(file: string, heartbeatSeconds: number): Claim {
+/**
+ * Removes the lock `file` only if it holds exactly `text`: renames it to a unique name (so no
+ * one else's lock can be removed by mistake), reads what was renamed, and when it is another
+ * owner's lock puts it back with link(), which fails rather than overwrite a lock created
+ * meanwhile. 'missing' when there was no lock to rename.
+ */
+async function removeLockIf(file: string, text: string, tag: string): Promise<'removed' | 'missing' | 'not-ours'> {
+  const taken = `${file}.${tag}-${HOST}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  try {
+    await rename(file, taken);
+  } catch {
+    return 'missing';
+  }
+  const found = await readFile(taken, 'utf8').catch(() => undefined);
+  if (found !== text) await link(taken, file).catch(() => undefined);
+  await rm(taken, { force: true });
+  return found === text ? 'removed' : 'not-ours';
+}
+
+function heldClaim(file: string, body: string, heartbeatSeconds: number, onLost?: () => void): Claim {
+  let released = false;
+  let lost = false;
+  let beating = false;
+  const lose = (): void => {
+    if (lost) return;
+    lost = true;
+    clearInterval(timer);
+    onLost?.();
+  };
+  // Reads and touches one open file, so a lock that replaces ours between the read and the touch
+  // is never touched. A missing lock is skipped, not lost: a stealer that judged an older lock
+  // abandoned may hold ours renamed aside for a moment before it puts it back.
+  const beat = async (): Promise<void> => {
+    const handle = await open(file, 'r');
+    try {
+      if ((await handle.readFile('utf8')) !== body) {
+        if (!released) lose();
+        return;
+      }
+      const now = new Date();
+      await handle.utimes(now, now);
+    } finally {
+      await handle.close();
+    }
+  };
   const timer = setInterval(() => {
-    const now = new Date();
-    utimes(file, now, now).catch(() => undefined);
+    if (beating) return; // the last one still hangs (NFS): no pile of open files
+    beating = true;
+    beat()
+      .catch(() => undefined)
+      .finally(() => {
+        beating = false;
+      });
   }, heartbeatSeconds * 1000);
   timer.unref();
-  let released = false;
   return {
     file,
+    get lost() {
+      return lost;
+    },
     release: async () => {
       if (released) return;
       released = true;
       clearInterval(timer);
-      await rm(file, { force: true });
+      if (lost) return;
+      if ((await removeLockIf(file, body, 'released')) === 'not-ours') lose();
     },
   };
 }

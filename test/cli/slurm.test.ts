@@ -3,10 +3,12 @@
  * proctrack/linuxproc, task/none, select/cons_tres) started here as root, the shipped
  * deploy/slurm/submit.sh submitting a tiny ablation as a 4-task job array into one folder plus its
  * dependent report step; the merged results must equal a single-process run bit for bit.
+ * A munged started here (when none answered) is stopped afterwards, as are the Slurm daemons.
  * Skipped, with a notice, when Slurm is not installed or we are not root; required (a failure)
  * when MIXSTREAM_REQUIRE_SYSTEM=1, as in CI (.ci/run installs slurm-wlm and munge).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,9 +31,45 @@ const why =
 const required = process.env.MIXSTREAM_REQUIRE_SYSTEM === '1';
 if (why !== undefined) console.warn(`\n*** Slurm test ${required ? 'REQUIRED but cannot run' : 'SKIPPED'}: ${why} ***\n`);
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Where the munged started here writes its pid (given on its command line, so no build default decides). */
+const MUNGE_PID_FILE = '/run/munge/munged.pid';
+/** The munged this test started, if it had to start one: stopped in afterAll, and no other. */
+let ourMunged: number | undefined;
+
+/** True while `pid` is a live process named `name` (not a zombie, not a reused pid of another program). */
+function running(pid: number, name: string): boolean {
+  try {
+    const m = /^\d+ \((.*)\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return m?.[1] === name && m[2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Sends `sig` to `pid` if it is still our munged (it may have exited meanwhile: no error then). */
+function signalMunged(pid: number, sig: NodeJS.Signals): void {
+  try {
+    if (running(pid, 'munged')) process.kill(pid, sig);
+  } catch {
+    // exited between the look and the kill
+  }
+}
+
+/** The pid written in `file`, or NaN when there is none. */
+function pidIn(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const daemons: ChildProcess[] = [];
 // The daemons write their state as they stop: wait for them to exit (SIGKILL after 10 s) before
-// the test's temp folder is removed, or the removal races their last writes (ENOTEMPTY).
+// the test's temp folder is removed, or the removal races their last writes (ENOTEMPTY). The
+// munged started here (a daemon of its own, not our child) is stopped after them, the same way.
 afterAll(async () => {
   await Promise.all(
     daemons.map(
@@ -47,9 +85,14 @@ afterAll(async () => {
         }),
     ),
   );
+  const munged = ourMunged;
+  if (munged !== undefined) {
+    signalMunged(munged, 'SIGTERM');
+    for (let i = 0; i < 100 && running(munged, 'munged'); i++) await sleep(100);
+    if (running(munged, 'munged')) signalMunged(munged, 'SIGKILL');
+  }
 }, 30_000);
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const numbers = (r: RunRecord): number[][] => r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]);
 const byRun = (rs: readonly RunRecord[]): Record<string, number[][]> =>
   Object.fromEntries(rs.map((r) => [`${r.arm}/${r.seed}`, numbers(r)]));
@@ -59,8 +102,12 @@ async function startCluster(dir: string): Promise<NodeJS.ProcessEnv> {
   if (spawnSync('sh', ['-c', 'munge -n | unmunge']).status !== 0) {
     await mkdir('/run/munge', { recursive: true });
     spawnSync('chown', ['munge:munge', '/run/munge']);
-    const started = spawnSync('runuser', ['-u', 'munge', '--', 'munged']);
-    if (started.status !== 0) spawnSync('munged', ['--force']);
+    const pidFile = `--pid-file=${MUNGE_PID_FILE}`;
+    const started =
+      spawnSync('runuser', ['-u', 'munge', '--', 'munged', pidFile]).status === 0 || spawnSync('munged', ['--force', pidFile]).status === 0;
+    // munged forks into the background and has written its pid file by the time its launcher exits.
+    const pid = started ? pidIn(MUNGE_PID_FILE) : Number.NaN;
+    if (running(pid, 'munged')) ourMunged = pid;
     expect(spawnSync('sh', ['-c', 'munge -n | unmunge']).status, 'munge does not answer').toBe(0);
   }
   const host = os.hostname().split('.')[0]!;

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,53 @@ describe('run store', () => {
     expect(stolen).toBeDefined();
     expect(steals[1]).toMatch(/no heartbeat for \d+ s/);
     await stolen!.release();
+  });
+
+  it('release removes the lock only while it is ours: a lock taken over meanwhile is left to its new owner, byte for byte', async () => {
+    const dir = await tempDir();
+    const lock = path.join(dir, 'cutmix-s3.lock');
+    const ours = await claimRun(dir, 'cutmix', 3);
+    expect(ours).toBeDefined();
+    await ours!.release(); // the normal case: our own lock is removed
+    expect(await readdir(dir)).toEqual([]);
+
+    const losses: string[] = [];
+    const claim = await claimRun(dir, 'cutmix', 3, { onLost: () => losses.push('lost') });
+    // Another host judged it abandoned and wrote its own lock in its place.
+    const theirs = `${JSON.stringify({ pid: 4242, host: 'elsewhere', startedAt: '2026-01-01T00:00:00.000Z' })}\n`;
+    await rm(lock);
+    await writeFile(lock, theirs);
+    await claim!.release();
+    expect(await readFile(lock, 'utf8')).toBe(theirs);
+    expect(await readdir(dir)).toEqual(['cutmix-s3.lock']); // no temp name left behind
+    expect(claim!.lost).toBe(true);
+    expect(losses).toEqual(['lost']);
+  });
+
+  it('the heartbeat refreshes our own lock, and stops (reporting the loss) at a lock that is not ours', async () => {
+    const dir = await tempDir();
+    const past = new Date(Date.now() - 600_000);
+    const beats = async (file: string): Promise<number> => {
+      await utimes(file, past, past);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return (await stat(file)).mtimeMs;
+    };
+
+    const ours = await claimRun(dir, 'mixup', 1, { heartbeatSeconds: 0.05 });
+    expect(await beats(ours!.file)).toBeGreaterThan(past.getTime() + 60_000);
+    await ours!.release();
+
+    const losses: string[] = [];
+    const claim = await claimRun(dir, 'mixup', 2, { heartbeatSeconds: 0.05, onLost: () => losses.push('lost') });
+    const theirs = `${JSON.stringify({ pid: 4242, host: 'elsewhere', startedAt: '2026-01-01T00:00:00.000Z' })}\n`;
+    await rm(claim!.file);
+    await writeFile(claim!.file, theirs);
+    expect(await beats(claim!.file)).toBeLessThan(past.getTime() + 1000); // not touched: it is not ours
+    expect(claim!.lost).toBe(true);
+    expect(losses).toEqual(['lost']);
+    await claim!.release();
+    expect(await readFile(claim!.file, 'utf8')).toBe(theirs);
+    expect(ours!.lost).toBe(false);
   });
 
   it('moves damaged or invalid run files aside and names them; valid ones are read', async () => {
