@@ -19,6 +19,7 @@
 #include <immintrin.h>
 #endif
 #include "conv.h"
+#include "threads.h"
 
 typedef conv_geom geom;
 
@@ -27,7 +28,7 @@ typedef conv_geom geom;
  * KiB per kernel call is an mmap, page faults on every page, then an munmap. One per use, since a
  * kernel may need two at once, and per thread (a worker thread training beside the main one has its own).
  */
-enum { SCRATCH_COLS, SCRATCH_W, SCRATCH_B, SCRATCH_COUNT };
+enum { SCRATCH_COLS, SCRATCH_W, SCRATCH_B, SCRATCH_PARTS, SCRATCH_COUNT };
 static float *scratch(int slot, size_t bytes) {
   static _Thread_local float *buffers[SCRATCH_COUNT];
   static _Thread_local size_t sizes[SCRATCH_COUNT];
@@ -205,53 +206,104 @@ static void col2im(const geom *g, const float *dcols, int r0, int rows, float *d
   }
 }
 
-void conv_forward(const conv_geom *cg, const float *x, const float *w, const float *bias, int relu, float *out) {
-  const geom *g = cg;
-  int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)step * k);
-  if (!cols) return;
-  for (int r0 = 0; r0 < total; r0 += step) {
-    int rows = total - r0 < step ? total - r0 : step;
-    im2col(g, x, r0, rows, cols);
-    float *o = out + (size_t)r0 * g->co;
-    gemm(rows, g->co, k, cols, k, 1, w, g->co, o, g->co, 0);
-    if (bias || relu)
-      for (int r = 0; r < rows; r++)
-        for (int j = 0; j < g->co; j++) {
-          float v = o[(size_t)r * g->co + j] + (bias ? bias[j] : 0.0f);
-          o[(size_t)r * g->co + j] = relu && v < 0.0f ? 0.0f : v;
-        }
+/* Rows of output pixels per task: chunk_rows(k), cut so that every thread gets at least two. */
+static int task_rows(int k, int total) {
+  int step = chunk_rows(k), t = pool_threads();
+  if (t > 1) {
+    int fair = ((total + 2 * t - 1) / (2 * t) + 3) & ~3;
+    if (fair < step) step = fair < 16 ? 16 : fair;
   }
+  return step;
+}
+
+typedef struct {
+  const geom *g;
+  const float *x, *w, *bias, *dy;
+  float *out;
+  int relu, k, total, step;
+  float *cols; /* the filter gradient's partial sums, one [k x co] a chunk */
+  int mstep;
+} conv_job;
+
+/* Forward, one chunk of output rows: im2col, GEMM, bias and relu, into its own rows of out. */
+static void forward_task(void *ctx, int t) {
+  const conv_job *j = ctx;
+  const geom *g = j->g;
+  int r0 = t * j->step, rows = j->total - r0 < j->step ? j->total - r0 : j->step;
+  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
+  if (!cols) return;
+  im2col(g, j->x, r0, rows, cols);
+  float *o = j->out + (size_t)r0 * g->co;
+  gemm(rows, g->co, j->k, cols, j->k, 1, j->w, g->co, o, g->co, 0);
+  if (j->bias || j->relu)
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < g->co; c++) {
+        float v = o[(size_t)r * g->co + c] + (j->bias ? j->bias[c] : 0.0f);
+        o[(size_t)r * g->co + c] = j->relu && v < 0.0f ? 0.0f : v;
+      }
+}
+
+void conv_forward(const conv_geom *cg, const float *x, const float *w, const float *bias, int relu, float *out) {
+  int k = cg->fh * cg->fw * cg->ci, total = cg->b * cg->oh * cg->ow;
+  conv_job j = {.g = cg, .x = x, .w = w, .bias = bias, .out = out, .relu = relu, .k = k, .total = total, .step = task_rows(k, total)};
+  parallel_for((total + j.step - 1) / j.step, forward_task, &j, 2.0 * total * k * cg->co);
+}
+
+/*
+ * Filter gradient, chunk t of the rows: its im2col, then its own partial dW = cols^T . dy (the
+ * chunks are fixed by k alone, so the thread count changes no sum).
+ */
+static void filter_task(void *ctx, int t) {
+  const conv_job *j = ctx;
+  const geom *g = j->g;
+  int r0 = t * j->step, rows = j->total - r0 < j->step ? j->total - r0 : j->step;
+  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
+  if (!cols) return;
+  im2col(g, j->x, r0, rows, cols);
+  gemm(j->k, g->co, rows, cols, 1, j->k, j->dy + (size_t)r0 * g->co, g->co, j->cols + (size_t)t * j->k * g->co, g->co, 0);
 }
 
 void conv_backprop_filter(const conv_geom *cg, const float *x, const float *dy, float *dw) {
-  const geom *g = cg;
-  int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)step * k);
-  if (!cols) return;
-  memset(dw, 0, sizeof(float) * (size_t)k * g->co);
-  for (int r0 = 0; r0 < total; r0 += step) {
-    int rows = total - r0 < step ? total - r0 : step;
-    im2col(g, x, r0, rows, cols);
-    /* dW[k, co] += sum_r cols[r, k] dy[r, co]: cols read transposed (row stride 1, k stride k). */
-    gemm(k, g->co, rows, cols, 1, k, dy + (size_t)r0 * g->co, g->co, dw, g->co, 1);
+  int k = cg->fh * cg->fw * cg->ci, total = cg->b * cg->oh * cg->ow, step = chunk_rows(k), chunks = (total + step - 1) / step;
+  size_t size = (size_t)k * cg->co;
+  conv_job j = {.g = cg, .x = x, .dy = dy, .k = k, .total = total, .step = step};
+  j.cols = scratch(SCRATCH_PARTS, sizeof(float) * size * (size_t)chunks);
+  if (!j.cols) return;
+  parallel_for(chunks, filter_task, &j, 2.0 * total * k * cg->co);
+  /* dW = the chunks' partial sums added in chunk order. */
+  memcpy(dw, j.cols, sizeof(float) * size);
+  for (int c = 1; c < chunks; c++) {
+    const float *p = j.cols + (size_t)c * size;
+    for (size_t i = 0; i < size; i++) dw[i] += p[i];
+  }
+}
+
+/* Input gradient, images [t * per, ...): dcols = dy . W^T a chunk at a time, scattered into that image's dx (images never overlap). */
+static void input_task(void *ctx, int t) {
+  const conv_job *j = ctx;
+  const geom *g = j->g;
+  int pixels = g->oh * g->ow, per = j->mstep;
+  int first = t * per * pixels, last = (t + 1) * per * pixels < j->total ? (t + 1) * per * pixels : j->total;
+  float *dcols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
+  if (!dcols) return;
+  size_t image = (size_t)g->h * g->w * g->ci;
+  memset(j->out + (size_t)t * per * image, 0, sizeof(float) * image * (size_t)((last - first) / pixels));
+  for (int r0 = first; r0 < last; r0 += j->step) {
+    int rows = last - r0 < j->step ? last - r0 : j->step;
+    gemm(rows, j->k, g->co, j->dy + (size_t)r0 * g->co, g->co, 1, j->w, j->k, dcols, j->k, 0);
+    col2im(g, dcols, r0, rows, j->out);
   }
 }
 
 void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, float *dx) {
-  const geom *g = cg;
-  int k = g->fh * g->fw * g->ci, total = g->b * g->oh * g->ow, step = chunk_rows(k);
-  float *wt = scratch(SCRATCH_W, sizeof(float) * (size_t)k * g->co);
-  float *dcols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)step * k);
-  if (!wt || !dcols) return;
+  int k = cg->fh * cg->fw * cg->ci, total = cg->b * cg->oh * cg->ow, t = pool_threads();
+  float *wt = scratch(SCRATCH_W, sizeof(float) * (size_t)k * cg->co);
+  if (!wt) return;
   for (int kk = 0; kk < k; kk++)
-    for (int j = 0; j < g->co; j++) wt[(size_t)j * k + kk] = w[(size_t)kk * g->co + j];
-  memset(dx, 0, sizeof(float) * (size_t)g->b * g->h * g->w * g->ci);
-  for (int r0 = 0; r0 < total; r0 += step) {
-    int rows = total - r0 < step ? total - r0 : step;
-    gemm(rows, k, g->co, dy + (size_t)r0 * g->co, g->co, 1, wt, k, dcols, k, 0);
-    col2im(g, dcols, r0, rows, dx);
-  }
+    for (int c = 0; c < cg->co; c++) wt[(size_t)c * k + kk] = w[(size_t)kk * cg->co + c];
+  conv_job j = {.g = cg, .dy = dy, .w = wt, .out = dx, .k = k, .total = total, .step = chunk_rows(k)};
+  j.mstep = (cg->b + t - 1) / t; /* images per task */
+  parallel_for((cg->b + j.mstep - 1) / j.mstep, input_task, &j, 2.0 * total * k * cg->co);
 }
 
 /* dst[q * n + j] = src[j * k + q]: B^T laid out row-major, in 16 x 16 tiles so reads and writes both stay in cache lines. */
@@ -264,21 +316,6 @@ static void transpose(const float *src, int n, int k, float *dst) {
     }
 }
 
-void batch_matmul(const float *a, const float *b, float *out, int batch_a, int batch_b, int m, int n, int k, int transpose_a, int transpose_b) {
-  int batch = batch_a > batch_b ? batch_a : batch_b;
-  float *bt = transpose_b ? scratch(SCRATCH_B, sizeof(float) * (size_t)k * n) : NULL;
-  if (transpose_b && !bt) return;
-  for (int i = 0; i < batch; i++) {
-    const float *ai = a + (size_t)(batch_a == 1 ? 0 : i) * m * k;
-    const float *bi = b + (size_t)(batch_b == 1 ? 0 : i) * k * n;
-    if (transpose_b && (i == 0 || batch_b > 1)) transpose(bi, n, k, bt); /* once per distinct B */
-    if (transpose_b) bi = bt;
-    float *oi = out + (size_t)i * m * n;
-    if (k == 0) memset(oi, 0, sizeof(float) * (size_t)m * n);
-    else gemm(m, n, k, ai, transpose_a ? 1 : k, transpose_a ? m : 1, bi, n, oi, n, 0);
-  }
-}
-
 void conv_init(void) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
@@ -287,4 +324,49 @@ void conv_init(void) {
   const char *cap = getenv("MIXSTREAM_NATIVE_SIMD");
   if ((!cap || strcmp(cap, "none") != 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) gemm = gemm_avx2;
 #endif
+}
+
+typedef struct {
+  const float *a, *b;
+  float *out;
+  int batch_a, batch_b, m, n, k, transpose_a, transpose_b, parts, mstep, nstep;
+} matmul_job;
+
+/* Part t of one product: a block of its output's rows (or, when they are few, of its columns). */
+static void matmul_task(void *ctx, int t) {
+  const matmul_job *j = ctx;
+  int i = t / j->parts, part = t % j->parts;
+  const float *ai = j->a + (size_t)(j->batch_a == 1 ? 0 : i) * j->m * j->k;
+  const float *bi = j->b + (size_t)(j->batch_b == 1 ? 0 : i) * j->k * j->n;
+  float *oi = j->out + (size_t)i * j->m * j->n;
+  int r0 = j->mstep ? part * j->mstep : 0, rows = j->mstep ? (j->m - r0 < j->mstep ? j->m - r0 : j->mstep) : j->m;
+  int c0 = j->nstep ? part * j->nstep : 0, cols = j->nstep ? (j->n - c0 < j->nstep ? j->n - c0 : j->nstep) : j->n;
+  int lda = j->transpose_a ? 1 : j->k, ska = j->transpose_a ? j->m : 1;
+  gemm(rows, cols, j->k, ai + (size_t)r0 * lda, lda, ska, bi + c0, j->n, oi + (size_t)r0 * j->n + c0, j->n, 0);
+}
+
+void batch_matmul(const float *a, const float *b, float *out, int batch_a, int batch_b, int m, int n, int k, int transpose_a, int transpose_b) {
+  int batch = batch_a > batch_b ? batch_a : batch_b, t = pool_threads();
+  if (k == 0) {
+    memset(out, 0, sizeof(float) * (size_t)batch * m * n);
+    return;
+  }
+  if (transpose_b) {
+    /* The GEMM reads B row-major: lay each B^T out as [k x n]. */
+    float *bt = scratch(SCRATCH_B, sizeof(float) * (size_t)batch_b * k * n);
+    if (!bt) return;
+    for (int i = 0; i < batch_b; i++) transpose(b + (size_t)i * k * n, n, k, bt + (size_t)i * k * n);
+    b = bt;
+  }
+  matmul_job j = {a, b, out, batch_a, batch_b, m, n, k, transpose_a, 0, 1, 0, 0};
+  /* Enough parts for every thread: rows in blocks of 4 where there are many, else columns in blocks of 16. */
+  int want = batch >= 2 * t ? 1 : (2 * t + batch - 1) / batch;
+  if (want > 1 && m >= 8 * want) {
+    j.mstep = ((m + want - 1) / want + 3) & ~3;
+    j.parts = (m + j.mstep - 1) / j.mstep;
+  } else if (want > 1 && n >= 32 * want) {
+    j.nstep = ((n + want - 1) / want + 15) & ~15;
+    j.parts = (n + j.nstep - 1) / j.nstep;
+  }
+  parallel_for(batch * j.parts, matmul_task, &j, 2.0 * batch * m * n * k);
 }

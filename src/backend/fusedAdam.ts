@@ -40,7 +40,16 @@ function adamUpdate(
   nm: Float32Array,
   nv: Float32Array,
 ): void {
-  const [b1, b2, oneMinusB1, oneMinusB2, eps, step, c1, c2] = h as unknown as [number, number, number, number, number, number, number, number];
+  const [b1, b2, oneMinusB1, oneMinusB2, eps, step, c1, c2] = h as unknown as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   for (let i = 0; i < x.length; i++) {
     const gi = g[i]!;
     const mi = f32(f32(m[i]! * b1) + f32(gi * oneMinusB1));

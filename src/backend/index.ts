@@ -1,5 +1,6 @@
 /** Training backends: which tfjs backend to run on, and the kernels that make wasm train CNNs. */
 export { backendKernelsInfo } from './kernelsInfo.js';
+export { kernelThreads, setKernelThreads } from './threads.js';
 export { FUSED_ADAM, fusedAdam, FusedAdamOptimizer, registerFusedAdam } from './fusedAdam.js';
 export type { BackendKernelsInfo } from './kernelsInfo.js';
 export { AUTO_ORDER, BACKEND_CHOICES, BACKEND_ENV, parseBackendChoice, resolveBackend } from './resolve.js';

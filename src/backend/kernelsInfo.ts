@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { accelerator, nativeStatus } from '../core/native.js';
 import { isOverridden } from './kernels/shared.js';
+import { kernelThreads } from './threads.js';
 
 /** What backendKernelsInfo reports. */
 export interface BackendKernelsInfo {
@@ -17,7 +18,7 @@ export interface BackendKernelsInfo {
    * 'shared memory', 'tf ops on wasm', or 'tfjs-backend-wasm' (not replaced, or no addon).
    */
   readonly kernels: Readonly<Record<string, string>>;
-  /** Threads one training step uses: 1 (XNNPACK's pool is off in Node, and the addon starts none). */
+  /** Threads one training step's native kernels use (setKernelThreads; XNNPACK's pool is off in Node). */
   readonly threads: number;
   /** Whether the addon loaded, and its path or why not. */
   readonly native: string;
@@ -67,5 +68,5 @@ export function backendKernelsInfo(): BackendKernelsInfo {
           ? `native (${simd})`
           : 'tf ops on wasm (xnnpack conv)';
   }
-  return { backend, kernels, threads: 1, native };
+  return { backend, kernels, threads: backend === 'wasm' ? kernelThreads() : 1, native };
 }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/index.js';
+import { setKernelThreads } from './threads.js';
 
 /** What a caller may ask for; 'auto' tries the others fastest first. */
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -30,6 +31,8 @@ export interface ResolveOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Dynamic import; defaults to `(name) => import(name)`. */
   readonly importModule?: (specifier: string) => Promise<unknown>;
+  /** Threads of the native kernels on wasm (setKernelThreads). Default: every core, for one run alone; an ablation's runs take 1 each. */
+  readonly threads?: number;
 }
 
 /** Every accepted choice, for validating env values and CLI flags. */
@@ -119,6 +122,7 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
     const why = await tryBackend(wanted, importModule);
     if (why !== null) throw new Error(`backend '${wanted}' (${source}) cannot be used: ${why}`);
     await tf.ready();
+    if (wanted === 'wasm') setKernelThreads(options.threads);
     return { name: wanted, tfBackend: tf.getBackend(), reason: `${source}`, skipped: [] };
   }
 
@@ -130,6 +134,7 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
       continue;
     }
     await tf.ready();
+    if (name === 'wasm') setKernelThreads(options.threads);
     const reason =
       skipped.length === 0 ? 'auto: fastest available' : `auto: first that loaded after ${skipped.map((s) => s.name).join(', ')}`;
     return { name, tfBackend: tf.getBackend(), reason, skipped };

@@ -28,6 +28,7 @@ export type Command =
       readonly cacheDir?: string;
       /** Runs at once, each in its own process; 'auto': one per core. */
       readonly jobs: number | 'auto';
+      readonly threads: number;
       readonly shard?: { readonly index: number; readonly count: number };
       readonly keepCheckpoints: boolean;
     };
@@ -76,7 +77,10 @@ Flags (default in brackets):
                          count it and list it in results.json [fail]
   --cache-dir <folder>   where the built-in data set is cached [$MIXSTREAM_CACHE, else
                          $XDG_CACHE_HOME/mixstream, else ~/.cache/mixstream]
-  --jobs <n | auto>      runs trained at once, each in its own process [auto: one per core]
+  --jobs <n | auto>      runs trained at once, each in its own process [auto: one per core,
+                         divided by --threads]
+  --threads <n>          threads of each run's native kernels, 1 to 64; the numbers are the
+                         same whatever the count [1: the runs fill the cores]
   --shard <i>/<n>        train only share i of n (0 <= i < n) of the runs, into a shared --out
                          (Slurm arrays, Kubernetes indexed jobs); 'mixstream report OUT' merges
   --keep-checkpoints     keep each run's checkpoint (weights and optimizer state after its last
@@ -180,6 +184,7 @@ const ABLATE_OPTIONS = {
   jobs: { type: 'string' },
   shard: { type: 'string' },
   'keep-checkpoints': { type: 'boolean' },
+  threads: { type: 'string' },
   'no-report': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -381,6 +386,8 @@ export function parseAblate(argv: readonly string[]): Command {
     throw error;
   }
   const jobs = v.jobs === undefined || v.jobs.trim() === 'auto' ? 'auto' : positiveInt('jobs', v.jobs);
+  const threads = v.threads === undefined ? 1 : positiveInt('threads', v.threads);
+  if (threads > 64) throw new UsageError(`--threads must be from 1 to 64, got ${threads}`);
   return {
     kind: 'ablate',
     config,
@@ -388,6 +395,7 @@ export function parseAblate(argv: readonly string[]): Command {
     report: !(v['no-report'] ?? false),
     ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }),
     jobs,
+    threads,
     ...(v.shard === undefined ? {} : { shard: parseShard(v.shard) }),
     keepCheckpoints: v['keep-checkpoints'] ?? false,
   };

@@ -131,7 +131,8 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
       signal: controller.signal,
-      jobs: command.jobs === 'auto' ? autoJobs() : command.jobs,
+      jobs: command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs,
+      threads: command.threads,
       ...(command.shard === undefined ? {} : { shard: command.shard }),
       keepCheckpoints: command.keepCheckpoints,
       onProgress: progress.onProgress,

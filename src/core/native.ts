@@ -68,6 +68,9 @@ export interface Addon {
    * the JavaScript loop of fusedAdam.ts). h: beta1, beta2, 1 - beta1, 1 - beta2, epsilon,
    * -learningRate, 1 - accBeta1, 1 - accBeta2; writes nx, nm, nv.
    */
+  /** Threads of the conv and matmul kernels, the calling one included (1..64); returns the count in use (native/threads.c). */
+  setThreads?(n: number): number;
+  getThreads?(): number;
   adamUpdate?(
     h: Float32Array,
     x: Float32Array,

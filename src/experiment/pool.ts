@@ -15,6 +15,8 @@ export interface WorkerInit {
   readonly config: AblationConfig;
   readonly cacheDir?: string;
   readonly prefetch: number;
+  /** Threads of each run's native kernels. */
+  readonly threads: number;
   /** The parent's hash: a worker that computes another one refuses to train (different data seen). */
   readonly configHash: string;
   readonly keepCheckpoints: boolean;

@@ -109,6 +109,8 @@ export interface RunAblationOptions {
   readonly prefetch?: number;
   /** Runs trained at once, each in its own process (1: in this process). Default 1. */
   readonly jobs?: number;
+  /** Threads of each run's native kernels (same numbers whatever the count). Default 1: the runs, not the threads, fill the cores. */
+  readonly threads?: number;
   /** Train only this share of the plan (see Shard). */
   readonly shard?: Shard;
   /** Keep each run's last checkpoint after it finishes. Default false. */
@@ -198,9 +200,8 @@ export function shardShare<T>(plan: readonly T[], shard: Shard): T[] {
   return plan.filter((_, i) => i % shard.count === shard.index);
 }
 
-/** Runs at once by default: one per core, divided by the threads one run's backend uses (when it says). */
-export function autoJobs(backend?: ResolvedBackend): number {
-  const threads = (backend as { readonly threadsPerRun?: number } | undefined)?.threadsPerRun ?? 1;
+/** Runs at once by default: one per core, divided by the threads one run uses. */
+export function autoJobs(threads = 1): number {
   return Math.max(1, Math.floor(availableParallelism() / Math.max(1, threads)));
 }
 
@@ -225,7 +226,7 @@ export const DECODED_IMAGES_BYTES = 256 * 2 ** 20;
 
 export async function prepareAblation(
   config: AblationConfig,
-  options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch'> = {},
+  options: Pick<RunAblationOptions, 'registry' | 'data' | 'cacheDir' | 'onProgress' | 'prefetch' | 'threads'> = {},
 ): Promise<Prepared> {
   const registry = options.registry ?? withRecipeArms(defaultArmRegistry());
   validateConfig(config, registry);
@@ -250,7 +251,7 @@ export async function prepareAblation(
   }
   let backend: ResolvedBackend;
   try {
-    backend = await resolveBackend(config.backend);
+    backend = await resolveBackend(config.backend, { threads: options.threads ?? 1 });
   } catch (error) {
     throw new InputError(error instanceof Error ? error.message : String(error));
   }
@@ -527,6 +528,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
           config,
           ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
           prefetch: ctx.prefetch,
+          threads: options.threads ?? 1,
           configHash: ctx.configHash,
           keepCheckpoints: options.keepCheckpoints ?? false,
         })

@@ -26,6 +26,7 @@ process.on('message', (m: ToWorker) => {
         prepared = await prepareAblation(m.init.config, {
           ...(m.init.cacheDir === undefined ? {} : { cacheDir: m.init.cacheDir }),
           prefetch: m.init.prefetch,
+          threads: m.init.threads,
         });
         keepCheckpoints = m.init.keepCheckpoints;
         if (prepared.ctx.configHash !== m.init.configHash)

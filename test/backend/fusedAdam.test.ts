@@ -55,16 +55,19 @@ describe('fusedAdam', () => {
     expect(profile.kernels.filter((k) => k.name === 'Sqrt').length).toBe(0);
   });
 
-  it.runIf(accelerator.addon?.adamUpdate !== undefined)('the addon\'s update equals the JavaScript loop bit for bit (vector body and tail)', async () => {
-    const native = await steps('wasm', () => fusedAdam(0.01));
-    const addon = accelerator.addon;
-    accelerator.addon = undefined;
-    try {
-      expect(await steps('wasm', () => fusedAdam(0.01))).toEqual(native);
-    } finally {
-      accelerator.addon = addon;
-    }
-  });
+  it.runIf(accelerator.addon?.adamUpdate !== undefined)(
+    "the addon's update equals the JavaScript loop bit for bit (vector body and tail)",
+    async () => {
+      const native = await steps('wasm', () => fusedAdam(0.01));
+      const addon = accelerator.addon;
+      accelerator.addon = undefined;
+      try {
+        expect(await steps('wasm', () => fusedAdam(0.01))).toEqual(native);
+      } finally {
+        accelerator.addon = addon;
+      }
+    },
+  );
 
   it('is tf.train.adam off wasm, and leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
