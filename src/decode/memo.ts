@@ -11,7 +11,8 @@ export class DecodedImages {
   private held = 0;
 
   constructor(readonly maxBytes: number) {
-    if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) throw new RangeError(`DecodedImages: maxBytes must be an integer >= 0, got ${maxBytes}`);
+    if (!(Number.isSafeInteger(maxBytes) && maxBytes >= 0))
+      throw new RangeError(`DecodedImages: maxBytes must be an integer >= 0, got ${maxBytes}`);
   }
 
   static key(file: string, height: number, width: number, maxPixels: number | undefined): string {
