@@ -7,6 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AblationConfig } from './config.js';
+import { InputError } from './errors.js';
 import type { RunOutcome } from './runner.js';
 import type { TrainEvent } from './train.js';
 
@@ -17,8 +18,6 @@ export interface WorkerInit {
   readonly prefetch: number;
   /** Threads of each run's native kernels. */
   readonly threads: number;
-  /** The parent's hash: a worker that computes another one refuses to train (different data seen). */
-  readonly configHash: string;
   readonly keepCheckpoints: boolean;
 }
 
@@ -27,7 +26,7 @@ export type ToWorker =
   | { readonly t: 'run'; readonly arm: string; readonly seed: number }
   | { readonly t: 'stop' };
 export type FromWorker =
-  | { readonly t: 'ready' }
+  | { readonly t: 'ready'; readonly configHash: string }
   | { readonly t: 'fail'; readonly message: string }
   | { readonly t: 'event'; readonly event: TrainEvent }
   | { readonly t: 'result'; readonly outcome: RunOutcome };
@@ -45,7 +44,8 @@ export function workerCommand(): { file: string; execArgv: string[] } {
 
 interface Slot {
   child: ChildProcess;
-  ready: Promise<void>;
+  /** Resolves to the config hash the worker computed. */
+  ready: Promise<string>;
   exited: Promise<void>;
   onMessage?: (m: FromWorker) => void;
   onExit?: (why: string) => void;
@@ -54,6 +54,7 @@ interface Slot {
 export class WorkerPool {
   private readonly slots = new Map<number, Slot>();
   private stopped = false;
+  private configHash: string | undefined;
 
   constructor(
     readonly size: number,
@@ -63,7 +64,7 @@ export class WorkerPool {
   private start(index: number): Slot {
     const { file, execArgv } = workerCommand();
     const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
-    const slot: Slot = { child, ready: Promise.resolve(), exited: Promise.resolve() };
+    const slot: Slot = { child, ready: Promise.resolve(''), exited: Promise.resolve() };
     slot.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         slot.onExit?.(`worker process ${child.pid} exited (${signal ?? `code ${code}`})`);
@@ -71,22 +72,36 @@ export class WorkerPool {
       }),
     );
     child.on('message', (m: FromWorker) => slot.onMessage?.(m));
-    slot.ready = new Promise<void>((resolve, reject) => {
+    slot.ready = new Promise<string>((resolve, reject) => {
       slot.onMessage = (m) => {
-        if (m.t === 'ready') resolve();
+        if (m.t === 'ready') resolve(m.configHash);
         else if (m.t === 'fail') reject(new Error(m.message));
       };
       slot.onExit = (why) => reject(new Error(why));
     });
+    // Started before anyone waits on it: a failure waits for run() to report it, not as an unhandled rejection.
+    slot.ready.catch(() => undefined);
     child.send({ t: 'init', init: this.init } satisfies ToWorker);
     this.slots.set(index, slot);
     return slot;
   }
 
+  /** Starts every worker now (each prepares the config while the caller does too). */
+  startAll(): void {
+    for (let i = 0; i < this.size; i++) if (!this.slots.has(i)) this.start(i);
+  }
+
+  /** The config hash the caller computed: a worker that computed another refuses to train (it saw other data). */
+  expect(configHash: string): void {
+    this.configHash = configHash;
+  }
+
   /** Trains (arm, seed) on slot `index`'s worker; resolves to its outcome, rejects when the worker fails. */
   async run(index: number, arm: string, seed: number, onEvent: (e: TrainEvent) => void): Promise<RunOutcome> {
     const slot = this.slots.get(index) ?? this.start(index);
-    await slot.ready;
+    const seen = await slot.ready;
+    if (this.configHash !== undefined && seen !== this.configHash)
+      throw new InputError(`worker saw config ${seen}, this process ${this.configHash}: the data changed while starting`);
     return new Promise<RunOutcome>((resolve, reject) => {
       slot.onMessage = (m) => {
         if (m.t === 'event') onEvent(m.event);

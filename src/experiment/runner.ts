@@ -403,9 +403,45 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     throw new InputError(
       "jobs > 1 trains in worker processes, which know only the default arms and the config's data: pass jobs 1 with a custom registry or data",
     );
+  // Worker processes start now, so that their start-up (Node, tfjs, the data, the backend) runs while
+  // this process prepares; the built-in data set first, so only one process ever generates it.
+  if (jobs > 1 && config.data === undefined)
+    await ensureBuiltinDataset({
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
+    });
+  const pool =
+    jobs > 1
+      ? new WorkerPool(jobs, {
+          config,
+          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+          prefetch: options.prefetch ?? 2,
+          threads: options.threads ?? 1,
+          keepCheckpoints: options.keepCheckpoints ?? false,
+        })
+      : undefined;
+  pool?.startAll();
+  try {
+    return await runPlanned(config, options, started, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+/** runAblation once its workers (if any) are starting: prepare, plan, train, rebuild the views. */
+async function runPlanned(
+  config: AblationConfig,
+  options: RunAblationOptions,
+  started: number,
+  pool: WorkerPool | undefined,
+): Promise<AblationRun> {
+  const emit = options.onProgress ?? ((): void => undefined);
+  const jobs = pool?.size ?? 1;
+  const shard = options.shard;
 
   const prepared = await prepareAblation(config, options);
   const { ctx, arms, dir } = prepared;
+  pool?.expect(ctx.configHash);
   const out = path.resolve(config.out);
   // Before any training: a run must never train only to find nowhere to go.
   // The built-in data's cache folder too: an output folder in it would be listed as a class.
@@ -522,17 +558,6 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       }
     };
 
-  const pool =
-    workers > 1
-      ? new WorkerPool(workers, {
-          config,
-          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
-          prefetch: ctx.prefetch,
-          threads: options.threads ?? 1,
-          configHash: ctx.configHash,
-          keepCheckpoints: options.keepCheckpoints ?? false,
-        })
-      : undefined;
   const stopPool = (): void => pool?.stop();
   signal?.addEventListener('abort', stopPool);
   // Every rebuild reads the whole store; what it finds damaged (moved aside) is said at once.
@@ -542,11 +567,18 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     return v;
   };
   let views = await rebuild();
+  // Rebuilt after each run, one rebuild at a time, while the next run trains (a slot does not wait
+  // for it); a failure is kept and thrown at the end, the runs themselves being saved already.
   let viewWrite = Promise.resolve();
+  let viewFailure: unknown;
   const refreshViews = (): Promise<void> =>
-    (viewWrite = viewWrite.then(async () => {
-      views = await rebuild();
-    }));
+    (viewWrite = viewWrite
+      .then(async () => {
+        views = await rebuild();
+      })
+      .catch((error: unknown) => {
+        viewFailure ??= error;
+      }));
 
   /** Claims and trains one run; 'busy' when a live process holds it. */
   const attempt = async (p: (typeof plan)[number], slot: number): Promise<'done' | 'busy' | 'stopped'> => {
@@ -597,7 +629,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       }
       done.set(p.key, outcome.record);
       trained++;
-      await refreshViews();
+      void refreshViews();
       emit({ type: 'run-end', arm: p.arm.name, seed: p.seed, record: outcome.record });
       return 'done';
     } finally {
@@ -637,7 +669,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   }
   if (failure !== undefined) throw failure;
   await refreshViews();
-  await viewWrite;
+  if (viewFailure !== undefined) throw viewFailure;
   const missing = mine.filter((p) => !done.has(p.key)).map((p) => ({ arm: p.arm.name, seed: p.seed }));
   return {
     config,

@@ -4,7 +4,6 @@
  * handing it here. Exits when the parent goes (disconnect), so a killed parent leaves no trainer
  * behind; Ctrl-C on the terminal reaches the whole process group and stops it like the parent's 'stop'.
  */
-import { InputError } from './errors.js';
 import type { FromWorker, ToWorker } from './pool.js';
 import { prepareAblation, trainAndSave, type Prepared } from './runner.js';
 
@@ -29,11 +28,7 @@ process.on('message', (m: ToWorker) => {
           threads: m.init.threads,
         });
         keepCheckpoints = m.init.keepCheckpoints;
-        if (prepared.ctx.configHash !== m.init.configHash)
-          throw new InputError(
-            `worker saw config ${prepared.ctx.configHash}, the parent ${m.init.configHash}: the data changed while starting`,
-          );
-        send({ t: 'ready' });
+        send({ t: 'ready', configHash: prepared.ctx.configHash });
       } else if (m.t === 'stop') {
         controller.abort();
       } else if (m.t === 'run') {
@@ -43,10 +38,19 @@ process.on('message', (m: ToWorker) => {
           return;
         }
         const arm = prepared.registry.get(m.arm);
+        // Progress of a batch at most every 200 ms (each message costs both processes CPU); the rest all.
+        let lastBatch = 0;
         const outcome = await trainAndSave(prepared, arm, m.seed, {
           keepCheckpoint: keepCheckpoints,
           signal: controller.signal,
-          onEvent: (event) => send({ t: 'event', event }),
+          onEvent: (event) => {
+            if (event.type === 'batch') {
+              const now = performance.now();
+              if (now - lastBatch < 200 && event.batch < event.batches) return;
+              lastBatch = now;
+            }
+            send({ t: 'event', event });
+          },
         });
         send({ t: 'result', outcome });
       }
