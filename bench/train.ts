@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { backendKernelsInfo, resolveBackend } from '../src/backend/index.js';
+import { backendKernelsInfo, kernelThreads, resolveBackend, setKernelThreads } from '../src/backend/index.js';
 import { accelerator } from '../src/core/native.js';
 import { rng } from '../src/core/random.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from '../src/experiment/config.js';
@@ -55,9 +55,14 @@ function syntheticBatch(size: number, batch: number, seed: number): { xs: tf.Ten
   return { xs: tf.tensor4d(x, [batch, size, size, 3]), ys: tf.oneHot(labels, BENCH_TRAIN.classes).toFloat() as tf.Tensor2D };
 }
 
-/** images/s of trainOnBatch after five warm-up steps (as the peer warms up five); `native` false hides the addon. */
-async function ourRate(w: Workload, native = true): Promise<{ wall: number; cpu: number }> {
+/**
+ * images/s of trainOnBatch after five warm-up steps (as the peer warms up five), on `threads`
+ * kernel threads (default every core, as the peer); `native` false hides the addon.
+ */
+async function ourRate(w: Workload, native = true, threads = os.availableParallelism()): Promise<{ wall: number; cpu: number }> {
   const addon = accelerator.addon;
+  const before = kernelThreads();
+  setKernelThreads(threads);
   if (!native) accelerator.addon = undefined;
   const model = w.make();
   const { xs, ys } = syntheticBatch(w.size, BENCH_TRAIN.batch, 1);
@@ -72,6 +77,7 @@ async function ourRate(w: Workload, native = true): Promise<{ wall: number; cpu:
     return { wall: images / ((performance.now() - t0) / 1000), cpu: images / ((c.user + c.system) / 1e6) };
   } finally {
     accelerator.addon = addon;
+    setKernelThreads(before);
     model.dispose();
     tf.dispose([xs, ys]);
   }
@@ -125,21 +131,23 @@ const best = (a: Peer, b: Peer): Peer => ('missing' in a ? b : 'missing' in b ? 
  * best round; the load average before and after is on the line to judge the figure by.
  */
 export async function benchTrain(out: (f: Figure) => void = emit): Promise<void> {
-  const ROUNDS = 2;
+  const ROUNDS = Math.max(1, Number(process.env.MIXSTREAM_BENCH_ROUNDS ?? 2) || 2);
   await resolveBackend('wasm');
   const kernels = backendKernelsInfo();
   for (const w of workloads()) {
     const load = [os.loadavg()[0] as number];
     let ours = 0;
+    let oursOne = 0;
     let oursCpu = 0;
     let wasmOnly: number | undefined;
     let peer: Peer = { missing: 'not run' };
     let peerOne: Peer = { missing: 'not run' };
     let peerCpu: Peer = { missing: 'not run' };
     for (let r = 0; r < ROUNDS; r++) {
-      const rate = await ourRate(w);
-      ours = Math.max(ours, rate.wall);
-      oursCpu = Math.max(oursCpu, rate.cpu);
+      ours = Math.max(ours, (await ourRate(w)).wall);
+      const one = await ourRate(w, true, 1);
+      oursOne = Math.max(oursOne, one.wall);
+      oursCpu = Math.max(oursCpu, one.cpu);
       peer = best(peer, await torchRate(w));
       peerOne = best(peerOne, await torchRate(w, true));
       peerCpu = best(peerCpu, await torchRate(w, true, true));
@@ -158,7 +166,9 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
       ...(wasmOnly === undefined ? {} : { withoutNative: { value: wasmOnly, unit: 'images/s' } }),
       ...('missing' in peerOne
         ? {}
-        : { againstOneThread: { name: 'PyTorch, 1 thread', value: peerOne.value, unit: 'images/s', ratio: ours / peerOne.value } }),
+        : {
+            oneThread: { name: 'both on 1 thread', ours: oursOne, pytorch: peerOne.value, unit: 'images/s', ratio: oursOne / peerOne.value },
+          }),
       // Images per CPU-second, both on one thread: what a loaded machine distorts least (PyTorch's
       // thread pool loses most to other load), and what counts for one ablation process per core.
       ...('missing' in peerCpu

@@ -27,7 +27,8 @@ export type ToWorker =
   | { readonly t: 'stop' };
 export type FromWorker =
   | { readonly t: 'ready'; readonly configHash: string }
-  | { readonly t: 'fail'; readonly message: string }
+  /** `input`: the worker's error was about the input (isInputProblem), so the parent's is an InputError (exit 2). */
+  | { readonly t: 'fail'; readonly message: string; readonly input: boolean }
   | { readonly t: 'event'; readonly event: TrainEvent }
   | { readonly t: 'result'; readonly outcome: RunOutcome };
 
@@ -41,6 +42,9 @@ export function workerCommand(): { file: string; execArgv: string[] } {
   if (ts && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', import.meta.resolve('tsx'));
   return { file, execArgv };
 }
+
+const failure = (m: { readonly message: string; readonly input: boolean }): Error =>
+  m.input ? new InputError(m.message) : new Error(m.message);
 
 interface Slot {
   child: ChildProcess;
@@ -75,7 +79,7 @@ export class WorkerPool {
     slot.ready = new Promise<string>((resolve, reject) => {
       slot.onMessage = (m) => {
         if (m.t === 'ready') resolve(m.configHash);
-        else if (m.t === 'fail') reject(new Error(m.message));
+        else if (m.t === 'fail') reject(failure(m));
       };
       slot.onExit = (why) => reject(new Error(why));
     });
@@ -106,7 +110,7 @@ export class WorkerPool {
       slot.onMessage = (m) => {
         if (m.t === 'event') onEvent(m.event);
         else if (m.t === 'result') resolve(m.outcome);
-        else if (m.t === 'fail') reject(new Error(m.message));
+        else if (m.t === 'fail') reject(failure(m));
       };
       slot.onExit = (why) => (this.stopped ? resolve({ kind: 'stopped' }) : reject(new Error(`${arm} seed ${seed}: ${why}`)));
       slot.child.send({ t: 'run', arm, seed } satisfies ToWorker);

@@ -4,6 +4,7 @@
  * handing it here. Exits when the parent goes (disconnect), so a killed parent leaves no trainer
  * behind; Ctrl-C on the terminal reaches the whole process group and stops it like the parent's 'stop'.
  */
+import { isInputProblem } from './errors.js';
 import type { FromWorker, ToWorker } from './pool.js';
 import { prepareAblation, trainAndSave, type Prepared } from './runner.js';
 
@@ -55,7 +56,12 @@ process.on('message', (m: ToWorker) => {
         send({ t: 'result', outcome });
       }
     } catch (error) {
-      send({ t: 'fail', message: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'worker failed' });
+      send({
+        t: 'fail',
+        // Whole: a file name may hold a newline; the parent prints it escaped on one line.
+        message: error instanceof Error ? error.message : String(error),
+        input: isInputProblem(error),
+      });
     }
   })();
 });
