@@ -63,6 +63,64 @@ done:
   free(mul);
 }
 
+/*
+ * Training mode, forward: the batch's per-channel mean and (biased) variance, as tf.moments gives
+ * them (the mean first, then the mean of squared float32 deviations from it), then the output as
+ * bn_forward. The moving averages are the caller's.
+ */
+static void bn_train(const float *x, size_t rows, size_t c, const float *scale, const float *offset, double eps, float *out, float *mean, float *var) {
+  double *acc = calloc(c, sizeof(double));
+  if (!acc) return;
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < c; j++) acc[j] += x[i * c + j];
+  for (size_t j = 0; j < c; j++) {
+    mean[j] = (float)(acc[j] / (double)rows);
+    acc[j] = 0;
+  }
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < c; j++) {
+      float d = x[i * c + j] - mean[j];
+      acc[j] += (double)(d * d);
+    }
+  for (size_t j = 0; j < c; j++) var[j] = (float)(acc[j] / (double)rows);
+  free(acc);
+  bn_forward(x, rows, c, mean, var, scale, offset, eps, out);
+}
+
+/*
+ * Training mode, backward, through the batch statistics too (what tfjs runs as the FusedBatchNorm
+ * gradient plus tf.moments' gradient, some twenty full-size kernels), with xh = (x - mean) r:
+ *   dx = scale r (dy - sum dy / N - xh sum (dy xh) / N);  dscale = sum dy xh;  doffset = sum dy.
+ */
+static void bn_train_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale,
+                              double eps, float *dx, float *dscale, float *doffset) {
+  double *sdy = calloc(c, sizeof(double)), *sxdy = calloc(c, sizeof(double));
+  float *a = malloc(sizeof(float) * c), *b = malloc(sizeof(float) * c), *k = malloc(sizeof(float) * c);
+  if (!sdy || !sxdy || !a || !b || !k) goto done;
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < c; j++) {
+      sdy[j] += dy[i * c + j];
+      sxdy[j] += (double)(x[i * c + j] - mean[j]) * dy[i * c + j];
+    }
+  for (size_t j = 0; j < c; j++) {
+    double r = 1.0 / sqrt((double)var[j] + eps), s = scale ? scale[j] : 1.0, n = (double)rows;
+    doffset[j] = (float)sdy[j];
+    dscale[j] = (float)(r * sxdy[j]);
+    /* dx = a dy + k (x - mean) + b: a = s r, k = -s r^3 sum (x - mean) dy / N, b = -s r sum dy / N */
+    a[j] = (float)(s * r);
+    k[j] = (float)(-s * r * r * r * sxdy[j] / n);
+    b[j] = (float)(-s * r * sdy[j] / n);
+  }
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < c; j++) dx[i * c + j] = a[j] * dy[i * c + j] + k[j] * (x[i * c + j] - mean[j]) + b[j];
+done:
+  free(sdy);
+  free(sxdy);
+  free(a);
+  free(b);
+  free(k);
+}
+
 /* A Float32Array of exactly `need` elements (or null/undefined where `optional`). */
 static int f32(napi_env env, napi_value v, size_t need, int optional, float **out) {
   napi_valuetype t;
@@ -120,8 +178,42 @@ static napi_value backward(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+/* bnTrain(x, rows, c, scale | null, offset | null, eps, out, mean, variance) */
+static napi_value train(napi_env env, napi_callback_info cb) {
+  size_t argc = 9, rows, c;
+  napi_value a[9];
+  double eps;
+  float *x, *scale, *offset, *out, *mean, *var;
+  if (napi_get_cb_info(env, cb, &argc, a, NULL, NULL) != napi_ok || argc < 9 || !dims(env, a[1], a[2], a[5], &rows, &c, &eps)) return NULL;
+  if (!f32(env, a[0], rows * c, 0, &x) || !f32(env, a[3], c, 1, &scale) || !f32(env, a[4], c, 1, &offset) || !f32(env, a[6], rows * c, 0, &out) ||
+      !f32(env, a[7], c, 0, &mean) || !f32(env, a[8], c, 0, &var))
+    return NULL;
+  bn_train(x, rows, c, scale, offset, eps, out, mean, var);
+  return NULL;
+}
+
+/* bnTrainBackward(x, dy, rows, c, mean, variance, scale | null, eps, dx, dscale, doffset) */
+static napi_value train_backward(napi_env env, napi_callback_info cb) {
+  size_t argc = 11, rows, c;
+  napi_value a[11];
+  double eps;
+  float *x, *dy, *mean, *var, *scale, *dx, *dscale, *doffset;
+  if (napi_get_cb_info(env, cb, &argc, a, NULL, NULL) != napi_ok || argc < 11 || !dims(env, a[2], a[3], a[7], &rows, &c, &eps)) return NULL;
+  if (!f32(env, a[0], rows * c, 0, &x) || !f32(env, a[1], rows * c, 0, &dy) || !f32(env, a[4], c, 0, &mean) || !f32(env, a[5], c, 0, &var) ||
+      !f32(env, a[6], c, 1, &scale) || !f32(env, a[8], rows * c, 0, &dx) || !f32(env, a[9], c, 0, &dscale) || !f32(env, a[10], c, 0, &doffset))
+    return NULL;
+  bn_train_backward(x, dy, rows, c, mean, var, scale, eps, dx, dscale, doffset);
+  return NULL;
+}
+
 int batchnorm_register(napi_env env, napi_value exports) {
-  napi_value f, b;
-  return napi_create_function(env, "bnForward", NAPI_AUTO_LENGTH, forward, NULL, &f) == napi_ok && napi_set_named_property(env, exports, "bnForward", f) == napi_ok &&
-         napi_create_function(env, "bnBackward", NAPI_AUTO_LENGTH, backward, NULL, &b) == napi_ok && napi_set_named_property(env, exports, "bnBackward", b) == napi_ok;
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"bnForward", forward}, {"bnBackward", backward}, {"bnTrain", train}, {"bnTrainBackward", train_backward}};
+  napi_value f;
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return 0;
+  return 1;
 }

@@ -61,6 +61,32 @@ export interface Addon {
     dscale: Float32Array,
     doffset: Float32Array,
   ): void;
+  /** Batch norm in training: the batch's mean and variance, then the output (native/batchnorm.c). */
+  bnTrain?(
+    x: Float32Array,
+    rows: number,
+    c: number,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    eps: number,
+    out: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  /** Its gradient through the batch statistics: dx, dscale, doffset. */
+  bnTrainBackward?(
+    x: Float32Array,
+    dy: Float32Array,
+    rows: number,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    eps: number,
+    dx: Float32Array,
+    dscale: Float32Array,
+    doffset: Float32Array,
+  ): void;
   /** MaxPoolGrad, NHWC, dilation 1; geom = [b, h, w, c, oh, ow, fh, fw, sh, sw, padTop, padLeft] (native/pool.c). */
   maxPoolGrad?(geom: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /**

@@ -82,3 +82,66 @@ describe('batch norm on wasm', () => {
     expect(tf.engine().backend.numDataIds()).toBe(ids);
   });
 });
+
+/**
+ * A tf.layers.batchNormalization layer trained for two steps of SGD on sum(y * w): its output, the
+ * gradients of x, gamma and beta, and its four weights after (moving mean and variance included).
+ */
+async function layerSteps(backend: string, shape: number[]): Promise<Record<string, number[]>> {
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
+  const layer = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
+  const x = tf.tensor(fill(tf.util.sizeFromShape(shape), `lx${shape}`, 0.5), shape);
+  const w = tf.tensor(fill(tf.util.sizeFromShape(shape), `lw${shape}`), shape);
+  layer.apply(x); // builds it
+  const out: Record<string, number[]> = {};
+  for (let step = 0; step < 2; step++) {
+    const vars = layer.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, w)) as tf.Scalar, vars);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(layer.apply(a, { training: true }) as tf.Tensor, w)))(x);
+    out[`loss${step}`] = [await value.data()].flatMap((d) => Array.from(d));
+    out[`dx${step}`] = Array.from(await dx.data());
+    for (const [name, g] of Object.entries(grads)) {
+      out[`d${name.replace(/.*\//, '')}${step}`] = Array.from(await g.data());
+      tf.tidy(() =>
+        vars
+          .find((v) => v.name === name)!
+          .assign(
+            tf.sub(
+              vars.find((v) => v.name === name)!,
+              tf.mul(g, 0.1),
+            ),
+          ),
+      );
+    }
+    tf.dispose([value, dx, ...Object.values(grads)]);
+  }
+  layer.getWeights().forEach((t, i) => (out[`weight${i}`] = Array.from(t.dataSync())));
+  out['inference'] = Array.from(await (layer.apply(x, { training: false }) as tf.Tensor).data());
+  layer.dispose();
+  tf.dispose([x, w]);
+  return out;
+}
+
+describe('tf.layers.batchNormalization training on wasm', () => {
+  it.runIf(addon?.bnTrain !== undefined)(
+    'in one native kernel each way equals the cpu backend within 1e-4: output, gradients of x, gamma and beta, moving statistics',
+    async () => {
+      for (const shape of [
+        [4, 6, 5, 3],
+        [2, 3, 3, 16],
+        [9, 7],
+      ]) {
+        const want = await layerSteps('cpu', shape);
+        const got = await layerSteps('wasm', shape);
+        const profile = await tf.profile(async () => {
+          await layerSteps('wasm', shape);
+        });
+        expect(Object.keys(got)).toEqual(Object.keys(want));
+        for (const k of Object.keys(want)) expect(relErr(got[k] as number[], want[k] as number[]), `${k} ${shape}`).toBeLessThan(1e-4);
+        // The fused kernel ran, and tf.moments' chain did not.
+        expect(profile.kernels.some((k) => k.name === 'MixstreamBatchNormTrain')).toBe(true);
+        expect(profile.kernels.some((k) => k.name === 'Square')).toBe(false);
+      }
+    },
+  );
+});
