@@ -123,37 +123,55 @@ async function torchRate(
 }
 
 type Peer = Awaited<ReturnType<typeof torchRate>>;
-const best = (a: Peer, b: Peer): Peer => ('missing' in a ? b : 'missing' in b ? a : a.value >= b.value ? a : b);
+
+/** The median of what was measured (the lower middle of an even count). */
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1] ?? 0;
+
+/** The peer's rounds: its median rate and every round's, or why it is missing. */
+function peerMedian(rounds: readonly Peer[]): { value: number; threads: number; torch: string; rounds: number[] } | { missing: string } {
+  const ok = rounds.filter((p): p is Extract<Peer, { value: number }> => !('missing' in p));
+  if (ok.length === 0) return { missing: rounds.map((p) => ('missing' in p ? p.missing : '')).find((m) => m !== '') ?? 'not run' };
+  return { value: median(ok.map((p) => p.value)), threads: ok[0]!.threads, torch: ok[0]!.torch, rounds: ok.map((p) => p.value) };
+}
 
 /**
- * Emits "train <model> vs PyTorch" per workload. The machine is shared and noisy, so ours and
- * PyTorch's (all cores, then one thread) alternate over ROUNDS rounds and each side keeps its
- * best round; the load average before and after is on the line to judge the figure by.
+ * Emits "train <model> vs PyTorch" per workload. The machine is shared and noisy (PyTorch's own
+ * rate on this VM moves 320-1,020 images/s for ResNet-8 from one run to the next), so ours and
+ * PyTorch's (all cores, then one thread) alternate over ROUNDS rounds (MIXSTREAM_BENCH_ROUNDS,
+ * default 3) and each side is its median round, every round on the line; the load average before
+ * and after is on it too.
  */
 export async function benchTrain(out: (f: Figure) => void = emit): Promise<void> {
-  const ROUNDS = Math.max(1, Number(process.env.MIXSTREAM_BENCH_ROUNDS ?? 2) || 2);
+  const ROUNDS = Math.max(1, Number(process.env.MIXSTREAM_BENCH_ROUNDS ?? 3) || 3);
   await resolveBackend('wasm');
   const kernels = backendKernelsInfo();
   for (const w of workloads()) {
     const load = [os.loadavg()[0] as number];
-    let ours = 0;
-    let oursOne = 0;
-    let oursCpu = 0;
-    let wasmOnly: number | undefined;
-    let peer: Peer = { missing: 'not run' };
-    let peerOne: Peer = { missing: 'not run' };
-    let peerCpu: Peer = { missing: 'not run' };
+    const oursAll: number[] = [];
+    const oursOneAll: number[] = [];
+    const oursCpuAll: number[] = [];
+    const wasmOnlyAll: number[] = [];
+    const peers: Peer[] = [];
+    const peersOne: Peer[] = [];
+    const peersCpu: Peer[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      ours = Math.max(ours, (await ourRate(w)).wall);
+      oursAll.push((await ourRate(w)).wall);
       const one = await ourRate(w, true, 1);
-      oursOne = Math.max(oursOne, one.wall);
-      oursCpu = Math.max(oursCpu, one.cpu);
-      peer = best(peer, await torchRate(w));
-      peerOne = best(peerOne, await torchRate(w, true));
-      peerCpu = best(peerCpu, await torchRate(w, true, true));
+      oursOneAll.push(one.wall);
+      oursCpuAll.push(one.cpu);
+      peers.push(await torchRate(w));
+      peersOne.push(await torchRate(w, true));
+      peersCpu.push(await torchRate(w, true, true));
       // Without the native addon (XNNPACK's convs, tfjs's kernels): what a machine without a compiler gets.
-      if (accelerator.addon !== undefined) wasmOnly = Math.max(wasmOnly ?? 0, (await ourRate(w, false)).wall);
+      if (accelerator.addon !== undefined) wasmOnlyAll.push((await ourRate(w, false)).wall);
     }
+    const ours = median(oursAll);
+    const oursOne = median(oursOneAll);
+    const oursCpu = median(oursCpuAll);
+    const wasmOnly = wasmOnlyAll.length > 0 ? median(wasmOnlyAll) : undefined;
+    const peer = peerMedian(peers);
+    const peerOne = peerMedian(peersOne);
+    const peerCpu = peerMedian(peersCpu);
     load.push(os.loadavg()[0] as number);
     const common = {
       name: `train ${w.label} ${w.size}x${w.size} batch ${BENCH_TRAIN.batch} vs PyTorch`,
@@ -163,6 +181,8 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
       kernels,
       loadAverage: load,
       rounds: ROUNDS,
+      oursRounds: oursAll,
+      ...('missing' in peer ? {} : { pytorchRounds: peer.rounds }),
       ...(wasmOnly === undefined ? {} : { withoutNative: { value: wasmOnly, unit: 'images/s' } }),
       ...('missing' in peerOne
         ? {}

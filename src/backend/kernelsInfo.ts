@@ -33,8 +33,11 @@ const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) 
   ['Mean', (n) => (n ? 'native over leading axes' : 'tfjs-backend-wasm')],
   ['Tile', () => 'heap copies (leading repeats), else xnnpack broadcast multiply'],
   ['Identity', () => 'shared memory (no copy)'],
-  ['FusedBatchNorm', (n) => (n ? 'native, gradient in one native kernel' : 'tfjs-backend-wasm')],
-  ['MaxPoolGrad', (n) => (n ? 'native' : 'tfjs-backend-wasm')],
+  [
+    'FusedBatchNorm',
+    (n) => (n ? 'native, gradient in one native kernel; in training, statistics and the gradient through them too' : 'tfjs-backend-wasm'),
+  ],
+  ['MaxPoolGrad', (n) => (n ? 'native (vectorised)' : 'tfjs-backend-wasm')],
   ['BatchMatMul', (n, s) => (n ? `native (${s})` : 'tfjs-backend-wasm (xnnpack)')],
 ];
 
@@ -67,6 +70,9 @@ export function backendKernelsInfo(): BackendKernelsInfo {
         : convs
           ? `native (${simd})`
           : 'tf ops on wasm (xnnpack conv)';
+    // fusedAdam's update (our kernel, not an override).
+    if (tf.getKernel('MixstreamAdam', 'wasm') !== undefined)
+      kernels['MixstreamAdam'] = addon?.adamUpdate !== undefined ? 'native (one pass a variable)' : 'JavaScript over heap views';
   }
   return { backend, kernels, threads: backend === 'wasm' ? kernelThreads() : 1, native };
 }
