@@ -225,14 +225,22 @@ typedef struct {
   int mstep;
 } conv_job;
 
+/* Chunk t's first row and row count, with its im2col in this thread's scratch (NULL when out of memory). */
+static float *chunk_cols(const conv_job *j, int t, int *r0, int *rows) {
+  *r0 = t * j->step;
+  *rows = j->total - *r0 < j->step ? j->total - *r0 : j->step;
+  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
+  if (cols) im2col(j->g, j->x, *r0, *rows, cols);
+  return cols;
+}
+
 /* Forward, one chunk of output rows: im2col, GEMM, bias and relu, into its own rows of out. */
 static void forward_task(void *ctx, int t) {
   const conv_job *j = ctx;
   const geom *g = j->g;
-  int r0 = t * j->step, rows = j->total - r0 < j->step ? j->total - r0 : j->step;
-  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
+  int r0, rows;
+  float *cols = chunk_cols(j, t, &r0, &rows);
   if (!cols) return;
-  im2col(g, j->x, r0, rows, cols);
   float *o = j->out + (size_t)r0 * g->co;
   gemm(rows, g->co, j->k, cols, j->k, 1, j->w, g->co, o, g->co, 0);
   if (j->bias || j->relu)
@@ -256,10 +264,9 @@ void conv_forward(const conv_geom *cg, const float *x, const float *w, const flo
 static void filter_task(void *ctx, int t) {
   const conv_job *j = ctx;
   const geom *g = j->g;
-  int r0 = t * j->step, rows = j->total - r0 < j->step ? j->total - r0 : j->step;
-  float *cols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
+  int r0, rows;
+  float *cols = chunk_cols(j, t, &r0, &rows);
   if (!cols) return;
-  im2col(g, j->x, r0, rows, cols);
   gemm(j->k, g->co, rows, cols, 1, j->k, j->dy + (size_t)r0 * g->co, g->co, j->cols + (size_t)t * j->k * g->co, g->co, 0);
 }
 

@@ -6,7 +6,7 @@
  * other backend it is tf.train.adam.
  */
 import * as tf from '@tensorflow/tfjs';
-import { accelerator } from '../core/native.js';
+import { accelerator, type Addon } from '../core/native.js';
 import { asWasm, view } from './kernels/heap.js';
 
 /** The kernel's name: inputs value, m, v, gradient, accBeta1, accBeta2; outputs value', m', v'. */
@@ -30,26 +30,8 @@ const f32 = Math.fround;
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 
 /** The update in JavaScript, where the addon is missing: the float32 operations of tfjs's chain, in its order. */
-function adamUpdate(
-  h: Float32Array,
-  x: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  g: Float32Array,
-  nx: Float32Array,
-  nm: Float32Array,
-  nv: Float32Array,
-): void {
-  const [b1, b2, oneMinusB1, oneMinusB2, eps, step, c1, c2] = h as unknown as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+const adamUpdate: NonNullable<Addon['adamUpdate']> = (h, x, m, v, g, nx, nm, nv) => {
+  const [b1 = 0, b2 = 0, oneMinusB1 = 0, oneMinusB2 = 0, eps = 0, step = 0, c1 = 0, c2 = 0] = h;
   for (let i = 0; i < x.length; i++) {
     const gi = g[i]!;
     const mi = f32(f32(m[i]! * b1) + f32(gi * oneMinusB1));
@@ -58,7 +40,7 @@ function adamUpdate(
     nv[i] = vi;
     nx[i] = f32(f32(f32(f32(mi / c1) / f32(f32(Math.sqrt(f32(vi / c2))) + eps)) * step) + x[i]!);
   }
-}
+};
 
 /** Registers MixstreamAdam for 'wasm' (the addon's adamUpdate, else the same in JavaScript over heap views). Idempotent. */
 export function registerFusedAdam(): boolean {
