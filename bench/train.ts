@@ -187,7 +187,13 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
       ...('missing' in peerOne
         ? {}
         : {
-            oneThread: { name: 'both on 1 thread', ours: oursOne, pytorch: peerOne.value, unit: 'images/s', ratio: oursOne / peerOne.value },
+            oneThread: {
+              name: 'both on 1 thread',
+              ours: oursOne,
+              pytorch: peerOne.value,
+              unit: 'images/s',
+              ratio: oursOne / peerOne.value,
+            },
           }),
       // Images per CPU-second, both on one thread: what a loaded machine distorts least (PyTorch's
       // thread pool loses most to other load), and what counts for one ablation process per core.
@@ -208,7 +214,8 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
           unit: 'images/s',
         },
         ratio,
-        pass: ratio >= (w.label === 'ResNet-8' ? 0.5 : 1),
+        // ResNet-8's targets are 0.5x, then 1.0x: pass is the second.
+        pass: ratio >= 1,
       });
     }
   }
