@@ -61,7 +61,16 @@ export class DecodeError extends Error {
  * imageFolder('Images/').pipe(normalizeResize({ size: 224, concurrency: 4, onError: 'skip' }))
  */
 export function normalizeResize(options: NormalizeResizeOptions): OperatorFunction<EncodedSample | ImageSample, ImageSample> {
-  const { size, workers = availableParallelism(), concurrency = 16, deterministic = true, onError = 'fail', onSkip, maxPixels, decoded: memo } = options;
+  const {
+    size,
+    workers = availableParallelism(),
+    concurrency = 16,
+    deterministic = true,
+    onError = 'fail',
+    onSkip,
+    maxPixels,
+    decoded: memo,
+  } = options;
   const [height, width] = typeof size === 'number' ? [size, size] : size;
   check(
     [height, width].every((d) => Number.isInteger(d) && d > 0),
@@ -90,7 +99,8 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
       const image = resizeBilinear(rgb, sample.height, sample.width, 3, height, width);
       return E.right({ image, height, width, channels: 3, label, numClasses, epoch, index, origin, ...keys });
     }
-    const key = memo !== undefined && typeof sample.input === 'string' ? DecodedImages.key(sample.input, height, width, maxPixels) : undefined;
+    const key =
+      memo !== undefined && typeof sample.input === 'string' ? DecodedImages.key(sample.input, height, width, maxPixels) : undefined;
     const kept = key === undefined ? undefined : memo?.get(key);
     const decoded = kept
       ? E.right(kept)
