@@ -22,7 +22,16 @@ export interface BackendKernelsInfo {
   readonly threads: number;
   /** Whether the addon loaded, and its path or why not. */
   readonly native: string;
+  /** KERNELS_NUMERICS: which rounding the kernels' results carry (see there). */
+  readonly numerics: number;
 }
+
+/**
+ * Bumped whenever a kernel's results change in their last bits (a summation order, a fused step),
+ * so that an ablation's config hash changes with them and a store never pairs runs of two
+ * versions. 2: the conv filter gradient sums fixed chunks of rows, then adds them in order.
+ */
+export const KERNELS_NUMERICS = 2;
 
 /** Each kernel mixstream may replace on wasm, and what runs it when the replacement is active (given the addon or not). */
 const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) => string]> = [
@@ -74,5 +83,5 @@ export function backendKernelsInfo(): BackendKernelsInfo {
     if (tf.getKernel('MixstreamAdam', 'wasm') !== undefined)
       kernels['MixstreamAdam'] = addon?.adamUpdate !== undefined ? 'native (one pass a variable)' : 'JavaScript over heap views';
   }
-  return { backend, kernels, threads: backend === 'wasm' ? kernelThreads() : 1, native };
+  return { backend, kernels, threads: backend === 'wasm' ? kernelThreads() : 1, native, numerics: KERNELS_NUMERICS };
 }

@@ -302,6 +302,8 @@ export async function prepareAblation(
     modelOptions: config.modelOptions,
     ...(modelFiles === undefined ? {} : { modelFile: modelFiles.fingerprint }),
     backend: backend.name,
+    // What runs the kernels and with which rounding changes the numbers (the thread count does not).
+    kernels: (({ kernels, numerics }) => ({ kernels, numerics }))(backendKernelsInfo()),
     learningRate: config.learningRate,
     // Only a non-default recipe enters the hash, so runs made before recipes existed still resume.
     ...(JSON.stringify(recipe) === JSON.stringify(DEFAULT_RECIPE) ? {} : { recipe }),

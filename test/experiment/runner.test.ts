@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { accelerator } from '../../src/core/native.js';
 import { augmentedBatches, defaultArmRegistry } from '../../src/experiment/arms.js';
 import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/config.js';
 import { openImageFolderData } from '../../src/experiment/data.js';
@@ -40,6 +41,38 @@ describe('runAblation', () => {
     expect(a.results.runs[0]!.pipeline.train).toContain('mixup({"alpha":1,"seed":4})');
     expect(a.results.data.trainCount + a.results.data.validationCount + (a.results.data.testCount ?? 0)).toBe(20);
     expect(a.results.data.testCount).toBeGreaterThan(0); // the default holds out a test split
+  }, 60_000);
+
+  it('--threads changes neither the numbers nor the config hash; the kernels (here: without the addon) change the hash', async () => {
+    const dir = await tempDir();
+    const data = path.join(dir, 'data');
+    await writeSyntheticFolder(data, { classes: 2, perClass: 10, seed: 6, minSide: 12, maxSide: 20 });
+    const config: AblationConfig = {
+      ...DEFAULT_CONFIG,
+      data,
+      arms: ['baseline'],
+      seeds: [2],
+      epochs: 2,
+      size: 16,
+      batchSize: 4,
+      backend: 'wasm',
+      out: path.join(dir, 'one'),
+    };
+    const one = await runAblation(config, { threads: 1 });
+    const two = await runAblation({ ...config, out: path.join(dir, 'two') }, { threads: 2 });
+    const addon = accelerator.addon;
+    accelerator.addon = undefined;
+    let plain: Awaited<ReturnType<typeof runAblation>>;
+    try {
+      plain = await runAblation({ ...config, out: path.join(dir, 'plain') }, { threads: 1 });
+    } finally {
+      accelerator.addon = addon;
+    }
+    const hash = (r: typeof one) => r.results.runs[0]!.configHash;
+    const metrics = (r: typeof one) => r.results.runs.map((x) => x.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]));
+    expect(hash(two)).toBe(hash(one));
+    expect(metrics(two)).toEqual(metrics(one));
+    if (addon !== undefined) expect(hash(plain)).not.toBe(hash(one));
   }, 60_000);
 
   it('trains on any data set openDataset recognises (CIFAR-10 binary here), split by origin', async () => {
