@@ -1,5 +1,5 @@
 /**
- * Worker processes for `--jobs N`: each slot is one forked process (worker.ts) that opens the data
+ * Worker processes for `--jobs N` (N - 1 of them: the parent trains too): each slot is one forked process (worker.ts) that opens the data
  * and backend once and then trains the runs it is handed, one at a time, saving each to the store
  * itself. The same entry file is forked with this process's execArgv, so it works under tsx (the
  * .ts sources) and from compiled JS alike. A worker whose parent dies exits (IPC disconnect).

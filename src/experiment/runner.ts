@@ -1,7 +1,7 @@
 /**
  * Runs an ablation: plans the (arm, seed) runs of a config, keeps the share of a shard, claims each
- * run in the store before training it, trains on `jobs` processes (the parent when 1, forked
- * workers otherwise: see worker.ts), and rebuilds the views (results.json, results.csv) after each
+ * run in the store before training it, trains on `jobs` processes (this one, and jobs - 1 forked
+ * workers: see worker.ts), and rebuilds the views (results.json, results.csv) after each
  * finished run. Training one run is train.ts; keeping runs is store.ts; views are views.ts.
  */
 import { mkdir } from 'node:fs/promises';
@@ -405,8 +405,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     throw new InputError(
       "jobs > 1 trains in worker processes, which know only the default arms and the config's data: pass jobs 1 with a custom registry or data",
     );
-  // Worker processes start now, so that their start-up (Node, tfjs, the data, the backend) runs while
-  // this process prepares; the built-in data set first, so only one process ever generates it.
+  // This process trains one run at a time too; the other jobs - 1 are worker processes. They start
+  // now, so that their start-up (Node, tfjs, the data, the backend) runs while this process
+  // prepares; the built-in data set first, so only one process ever generates it.
   if (jobs > 1 && config.data === undefined)
     await ensureBuiltinDataset({
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
@@ -414,7 +415,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     });
   const pool =
     jobs > 1
-      ? new WorkerPool(jobs, {
+      ? new WorkerPool(jobs - 1, {
           config,
           ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
           prefetch: options.prefetch ?? 2,
@@ -438,7 +439,7 @@ async function runPlanned(
   pool: WorkerPool | undefined,
 ): Promise<AblationRun> {
   const emit = options.onProgress ?? ((): void => undefined);
-  const jobs = pool?.size ?? 1;
+  const jobs = (pool?.size ?? 0) + 1;
   const shard = options.shard;
 
   const prepared = await prepareAblation(config, options);
@@ -618,13 +619,15 @@ async function runPlanned(
         pipeline: runPipeline(ctx, p.arm, p.seed).describe(),
       });
       const onEvent = onTrainEvent(p, run);
-      const outcome = pool
-        ? await pool.run(slot, p.arm.name, p.seed, onEvent)
-        : await trainAndSave(prepared, p.arm, p.seed, {
-            keepCheckpoint: options.keepCheckpoints ?? false,
-            ...(signal ? { signal } : {}),
-            onEvent,
-          });
+      // Slot 0 is this process; slot i > 0 is worker i - 1.
+      const outcome =
+        pool && slot > 0
+          ? await pool.run(slot - 1, p.arm.name, p.seed, onEvent)
+          : await trainAndSave(prepared, p.arm, p.seed, {
+              keepCheckpoint: options.keepCheckpoints ?? false,
+              ...(signal ? { signal } : {}),
+              onEvent,
+            });
       if (outcome.kind === 'stopped') {
         emit({ type: 'run-stopped', arm: p.arm.name, seed: p.seed });
         return 'stopped';
