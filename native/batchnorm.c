@@ -13,9 +13,10 @@
 #include <node_api.h>
 #include "batchnorm.h"
 
-static void bn_forward(const float *x, size_t rows, size_t c, const float *mean, const float *var, const float *scale, const float *offset, double eps, float *out) {
+static int bn_forward(const float *x, size_t rows, size_t c, const float *mean, const float *var, const float *scale, const float *offset, double eps, float *out) {
   float *mul = malloc(sizeof(float) * c), *add = malloc(sizeof(float) * c);
-  if (!mul || !add) goto done;
+  int ok = mul && add;
+  if (!ok) goto done;
   for (size_t j = 0; j < c; j++) {
     /* The same float32 steps as tfjs's kernels: rsqrt of (var + eps), times scale. */
     float r = (float)(1.0 / sqrt((double)(var[j] + (float)eps)));
@@ -30,13 +31,15 @@ static void bn_forward(const float *x, size_t rows, size_t c, const float *mean,
 done:
   free(mul);
   free(add);
+  return ok;
 }
 
-static void bn_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale, double eps,
+static int bn_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale, double eps,
                         float *dx, float *dmean, float *dvar, float *dscale, float *doffset) {
   double *sdy = calloc(c, sizeof(double)), *sxdy = calloc(c, sizeof(double));
   float *mul = malloc(sizeof(float) * c);
-  if (!sdy || !sxdy || !mul) goto done;
+  int ok = sdy && sxdy && mul;
+  if (!ok) goto done;
   for (size_t i = 0; i < rows; i++) {
     const float *xi = x + i * c, *gi = dy + i * c;
     for (size_t j = 0; j < c; j++) {
@@ -61,6 +64,7 @@ done:
   free(sdy);
   free(sxdy);
   free(mul);
+  return ok;
 }
 
 /*
@@ -68,9 +72,9 @@ done:
  * them (the mean first, then the mean of squared float32 deviations from it), then the output as
  * bn_forward. The moving averages are the caller's.
  */
-static void bn_train(const float *x, size_t rows, size_t c, const float *scale, const float *offset, double eps, float *out, float *mean, float *var) {
+static int bn_train(const float *x, size_t rows, size_t c, const float *scale, const float *offset, double eps, float *out, float *mean, float *var) {
   double *acc = calloc(c, sizeof(double));
-  if (!acc) return;
+  if (!acc) return 0;
   for (size_t i = 0; i < rows; i++)
     for (size_t j = 0; j < c; j++) acc[j] += x[i * c + j];
   for (size_t j = 0; j < c; j++) {
@@ -84,7 +88,7 @@ static void bn_train(const float *x, size_t rows, size_t c, const float *scale, 
     }
   for (size_t j = 0; j < c; j++) var[j] = (float)(acc[j] / (double)rows);
   free(acc);
-  bn_forward(x, rows, c, mean, var, scale, offset, eps, out);
+  return bn_forward(x, rows, c, mean, var, scale, offset, eps, out);
 }
 
 /*
@@ -92,11 +96,12 @@ static void bn_train(const float *x, size_t rows, size_t c, const float *scale, 
  * gradient plus tf.moments' gradient, some twenty full-size kernels), with xh = (x - mean) r:
  *   dx = scale r (dy - sum dy / N - xh sum (dy xh) / N);  dscale = sum dy xh;  doffset = sum dy.
  */
-static void bn_train_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale,
+static int bn_train_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale,
                               double eps, float *dx, float *dscale, float *doffset) {
   double *sdy = calloc(c, sizeof(double)), *sxdy = calloc(c, sizeof(double));
   float *a = malloc(sizeof(float) * c), *b = malloc(sizeof(float) * c), *k = malloc(sizeof(float) * c);
-  if (!sdy || !sxdy || !a || !b || !k) goto done;
+  int ok = sdy && sxdy && a && b && k;
+  if (!ok) goto done;
   for (size_t i = 0; i < rows; i++)
     for (size_t j = 0; j < c; j++) {
       sdy[j] += dy[i * c + j];
@@ -119,6 +124,7 @@ done:
   free(a);
   free(b);
   free(k);
+  return ok;
 }
 
 /* A Float32Array of exactly `need` elements (or null/undefined where `optional`). */
@@ -159,7 +165,7 @@ static napi_value forward(napi_env env, napi_callback_info cb) {
   if (!f32(env, a[0], rows * c, 0, &x) || !f32(env, a[3], c, 0, &mean) || !f32(env, a[4], c, 0, &var) || !f32(env, a[5], c, 1, &scale) ||
       !f32(env, a[6], c, 1, &offset) || !f32(env, a[8], rows * c, 0, &out))
     return NULL;
-  bn_forward(x, rows, c, mean, var, scale, offset, eps, out);
+  if (!bn_forward(x, rows, c, mean, var, scale, offset, eps, out)) napi_throw_error(env, NULL, "mixstream native: batch norm: out of memory");
   return NULL;
 }
 
@@ -174,7 +180,7 @@ static napi_value backward(napi_env env, napi_callback_info cb) {
       !f32(env, a[6], c, 1, &scale) || !f32(env, a[8], rows * c, 0, &dx) || !f32(env, a[9], c, 0, &dmean) || !f32(env, a[10], c, 0, &dvar) ||
       !f32(env, a[11], c, 0, &dscale) || !f32(env, a[12], c, 0, &doffset))
     return NULL;
-  bn_backward(x, dy, rows, c, mean, var, scale, eps, dx, dmean, dvar, dscale, doffset);
+  if (!bn_backward(x, dy, rows, c, mean, var, scale, eps, dx, dmean, dvar, dscale, doffset)) napi_throw_error(env, NULL, "mixstream native: batch norm: out of memory");
   return NULL;
 }
 
@@ -188,7 +194,7 @@ static napi_value train(napi_env env, napi_callback_info cb) {
   if (!f32(env, a[0], rows * c, 0, &x) || !f32(env, a[3], c, 1, &scale) || !f32(env, a[4], c, 1, &offset) || !f32(env, a[6], rows * c, 0, &out) ||
       !f32(env, a[7], c, 0, &mean) || !f32(env, a[8], c, 0, &var))
     return NULL;
-  bn_train(x, rows, c, scale, offset, eps, out, mean, var);
+  if (!bn_train(x, rows, c, scale, offset, eps, out, mean, var)) napi_throw_error(env, NULL, "mixstream native: batch norm: out of memory");
   return NULL;
 }
 
@@ -202,7 +208,7 @@ static napi_value train_backward(napi_env env, napi_callback_info cb) {
   if (!f32(env, a[0], rows * c, 0, &x) || !f32(env, a[1], rows * c, 0, &dy) || !f32(env, a[4], c, 0, &mean) || !f32(env, a[5], c, 0, &var) ||
       !f32(env, a[6], c, 1, &scale) || !f32(env, a[8], rows * c, 0, &dx) || !f32(env, a[9], c, 0, &dscale) || !f32(env, a[10], c, 0, &doffset))
     return NULL;
-  bn_train_backward(x, dy, rows, c, mean, var, scale, eps, dx, dscale, doffset);
+  if (!bn_train_backward(x, dy, rows, c, mean, var, scale, eps, dx, dscale, doffset)) napi_throw_error(env, NULL, "mixstream native: batch norm: out of memory");
   return NULL;
 }
 

@@ -20,6 +20,7 @@
 #endif
 #include "conv.h"
 #include "threads.h"
+#include <stdatomic.h>
 
 typedef conv_geom geom;
 
@@ -223,6 +224,7 @@ typedef struct {
   int relu, k, total, step;
   float *cols; /* the filter gradient's partial sums, one [k x co] a chunk */
   int mstep;
+  atomic_int failed; /* a task found no memory for its scratch */
 } conv_job;
 
 /* Chunk t's first row and row count, with its im2col in this thread's scratch (NULL when out of memory). */
@@ -236,11 +238,14 @@ static float *chunk_cols(const conv_job *j, int t, int *r0, int *rows) {
 
 /* Forward, one chunk of output rows: im2col, GEMM, bias and relu, into its own rows of out. */
 static void forward_task(void *ctx, int t) {
-  const conv_job *j = ctx;
+  conv_job *j = ctx;
   const geom *g = j->g;
   int r0, rows;
   float *cols = chunk_cols(j, t, &r0, &rows);
-  if (!cols) return;
+  if (!cols) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   float *o = j->out + (size_t)r0 * g->co;
   gemm(rows, g->co, j->k, cols, j->k, 1, j->w, g->co, o, g->co, 0);
   if (j->bias || j->relu)
@@ -251,10 +256,11 @@ static void forward_task(void *ctx, int t) {
       }
 }
 
-void conv_forward(const conv_geom *cg, const float *x, const float *w, const float *bias, int relu, float *out) {
+int conv_forward(const conv_geom *cg, const float *x, const float *w, const float *bias, int relu, float *out) {
   int k = cg->fh * cg->fw * cg->ci, total = cg->b * cg->oh * cg->ow;
   conv_job j = {.g = cg, .x = x, .w = w, .bias = bias, .out = out, .relu = relu, .k = k, .total = total, .step = task_rows(k, total)};
   parallel_for((total + j.step - 1) / j.step, forward_task, &j, 2.0 * total * k * cg->co);
+  return !atomic_load(&j.failed);
 }
 
 /*
@@ -262,37 +268,45 @@ void conv_forward(const conv_geom *cg, const float *x, const float *w, const flo
  * chunks are fixed by k alone, so the thread count changes no sum).
  */
 static void filter_task(void *ctx, int t) {
-  const conv_job *j = ctx;
+  conv_job *j = ctx;
   const geom *g = j->g;
   int r0, rows;
   float *cols = chunk_cols(j, t, &r0, &rows);
-  if (!cols) return;
+  if (!cols) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   gemm(j->k, g->co, rows, cols, 1, j->k, j->dy + (size_t)r0 * g->co, g->co, j->cols + (size_t)t * j->k * g->co, g->co, 0);
 }
 
-void conv_backprop_filter(const conv_geom *cg, const float *x, const float *dy, float *dw) {
+int conv_backprop_filter(const conv_geom *cg, const float *x, const float *dy, float *dw) {
   int k = cg->fh * cg->fw * cg->ci, total = cg->b * cg->oh * cg->ow, step = chunk_rows(k), chunks = (total + step - 1) / step;
   size_t size = (size_t)k * cg->co;
   conv_job j = {.g = cg, .x = x, .dy = dy, .k = k, .total = total, .step = step};
   j.cols = scratch(SCRATCH_PARTS, sizeof(float) * size * (size_t)chunks);
-  if (!j.cols) return;
+  if (!j.cols) return 0;
   parallel_for(chunks, filter_task, &j, 2.0 * total * k * cg->co);
+  if (atomic_load(&j.failed)) return 0;
   /* dW = the chunks' partial sums added in chunk order. */
   memcpy(dw, j.cols, sizeof(float) * size);
   for (int c = 1; c < chunks; c++) {
     const float *p = j.cols + (size_t)c * size;
     for (size_t i = 0; i < size; i++) dw[i] += p[i];
   }
+  return 1;
 }
 
 /* Input gradient, images [t * per, ...): dcols = dy . W^T a chunk at a time, scattered into that image's dx (images never overlap). */
 static void input_task(void *ctx, int t) {
-  const conv_job *j = ctx;
+  conv_job *j = ctx;
   const geom *g = j->g;
   int pixels = g->oh * g->ow, per = j->mstep;
   int first = t * per * pixels, last = (t + 1) * per * pixels < j->total ? (t + 1) * per * pixels : j->total;
   float *dcols = scratch(SCRATCH_COLS, sizeof(float) * (size_t)j->step * j->k);
-  if (!dcols) return;
+  if (!dcols) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   size_t image = (size_t)g->h * g->w * g->ci;
   memset(j->out + (size_t)t * per * image, 0, sizeof(float) * image * (size_t)((last - first) / pixels));
   for (int r0 = first; r0 < last; r0 += j->step) {
@@ -302,15 +316,16 @@ static void input_task(void *ctx, int t) {
   }
 }
 
-void conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, float *dx) {
+int conv_backprop_input(const conv_geom *cg, const float *dy, const float *w, float *dx) {
   int k = cg->fh * cg->fw * cg->ci, total = cg->b * cg->oh * cg->ow, t = pool_threads();
   float *wt = scratch(SCRATCH_W, sizeof(float) * (size_t)k * cg->co);
-  if (!wt) return;
+  if (!wt) return 0;
   for (int kk = 0; kk < k; kk++)
     for (int c = 0; c < cg->co; c++) wt[(size_t)c * k + kk] = w[(size_t)kk * cg->co + c];
   conv_job j = {.g = cg, .dy = dy, .w = wt, .out = dx, .k = k, .total = total, .step = chunk_rows(k)};
   j.mstep = (cg->b + t - 1) / t; /* images per task */
   parallel_for((cg->b + j.mstep - 1) / j.mstep, input_task, &j, 2.0 * total * k * cg->co);
+  return !atomic_load(&j.failed);
 }
 
 /* dst[q * n + j] = src[j * k + q]: B^T laid out row-major, in 16 x 16 tiles so reads and writes both stay in cache lines. */
@@ -352,16 +367,16 @@ static void matmul_task(void *ctx, int t) {
   gemm(rows, cols, j->k, ai + (size_t)r0 * lda, lda, ska, bi + c0, j->n, oi + (size_t)r0 * j->n + c0, j->n, 0);
 }
 
-void batch_matmul(const float *a, const float *b, float *out, int batch_a, int batch_b, int m, int n, int k, int transpose_a, int transpose_b) {
+int batch_matmul(const float *a, const float *b, float *out, int batch_a, int batch_b, int m, int n, int k, int transpose_a, int transpose_b) {
   int batch = batch_a > batch_b ? batch_a : batch_b, t = pool_threads();
   if (k == 0) {
     memset(out, 0, sizeof(float) * (size_t)batch * m * n);
-    return;
+    return 1;
   }
   if (transpose_b) {
     /* The GEMM reads B row-major: lay each B^T out as [k x n]. */
     float *bt = scratch(SCRATCH_B, sizeof(float) * (size_t)batch_b * k * n);
-    if (!bt) return;
+    if (!bt) return 0;
     for (int i = 0; i < batch_b; i++) transpose(b + (size_t)i * k * n, n, k, bt + (size_t)i * k * n);
     b = bt;
   }
@@ -376,4 +391,5 @@ void batch_matmul(const float *a, const float *b, float *out, int batch_a, int b
     j.parts = (n + j.nstep - 1) / j.nstep;
   }
   parallel_for(batch * j.parts, matmul_task, &j, 2.0 * batch * m * n * k);
+  return 1;
 }

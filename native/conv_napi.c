@@ -63,7 +63,7 @@ static napi_value forward(napi_env env, napi_callback_info cb) {
       (biasType != napi_null && biasType != napi_undefined && !floats(env, argv[3], (size_t)g.co, &bias, "mixstream native: convForward bias")) ||
       napi_get_value_int32(env, argv[4], &relu) != napi_ok || !floats(env, argv[5], ny, &out, "mixstream native: convForward out"))
     return NULL;
-  conv_forward(&g, x, w, bias, relu, out);
+  if (!conv_forward(&g, x, w, bias, relu, out)) napi_throw_error(env, NULL, "mixstream native: convForward: out of memory for its scratch buffers");
   return NULL;
 }
 
@@ -79,7 +79,7 @@ static napi_value filter(napi_env env, napi_callback_info cb) {
   if (!floats(env, argv[1], nx, &x, "mixstream native: convBackpropFilter x") || !floats(env, argv[2], ny, &dy, "mixstream native: convBackpropFilter dy") ||
       !floats(env, argv[3], nw, &dw, "mixstream native: convBackpropFilter dw"))
     return NULL;
-  conv_backprop_filter(&g, x, dy, dw);
+  if (!conv_backprop_filter(&g, x, dy, dw)) napi_throw_error(env, NULL, "mixstream native: convBackpropFilter: out of memory for its scratch buffers");
   return NULL;
 }
 
@@ -95,7 +95,7 @@ static napi_value input(napi_env env, napi_callback_info cb) {
   if (!floats(env, argv[1], ny, &dy, "mixstream native: convBackpropInput dy") || !floats(env, argv[2], nw, &w, "mixstream native: convBackpropInput filter") ||
       !floats(env, argv[3], nx, &dx, "mixstream native: convBackpropInput dx"))
     return NULL;
-  conv_backprop_input(&g, dy, w, dx);
+  if (!conv_backprop_input(&g, dy, w, dx)) napi_throw_error(env, NULL, "mixstream native: convBackpropInput: out of memory for its scratch buffers");
   return NULL;
 }
 
@@ -116,7 +116,7 @@ static napi_value matmul(napi_env env, napi_callback_info cb) {
   if (!floats(env, argv[0], (size_t)d[0] * d[2] * d[4], &a, "mixstream native: batchMatMul a") || !floats(env, argv[1], (size_t)d[1] * d[4] * d[3], &b, "mixstream native: batchMatMul b") ||
       !floats(env, argv[2], (size_t)batch * d[2] * d[3], &out, "mixstream native: batchMatMul out"))
     return NULL;
-  batch_matmul(a, b, out, d[0], d[1], d[2], d[3], d[4], d[5] != 0, d[6] != 0);
+  if (!batch_matmul(a, b, out, d[0], d[1], d[2], d[3], d[4], d[5] != 0, d[6] != 0)) napi_throw_error(env, NULL, "mixstream native: batchMatMul: out of memory for its scratch buffers");
   return NULL;
 }
 

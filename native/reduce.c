@@ -9,15 +9,16 @@
 #include <node_api.h>
 #include "reduce.h"
 
-static void sum_rows(const float *x, size_t rows, size_t cols, double scale, float *out) {
+static int sum_rows(const float *x, size_t rows, size_t cols, double scale, float *out) {
   double *acc = calloc(cols, sizeof(double));
-  if (!acc) return;
+  if (!acc) return 0;
   for (size_t r = 0; r < rows; r++) {
     const float *row = x + r * cols;
     for (size_t c = 0; c < cols; c++) acc[c] += row[c];
   }
   for (size_t c = 0; c < cols; c++) out[c] = (float)(acc[c] * scale);
   free(acc);
+  return 1;
 }
 
 /* sumRows(x, rows, cols, out, scale): out.length == cols, x.length == rows * cols. */
@@ -44,7 +45,7 @@ static napi_value sum_rows_napi(napi_env env, napi_callback_info cb) {
     napi_throw_range_error(env, NULL, "mixstream native: sumRows lengths do not match rows x cols");
     return NULL;
   }
-  sum_rows(x, (size_t)rows, (size_t)cols, scale, out);
+  if (!sum_rows(x, (size_t)rows, (size_t)cols, scale, out)) napi_throw_error(env, NULL, "mixstream native: sumRows: out of memory");
   return NULL;
 }
 
