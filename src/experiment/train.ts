@@ -167,6 +167,9 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
   let mixing = new MixingObserver();
   let test: RunRecord['test'];
+  // Epoch checkpoints are written one after the other, behind the training (see onEpochEnd).
+  let checkpointWrites = Promise.resolve();
+  let checkpointFailure: unknown;
   try {
     const found = options.checkpoint === undefined ? {} : await readCheckpoint(options.checkpoint, key, model);
     if (found.ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${found.ignored}; starting afresh` });
@@ -254,17 +257,25 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
               imagesPerSecond: trainSeconds > 0 ? data.trainCount / trainSeconds : 0,
             };
             epochs.push(record);
+            if (checkpointFailure !== undefined) throw checkpointFailure;
             // After the last epoch only when kept (the trained model, for the user): the run file is saved next.
-            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint))
-              await writeCheckpoint(
-                options.checkpoint,
-                key,
-                model,
-                epochs,
-                secondsBefore + (performance.now() - runStart) / 1000,
-                mixing.stats(),
-              );
-            emit({ type: 'epoch', record });
+            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) {
+              // Taken now; written and synced while the next epoch trains. The epoch is reported once
+              // its checkpoint is on disk, so a kill after the line resumes after that epoch.
+              const seconds = secondsBefore + (performance.now() - runStart) / 1000;
+              const bytes = await checkpointBytes(key, model, epochs, seconds, mixing.stats());
+              const file = options.checkpoint;
+              checkpointWrites = checkpointWrites
+                .then(() => writeFileAtomic(file, bytes))
+                .then(() => emit({ type: 'epoch', record }))
+                .catch((error: unknown) => {
+                  checkpointFailure ??= error;
+                });
+            } else {
+              await checkpointWrites;
+              if (checkpointFailure !== undefined) throw checkpointFailure;
+              emit({ type: 'epoch', record });
+            }
             if (options.signal?.aborted) model.stopTraining = true;
           },
         },
@@ -274,9 +285,12 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     if (data.test && epochs.length === config.epochs && !options.signal?.aborted)
       test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
   } finally {
+    // Stopped or failed too: the last finished epoch's checkpoint is on disk before we return.
+    await checkpointWrites;
     model.optimizer?.dispose();
     model.dispose();
   }
+  if (checkpointFailure !== undefined) throw checkpointFailure;
   if (epochs.length < config.epochs) return undefined;
   return {
     key,
@@ -301,14 +315,14 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   };
 }
 
-async function writeCheckpoint(
-  file: string,
+/** The checkpoint of the model and optimizer as they are now. */
+async function checkpointBytes(
   key: string,
   model: tf.LayersModel,
   epochs: readonly EpochRecord[],
   seconds: number,
   mixing: MixingStats,
-): Promise<void> {
+): Promise<Buffer> {
   const weights = model.getWeights().map((w, i) => save(String(i), w));
   const optimizer = model.optimizer;
   const named = await optimizer.getWeights();
@@ -329,7 +343,7 @@ async function writeCheckpoint(
   };
   // getWeights makes a fresh scalar for the iteration count; the rest are the optimizer's own variables.
   for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
-  await writeFileAtomic(file, JSON.stringify(checkpoint));
+  return Buffer.from(JSON.stringify(checkpoint));
 }
 
 /** Loss and accuracy of `model` on a dataset, in one pass. */
