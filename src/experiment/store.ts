@@ -87,7 +87,9 @@ async function syncDir(dir: string): Promise<void> {
 
 /**
  * Removes temp files of ours that their writer left behind: written on this host by a dead
- * process, or older than an hour whoever wrote them. Returns the names removed.
+ * process, or older than an hour whoever wrote them. Returns the names removed. Temp files are
+ * `.<name>.tmp-<host>-<pid>-<hex>` (writeFileAtomic) and `<lock>.stolen-…` / `<lock>.released-…`
+ * (a lock renamed aside by removeLockIf, left when its process died before removing it).
  */
 export async function cleanStaleTemps(dir: string): Promise<string[]> {
   let names: string[];
@@ -99,7 +101,10 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
   const now = Date.now();
   for (const name of names) {
-    const m = /^\..+\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name) ?? /^\..+\.tmp-(\d+)-\d+$/.exec(name);
+    const m =
+      /^\..+\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name) ??
+      /^.+\.lock\.(?:stolen|released)-(.+)-(\d+)-[0-9a-f]+$/.exec(name) ??
+      /^\..+\.tmp-(\d+)-\d+$/.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);
     const host = m.length === 3 ? m[1] : HOST;

@@ -48,16 +48,20 @@ const run = (arm: string, seed: number, configHash = 'c0ffee00', epochs = 2): Ru
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 
 describe('run store', () => {
-  it('writes atomically and leaves no temp file; cleans temps of dead writers, keeps live ones', async () => {
+  it('writes atomically and leaves no temp file; cleans temps and set-aside locks of dead writers, keeps live ones', async () => {
     const dir = await tempDir();
     await writeFileAtomic(path.join(dir, 'a.json'), '{"x":1}\n');
     expect(await readdir(dir)).toEqual(['a.json']);
     const dead = `.a.json.tmp-${os.hostname()}-${deadPid()}-abc123`;
     const live = `.a.json.tmp-${os.hostname()}-${process.pid}-def456`;
     const old = `.results.json.tmp-${deadPid()}-1700000000000`; // the pre-store writer's name
-    for (const f of [dead, live, old]) await writeFile(path.join(dir, f), 'partial');
-    expect((await cleanStaleTemps(dir)).sort()).toEqual([dead, old].sort());
-    expect((await readdir(dir)).sort()).toEqual([live, 'a.json'].sort());
+    // A lock renamed aside to be removed (removeLockIf) by a process that died before removing it.
+    const stolen = `cutmix-s1.lock.stolen-${os.hostname()}-${deadPid()}-a1b2c3`;
+    const released = `cutmix-s2.lock.released-${os.hostname()}-${deadPid()}-d4e5f6`;
+    const releasing = `cutmix-s3.lock.released-${os.hostname()}-${process.pid}-0a0b0c`;
+    for (const f of [dead, live, old, stolen, released, releasing]) await writeFile(path.join(dir, f), 'partial');
+    expect((await cleanStaleTemps(dir)).sort()).toEqual([dead, old, stolen, released].sort());
+    expect((await readdir(dir)).sort()).toEqual([live, releasing, 'a.json'].sort());
   });
 
   it('a claim is exclusive; a lock of a dead process or with a stopped heartbeat is taken over; a live one on another host is not', async () => {
