@@ -8,8 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { setKernelThreads } from './threads.js';
 
-/** What a caller may ask for; 'auto' tries the others fastest first. */
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+import { BACKEND_CHOICES, type BackendChoice } from './choices.js';
+
+export { BACKEND_CHOICES, type BackendChoice };
 /** A concrete backend resolveBackend can return. */
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -35,8 +36,6 @@ export interface ResolveOptions {
   readonly threads?: number;
 }
 
-/** Every accepted choice, for validating env values and CLI flags. */
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 /** The order 'auto' tries, fastest first. */
 export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 /** The environment variable read when no choice is passed. */

@@ -1,10 +1,10 @@
 /** `mixstream ablate` flags: parsing and validation by hand (node:util parseArgs), help text. */
 import { parseArgs } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../experiment/config.js';
 import { InputError } from '../experiment/errors.js';
 import { checkTrainingShape, DEFAULT_MAX_PIXELS, TRAINING_MEMORY_BUDGET } from '../experiment/limits.js';
-import { MODEL_NAMES, type ModelName } from '../models/index.js';
+import { MODEL_NAMES, type ModelName } from '../models/names.js';
 import { checkRecipe, DEFAULT_RECIPE, type Recipe } from '../experiment/recipe.js';
 
 /** A bad command line: printed as one line, exit code 2. */

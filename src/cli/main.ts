@@ -9,19 +9,18 @@ import { realpathSync } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InputError, isInputProblem, printable } from '../experiment/errors.js';
-import { systemRoot } from '../sources/files.js';
-import { ProgressPrinter } from '../experiment/progress.js';
-import { buildArm, defaultArmRegistry, plainPipeline } from '../experiment/arms.js';
+// Only modules that do not load tfjs are imported here: the flags are checked, and the --jobs
+// workers forked (prestartWorkers), before this process loads tfjs, the backend and the data (the
+// dynamic imports below), so that the workers load theirs meanwhile.
 import { DEFAULT_CONFIG } from '../experiment/config.js';
-import { withRecipeArms } from '../experiment/recipeArms.js';
-import { autoJobs, runAblation, validateConfig } from '../experiment/runner.js';
+import { InputError, isInputProblem, printable } from '../experiment/errors.js';
+import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/pool.js';
+import { ProgressPrinter } from '../experiment/progress.js';
 import { percent } from '../report/html.js';
 import { comparisonText } from '../report/comparison.js';
-import { writeReport } from '../report/index.js';
+import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError } from './args.js';
 import { hardInterrupt } from './interrupt.js';
-import { rebuildReport } from './report.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -75,6 +74,8 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return 0;
   }
   if (command.kind === 'arms') {
+    const { buildArm, defaultArmRegistry, plainPipeline } = await import('../experiment/arms.js');
+    const { withRecipeArms } = await import('../experiment/recipeArms.js');
     const registry = withRecipeArms(defaultArmRegistry());
     const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
     for (const name of registry.names()) {
@@ -87,6 +88,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
 
   if (command.kind === 'report') {
     try {
+      const { rebuildReport } = await import('./report.js');
       const r = await rebuildReport(command.out, {
         pngs: command.pngs,
         ...(command.config === undefined ? {} : { configHash: command.config }),
@@ -123,7 +125,13 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
+  if (jobs > 1) prestartWorkers(jobs - 1);
   try {
+    const { defaultArmRegistry } = await import('../experiment/arms.js');
+    const { withRecipeArms } = await import('../experiment/recipeArms.js');
+    const { runAblation, validateConfig } = await import('../experiment/runner.js');
+    const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
     validateConfig(config, withRecipeArms(defaultArmRegistry()));
@@ -131,7 +139,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
       signal: controller.signal,
-      jobs: command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs,
+      jobs,
       threads: command.threads,
       ...(command.shard === undefined ? {} : { shard: command.shard }),
       keepCheckpoints: command.keepCheckpoints,
@@ -195,6 +203,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     if (process.env.MIXSTREAM_DEBUG) io.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return fail(1, `error: ${oneLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
   } finally {
+    releaseSpareWorkers();
     process.off('SIGINT', onSigint);
   }
 }

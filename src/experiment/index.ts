@@ -27,7 +27,8 @@ export { formatDuration, ProgressPrinter } from './progress.js';
 export type { ProgressMode } from './progress.js';
 export { csvField, readRuns, RESULTS_FORMAT, resultsCsv, summarize, writeAtomic } from './results.js';
 export type { ArmSummary, EpochRecord, ResultsFile, RunRecord } from './results.js';
-export { autoJobs, openConfigData, prepareAblation, runAblation, shardShare, trainAndSave, validateConfig } from './runner.js';
+export { openConfigData, prepareAblation, runAblation, shardShare, trainAndSave, validateConfig } from './runner.js';
+export { autoJobs } from './pool.js';
 export type { AblationRun, Prepared, ProgressEvent, RunAblationOptions, RunOutcome, Shard } from './runner.js';
 export {
   checkOutFolder,
@@ -66,7 +67,8 @@ export { bestEpoch, lastKValAccuracy, runMetrics } from './metrics.js';
 export type { RunMetric } from './metrics.js';
 export { barelyActed, batchLambda, MixingObserver } from './mixstats.js';
 export type { MixingStats } from './mixstats.js';
-export { applyRecipe, checkRecipe, DEFAULT_RECIPE, learningRateAt } from './recipe.js';
+export { checkRecipe, DEFAULT_RECIPE, learningRateAt } from './recipe.js';
+export { applyRecipe } from './train.js';
 export type { Recipe } from './recipe.js';
 export { RECIPE_ARMS, withRecipeArms } from './recipeArms.js';
 export { incompleteBeta, tCdf, tQuantile } from './tdist.js';

@@ -5,6 +5,7 @@
  * .ts sources) and from compiled JS alike. A worker whose parent dies exits (IPC disconnect).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { AblationConfig } from './config.js';
 import { InputError } from './errors.js';
@@ -43,6 +44,44 @@ export function workerCommand(): { file: string; execArgv: string[] } {
   return { file, execArgv };
 }
 
+/** `--jobs auto`: one run per core, each run's kernels taking `threads` of them. */
+export function autoJobs(threads = 1): number {
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, threads)));
+}
+
+function forkWorker(): ChildProcess {
+  const { file, execArgv } = workerCommand();
+  return fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+}
+
+/** Workers forked ahead of need (prestartWorkers), taken by the next pool's slots in order. */
+const spares: ChildProcess[] = [];
+
+/**
+ * Forks `n` workers now, so that each loads Node's modules, tfjs and the wasm backend while this
+ * process is still loading its own (the CLI calls it before it imports them): they wait for their
+ * init, which the pool sends once the built-in data set is in place. releaseSpareWorkers lets go of
+ * those no pool took (a command that failed before training).
+ */
+export function prestartWorkers(n: number): number[] {
+  const started = Array.from({ length: n }, forkWorker);
+  spares.push(...started);
+  return started.map((c) => c.pid ?? -1);
+}
+
+/** Lets go of prestarted workers that no pool took: each exits when its IPC channel closes. */
+export function releaseSpareWorkers(): void {
+  for (const child of spares.splice(0)) if (child.connected) child.disconnect();
+}
+
+/** A prestarted worker that is still alive, else undefined. */
+function spare(): ChildProcess | undefined {
+  for (let child = spares.shift(); child; child = spares.shift()) {
+    if (child.connected && child.exitCode === null && child.signalCode === null) return child;
+  }
+  return undefined;
+}
+
 const failure = (m: { readonly message: string; readonly input: boolean }): Error =>
   m.input ? new InputError(m.message) : new Error(m.message);
 
@@ -66,8 +105,7 @@ export class WorkerPool {
   ) {}
 
   private start(index: number): Slot {
-    const { file, execArgv } = workerCommand();
-    const child = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = spare() ?? forkWorker();
     const slot: Slot = { child, ready: Promise.resolve(''), exited: Promise.resolve() };
     slot.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
@@ -88,6 +126,11 @@ export class WorkerPool {
     child.send({ t: 'init', init: this.init } satisfies ToWorker);
     this.slots.set(index, slot);
     return slot;
+  }
+
+  /** The worker processes' pids, by slot. */
+  pids(): number[] {
+    return [...this.slots.values()].map((s) => s.child.pid ?? -1);
   }
 
   /** Starts every worker now (each prepares the config while the caller does too). */

@@ -5,8 +5,6 @@
  * are not pulled to 0). Recorded whole in results.json and hashed with the config: a change of
  * recipe is a new experiment. The schedule is a pure function of the step, tested on its own.
  */
-import * as tf from '@tensorflow/tfjs';
-
 export interface Recipe {
   readonly optimizer: 'adam' | 'sgd';
   /** SGD momentum (ignored by Adam). */
@@ -61,37 +59,4 @@ export function learningRateAt(r: Recipe, base: number, step: number, stepsPerEp
     return 0.5 * base * (1 + Math.cos((Math.PI * Math.min(span, step - warmup)) / span));
   }
   return base * r.stepGamma ** Math.floor(step / stepsPerEpoch / r.stepEvery);
-}
-
-/** Recompiles `model` with the recipe's optimizer (the zoo compiles with Adam) and returns its callbacks. */
-export function applyRecipe(
-  model: tf.LayersModel,
-  r: Recipe,
-  base: number,
-  stepsPerEpoch: number,
-  epochs: number,
-  /** The step training starts at: 0, or the steps of the epochs a resumed run has behind it. */
-  firstStep = 0,
-): { onBatchBegin: () => void; onBatchEnd: () => void } {
-  checkRecipe(r);
-  if (r.optimizer === 'sgd') {
-    model.optimizer?.dispose();
-    model.compile({ optimizer: tf.train.momentum(base, r.momentum), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  }
-  let step = firstStep;
-  let lr = base;
-  const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name));
-  return {
-    onBatchBegin: () => {
-      lr = learningRateAt(r, base, step, stepsPerEpoch, stepsPerEpoch * epochs);
-      // SGD/momentum cache -lr in a scalar that only setLearningRate refreshes; Adam reads the field at every step.
-      const opt = model.optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
-      if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
-      else opt.learningRate = lr;
-    },
-    onBatchEnd: () => {
-      step++;
-      if (r.weightDecay > 0) tf.tidy(() => kernels.forEach((w) => w.write(w.read().mul(1 - lr * r.weightDecay))));
-    },
-  };
 }

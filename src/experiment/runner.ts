@@ -5,7 +5,6 @@
  * finished run. Training one run is train.ts; keeping runs is store.ts; views are views.ts.
  */
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
 import { SkipLog } from '../core/types.js';
@@ -198,11 +197,6 @@ export async function openConfigData(
  */
 export function shardShare<T>(plan: readonly T[], shard: Shard): T[] {
   return plan.filter((_, i) => i % shard.count === shard.index);
-}
-
-/** Runs at once by default: one per core, divided by the threads one run uses. */
-export function autoJobs(threads = 1): number {
-  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, threads)));
 }
 
 /** Everything a process needs to train runs of one config: what the parent and every worker build alike. */

@@ -18,7 +18,7 @@ import type { AblationConfig } from './config.js';
 import { shortHash } from './config.js';
 import type { AblationData } from './data.js';
 import { MixingObserver, type MixingStats } from './mixstats.js';
-import { applyRecipe, type Recipe } from './recipe.js';
+import { checkRecipe, learningRateAt, type Recipe } from './recipe.js';
 import type { EpochRecord, RunRecord } from './results.js';
 import { writeFileAtomic } from './store.js';
 
@@ -366,3 +366,36 @@ export async function removeCheckpoint(file: string): Promise<void> {
 
 /** The checkpoint file of a run in its config's folder. */
 export const checkpointFile = (dir: string, arm: string, seed: number): string => path.join(dir, `${arm}-s${seed}.checkpoint.json`);
+
+/** Recompiles `model` with the recipe's optimizer (the zoo compiles with Adam) and returns its callbacks. */
+export function applyRecipe(
+  model: tf.LayersModel,
+  r: Recipe,
+  base: number,
+  stepsPerEpoch: number,
+  epochs: number,
+  /** The step training starts at: 0, or the steps of the epochs a resumed run has behind it. */
+  firstStep = 0,
+): { onBatchBegin: () => void; onBatchEnd: () => void } {
+  checkRecipe(r);
+  if (r.optimizer === 'sgd') {
+    model.optimizer?.dispose();
+    model.compile({ optimizer: tf.train.momentum(base, r.momentum), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  }
+  let step = firstStep;
+  let lr = base;
+  const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name));
+  return {
+    onBatchBegin: () => {
+      lr = learningRateAt(r, base, step, stepsPerEpoch, stepsPerEpoch * epochs);
+      // SGD/momentum cache -lr in a scalar that only setLearningRate refreshes; Adam reads the field at every step.
+      const opt = model.optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+      if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
+      else opt.learningRate = lr;
+    },
+    onBatchEnd: () => {
+      step++;
+      if (r.weightDecay > 0) tf.tidy(() => kernels.forEach((w) => w.write(w.read().mul(1 - lr * r.weightDecay))));
+    },
+  };
+}

@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ModelOptions } from './common.js';
 import { mobilenet } from './mobilenet.js';
 import { resnet } from './resnet.js';
+import { MODEL_NAMES, type ModelName } from './names.js';
 import { simpleCnn } from './simpleCnn.js';
 
 export { compileClassifier, DEFAULT_MODEL_SEED, SeededInit } from './common.js';
@@ -14,10 +15,7 @@ export type { ResNetOptions } from './resnet.js';
 export { simpleCnn } from './simpleCnn.js';
 export type { SimpleCnnOptions } from './simpleCnn.js';
 
-/** The zoo's model names, as a CLI flag or config file spells them. */
-export type ModelName = 'simple-cnn' | 'resnet' | 'mobilenet';
-/** Every model name, for validating user input. */
-export const MODEL_NAMES: readonly ModelName[] = ['simple-cnn', 'resnet', 'mobilenet'];
+export { MODEL_NAMES, type ModelName } from './names.js';
 
 /** Builds a zoo model by name with its defaults, so callers pick architectures from config strings. */
 export function createModel(name: ModelName, options: ModelOptions): tf.LayersModel {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
-import { applyRecipe, DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experiment/recipe.js';
+import { DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experiment/recipe.js';
+import { applyRecipe } from '../../src/experiment/train.js';
 import { withRecipeArms } from '../../src/experiment/recipeArms.js';
 import { defaultArmRegistry } from '../../src/experiment/arms.js';
 
