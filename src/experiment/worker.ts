@@ -8,8 +8,11 @@ import { isInputProblem } from './errors.js';
 import type { FromWorker, ToWorker } from './pool.js';
 import { prepareAblation, trainAndSave, type Prepared } from './runner.js';
 
+// A send can still fail when the parent is gone (EPIPE: it failed and exited while this worker
+// prepared). Nobody is left to tell then, and this worker exits on 'disconnect'; a parent that is
+// still there sees the channel close and this worker exit, and reports that.
 const send = (m: FromWorker): void => {
-  if (process.connected) process.send?.(m);
+  if (process.connected) process.send?.(m, undefined, undefined, () => undefined);
 };
 
 let prepared: Prepared | undefined;
