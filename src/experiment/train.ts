@@ -79,9 +79,6 @@ const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
 
 const CHECKPOINT_FORMAT = 'mixstream-checkpoint/1';
 
-/** Training lets the event loop turn at least this often (ms), see onBatchEnd. */
-const LOOP_TURN_MS = 10;
-
 interface SavedTensor {
   readonly name: string;
   readonly shape: number[];
@@ -211,7 +208,6 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       let epochStart = 0;
       let lastBatchEnd = 0;
       let batchInEpoch = 0;
-      let lastTurn = performance.now();
       const train = toTfDataset(
         data.train(seed, { firstEpoch: epochs.length }).pipe(
           pipeline.operator,
@@ -246,13 +242,6 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
               secondsIntoEpoch: s,
             });
             if (options.signal?.aborted) model.stopTraining = true;
-            // With the data in memory (DecodedImages) a whole epoch runs in microtasks, so I/O
-            // callbacks, timers and IPC waited for its end (p90 event-loop delay 132 ms): a --jobs
-            // worker waited ~1.2 s for its next run. A turn of the loop every 10 ms or so.
-            if (lastBatchEnd - lastTurn > LOOP_TURN_MS) {
-              await new Promise<void>((resolve) => setImmediate(resolve));
-              lastTurn = performance.now();
-            }
           },
           onEpochEnd: async (epoch, logs) => {
             const end = performance.now();

@@ -48,6 +48,24 @@ describe('toTfDataset', () => {
     model.dispose();
   });
 
+  it('lets the event loop turn while a model reads batches already in memory (timers, I/O, signals are not held for an epoch)', async () => {
+    const ds = toTfDataset(arrays(400).pipe(normalizeResize({ size: 4 }), batch(2), oneHot()));
+    const it = await ds.iterator();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        tf.dispose(r.value as tf.TensorContainer);
+        for (const end = performance.now() + 0.5; performance.now() < end;); // a training step's worth of work
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    // 200 batches, ~100 ms of work: a turn every ~10 ms lets the timer fire about ten times;
+    // in microtasks only (before) it fired not once.
+    expect(ticks).toBeGreaterThanOrEqual(3);
+  });
+
   it('gives xs [B,H,W,C] and ys [B,K] matching the batch, and a fresh order per epoch', async () => {
     const ds = toTfDataset(arrays(9).pipe(normalizeResize({ size: 4 }), batch(4)));
     const epoch = async () => {
