@@ -84,7 +84,7 @@ Flags (default in brackets):
   --shard <i>/<n>        train only share i of n (0 <= i < n) of the runs, into a shared --out
                          (Slurm arrays, Kubernetes indexed jobs); 'mixstream report OUT' merges
   --keep-checkpoints     keep each run's checkpoint (weights and optimizer state after its last
-                         epoch) in OUT/runs/<config>/<arm>-s<seed>.checkpoint.json
+                         epoch) in OUT/runs/<config>/<arm>-s<seed>.checkpoint
   --no-report            write results only (no report.html, no PNG charts)
   --quiet                no progress output (the summary is still printed)
   -h, --help             this help

@@ -42,7 +42,8 @@ export {
   writeFileAtomic,
 } from './store.js';
 export type { Claim, RunRead } from './store.js';
-export { checkpointFile, runKey, runPipeline, trainRun } from './train.js';
+export { checkpointFile, decodeCheckpoint, type Checkpoint } from './checkpoint.js';
+export { runKey, runPipeline, trainRun } from './train.js';
 export type { TrainContext, TrainEvent, TrainRunOptions } from './train.js';
 export { migrateResultsFile, missingRuns, readConfigHeader, writeConfigHeader, writeViews } from './views.js';
 export type { ConfigHeader, Views } from './views.js';

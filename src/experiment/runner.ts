@@ -32,7 +32,8 @@ import {
   writeFileAtomic,
   type Claim,
 } from './store.js';
-import { checkpointFile, removeCheckpoint, runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from './train.js';
+import { checkpointFile, removeCheckpoint } from './checkpoint.js';
+import { runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from './train.js';
 import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from './views.js';
 import { WorkerPool } from './pool.js';
 

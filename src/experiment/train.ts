@@ -4,7 +4,6 @@
  * resumes at its last finished epoch. Knows nothing of plans, claims, processes or views: the
  * scheduler (runner.ts) decides what to train where, the store (store.ts) keeps what is finished.
  */
-import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedBackend } from '../backend/index.js';
@@ -14,6 +13,7 @@ import { loadUserModel, type ModelFiles } from '../models/userModel.js';
 import { toTfDataset } from '../sinks/toTfDataset.js';
 import { prefetch } from '../operators/prefetch.js';
 import { buildArm, type Arm, type ArmOptions, type BuiltArm } from './arms.js';
+import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } from './checkpoint.js';
 import type { AblationConfig } from './config.js';
 import { shortHash } from './config.js';
 import type { AblationData } from './data.js';
@@ -77,70 +77,6 @@ const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
   return Number.NaN;
 };
 
-const CHECKPOINT_FORMAT = 'mixstream-checkpoint/1';
-
-interface SavedTensor {
-  readonly name: string;
-  readonly shape: number[];
-  readonly dtype: string;
-  readonly data: string;
-}
-
-interface Checkpoint {
-  readonly format: typeof CHECKPOINT_FORMAT;
-  readonly key: string;
-  readonly epochs: EpochRecord[];
-  readonly seconds: number;
-  readonly weights: SavedTensor[];
-  readonly optimizer: SavedTensor[];
-  /** Optimizer variables its getWeights leaves out (Adam's beta powers), see restoreExtras. */
-  readonly extras: SavedTensor[];
-  /** What the mixing operators did in the finished epochs. */
-  readonly mixing?: MixingStats;
-}
-
-// Adam's setWeights recomputes beta1^t with pow(), while training multiplies step by step: the two
-// differ in the last bits, and a resumed run would drift. So the running products are saved too.
-const OPTIMIZER_EXTRAS = ['accBeta1', 'accBeta2'] as const;
-
-const save = (name: string, t: tf.Tensor): SavedTensor => {
-  const values = t.dataSync();
-  return {
-    name,
-    shape: [...t.shape],
-    dtype: t.dtype,
-    data: Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64'),
-  };
-};
-
-const load = (s: SavedTensor): tf.Tensor => {
-  const bytes = Buffer.from(s.data, 'base64');
-  const copy = new Uint8Array(bytes); // aligned, owned
-  const values = s.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
-  return tf.tensor(values, s.shape, s.dtype as tf.DataType);
-};
-
-async function readCheckpoint(file: string, key: string, model: tf.LayersModel): Promise<{ checkpoint?: Checkpoint; ignored?: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return {};
-  }
-  try {
-    const c = JSON.parse(text) as Checkpoint;
-    if (c.format !== CHECKPOINT_FORMAT) return { ignored: `checkpoint ${file} is of another format` };
-    if (c.key !== key) return { ignored: `checkpoint ${file} is of another config or pipeline (${c.key}), not ${key}` };
-    const shapes = model.getWeights().map((w) => w.shape.join('x'));
-    if (!Array.isArray(c.weights) || c.weights.length !== shapes.length || c.weights.some((w, i) => w.shape.join('x') !== shapes[i]))
-      return { ignored: `checkpoint ${file} does not fit the model's weights` };
-    if (!Array.isArray(c.epochs) || c.epochs.length === 0) return { ignored: `checkpoint ${file} holds no finished epoch` };
-    return { checkpoint: c };
-  } catch (error) {
-    return { ignored: `checkpoint ${file} is unreadable (${(error as Error).message.split('\n')[0]})` };
-  }
-}
-
 /**
  * Trains `arm` with `seed`; resolves to the finished run, or undefined when stopped by `signal`
  * before its last epoch (the last finished epoch's checkpoint stays for the next attempt).
@@ -184,21 +120,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       (checkpoint?.epochs.length ?? 0) * batchesPerEpoch,
     );
     if (checkpoint) {
-      const weights = checkpoint.weights.map(load);
-      model.setWeights(weights);
-      tf.dispose(weights);
-      const optimizer = model.optimizer;
-      const named = checkpoint.optimizer.map((s) => ({ name: s.name, tensor: load(s) }));
-      // Not disposed: Adam's setWeights turns these very tensors into its variables.
-      await optimizer.setWeights(named);
-      for (const extra of checkpoint.extras) {
-        const v = (optimizer as unknown as Record<string, unknown>)[extra.name];
-        if (v instanceof tf.Variable) {
-          const t = load(extra);
-          v.assign(t);
-          t.dispose();
-        }
-      }
+      await restoreCheckpoint(model, checkpoint);
       epochs.push(...checkpoint.epochs);
       secondsBefore = checkpoint.seconds;
       mixing = new MixingObserver(checkpoint.mixing);
@@ -244,6 +166,10 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
             if (options.signal?.aborted) model.stopTraining = true;
           },
           onEpochEnd: async (epoch, logs) => {
+            // A stop cuts the epoch short, and tfjs still ends it, unvalidated: not a finished epoch,
+            // so neither recorded nor checkpointed. The last one's checkpoint stays, and a resume
+            // trains this epoch whole, as an uninterrupted run does.
+            if (options.signal?.aborted && logs?.['val_loss'] === undefined) return;
             const end = performance.now();
             const trainSeconds = (lastBatchEnd - epochStart) / 1000;
             const record: EpochRecord = {
@@ -263,7 +189,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
               // Taken now; written and synced while the next epoch trains. The epoch is reported once
               // its checkpoint is on disk, so a kill after the line resumes after that epoch.
               const seconds = secondsBefore + (performance.now() - runStart) / 1000;
-              const bytes = await checkpointBytes(key, model, epochs, seconds, mixing.stats());
+              const bytes = encodeCheckpoint(await takeCheckpoint(model, { key, epochs, seconds, mixing: mixing.stats() }));
               const file = options.checkpoint;
               checkpointWrites = checkpointWrites
                 .then(() => writeFileAtomic(file, bytes))
@@ -315,37 +241,6 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   };
 }
 
-/** The checkpoint of the model and optimizer as they are now. */
-async function checkpointBytes(
-  key: string,
-  model: tf.LayersModel,
-  epochs: readonly EpochRecord[],
-  seconds: number,
-  mixing: MixingStats,
-): Promise<Buffer> {
-  const weights = model.getWeights().map((w, i) => save(String(i), w));
-  const optimizer = model.optimizer;
-  const named = await optimizer.getWeights();
-  const extras: SavedTensor[] = [];
-  for (const name of OPTIMIZER_EXTRAS) {
-    const v = (optimizer as unknown as Record<string, unknown>)[name];
-    if (v instanceof tf.Variable) extras.push(save(name, v));
-  }
-  const checkpoint: Checkpoint = {
-    format: CHECKPOINT_FORMAT,
-    key,
-    epochs: [...epochs],
-    seconds,
-    weights,
-    optimizer: named.map((n) => save(n.name, n.tensor)),
-    extras,
-    mixing,
-  };
-  // getWeights makes a fresh scalar for the iteration count; the rest are the optimizer's own variables.
-  for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
-  return Buffer.from(JSON.stringify(checkpoint));
-}
-
 /** Loss and accuracy of `model` on a dataset, in one pass. */
 async function scoreTest(
   model: tf.LayersModel,
@@ -358,14 +253,6 @@ async function scoreTest(
   for (const s of scalars) s.dispose();
   return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
 }
-
-/** Removes a finished run's checkpoint. */
-export async function removeCheckpoint(file: string): Promise<void> {
-  await rm(file, { force: true });
-}
-
-/** The checkpoint file of a run in its config's folder. */
-export const checkpointFile = (dir: string, arm: string, seed: number): string => path.join(dir, `${arm}-s${seed}.checkpoint.json`);
 
 /** Recompiles `model` with the recipe's optimizer (the zoo compiles with Adam) and returns its callbacks. */
 export function applyRecipe(

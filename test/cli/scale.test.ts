@@ -224,13 +224,13 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
 
     // --keep-checkpoints kept shard 1's run's (plan index 1: baseline seed 2); planted into the
     // other config of the 'shared' folder, it is refused there (a message, a fresh start, same numbers).
-    const kept = path.join(out, 'runs', reference.configHash, 'baseline-s2.checkpoint.json');
+    const kept = path.join(out, 'runs', reference.configHash, 'baseline-s2.checkpoint');
     expect(existsSync(kept)).toBe(true);
-    expect(existsSync(path.join(out, 'runs', reference.configHash, 'baseline-s1.checkpoint.json'))).toBe(false);
+    expect(existsSync(path.join(out, 'runs', reference.configHash, 'baseline-s1.checkpoint'))).toBe(false);
     const shared = path.join(root, 'shared');
     const otherHash = (await readdir(path.join(shared, 'runs'))).find((h) => h !== reference.configHash)!;
     const before = (await readResults(shared)).runs.find((x) => x.configHash === otherHash && x.arm === 'baseline' && x.seed === 2)!;
-    await copyFile(kept, path.join(shared, 'runs', otherHash, 'baseline-s2.checkpoint.json'));
+    await copyFile(kept, path.join(shared, 'runs', otherHash, 'baseline-s2.checkpoint'));
     await rm(path.join(shared, 'runs', otherHash, 'baseline-s2.json'));
     const other = await runCli(base(shared, ['--jobs', '1', '--size', '12']));
     expect(other.code, other.stderr).toBe(0);
@@ -258,6 +258,6 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
     const hash = (await readdir(path.join(out, 'runs')))[0]!;
     const names = await readdir(path.join(out, 'runs', hash));
     expect(names.filter((n) => n.endsWith('.lock'))).toEqual([]); // claims released
-    expect(names.filter((n) => n.endsWith('.checkpoint.json')).length).toBeGreaterThan(0);
+    expect(names.filter((n) => n.endsWith('.checkpoint')).length).toBeGreaterThan(0);
   }, 180_000);
 });
