@@ -22,8 +22,12 @@ export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   return tensors;
 }
 
-/** The event loop turns at least this often (ms) while a model reads batches, see next(). */
-const LOOP_TURN_MS = 10;
+/**
+ * The event loop turns at least this often (ms) while a model reads batches, see next(). A turn
+ * costs ~4 us. At 10 ms a --jobs worker still idled ~0.15 s between runs (the parent's hand-off
+ * takes about 8 turns of its loop, each behind a training batch); at 2 ms, ~0.05 s.
+ */
+const LOOP_TURN_MS = 2;
 
 /**
  * What `model.fitDataset` takes: a tf.data.Dataset of {xs, ys}. Every `iterator()` call (fitDataset
@@ -53,7 +57,7 @@ export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOption
       async next(): Promise<IteratorResult<tf.TensorContainerObject>> {
         // With the batches already in memory a whole epoch runs in microtasks, so the caller's I/O
         // callbacks, timers, signals and IPC waited for its end (an ablation's p90 event-loop delay
-        // was 132 ms, and a --jobs worker waited ~1.2 s for its next run): a turn every ~10 ms.
+        // was 132 ms, and a --jobs worker waited ~1.2 s for its next run): a turn every LOOP_TURN_MS.
         if (performance.now() - lastTurn > LOOP_TURN_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           lastTurn = performance.now();
