@@ -17,7 +17,7 @@ import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } f
 import type { AblationConfig } from './config.js';
 import { shortHash } from './config.js';
 import type { AblationData } from './data.js';
-import { MixingObserver, type MixingStats } from './mixstats.js';
+import { MixingObserver } from './mixstats.js';
 import { checkRecipe, learningRateAt, type Recipe } from './recipe.js';
 import type { EpochRecord, RunRecord } from './results.js';
 import { writeFileAtomic } from './store.js';
