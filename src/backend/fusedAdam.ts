@@ -5,7 +5,7 @@
  * state layout as tf.train.adam (getWeights / setWeights / serialisation are tfjs's own); on any
  * other backend it is tf.train.adam.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { accelerator, type Addon } from '../core/native.js';
 import { asWasm, view } from './kernels/heap.js';
 

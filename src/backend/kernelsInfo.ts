@@ -4,7 +4,7 @@
  * (and with which vector unit) or they fell back to tfjs-backend-wasm's, and the thread count, so a
  * scheduler running one process per core can see what each run takes.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { accelerator, nativeStatus } from '../core/native.js';
 import { isOverridden } from './kernels/shared.js';
 import { kernelThreads } from './threads.js';

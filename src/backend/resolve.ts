@@ -4,7 +4,7 @@
  * peers that often cannot install, and wasm trains CNNs ~100x faster than cpu once the kernels in
  * ./kernels are registered.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { setKernelThreads } from './threads.js';
 

@@ -15,7 +15,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import type { MixingStats } from './mixstats.js';
 import type { EpochRecord } from './results.js';
 

@@ -5,7 +5,7 @@
  * scheduler (runner.ts) decides what to train where, the store (store.ts) keeps what is finished.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import type { ResolvedBackend } from '../backend/index.js';
 import { tap } from 'rxjs';
 import { createModel } from '../models/index.js';

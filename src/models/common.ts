@@ -2,7 +2,7 @@
  * What every zoo model shares: options, seeded initializers and the standard compile, so any
  * model trains reproducibly from a seed and the pipeline's one-hot labels fit its loss.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { fusedAdam } from '../backend/fusedAdam.js';
 import { rng, type Rng } from '../core/random.js';
 

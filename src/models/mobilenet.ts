@@ -3,7 +3,7 @@
  * (3x3 depthwise + BN + ReLU6, 1x1 pointwise + BN + ReLU6), ending in a fused SeparableConv2D
  * block and global average pooling. Exercises both depthwise gradient kernels on wasm.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { checkOptions, DEFAULT_MODEL_SEED, finish, SeededInit, type ModelOptions } from './common.js';
 
 /** Options for mobilenet. */

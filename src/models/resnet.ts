@@ -3,7 +3,7 @@
  * blocks with batch norm, stride-2 convs and 1x1 projection shortcuts between stages, global
  * average pooling. The depth-8 default is what the wasm-vs-cpu bench trains.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { checkOptions, DEFAULT_MODEL_SEED, finish, SeededInit, type ModelOptions } from './common.js';
 
 /** Options for resnet. */

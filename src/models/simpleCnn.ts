@@ -1,5 +1,5 @@
 /** A two-conv baseline: the smallest net worth training, for smoke tests and pipeline benches. */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { checkOptions, DEFAULT_MODEL_SEED, finish, SeededInit, type ModelOptions } from './common.js';
 
 /** Options for simpleCnn. */

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { hashKeys } from '../core/random.js';
 import { compileClassifier, SeededInit } from './common.js';
 

@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { samplesIn } from '../core/types.js';
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { Credit, sharedMemory, withCredit } from '../flow/credit.js';
 
 /** Where one epoch's time went at the sink. */

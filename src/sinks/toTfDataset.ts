@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import type { Observable } from 'rxjs';
 import { oneHotLabels } from '../core/mix.js';
 import type { Batch } from '../core/types.js';

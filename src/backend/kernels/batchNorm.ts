@@ -5,7 +5,7 @@
  * rank-1 mean, variance, scale and offset over x's last axis (what tf.layers.batchNormalization
  * gives); anything else, other backends, or no addon: tfjs's own kernel and gradient.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { accelerator } from '../../core/native.js';
 import { asWasm, view, type WasmHeapBackend } from './heap.js';
 import { override } from './shared.js';

@@ -6,7 +6,7 @@
  * [oh, ow, b, co], stride = the forward dilation, dilation = the forward stride, 'valid' over x
  * padded or cropped to the forward window; the result [ci, fh, fw, co] is transposed back.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { nativeConvBackpropFilter } from './nativeConv.js';
 import { alignInput, checkDy, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
 

@@ -7,7 +7,7 @@
  *   depthwiseConv2d(stride = forward dilation, dilation = forward stride, 'valid')
  *   -> [1, fh, fw, b*c*m] -> [fh, fw, b, c*m] -> sum over b -> [fh, fw, c, m].
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { alignInput, checkDy, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropFilter';

@@ -7,7 +7,7 @@
  *   depthwiseConv2d(flip(W) as [fh, fw, c*m, 1], stride 1, dilation d, 'valid') -> [b,h,w,c*m]
  *   -> [b,h,w,c,m] -> sum over m -> [b,h,w,c].
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { checkDy, convPad, dilateSpatial, pair, padOrCrop, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropInput';

@@ -4,7 +4,7 @@
  * of one tensor's bytes. A view is taken after every allocation, since growing the heap swaps its
  * buffer.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 
 /** The slice of tfjs-backend-wasm's BackendWasm used here. */
 export interface WasmHeapBackend {

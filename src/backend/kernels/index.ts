@@ -2,7 +2,7 @@
  * The three gradient kernels tfjs-backend-wasm 4.22 lacks, registered so tf.layers CNNs
  * (conv, depthwise, separable) train on wasm instead of falling back to the ~100x slower cpu backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { conv2dBackpropFilterConfig } from './conv2dBackpropFilter.js';
 import { depthwiseBackpropFilterConfig } from './depthwiseBackpropFilter.js';
 import { depthwiseBackpropInputConfig } from './depthwiseBackpropInput.js';

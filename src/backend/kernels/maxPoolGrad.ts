@@ -3,7 +3,7 @@
  * largest kernel of simple-cnn's training step on tfjs-backend-wasm. Same tie rule as the cpu
  * backend (first strict maximum of the window). NHWC float32 only; otherwise the original.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { accelerator } from '../../core/native.js';
 import { asWasm, view } from './heap.js';
 import { convPad, override, pair, roundingMode } from './shared.js';

@@ -6,7 +6,7 @@
  * of the gain on a ResNet-8 step (see bench/train.ts). Each function returns null for a case it
  * does not cover (no addon, NCHW, non-float32, another activation) so the caller falls back.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { accelerator } from '../../core/native.js';
 import { asWasm, view } from './heap.js';
 import { convPad, override, pair, roundingMode } from './shared.js';

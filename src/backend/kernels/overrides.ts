@@ -7,7 +7,7 @@
  * Each replacement keeps the original's setup/dispose and hands any case it does not cover
  * (NCHW, non-float dtypes, ranks XNNPACK cannot broadcast) back to the original kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { bytes, asWasm } from './heap.js';
 import { nativeConvBackpropInput } from './nativeConv.js';
 import { convPad, dilateSpatial, override, padOrCrop, pair, roundingMode, shape4, withInputs } from './shared.js';

@@ -5,7 +5,7 @@
  * memory copies (tileLeading in overrides.ts). The values are identical (x * 1 and x / n are exact
  * either way round); on other backends tfjs's own gradients run.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 
 const MARK = Symbol.for('mixstream.reduce-gradient');
 

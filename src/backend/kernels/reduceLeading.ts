@@ -5,7 +5,7 @@
  * cost of a ResNet-8 step once the convolutions were native. Other axes, dtypes, or no addon:
  * the original kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { accelerator } from '../../core/native.js';
 import { asWasm, view } from './heap.js';
 import { override } from './shared.js';

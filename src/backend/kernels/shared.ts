@@ -3,7 +3,7 @@
  * pad-or-crop, and replacing one of wasm's own kernels. The kernels are written with tf ops so every step runs on whatever backend is
  * active (wasm, when tfjs dispatches to them), never by copying data to the cpu backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 
 /** The padding forms tfjs convolutions accept, as they arrive in kernel attributes. */
 export type ConvPad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
