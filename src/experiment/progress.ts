@@ -115,7 +115,9 @@ export class ProgressPrinter {
         break;
       case 'run-stopped':
         this.inFlight.delete(`${e.arm}|${e.seed}`);
-        this.line(`  stopped ${e.arm} seed ${e.seed} (its last finished epoch is checkpointed)`);
+        this.line(
+          `  stopped ${e.arm} seed ${e.seed} (${e.checkpointed > 0 ? `checkpointed after epoch ${e.checkpointed}/${e.epochs}: a rerun resumes there` : 'no epoch finished: a rerun starts it afresh'})`,
+        );
         break;
     }
   };

@@ -86,7 +86,14 @@ export type ProgressEvent =
       readonly etaSeconds: number | undefined;
     }
   | { readonly type: 'run-end'; readonly arm: string; readonly seed: number; readonly record: RunRecord }
-  | { readonly type: 'run-stopped'; readonly arm: string; readonly seed: number };
+  | {
+      readonly type: 'run-stopped';
+      readonly arm: string;
+      readonly seed: number;
+      /** The last epoch on disk in its checkpoint, where a rerun resumes; 0: none finished. */
+      readonly checkpointed: number;
+      readonly epochs: number;
+    };
 
 /** A deterministic share of the plan: runs i with i % count === index. */
 export interface Shard {
@@ -613,7 +620,14 @@ async function runPlanned(
         runs: todo.length,
         pipeline: runPipeline(ctx, p.arm, p.seed).describe(),
       });
-      const onEvent = onTrainEvent(p, run);
+      const report = onTrainEvent(p, run);
+      // Epoch events come once the epoch's checkpoint is on disk.
+      let checkpointed = 0;
+      const onEvent = (e: TrainEvent): void => {
+        if (e.type === 'epoch') checkpointed = e.record.epoch;
+        else if (e.type === 'resume') checkpointed = e.epoch;
+        report(e);
+      };
       // Slot 0 is this process; slot i > 0 is worker i - 1.
       const outcome =
         pool && slot > 0
@@ -624,7 +638,7 @@ async function runPlanned(
               onEvent,
             });
       if (outcome.kind === 'stopped') {
-        emit({ type: 'run-stopped', arm: p.arm.name, seed: p.seed });
+        emit({ type: 'run-stopped', arm: p.arm.name, seed: p.seed, checkpointed, epochs: config.epochs });
         return 'stopped';
       }
       done.set(p.key, outcome.record);

@@ -111,4 +111,40 @@ describe('runAblation', () => {
     await expect(runAblation({ ...DEFAULT_CONFIG, data: path.join(dir, 'missing'), out: dir })).rejects.toBeInstanceOf(InputError);
     await expect(openImageFolderData(dir, { validationSplit: 0.2 })).rejects.toThrow(/holds no class folders/);
   });
+
+  it('a stopped run says where a rerun resumes: after its last checkpointed epoch, or afresh', async () => {
+    const dir = await tempDir();
+    const data = path.join(dir, 'data');
+    await writeSyntheticFolder(data, { classes: 2, perClass: 10, seed: 8, minSide: 12, maxSide: 20 });
+    const config: AblationConfig = {
+      ...DEFAULT_CONFIG,
+      data,
+      arms: ['baseline'],
+      seeds: [1],
+      epochs: 3,
+      size: 8,
+      batchSize: 4,
+      backend: 'wasm',
+      out: path.join(dir, 'out'),
+    };
+    /** Stops in epoch `at`'s first batch; the run-stopped event. */
+    const stopIn = async (at: number, out: string): Promise<unknown> => {
+      const stop = new AbortController();
+      let stopped: unknown;
+      const r = await runAblation(
+        { ...config, out: path.join(dir, out) },
+        {
+          signal: stop.signal,
+          onProgress: (e) => {
+            if (e.type === 'batch' && e.epoch === at) stop.abort();
+            if (e.type === 'run-stopped') stopped = e;
+          },
+        },
+      );
+      expect(r.interrupted).toBe(true);
+      return stopped;
+    };
+    expect(await stopIn(2, 'two')).toEqual({ type: 'run-stopped', arm: 'baseline', seed: 1, checkpointed: 1, epochs: 3 });
+    expect(await stopIn(1, 'one')).toEqual({ type: 'run-stopped', arm: 'baseline', seed: 1, checkpointed: 0, epochs: 3 });
+  }, 60_000);
 });
