@@ -53,26 +53,35 @@ export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOption
     // waste) the pipeline's epoch 0, so fitDataset's epoch e would be the pipeline's e + 1.
     let started: ReturnType<(typeof iterable)[typeof Symbol.asyncIterator]> | undefined;
     let lastTurn = performance.now();
+    const read = async (): Promise<IteratorResult<tf.TensorContainerObject>> => {
+      // With the batches already in memory a whole epoch runs in microtasks, so the caller's I/O
+      // callbacks, timers, signals and IPC waited for its end (an ablation's p90 event-loop delay
+      // was 132 ms, and a --jobs worker waited ~1.2 s for its next run): a turn every LOOP_TURN_MS.
+      if (performance.now() - lastTurn > LOOP_TURN_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastTurn = performance.now();
+      }
+      const it = (started ??= iterable[Symbol.asyncIterator]());
+      const r = await it.next();
+      if (r.done) {
+        options.onEpochEnd?.(it.stats);
+        return { done: true, value: undefined };
+      }
+      const tensors = batchTensors(r.value);
+      // wasm copies the values into its own memory as the tensor is made (cpu, webgl and
+      // tfjs-node keep or upload them later): then the batch's memory can take the next batch.
+      if (owned && backendCopies()) it.release(r.value);
+      return { done: false, value: tensors };
+    };
+    // tf.data's prefetch calls next() again before earlier calls resolve. Each call reads after
+    // the one before it: a call made while another waits for its turn would otherwise read first,
+    // and batches came out of order (or one after the end, lost).
+    let previous: Promise<unknown> = Promise.resolve();
     return {
-      async next(): Promise<IteratorResult<tf.TensorContainerObject>> {
-        // With the batches already in memory a whole epoch runs in microtasks, so the caller's I/O
-        // callbacks, timers, signals and IPC waited for its end (an ablation's p90 event-loop delay
-        // was 132 ms, and a --jobs worker waited ~1.2 s for its next run): a turn every LOOP_TURN_MS.
-        if (performance.now() - lastTurn > LOOP_TURN_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          lastTurn = performance.now();
-        }
-        const it = (started ??= iterable[Symbol.asyncIterator]());
-        const r = await it.next();
-        if (r.done) {
-          options.onEpochEnd?.(it.stats);
-          return { done: true, value: undefined };
-        }
-        const tensors = batchTensors(r.value);
-        // wasm copies the values into its own memory as the tensor is made (cpu, webgl and
-        // tfjs-node keep or upload them later): then the batch's memory can take the next batch.
-        if (owned && backendCopies()) it.release(r.value);
-        return { done: false, value: tensors };
+      next(): Promise<IteratorResult<tf.TensorContainerObject>> {
+        const result = previous.then(read);
+        previous = result.catch(() => undefined);
+        return result;
       },
     } as unknown as Iterator<tf.TensorContainerObject>;
   });

@@ -168,6 +168,27 @@ describe('the sink iterator', () => {
     expect(seen).toEqual([2, 2, 2, 1]);
   });
 
+  it('keeps overlapping next() calls in order through toTfDataset when the event loop takes its turn', async () => {
+    await tf.setBackend('cpu');
+    const n = 12;
+    const it = await toTfDataset(countingSource(n).source.pipe(batch(2))).iterator();
+    // Each image is filled with index / n: the first value of xs names the batch's first sample.
+    const first = async (r: Promise<IteratorResult<tf.TensorContainer>>): Promise<number> => {
+      const { value } = await r;
+      const { xs, ys } = value as { xs: tf.Tensor; ys: tf.Tensor };
+      const index = Math.round((xs.dataSync()[0] as number) * n);
+      tf.dispose([xs, ys]);
+      return index;
+    };
+    expect(await first(it.next())).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the loop's turn is due at the next call
+    // As tf.data's prefetch does: two calls at once, and a third as soon as the first resolves.
+    const a = it.next();
+    const b = it.next();
+    const c = a.then(() => it.next());
+    expect(await Promise.all([first(a), first(b), first(c)])).toEqual([2, 4, 6]);
+  });
+
   it('ends a next() still waiting when return() is called', async () => {
     const it = toAsyncIterable(NEVER)[Symbol.asyncIterator]();
     const pending = it.next();
