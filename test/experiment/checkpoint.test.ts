@@ -8,27 +8,12 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointFile, decodeCheckpoint, encodeCheckpoint, removeCheckpoint, type Checkpoint } from '../../src/experiment/checkpoint.js';
-import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/config.js';
 import { prepareAblation } from '../../src/experiment/runner.js';
 import { trainRun, type TrainEvent } from '../../src/experiment/train.js';
-import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
-import { tempDir } from '../helpers.js';
+import { tinyAblation } from './helpers.js';
 
 async function prepared(seed: number) {
-  const dir = await tempDir();
-  const data = path.join(dir, 'data');
-  await writeSyntheticFolder(data, { classes: 2, perClass: 8, seed, minSide: 12, maxSide: 16 });
-  const config: AblationConfig = {
-    ...DEFAULT_CONFIG,
-    data,
-    arms: ['baseline'],
-    seeds: [1],
-    epochs: 3,
-    size: 8,
-    batchSize: 4,
-    backend: 'wasm',
-    out: path.join(dir, 'out'),
-  };
+  const { dir, config } = await tinyAblation(seed);
   const p = await prepareAblation(config);
   return { dir, p, arm: p.registry.get('baseline') };
 }

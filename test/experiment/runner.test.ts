@@ -10,6 +10,7 @@ import { mixup } from '../../src/operators/index.js';
 import { runAblation } from '../../src/experiment/runner.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
+import { tinyAblation } from './helpers.js';
 
 describe('runAblation', () => {
   it('gives the same numbers for the same seeds, and runs user arms from an extended registry', async () => {
@@ -113,20 +114,7 @@ describe('runAblation', () => {
   });
 
   it('a stopped run says where a rerun resumes: after its last checkpointed epoch, or afresh', async () => {
-    const dir = await tempDir();
-    const data = path.join(dir, 'data');
-    await writeSyntheticFolder(data, { classes: 2, perClass: 10, seed: 8, minSide: 12, maxSide: 20 });
-    const config: AblationConfig = {
-      ...DEFAULT_CONFIG,
-      data,
-      arms: ['baseline'],
-      seeds: [1],
-      epochs: 3,
-      size: 8,
-      batchSize: 4,
-      backend: 'wasm',
-      out: path.join(dir, 'out'),
-    };
+    const { dir, config } = await tinyAblation(8);
     /** Stops in epoch `at`'s first batch; the run-stopped event. */
     const stopIn = async (at: number, out: string): Promise<unknown> => {
       const stop = new AbortController();
