@@ -12,7 +12,7 @@
  * mixing counts, and each tensor's name, shape and dtype); zeros up to a multiple of 8; then each
  * tensor's elements in the header's order, 4 bytes each in the writer's byte order.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import path from 'node:path';
 import tf from '#tfjs';
@@ -160,7 +160,7 @@ export async function readCheckpoint(
   try {
     bytes = await readFile(file);
   } catch {
-    const former = await readFile(formerFile(file)).then(
+    const former = await access(formerFile(file)).then(
       () => true,
       () => false,
     );
