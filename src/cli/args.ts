@@ -1,11 +1,11 @@
 /** `mixstream ablate` flags: parsing and validation by hand (node:util parseArgs), help text. */
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
-import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../experiment/config.js';
+import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
-import { checkTrainingShape, DEFAULT_MAX_PIXELS, TRAINING_MEMORY_BUDGET } from '../experiment/limits.js';
+import { checkTrainingShape, DEFAULT_MAX_PIXELS, TRAINING_MEMORY_BUDGET } from '../experiment/plan/limits.js';
 import { MODEL_NAMES, type ModelName } from '../models/names.js';
-import { checkRecipe, DEFAULT_RECIPE, type Recipe } from '../experiment/recipe.js';
+import { checkRecipe, DEFAULT_RECIPE, type Recipe } from '../experiment/plan/recipe.js';
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {

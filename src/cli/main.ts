@@ -12,10 +12,10 @@ import { pathToFileURL } from 'node:url';
 // Only modules that do not load tfjs are imported here: the flags are checked, and the --jobs
 // workers forked (prestartWorkers), before this process loads tfjs, the backend and the data (the
 // dynamic imports below), so that the workers load theirs meanwhile.
-import { DEFAULT_CONFIG } from '../experiment/config.js';
+import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
-import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/pool.js';
-import { ProgressPrinter } from '../experiment/progress.js';
+import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/run/pool.js';
+import { ProgressPrinter } from './progress.js';
 import { percent } from '../report/html.js';
 import { comparisonText } from '../report/comparison.js';
 import { systemRoot } from '../sources/files.js';
@@ -74,8 +74,8 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return 0;
   }
   if (command.kind === 'arms') {
-    const { buildArm, defaultArmRegistry, plainPipeline } = await import('../experiment/arms.js');
-    const { withRecipeArms } = await import('../experiment/recipeArms.js');
+    const { buildArm, defaultArmRegistry, plainPipeline } = await import('../experiment/plan/arms.js');
+    const { withRecipeArms } = await import('../experiment/plan/recipeArms.js');
     const registry = withRecipeArms(defaultArmRegistry());
     const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
     for (const name of registry.names()) {
@@ -128,9 +128,9 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
   if (jobs > 1) prestartWorkers(jobs - 1);
   try {
-    const { defaultArmRegistry } = await import('../experiment/arms.js');
-    const { withRecipeArms } = await import('../experiment/recipeArms.js');
-    const { runAblation, validateConfig } = await import('../experiment/runner.js');
+    const { defaultArmRegistry } = await import('../experiment/plan/arms.js');
+    const { withRecipeArms } = await import('../experiment/plan/recipeArms.js');
+    const { runAblation, validateConfig } = await import('../experiment/run/runner.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.

@@ -5,11 +5,11 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { defaultArmRegistry } from '../experiment/arms.js';
-import type { AblationConfig } from '../experiment/config.js';
+import { defaultArmRegistry } from '../experiment/plan/arms.js';
+import type { AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
-import { openConfigData } from '../experiment/runner.js';
-import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/views.js';
+import { openConfigData } from '../experiment/run/runner.js';
+import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/store/views.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
 
 export interface RebuiltReport {

@@ -1,7 +1,7 @@
 /** The ablation report: HTML (self-contained) and PNG charts, written next to results.json. */
 import path from 'node:path';
-import type { AblationRun } from '../experiment/runner.js';
-import { writeAtomic } from '../experiment/results.js';
+import type { AblationRun } from '../experiment/run/runner.js';
+import { writeAtomic } from '../experiment/store/results.js';
 import { chartRows, metricSpec, specToPng, type ChartMetric } from './charts.js';
 import { renderReportHtml, vegaLibraries } from './html.js';
 import { armSamples } from './samples.js';

@@ -3,8 +3,8 @@
  * histogram of max(lambda, 1 - lambda) as the batches carried it (see experiment/mixstats.ts),
  * summed over seeds. Plain HTML bars: no chart library needed for 20 numbers.
  */
-import { HISTOGRAM_BINS, type MixingStats } from '../experiment/mixstats.js';
-import type { RunRecord } from '../experiment/results.js';
+import { HISTOGRAM_BINS, type MixingStats } from '../experiment/train/mixstats.js';
+import type { RunRecord } from '../experiment/store/results.js';
 import { escapeHtml } from './escape.js';
 
 /** Sums the runs' stats per arm, in `arms` order; arms without stats are left out. */

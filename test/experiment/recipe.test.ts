@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
-import { DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experiment/recipe.js';
-import { applyRecipe } from '../../src/experiment/train.js';
-import { withRecipeArms } from '../../src/experiment/recipeArms.js';
-import { defaultArmRegistry } from '../../src/experiment/arms.js';
+import { DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experiment/plan/recipe.js';
+import { applyRecipe } from '../../src/experiment/train/train.js';
+import { withRecipeArms } from '../../src/experiment/plan/recipeArms.js';
+import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
 
 const cosine: Recipe = { ...DEFAULT_RECIPE, schedule: 'cosine', warmupEpochs: 1 };
 

@@ -1,11 +1,11 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureBuiltinDataset } from '../../src/experiment/builtin.js';
-import { shortHash, stableJson } from '../../src/experiment/config.js';
-import { formatDuration, ProgressPrinter } from '../../src/experiment/progress.js';
-import { csvField, readRuns, resultsCsv, summarize, writeAtomic } from '../../src/experiment/results.js';
-import { meanStd } from '../../src/experiment/stats.js';
+import { ensureBuiltinDataset } from '../../src/experiment/data/builtin.js';
+import { shortHash, stableJson } from '../../src/experiment/plan/config.js';
+import { formatDuration, ProgressPrinter } from '../../src/cli/progress.js';
+import { csvField, readRuns, resultsCsv, summarize, writeAtomic } from '../../src/experiment/store/results.js';
+import { meanStd } from '../../src/experiment/stats/meanSd.js';
 import { runRecord as run, tempDir } from '../helpers.js';
 
 describe('results', () => {

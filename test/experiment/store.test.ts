@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RESULTS_FORMAT, type RunRecord } from '../../src/experiment/results.js';
+import { RESULTS_FORMAT, type RunRecord } from '../../src/experiment/store/results.js';
 import {
   checkOutFolder,
   claimRun,
@@ -17,8 +17,8 @@ import {
   readStore,
   runRecordProblem,
   writeFileAtomic,
-} from '../../src/experiment/store.js';
-import { migrateResultsFile } from '../../src/experiment/views.js';
+} from '../../src/experiment/store/store.js';
+import { migrateResultsFile } from '../../src/experiment/store/views.js';
 import { tempDir } from '../helpers.js';
 
 const epoch = (n: number) => ({

@@ -1,7 +1,7 @@
 /** The ablation's settings, their defaults, and the hash that keys finished runs. */
-import { hashKeys } from '../core/random.js';
-import type { BackendChoice } from '../backend/index.js';
-import type { ModelName } from '../models/index.js';
+import { hashKeys } from '../../core/random.js';
+import type { BackendChoice } from '../../backend/index.js';
+import type { ModelName } from '../../models/index.js';
 import { DEFAULT_RECIPE, type Recipe } from './recipe.js';
 
 export interface AblationConfig {

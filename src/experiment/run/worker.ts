@@ -4,7 +4,7 @@
  * handing it here. Exits when the parent goes (disconnect), so a killed parent leaves no trainer
  * behind; Ctrl-C on the terminal reaches the whole process group and stops it like the parent's 'stop'.
  */
-import { isInputProblem } from './errors.js';
+import { isInputProblem } from '../errors.js';
 import type { FromWorker, ToWorker } from './pool.js';
 import { prepareAblation, trainAndSave, type Prepared } from './runner.js';
 

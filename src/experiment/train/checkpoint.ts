@@ -17,7 +17,7 @@ import { endianness } from 'node:os';
 import path from 'node:path';
 import tf from '#tfjs';
 import type { MixingStats } from './mixstats.js';
-import type { EpochRecord } from './results.js';
+import type { EpochRecord } from '../store/results.js';
 
 const FORMAT = 'mixstream-checkpoint/2';
 const MAGIC = 'MXCK';

@@ -6,13 +6,13 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { defer, from, map, switchMap, type Observable, type OperatorFunction } from 'rxjs';
-import { hashKeys } from '../core/random.js';
-import { filterSamples } from '../operators/filterSamples.js';
-import { detectDataset, openDataset } from '../sources/detect.js';
+import { hashKeys } from '../../core/random.js';
+import { filterSamples } from '../../operators/filterSamples.js';
+import { detectDataset, openDataset } from '../../sources/detect.js';
 import { openImageFolderData, type AblationData } from './data.js';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import type { SourceSample } from './pipeline.js';
-import type { DataError } from '../core/types.js';
+import type { DataError } from '../../core/types.js';
 
 const message = (e: unknown): string =>
   ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');

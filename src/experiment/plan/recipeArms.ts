@@ -3,7 +3,7 @@
  * with one lambda per sample (timm's 'elem' mode) instead of one per batch. Registered in every
  * default registry (see withRecipeArms), listed by `mixstream arms`, run when named in --arms.
  */
-import { cutmix, labelSmoothing, mixup, oneHot } from '../operators/index.js';
+import { cutmix, labelSmoothing, mixup, oneHot } from '../../operators/index.js';
 import { augmentedBatches, type Arm, type ArmRegistry } from './arms.js';
 
 export const RECIPE_ARMS: readonly Arm[] = [

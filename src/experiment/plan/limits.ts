@@ -3,11 +3,11 @@
  * the decoders' pixel limit, and the training step's size (model weights, optimizer state and
  * activations) estimated from the model's options, the image side and the batch size.
  */
-import type { ModelName } from '../models/index.js';
-import { DEFAULT_MAX_PIXELS } from '../core/limits.js';
-import { InputError } from './errors.js';
+import type { ModelName } from '../../models/index.js';
+import { DEFAULT_MAX_PIXELS } from '../../core/limits.js';
+import { InputError } from '../errors.js';
 
-export { DEFAULT_MAX_PIXELS } from '../core/limits.js';
+export { DEFAULT_MAX_PIXELS } from '../../core/limits.js';
 
 /**
  * Largest estimated training-step memory an ablation accepts: 8 GiB. Sized for the machines this

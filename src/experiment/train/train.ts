@@ -6,21 +6,21 @@
  */
 import path from 'node:path';
 import tf from '#tfjs';
-import type { ResolvedBackend } from '../backend/index.js';
+import type { ResolvedBackend } from '../../backend/index.js';
 import { tap } from 'rxjs';
-import { createModel } from '../models/index.js';
-import { loadUserModel, type ModelFiles } from '../models/userModel.js';
-import { toTfDataset } from '../sinks/toTfDataset.js';
-import { prefetch } from '../operators/prefetch.js';
-import { buildArm, type Arm, type ArmOptions, type BuiltArm } from './arms.js';
+import { createModel } from '../../models/index.js';
+import { loadUserModel, type ModelFiles } from '../../models/userModel.js';
+import { toTfDataset } from '../../sinks/toTfDataset.js';
+import { prefetch } from '../../operators/prefetch.js';
+import { buildArm, type Arm, type ArmOptions, type BuiltArm } from '../plan/arms.js';
 import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } from './checkpoint.js';
-import type { AblationConfig } from './config.js';
-import { shortHash } from './config.js';
-import type { AblationData } from './data.js';
+import type { AblationConfig } from '../plan/config.js';
+import { shortHash } from '../plan/config.js';
+import type { AblationData } from '../data/data.js';
 import { MixingObserver } from './mixstats.js';
-import { checkRecipe, learningRateAt, type Recipe } from './recipe.js';
-import type { EpochRecord, RunRecord } from './results.js';
-import { writeFileAtomic } from './store.js';
+import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
+import type { EpochRecord, RunRecord } from '../store/results.js';
+import { writeFileAtomic } from '../store/store.js';
 
 /** What every run of one config shares. */
 export interface TrainContext {

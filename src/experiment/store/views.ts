@@ -6,10 +6,10 @@
  */
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from './errors.js';
-import { dataError } from '../core/types.js';
-import { analyzeRuns } from './analysis.js';
-import { PAIRED_DESIGN } from './design.js';
+import { InputError } from '../errors.js';
+import { dataError } from '../../core/types.js';
+import { analyzeRuns } from '../stats/analysis.js';
+import { PAIRED_DESIGN } from '../stats/design.js';
 import { resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, type ResultsFile, type RunRecord } from './results.js';
 import { configDir, moveAside, readStore, runFileName, runRecordProblem, writeFileAtomic } from './store.js';
 

@@ -7,10 +7,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { AblationConfig } from './config.js';
-import { InputError } from './errors.js';
+import type { AblationConfig } from '../plan/config.js';
+import { InputError } from '../errors.js';
 import type { RunOutcome } from './runner.js';
-import type { TrainEvent } from './train.js';
+import type { TrainEvent } from '../train/train.js';
 
 /** What every worker is told once. */
 export interface WorkerInit {

@@ -12,9 +12,9 @@
  * cannot go below 2/2^n (n = 3: 0.25; n = 6: 0.031). Both are shown; the seeds-needed estimate says
  * how many seeds each would need.
  */
-import { rng } from '../core/random.js';
+import { rng } from '../../core/random.js';
 import { runMetrics, type RunMetric } from './metrics.js';
-import type { RunRecord } from './results.js';
+import type { RunRecord } from '../store/results.js';
 import { tQuantile } from './tdist.js';
 
 export type Verdict = 'better' | 'worse' | 'inconclusive';

@@ -6,7 +6,7 @@
  * an unmixed batch gives 1. Beta(alpha, alpha) is symmetric, so the histogram is of
  * max(lambda, 1 - lambda): 0.5 is an even blend, near 1 the batch was barely touched either way.
  */
-import type { Batch } from '../core/types.js';
+import type { Batch } from '../../core/types.js';
 
 /** Per-run counts; `histogram[i]` counts batches with max(lambda, 1 - lambda) in [0.5 + i/40, 0.5 + (i+1)/40), the last bin closed. */
 export interface MixingStats {

@@ -7,7 +7,7 @@
 import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { writeSyntheticFolder, type SyntheticOptions } from '../sources/synthetic.js';
+import { writeSyntheticFolder, type SyntheticOptions } from '../../sources/synthetic.js';
 
 /** Bump when the options change: a new version is a new folder. */
 // v2: crossed stripes, so a horizontal flip keeps each image in its class.

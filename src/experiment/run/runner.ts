@@ -6,21 +6,21 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
-import { SkipLog } from '../core/types.js';
-import { DecodedImages } from '../decode/memo.js';
-import { MODEL_NAMES } from '../models/index.js';
-import { loadUserModel, readModelFiles, type ModelFiles } from '../models/userModel.js';
-import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from './arms.js';
-import { ensureBuiltinDataset } from './builtin.js';
-import { shortHash, type AblationConfig } from './config.js';
-import { openImageFolderData, type AblationData } from './data.js';
-import { openDetectedData } from './detected.js';
-import { withRecipeArms } from './recipeArms.js';
-import { checkRecipe, DEFAULT_RECIPE } from './recipe.js';
-import { InputError } from './errors.js';
-import { checkTrainingShape } from './limits.js';
-import { skippedFiles, type EpochRecord, type ResultsFile, type RunRecord } from './results.js';
+import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../../backend/index.js';
+import { SkipLog } from '../../core/types.js';
+import { DecodedImages } from '../../decode/memo.js';
+import { MODEL_NAMES } from '../../models/index.js';
+import { loadUserModel, readModelFiles, type ModelFiles } from '../../models/userModel.js';
+import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry } from '../plan/arms.js';
+import { ensureBuiltinDataset } from '../data/builtin.js';
+import { shortHash, type AblationConfig } from '../plan/config.js';
+import { openImageFolderData, type AblationData } from '../data/data.js';
+import { openDetectedData } from '../data/detected.js';
+import { withRecipeArms } from '../plan/recipeArms.js';
+import { checkRecipe, DEFAULT_RECIPE } from '../plan/recipe.js';
+import { InputError } from '../errors.js';
+import { checkTrainingShape } from '../plan/limits.js';
+import { skippedFiles, type EpochRecord, type ResultsFile, type RunRecord } from '../store/results.js';
 import {
   checkOutFolder,
   claimRun,
@@ -31,10 +31,10 @@ import {
   runFileName,
   writeFileAtomic,
   type Claim,
-} from './store.js';
-import { checkpointFile, removeCheckpoint } from './checkpoint.js';
-import { runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from './train.js';
-import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from './views.js';
+} from '../store/store.js';
+import { checkpointFile, removeCheckpoint } from '../train/checkpoint.js';
+import { runKey, runPipeline, trainRun, type TrainContext, type TrainEvent } from '../train/train.js';
+import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from '../store/views.js';
 import { WorkerPool } from './pool.js';
 
 /** What the runner tells a progress display. */

@@ -3,10 +3,10 @@
  * (flow/describe.ts). Arms are plain RxJS operators (experiment/arms.ts); this file keeps the
  * types the results refer to.
  */
-import type { EncodedSample, ImageSample } from '../core/types.js';
+import type { EncodedSample, ImageSample } from '../../core/types.js';
 
-export { describeSteps, descriptionOf, described } from '../flow/describe.js';
-export type { StepDescription } from '../flow/describe.js';
+export { describeSteps, descriptionOf, described } from '../../flow/describe.js';
+export type { StepDescription } from '../../flow/describe.js';
 
 /** What every arm's pipeline starts from: encoded files, or images already decoded (CIFAR, MNIST). */
 export type SourceSample = EncodedSample | ImageSample;

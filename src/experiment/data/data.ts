@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import type { Observable } from 'rxjs';
-import { hashKeys, rng } from '../core/random.js';
-import type { DataError, EncodedSample } from '../core/types.js';
-import { listImageFolder, splitListing, type FolderListing } from '../sources/imageFolder.js';
-import { pipelineSeed, pullSource } from '../sources/pullSource.js';
-import { InputError } from './errors.js';
+import { hashKeys, rng } from '../../core/random.js';
+import type { DataError, EncodedSample } from '../../core/types.js';
+import { listImageFolder, splitListing, type FolderListing } from '../../sources/imageFolder.js';
+import { pipelineSeed, pullSource } from '../../sources/pullSource.js';
+import { InputError } from '../errors.js';
 import type { SourceSample } from './pipeline.js';
 
 /** What the runner needs from a data set. */

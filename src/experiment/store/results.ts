@@ -5,13 +5,13 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BackendKernelsInfo } from '../backend/index.js';
-import type { DataError } from '../core/types.js';
-import type { StepDescription } from './pipeline.js';
-import type { ComparisonSet } from './compare.js';
-import type { AblationWarning } from './warnings.js';
-import type { MixingStats } from './mixstats.js';
-import { meanStd, type MeanStd } from './stats.js';
+import type { BackendKernelsInfo } from '../../backend/index.js';
+import type { DataError } from '../../core/types.js';
+import type { StepDescription } from '../data/pipeline.js';
+import type { ComparisonSet } from '../stats/compare.js';
+import type { AblationWarning } from '../stats/warnings.js';
+import type { MixingStats } from '../train/mixstats.js';
+import { meanStd, type MeanStd } from '../stats/meanSd.js';
 
 export const RESULTS_FORMAT = 'mixstream-ablation/1';
 
