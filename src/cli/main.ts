@@ -94,7 +94,10 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
         ...(command.config === undefined ? {} : { configHash: command.config }),
         ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
       });
-      for (const d of r.views.damaged) io.stderr.write(`mixstream: ${d}\n`);
+      for (const d of r.views.damaged)
+        io.stderr.write(
+          `mixstream: damaged run file ${d.file}: ${d.reason} (left in place; the next ablate sets it aside and trains it again)\n`,
+        );
       const found = r.views.results.runs.filter((x) => x.configHash === r.header.configHash).length;
       io.stdout.write(
         `config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`,
@@ -130,7 +133,8 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   try {
     const { defaultArmRegistry } = await import('../experiment/plan/arms.js');
     const { withRecipeArms } = await import('../experiment/plan/recipeArms.js');
-    const { runAblation, validateConfig } = await import('../experiment/run/runner.js');
+    const { runAblation } = await import('../experiment/run/scheduler.js');
+    const { validateConfig } = await import('../experiment/plan/validate.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.

@@ -4,7 +4,7 @@
  * epoch and run, no control characters; 'quiet' prints nothing.
  */
 import { nativeStatus } from '../core/native.js';
-import type { ProgressEvent } from '../experiment/run/runner.js';
+import type { ProgressEvent } from '../experiment/run/events.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'quiet';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { defaultArmRegistry } from '../experiment/plan/arms.js';
 import type { AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
-import { openConfigData } from '../experiment/run/runner.js';
+import { openConfigData } from '../experiment/data/open.js';
 import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/store/views.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
 

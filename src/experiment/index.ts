@@ -1,4 +1,8 @@
-/** Ablations: arms as described operator compositions, a resumable runner, results with mean and std across seeds. */
+/**
+ * Ablations: arms as described operator compositions (plan/), a resumable scheduler over processes
+ * (run/), one run's training (train/), a run store with views (store/), and paired comparisons
+ * across seeds with their statistics (stats/). Data opening and splitting: data/.
+ */
 export {
   ArmRegistry,
   augmentArm,
@@ -15,7 +19,8 @@ export {
 } from './plan/arms.js';
 export type { AnyOperator, Arm, ArmOperators, ArmOptions, BuiltArm } from './plan/arms.js';
 export { BUILTIN_OPTIONS, BUILTIN_VERSION, cacheRoot, ensureBuiltinDataset } from './data/builtin.js';
-export { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, shortHash, stableJson } from './plan/config.js';
+export { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from './plan/config.js';
+export { checkpointFile, configDir, runFileName, runKey, shortHash, stableJson } from './plan/identity.js';
 export type { AblationConfig } from './plan/config.js';
 export { openImageFolderData } from './data/data.js';
 export { openDetectedData } from './data/detected.js';
@@ -25,25 +30,28 @@ export { describeSteps, descriptionOf, described } from './data/pipeline.js';
 export type { SourceSample, StepDescription } from './data/pipeline.js';
 export { formatDuration, ProgressPrinter } from '../cli/progress.js';
 export type { ProgressMode } from '../cli/progress.js';
-export { csvField, readRuns, RESULTS_FORMAT, resultsCsv, summarize, writeAtomic } from './store/results.js';
-export type { ArmSummary, EpochRecord, ResultsFile, RunRecord } from './store/results.js';
-export { openConfigData, prepareAblation, runAblation, shardShare, trainAndSave, validateConfig } from './run/runner.js';
+export { csvField, readRuns, RESULTS_FORMAT, resultsCsv, summarize } from './store/results.js';
+export type { ArmSummary, ResultsFile } from './store/results.js';
+export { lastEpoch, runRecordProblem } from './record.js';
+export type { EpochRecord, MixingStats, RunExpectation, RunRecord } from './record.js';
+export { openConfigData } from './data/open.js';
+export { prepareAblation, trainAndSave } from './train/prepare.js';
+export type { Prepared, PrepareOptions, RunOutcome } from './train/prepare.js';
+export { runAblation } from './run/scheduler.js';
+export type { AblationRun, RunAblationOptions } from './run/scheduler.js';
+export type { ProgressEvent } from './run/events.js';
+export { planRuns, shardShare } from './plan/planRuns.js';
+export type { PlannedRun, Shard } from './plan/planRuns.js';
+export { validateConfig, validateShard } from './plan/validate.js';
 export { autoJobs } from './run/pool.js';
-export type { AblationRun, Prepared, ProgressEvent, RunAblationOptions, RunOutcome, Shard } from './run/runner.js';
-export {
-  checkOutFolder,
-  claimRun,
-  cleanStaleTemps,
-  HEARTBEAT_SECONDS,
-  LOCK_STALE_SECONDS,
-  readRunFile,
-  readStore,
-  runRecordProblem,
-  writeFileAtomic,
-} from './store/store.js';
-export type { Claim, RunRead } from './store/store.js';
-export { checkpointFile, decodeCheckpoint, type Checkpoint } from './train/checkpoint.js';
-export { runKey, runPipeline, trainRun } from './train/train.js';
+export { cleanStaleTemps, writeFileAtomic } from './store/atomic.js';
+export { claimRun, HEARTBEAT_SECONDS, LOCK_STALE_SECONDS } from './store/locks.js';
+export type { Claim } from './store/locks.js';
+export { checkOutFolder } from './store/outFolder.js';
+export { readRunFile, readStore, setAsideDamaged, tidyStore } from './store/runFiles.js';
+export type { DamagedRun, RunRead } from './store/runFiles.js';
+export { decodeCheckpoint, type Checkpoint } from './train/checkpoint.js';
+export { runPipeline, trainRun } from './train/train.js';
 export type { TrainContext, TrainEvent, TrainRunOptions } from './train/train.js';
 export { migrateResultsFile, missingRuns, readConfigHeader, writeConfigHeader, writeViews } from './store/views.js';
 export type { ConfigHeader, Views } from './store/views.js';
@@ -66,8 +74,8 @@ export type { CompareOptions, Comparison, ComparisonSet, Verdict } from './stats
 export { PAIRED_DESIGN } from './stats/design.js';
 export { bestEpoch, lastKValAccuracy, runMetrics } from './stats/metrics.js';
 export type { RunMetric } from './stats/metrics.js';
-export { barelyActed, batchLambda, MixingObserver } from './train/mixstats.js';
-export type { MixingStats } from './train/mixstats.js';
+export { batchLambda, MixingObserver } from './train/mixstats.js';
+export { barelyActed } from './stats/mixing.js';
 export { checkRecipe, DEFAULT_RECIPE, learningRateAt } from './plan/recipe.js';
 export { applyRecipe } from './train/train.js';
 export type { Recipe } from './plan/recipe.js';

@@ -9,7 +9,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/cli/args.js';
-import { shardShare } from '../../src/experiment/run/runner.js';
+import { shardShare } from '../../src/experiment/plan/planRuns.js';
 import { tempDir } from '../helpers.js';
 import { repo } from './helpers.js';
 

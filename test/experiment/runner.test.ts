@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/plan/c
 import { openImageFolderData } from '../../src/experiment/data/data.js';
 import { InputError } from '../../src/experiment/errors.js';
 import { mixup } from '../../src/operators/index.js';
-import { runAblation } from '../../src/experiment/run/runner.js';
+import { runAblation } from '../../src/experiment/run/scheduler.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
 import { tinyAblation } from './helpers.js';

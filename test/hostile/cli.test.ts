@@ -12,7 +12,7 @@ import { cli } from '../../src/cli/main.js';
 import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
 import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
 import { InputError } from '../../src/experiment/errors.js';
-import { validateConfig } from '../../src/experiment/run/runner.js';
+import { validateConfig } from '../../src/experiment/plan/validate.js';
 import type { ResultsFile } from '../../src/experiment/store/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { repo, runCli } from '../cli/helpers.js';

@@ -9,7 +9,16 @@ import type { Observable, OperatorFunction } from 'rxjs';
 import type { Batch, DataError } from '../../core/types.js';
 import type { DecodedImages } from '../../decode/memo.js';
 import { describeSteps, descriptionOf, type StepDescription } from '../../flow/describe.js';
-import { augment, batch, cutmix, mixup, normalizeResize, oneHot, shuffleWindow, type NormalizeResizeOptions } from '../../operators/index.js';
+import {
+  augment,
+  batch,
+  cutmix,
+  mixup,
+  normalizeResize,
+  oneHot,
+  shuffleWindow,
+  type NormalizeResizeOptions,
+} from '../../operators/index.js';
 import type { SourceSample } from '../data/pipeline.js';
 
 /** What every arm of one ablation shares. */

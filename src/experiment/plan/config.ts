@@ -1,5 +1,4 @@
-/** The ablation's settings, their defaults, and the hash that keys finished runs. */
-import { hashKeys } from '../../core/random.js';
+/** The ablation's settings and their defaults (what identifies a run: identity.ts). */
 import type { BackendChoice } from '../../backend/index.js';
 import type { ModelName } from '../../models/index.js';
 import { DEFAULT_RECIPE, type Recipe } from './recipe.js';
@@ -74,22 +73,3 @@ export const DEFAULT_CONFIG: AblationConfig = {
   shuffleWindow: 256,
   out: 'ablation-results',
 };
-
-/** Stable JSON: object keys sorted, so equal configs hash equally. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** An 8-hex-digit hash of a JSON-able value. */
-export function shortHash(value: unknown): string {
-  return hashKeys([stableJson(value)])
-    .toString(16)
-    .padStart(8, '0');
-}

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { AblationConfig } from '../plan/config.js';
 import { InputError } from '../errors.js';
-import type { RunOutcome } from './runner.js';
+import type { RunOutcome } from '../train/prepare.js';
 import type { TrainEvent } from '../train/train.js';
 
 /** What every worker is told once. */

@@ -6,7 +6,7 @@
  */
 import { isInputProblem } from '../errors.js';
 import type { FromWorker, ToWorker } from './pool.js';
-import { prepareAblation, trainAndSave, type Prepared } from './runner.js';
+import { prepareAblation, trainAndSave, type Prepared } from '../train/prepare.js';
 
 // A send can still fail when the parent is gone (EPIPE: it failed and exited while this worker
 // prepared). Nobody is left to tell then, and this worker exits on 'disconnect'; a parent that is

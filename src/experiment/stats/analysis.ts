@@ -3,8 +3,8 @@
  * alone (plus the split sizes): a report rebuilt from a run store calls this and gets the same.
  */
 import { compareArms, separationEpoch, type ComparisonSet } from './compare.js';
-import { barelyActed } from '../train/mixstats.js';
-import type { RunRecord } from '../store/results.js';
+import { barelyActed } from './mixing.js';
+import type { RunRecord } from '../record.js';
 import { ablationWarnings, type AblationWarning } from './warnings.js';
 
 export interface AnalysisOptions {

@@ -14,7 +14,7 @@
  */
 import { rng } from '../../core/random.js';
 import { runMetrics, type RunMetric } from './metrics.js';
-import type { RunRecord } from '../store/results.js';
+import type { RunRecord } from '../record.js';
 import { tQuantile } from './tdist.js';
 
 export type Verdict = 'better' | 'worse' | 'inconclusive';

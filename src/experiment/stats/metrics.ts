@@ -4,7 +4,7 @@
  * epochs smooths epoch-to-epoch jitter; the best epoch is chosen on validation and so is optimistic
  * (it picks on the split it reports); a test split, scored once at the end, is the honest one.
  */
-import type { EpochRecord, RunRecord } from '../store/results.js';
+import type { EpochRecord, RunRecord } from '../record.js';
 
 /** A headline metric: how to read it from a run and which way is better. */
 export interface RunMetric {

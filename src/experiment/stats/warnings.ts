@@ -5,7 +5,7 @@
  * split sizes alone, so a report rebuilt from stored runs says the same.
  */
 import type { ComparisonSet } from './compare.js';
-import type { RunRecord } from '../store/results.js';
+import type { RunRecord } from '../record.js';
 import { tQuantile } from './tdist.js';
 
 export interface AblationWarning {

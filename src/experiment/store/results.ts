@@ -1,61 +1,20 @@
 /**
- * The results file's shapes: every arm, seed and epoch, with what produced it. Since the run store
- * (store.ts), results.json is a view rebuilt from OUT/runs (views.ts); runs are keyed by arm, seed
- * and a hash of everything else that affects the numbers.
+ * The results file's shape (results.json: every arm, seed and epoch, with what produced it), its
+ * per-arm summary and results.csv. results.json is a view rebuilt from the run store, OUT/runs
+ * (views.ts; a run's own record: ../record.ts); runs are keyed by arm, seed and a hash of
+ * everything else that affects the numbers (plan/identity.ts).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { BackendKernelsInfo } from '../../backend/index.js';
 import type { DataError } from '../../core/types.js';
-import type { StepDescription } from '../data/pipeline.js';
 import type { ComparisonSet } from '../stats/compare.js';
 import type { AblationWarning } from '../stats/warnings.js';
-import type { MixingStats } from '../train/mixstats.js';
 import { meanStd, type MeanStd } from '../stats/meanSd.js';
+import type { EpochRecord, RunRecord } from '../record.js';
+
+export type { EpochRecord, RunRecord } from '../record.js';
 
 export const RESULTS_FORMAT = 'mixstream-ablation/1';
-
-/** One epoch of one run. Metrics are the Keras ones: accuracy against the (possibly mixed) targets' argmax. */
-export interface EpochRecord {
-  /** From 1. */
-  readonly epoch: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly valLoss: number;
-  readonly valAccuracy: number;
-  /** Wall seconds of the epoch, validation included. */
-  readonly seconds: number;
-  /** Wall seconds of the training batches alone. */
-  readonly trainSeconds: number;
-  /** Training images per second (train images / trainSeconds). */
-  readonly imagesPerSecond: number;
-}
-
-/** One finished (arm, seed) run. */
-export interface RunRecord {
-  /** arm|seed|configHash|pipelineHash: what resume matches on. */
-  readonly key: string;
-  readonly configHash: string;
-  readonly arm: string;
-  readonly seed: number;
-  /** The backend it ran on (resolved name, e.g. 'wasm'). */
-  readonly backend: string;
-  readonly pipeline: {
-    readonly train: string;
-    readonly trainSteps: readonly StepDescription[];
-    readonly validation: string;
-    readonly validationSteps: readonly StepDescription[];
-  };
-  readonly model: { readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly parameters: number };
-  readonly epochs: readonly EpochRecord[];
-  /** The test split, scored once after the last epoch (absent when the data has none). */
-  readonly test?: { readonly loss: number; readonly accuracy: number; readonly images: number };
-  /** What the arm's mixing did to the training targets (mixstats.ts); absent in older files. */
-  readonly mixing?: MixingStats;
-  readonly seconds: number;
-  readonly finishedAt: string; /** Files skipped (onError 'skip') in the process that trained it, up to its end. */
-  readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
-}
 
 /** Per-arm aggregates over seeds, for the current config. */
 export interface ArmSummary {
@@ -122,18 +81,6 @@ export function skippedFiles(errors: readonly DataError[]): Array<{ path: string
   const seen = new Map<string, { path: string; reason: string }>();
   for (const e of errors) if (!seen.has(e.origin)) seen.set(e.origin, { path: e.origin, reason: e.reason });
   return [...seen.values()];
-}
-
-/** Writes text to `file` via a temp file in the same folder and a rename: readers never see half a file. */
-export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
-  try {
-    await writeFile(temp, data);
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }
 
 /** Reads earlier runs from `file`; none when it is missing, unreadable or of another format. */

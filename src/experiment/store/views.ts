@@ -11,7 +11,10 @@ import { dataError } from '../../core/types.js';
 import { analyzeRuns } from '../stats/analysis.js';
 import { PAIRED_DESIGN } from '../stats/design.js';
 import { resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, type ResultsFile, type RunRecord } from './results.js';
-import { configDir, moveAside, readStore, runFileName, runRecordProblem, writeFileAtomic } from './store.js';
+import { configDir, runFileName } from '../plan/identity.js';
+import { runRecordProblem } from '../record.js';
+import { writeFileAtomic } from './atomic.js';
+import { moveAside, readStore, type DamagedRun } from './runFiles.js';
 
 export const CONFIG_FORMAT = 'mixstream-config/1';
 
@@ -65,8 +68,8 @@ export interface Views {
   readonly resultsPath: string;
   readonly csvPath: string;
   readonly missing: ReadonlyArray<{ arm: string; seed: number }>;
-  /** Damaged store files moved aside while reading, one line each. */
-  readonly damaged: readonly string[];
+  /** Damaged run files found (left where they are: see setAsideDamaged). */
+  readonly damaged: readonly DamagedRun[];
 }
 
 /**
@@ -120,7 +123,7 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     resultsPath,
     csvPath,
     missing,
-    damaged: store.damaged.map((d) => `moved damaged run file ${d.file} aside to ${path.basename(d.movedTo)}: ${d.reason}`),
+    damaged: store.damaged,
   };
 }
 
@@ -149,7 +152,7 @@ export async function migrateResultsFile(out: string): Promise<string[]> {
     parsed = {};
     problem = text.length === 0 ? 'empty' : `not JSON (${(error as Error).message.split('\n')[0]})`;
   }
-  // Only whether a store is there: reading it here would move damaged files aside unreported.
+  // Only whether a store is there.
   const storeHasRuns = (await readdir(path.join(path.resolve(out), 'runs')).catch(() => [])).length > 0;
   if (problem !== undefined) {
     if (!storeHasRuns)

@@ -14,9 +14,8 @@
  */
 import { access, readFile, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import path from 'node:path';
 import tf from '#tfjs';
-import type { MixingStats } from './mixstats.js';
+import type { MixingStats } from '../record.js';
 import type { EpochRecord } from '../store/results.js';
 
 const FORMAT = 'mixstream-checkpoint/2';
@@ -140,9 +139,6 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | string {
     ...(h.mixing === undefined ? {} : { mixing: h.mixing }),
   };
 }
-
-/** The checkpoint file of a run in its config's folder. */
-export const checkpointFile = (dir: string, arm: string, seed: number): string => path.join(dir, `${arm}-s${seed}.checkpoint`);
 
 /** Where mixstream before format 2 kept it (JSON of base64): never loaded, said and removed with the run's. */
 const formerFile = (file: string): string => `${file}.json`;

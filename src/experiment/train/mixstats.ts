@@ -7,16 +7,7 @@
  * max(lambda, 1 - lambda): 0.5 is an even blend, near 1 the batch was barely touched either way.
  */
 import type { Batch } from '../../core/types.js';
-
-/** Per-run counts; `histogram[i]` counts batches with max(lambda, 1 - lambda) in [0.5 + i/40, 0.5 + (i+1)/40), the last bin closed. */
-export interface MixingStats {
-  readonly batches: number;
-  /** Batches in which some label mass moved (lambda < 1 - 1e-6). */
-  readonly mixedBatches: number;
-  /** Mixed batches whose blend was negligible: max(lambda, 1 - lambda) > 0.99. */
-  readonly barelyMixedBatches: number;
-  readonly histogram: readonly number[];
-}
+import type { MixingStats } from '../record.js';
 
 export const HISTOGRAM_BINS = 20;
 
@@ -60,26 +51,3 @@ export class MixingObserver {
     return { batches: this.batches, mixedBatches: this.mixed, barelyMixedBatches: this.barely, histogram: [...this.bins] };
   }
 }
-
-/** Arms whose operator barely acted: mixed in fewer than 5% of batches although it mixes at all, or blended negligibly in most mixed batches. */
-export function barelyActed(
-  runs: ReadonlyArray<{ readonly arm: string; readonly mixing?: MixingStats }>,
-): Array<{ arm: string; why: string }> {
-  const byArm = new Map<string, MixingStats[]>();
-  for (const r of runs) if (r.mixing) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r.mixing]);
-  const out: Array<{ arm: string; why: string }> = [];
-  for (const [arm, list] of byArm) {
-    const batches = list.reduce((a, s) => a + s.batches, 0);
-    const mixed = list.reduce((a, s) => a + s.mixedBatches, 0);
-    const barely = list.reduce((a, s) => a + s.barelyMixedBatches, 0);
-    if (mixed === 0) continue; // an arm that never mixes is not a mixing arm
-    if (mixed - barely < 0.5 * batches)
-      out.push({
-        arm,
-        why: `${pct(barely / batches)} of batches had lambda above 0.99 (or below 0.01), ${pct((batches - mixed) / batches)} were not mixed at all`,
-      });
-  }
-  return out;
-}
-
-const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;

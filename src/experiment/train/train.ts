@@ -2,7 +2,7 @@
  * Trains ONE (arm, seed) run: a freshly seeded zoo model, fitDataset on the arm's pipeline,
  * validated on the shared split every epoch, with a checkpoint after every epoch so a killed run
  * resumes at its last finished epoch. Knows nothing of plans, claims, processes or views: the
- * scheduler (runner.ts) decides what to train where, the store (store.ts) keeps what is finished.
+ * scheduler (run/scheduler.ts) decides what to train where, the store (store/) keeps what is finished.
  */
 import path from 'node:path';
 import tf from '#tfjs';
@@ -15,12 +15,12 @@ import { prefetch } from '../../operators/prefetch.js';
 import { buildArm, type Arm, type ArmOptions, type BuiltArm } from '../plan/arms.js';
 import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } from './checkpoint.js';
 import type { AblationConfig } from '../plan/config.js';
-import { shortHash } from '../plan/config.js';
+import { runKey } from '../plan/identity.js';
 import type { AblationData } from '../data/data.js';
 import { MixingObserver } from './mixstats.js';
 import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
-import type { EpochRecord, RunRecord } from '../store/results.js';
-import { writeFileAtomic } from '../store/store.js';
+import type { EpochRecord, RunRecord } from '../record.js';
+import { writeFileAtomic } from '../store/atomic.js';
 
 /** What every run of one config shares. */
 export interface TrainContext {
@@ -64,10 +64,6 @@ export interface TrainRunOptions {
 export function runPipeline(ctx: Pick<TrainContext, 'armOptions' | 'prefetch'>, arm: Arm, seed: number): BuiltArm {
   return buildArm(arm, seed, ctx.armOptions, prefetch(ctx.prefetch));
 }
-
-/** arm|seed|configHash|pipelineHash: what a finished run is matched on. */
-export const runKey = (arm: string, seed: number, configHash: string, pipeline: BuiltArm): string =>
-  `${arm}|${seed}|${configHash}|${shortHash(pipeline.steps)}`;
 
 const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
   for (const n of names) {
