@@ -15,6 +15,7 @@
 import { rng } from '../../core/random.js';
 import { runMetrics, type RunMetric } from './metrics.js';
 import type { RunRecord } from '../record.js';
+import { meanSd } from './meanSd.js';
 import { tQuantile } from './tdist.js';
 
 export type Verdict = 'better' | 'worse' | 'inconclusive';
@@ -89,14 +90,6 @@ export interface ComparisonSet {
 
 export const DECIDED_BY =
   'Holm-corrected exact sign-flip p: it assumes nothing about the shape of the differences, which a handful of seeds cannot check; the t interval (assumes normal differences) is shown for the size of the effect';
-
-/** Mean and sample SD. */
-function meanSd(xs: readonly number[]): { mean: number; sd: number } {
-  const n = xs.length;
-  const mean = n === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : Number.NaN;
-  return { mean, sd };
-}
 
 /** The two-sided `level` Student t interval of the mean of `xs`; null below 2 values. */
 export function tInterval(xs: readonly number[], level = 0.95): [number, number] | null {

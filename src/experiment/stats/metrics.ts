@@ -4,7 +4,7 @@
  * epochs smooths epoch-to-epoch jitter; the best epoch is chosen on validation and so is optimistic
  * (it picks on the split it reports); a test split, scored once at the end, is the honest one.
  */
-import type { EpochRecord, RunRecord } from '../record.js';
+import { lastEpoch, type RunRecord } from '../record.js';
 
 /** A headline metric: how to read it from a run and which way is better. */
 export interface RunMetric {
@@ -18,8 +18,6 @@ export interface RunMetric {
   /** The value of one run, NaN when the run does not have it. */
   readonly of: (run: RunRecord) => number;
 }
-
-const last = (run: RunRecord): EpochRecord | undefined => run.epochs[run.epochs.length - 1];
 
 /** The epoch (from 1) with the highest validation accuracy; the first one on ties. */
 export function bestEpoch(run: RunRecord): number {
@@ -57,7 +55,7 @@ export function runMetrics(lastK = 3): RunMetric[] {
       label: 'val accuracy, final epoch',
       higherIsBetter: true,
       kind: 'accuracy',
-      of: (r) => last(r)?.valAccuracy ?? Number.NaN,
+      of: (r) => lastEpoch(r)?.valAccuracy ?? Number.NaN,
     },
     {
       key: 'bestValAccuracy',
@@ -66,6 +64,12 @@ export function runMetrics(lastK = 3): RunMetric[] {
       kind: 'accuracy',
       of: (r) => r.epochs[bestEpoch(r) - 1]?.valAccuracy ?? Number.NaN,
     },
-    { key: 'finalValLoss', label: 'val loss, final epoch', higherIsBetter: false, kind: 'loss', of: (r) => last(r)?.valLoss ?? Number.NaN },
+    {
+      key: 'finalValLoss',
+      label: 'val loss, final epoch',
+      higherIsBetter: false,
+      kind: 'loss',
+      of: (r) => lastEpoch(r)?.valLoss ?? Number.NaN,
+    },
   ];
 }

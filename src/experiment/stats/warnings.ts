@@ -6,6 +6,7 @@
  */
 import type { ComparisonSet } from './compare.js';
 import type { RunRecord } from '../record.js';
+import { meanSd } from './meanSd.js';
 import { tQuantile } from './tdist.js';
 
 export interface AblationWarning {
@@ -77,8 +78,7 @@ export function ablationWarnings(input: WarningInput): AblationWarning[] {
     const k = Math.max(3, Math.floor(epochs / 4));
     const rises = runs.map((r) => lateRise(r, k));
     const n = rises.length;
-    const rise = rises.reduce((a, b) => a + b, 0) / n;
-    const sd = n > 1 ? Math.sqrt(rises.reduce((a, b) => a + (b - rise) ** 2, 0) / (n - 1)) : 0;
+    const { mean: rise, sd } = meanSd(rises);
     const low = n > 1 ? rise - tQuantile(0.975, n - 1) * (sd / Math.sqrt(n)) : rise;
     if (rise > Math.max(1, ppi) && low > 0)
       out.push({

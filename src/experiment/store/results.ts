@@ -10,7 +10,7 @@ import type { DataError } from '../../core/types.js';
 import type { ComparisonSet } from '../stats/compare.js';
 import type { AblationWarning } from '../stats/warnings.js';
 import { meanStd, type MeanStd } from '../stats/meanSd.js';
-import type { EpochRecord, RunRecord } from '../record.js';
+import { lastEpoch, type EpochRecord, type RunRecord } from '../record.js';
 
 export type { EpochRecord, RunRecord } from '../record.js';
 
@@ -109,7 +109,7 @@ export function summarize(
   for (const arm of arms) {
     const mine = runs.filter((r) => r.arm === arm.name).sort((a, b) => a.seed - b.seed);
     if (mine.length === 0) continue;
-    const last = mine.map((r) => r.epochs[r.epochs.length - 1]).filter((e): e is EpochRecord => e !== undefined);
+    const last = mine.map(lastEpoch).filter((e): e is EpochRecord => e !== undefined);
     const epochs = Math.max(...mine.map((r) => r.epochs.length));
     const perEpoch = Array.from({ length: epochs }, (_, i) => {
       const at = mine.map((r) => r.epochs[i]).filter((e): e is EpochRecord => e !== undefined);
