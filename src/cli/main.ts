@@ -74,9 +74,9 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     return 0;
   }
   if (command.kind === 'arms') {
-    const { buildArm, defaultArmRegistry, plainPipeline } = await import('../experiment/plan/arms.js');
-    const { withRecipeArms } = await import('../experiment/plan/recipeArms.js');
-    const registry = withRecipeArms(defaultArmRegistry());
+    const { buildArm, plainPipeline } = await import('../experiment/plan/arms.js');
+    const { builtinArms } = await import('../experiment/plan/builtinArms.js');
+    const registry = builtinArms();
     const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
     for (const name of registry.names()) {
       const arm = registry.get(name);
@@ -131,14 +131,13 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
   if (jobs > 1) prestartWorkers(jobs - 1);
   try {
-    const { defaultArmRegistry } = await import('../experiment/plan/arms.js');
-    const { withRecipeArms } = await import('../experiment/plan/recipeArms.js');
+    const { builtinArms } = await import('../experiment/plan/builtinArms.js');
     const { runAblation } = await import('../experiment/run/scheduler.js');
     const { validateConfig } = await import('../experiment/plan/validate.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
-    validateConfig(config, withRecipeArms(defaultArmRegistry()));
+    validateConfig(config, builtinArms());
     await refuseSystemFolder(config.out);
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {

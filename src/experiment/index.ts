@@ -80,6 +80,7 @@ export { checkRecipe, DEFAULT_RECIPE, learningRateAt } from './plan/recipe.js';
 export { applyRecipe } from './train/train.js';
 export type { Recipe } from './plan/recipe.js';
 export { RECIPE_ARMS, withRecipeArms } from './plan/recipeArms.js';
+export { builtinArms } from './plan/builtinArms.js';
 export { incompleteBeta, tCdf, tQuantile } from './stats/tdist.js';
 export { ablationWarnings, pointsPerImage } from './stats/warnings.js';
 export type { AblationWarning, WarningInput } from './stats/warnings.js';

@@ -11,11 +11,11 @@ import { loadUserModel, readModelFiles, type ModelFiles } from '../../models/use
 import type { AblationData } from '../data/data.js';
 import { openConfigData, type InfoEvent } from '../data/open.js';
 import { InputError } from '../errors.js';
-import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
+import { buildArm, plainPipeline, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
+import { builtinArms } from '../plan/builtinArms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
 import { DEFAULT_RECIPE, type Recipe } from '../plan/recipe.js';
-import { withRecipeArms } from '../plan/recipeArms.js';
 import { validateConfig } from '../plan/validate.js';
 import type { RunRecord } from '../record.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -37,7 +37,7 @@ export interface Prepared {
 
 /** What prepareAblation takes besides the config. */
 export interface PrepareOptions {
-  /** Where arm names are looked up; default: the built-in arms (defaultArmRegistry with the recipe arms). */
+  /** Where arm names are looked up; default: the built-in arms (builtinArms). */
   readonly registry?: ArmRegistry;
   /** Already opened data; default: config.data opened (see openConfigData), or the built-in set. */
   readonly data?: AblationData;
@@ -165,7 +165,7 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
 
 /** Validates the config, opens data and backend, and computes the config hash. */
 export async function prepareAblation(config: AblationConfig, options: PrepareOptions = {}): Promise<Prepared> {
-  const registry = options.registry ?? withRecipeArms(defaultArmRegistry());
+  const registry = options.registry ?? builtinArms();
   validateConfig(config, registry);
   const emit = options.onProgress;
   const skipLog = new SkipLog();
