@@ -51,9 +51,10 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
     throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
 }
 
-/** Checks a shard (0 <= index < count, integers). */
+/** Checks a shard (0 <= index < count, integers), for the CLI (--shard) and the API alike. */
 export function validateShard(shard: Shard): void {
   const { index, count } = shard;
-  if (!(Number.isSafeInteger(index) && Number.isSafeInteger(count) && count >= 1 && index >= 0 && index < count))
-    throw new InputError(`shard must be INDEX/COUNT with 0 <= INDEX < COUNT, got ${index}/${count}`);
+  const got = `got '${index}/${count}'`;
+  if (!Number.isSafeInteger(count) || count < 1) throw new InputError(`--shard COUNT must be at least 1, ${got}`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new InputError(`--shard INDEX must be in 0..${count - 1}, ${got}`);
 }
