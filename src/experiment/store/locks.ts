@@ -1,11 +1,10 @@
 /**
- * Claims on runs. No two writers write one run: a run is claimed first with a lock file created O_EXCL
- * (`<arm>-s<seed>.lock`, holding pid, host and start time). Its holder touches it every few
- * seconds (a heartbeat, so a lock on NFS from another host can be judged by its mtime); a lock
- * whose process is dead on this host, or whose heartbeat stopped, is stolen. The heartbeat and
- * the release touch the lock only while it still holds its holder's own body: a holder whose lock
- * was stolen learns of it (Claim.lost) and leaves the new owner's lock alone.
-
+ * Claims on runs. No two writers write one run: a run is claimed first with a lock file created
+ * O_EXCL (`<arm>-s<seed>.lock`, named by plan/identity.ts, holding pid, host and start time). Its
+ * holder touches it every few seconds (a heartbeat, so a lock on NFS from another host can be
+ * judged by its mtime); a lock whose process is dead on this host, or whose heartbeat stopped, is
+ * stolen. The heartbeat and the release touch the lock only while it still holds its holder's own
+ * body: a holder whose lock was stolen learns of it (Claim.lost) and leaves the new owner's lock alone.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
