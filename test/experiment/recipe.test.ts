@@ -5,6 +5,7 @@ import { DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experimen
 import { applyRecipe } from '../../src/experiment/train/train.js';
 import { withRecipeArms } from '../../src/experiment/plan/recipeArms.js';
 import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
+import { validateConfig } from '../../src/experiment/plan/validate.js';
 
 const cosine: Recipe = { ...DEFAULT_RECIPE, schedule: 'cosine', warmupEpochs: 1 };
 
@@ -51,7 +52,10 @@ describe('learning-rate schedule', () => {
     expect(() => parseCommand(['ablate', '--optimizer', 'rmsprop'])).toThrow(UsageError);
     expect(() => parseCommand(['ablate', '--optimizer', 'rmsprop'])).toThrow(/--optimizer/);
     expect(() => parseCommand(['ablate', '--schedule', 'linear'])).toThrow(/--schedule/);
-    expect(() => parseCommand(['ablate', '--baseline', 'nope'])).toThrow(/--baseline 'nope'/);
+    // Whether the baseline is one of the arms is the config's validator's to say, once, for CLI and API.
+    const noBaseline = parseCommand(['ablate', '--baseline', 'nope']);
+    if (noBaseline.kind !== 'ablate') throw new Error('expected ablate');
+    expect(() => validateConfig(noBaseline.config, withRecipeArms(defaultArmRegistry()))).toThrow(/--baseline 'nope'/);
     expect(withRecipeArms(defaultArmRegistry()).names()).toEqual(
       expect.arrayContaining(['label-smoothing', 'cutmix-sample', 'mixup-sample']),
     );

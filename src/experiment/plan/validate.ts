@@ -2,7 +2,7 @@
  * The one validator of an ablation's settings: the CLI's flag parsers check only that a value
  * parses; what a value may be is decided here, for the CLI and the API alike.
  */
-import { MODEL_NAMES } from '../../models/index.js';
+import { MODEL_NAMES } from '../../models/names.js';
 import { InputError } from '../errors.js';
 import type { ArmRegistry } from './arms.js';
 import type { AblationConfig } from './config.js';
