@@ -27,3 +27,16 @@ export function pixelLimitReason(width: number, height: number, maxPixels: numbe
     return `declares an image of ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels} (maxPixels, --max-pixels)`;
   return undefined;
 }
+
+/**
+ * Most scans a JPEG may hold: libjpeg-turbo passes over the whole image once per scan, so a small
+ * progressive file of 50,000 empty scans took 67 s. Real progressive JPEGs have about 10 (mozjpeg's
+ * optimised scripts a few dozen); libjpeg-turbo's own advice for untrusted input is a limit of 500.
+ */
+export const DEFAULT_MAX_JPEG_SCANS = 500;
+
+/**
+ * Most seconds libvips may spend on one image (sharp's `timeout`): an image within the pixel
+ * limit decodes in well under a second; this stops whatever a loader can still be made to do.
+ */
+export const DECODE_TIMEOUT_SECONDS = 5;

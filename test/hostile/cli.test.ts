@@ -16,9 +16,10 @@ import { validateConfig } from '../../src/experiment/runner.js';
 import type { ResultsFile } from '../../src/experiment/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { repo, runCli } from '../cli/helpers.js';
+import { runCliPeak } from './peak.js';
 import { encodeExample } from '../../src/core/protobuf.js';
 import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
-import { CONTROL_NAME, fifoAt, jpegPixelBomb, realImage, scratchDir } from './corpus.js';
+import { CONTROL_NAME, fifoAt, jpegPixelBomb, jpegScanBomb, realImage, scratchDir, svgBomb } from './corpus.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -152,6 +153,20 @@ describe('bad data exits 2 with one line naming the file and the reason', () => 
     ]);
     await rm(out, { recursive: true, force: true });
   }, 300_000);
+});
+
+describe('decode-time bombs in an image folder (issue 23, fault 7)', () => {
+  it('an SVG saved as .png and a 50,000-scan progressive JPEG: exit 2, one line naming the file, under 1 GB', async () => {
+    const svg = await dataWith('svg', 'class_00/blur.png', svgBomb());
+    const scans = await dataWith('scans', 'class_01/scans.jpg', await jpegScanBomb(50_000, 256));
+    const [r1, r2] = await Promise.all([
+      runCliPeak(['ablate', '--data', svg, '--out', path.join(dir, 'o-svg'), ...tiny]),
+      runCliPeak(['ablate', '--data', scans, '--out', path.join(dir, 'o-scans'), ...tiny]),
+    ]);
+    expectOneLine(r1, 'svg', /blur\.png': is not a JPEG, PNG, WebP, GIF or TIFF image \(its content is SVG\); not decoded/);
+    expectOneLine(r2, 'scans', /scans\.jpg': holds more than 500 scans/);
+    for (const r of [r1, r2]) if (r.peakBytes !== undefined) expect(r.peakBytes).toBeLessThan(2 ** 30);
+  }, 120_000);
 });
 
 describe('bad records of a TFRecord data set', () => {

@@ -118,3 +118,29 @@ export function socketAt(file: string): void {
 
 /** A file name with a newline and an ANSI escape (it turns the terminal red if printed raw). */
 export const CONTROL_NAME = 'bad\nname\u001b[31m';
+
+/**
+ * An SVG of under 200 bytes (saved under an image name) whose blur makes librsvg work for a
+ * minute and more, with over a gigabyte, on a canvas within the pixel limit.
+ */
+export function svgBomb(side = 6000, blur = 900): Uint8Array {
+  return new TextEncoder().encode(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><filter id="f"><feGaussianBlur stdDeviation="${blur}"/></filter><rect width="${side}" height="${side}" filter="url(#f)"/></svg>`,
+  );
+}
+
+/**
+ * A real progressive JPEG (side x side) followed by `scans` empty AC scans of its first
+ * component before the end marker: a few bytes a scan, and one pass of the decoder over the image
+ * per scan (50,000 scans: about a megabyte that took a minute).
+ */
+export async function jpegScanBomb(scans: number, side = 1024): Promise<Uint8Array> {
+  const noise = Buffer.alloc(side * side * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  const base = await sharp(noise, { raw: { width: side, height: side, channels: 3 } })
+    .jpeg({ progressive: true, quality: 90 })
+    .toBuffer();
+  // SOS for component 1, spectral band 1..63, successive approximation 0: no entropy data after it.
+  const scan = Buffer.from([0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3f, 0x00, 0x00]);
+  return Buffer.concat([base.subarray(0, base.length - 2), Buffer.concat(new Array<Buffer>(scans).fill(scan)), Buffer.from([0xff, 0xd9])]);
+}
