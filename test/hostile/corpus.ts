@@ -144,3 +144,15 @@ export async function jpegScanBomb(scans: number, side = 1024): Promise<Uint8Arr
   const scan = Buffer.from([0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3f, 0x00, 0x00]);
   return Buffer.concat([base.subarray(0, base.length - 2), Buffer.concat(new Array<Buffer>(scans).fill(scan)), Buffer.from([0xff, 0xd9])]);
 }
+
+/**
+ * A manifest whose `head` is followed by `size` bytes of a hole (read back as NUL characters, no
+ * disk used): after an unclosed quote, or as a JSON line with no line break, it is one field or
+ * line of that many characters.
+ */
+export async function manifestWithHole(file: string, head: string, size: number): Promise<void> {
+  await writeFile(file, head);
+  const handle = await open(file, 'r+');
+  await handle.truncate(Buffer.byteLength(head) + size);
+  await handle.close();
+}

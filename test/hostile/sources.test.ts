@@ -11,7 +11,7 @@ import { mnist } from '../../src/sources/idx.js';
 import { imageFolder, listImageFolder } from '../../src/sources/imageFolder.js';
 import { manifest, readManifest } from '../../src/sources/manifest.js';
 import { tfrecord } from '../../src/sources/tfrecord.js';
-import { fifoAt, idxGzBomb, idxLabelsGz, scratchDir, socketAt, tfrecordLengthBomb } from './corpus.js';
+import { fifoAt, idxGzBomb, idxLabelsGz, manifestWithHole, scratchDir, socketAt, tfrecordLengthBomb } from './corpus.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -205,5 +205,61 @@ describe('the data root is a boundary', () => {
     await expect(listImageFolder(only)).rejects.toThrow(
       /class folder '.*cat' holds no images .*; skipped 1: '.*x\.jpg' \(symbolic link leading outside the root/,
     );
+  });
+});
+
+describe('manifest bombs (issue 23, fault 8): labels, fields and lines bounded before anything is sized or buffered', () => {
+  it('a label of 2,000,000,000 or 3,000,000: refused at its line (no list of classes sized from it); with classes, bounded by them', async () => {
+    const d = await sub('mf-labels');
+    await writeFile(path.join(d, 'a.jpg'), 'x');
+    for (const label of [2_000_000_000, 3_000_000]) {
+      const csv = path.join(d, `l${label}.csv`);
+      await writeFile(csv, `path,label\na.jpg,0\na.jpg,${label}\n`);
+      await expect(readManifest(csv)).rejects.toThrow(
+        new RegExp(`l${label}\\.csv:3: label ${label} is over the limit of 100000 classes \\(maxClasses\\)`),
+      );
+      const jsonl = path.join(d, `l${label}.jsonl`);
+      await writeFile(jsonl, `{"path":"a.jpg","label":0}\n{"path":"a.jpg","label":${label}}\n`);
+      await expect(readManifest(jsonl)).rejects.toThrow(new RegExp(`l${label}\\.jsonl:2: label ${label} is over the limit`));
+    }
+    const csv = path.join(d, 'named.csv');
+    await writeFile(csv, 'path,label\na.jpg,0\na.jpg,5\n');
+    await expect(readManifest(csv, { classes: ['a', 'b', 'c'] })).rejects.toThrow(
+      /named\.csv:3: label 5 is outside \[0, 3\) \(options\.classes names 3\)/,
+    );
+    await expect(readManifest(csv, { maxClasses: 5 })).rejects.toThrow(/:3: label 5 is over the limit of 5 classes/);
+    expect((await readManifest(csv, { maxClasses: 6 })).classes).toHaveLength(6);
+    // Class names: their count is bounded the same way, and rows by maxRows.
+    const names = path.join(d, 'names.csv');
+    await writeFile(names, `path,label\n${Array.from({ length: 5 }, (_, i) => `a.jpg,c${i}`).join('\n')}\n`);
+    await expect(readManifest(names, { maxClasses: 4 })).rejects.toThrow(/names\.csv:6: names more than 4 classes \(maxClasses\)/);
+    await expect(readManifest(names, { maxRows: 3 })).rejects.toThrow(/names\.csv:5: is past the limit of 3 rows \(maxRows\)/);
+    expect((await readManifest(names)).classes).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+  });
+
+  it('an unclosed quote followed by 400 MB, a 400 MB JSON line, 100,000 commas: refused at the cap, memory bounded', async () => {
+    const d = await sub('mf-fields');
+    const quote = path.join(d, 'quote.csv');
+    await manifestWithHole(quote, 'path,label\na.jpg,0\n"b.jpg', 400 * 2 ** 20);
+    const line = path.join(d, 'line.jsonl');
+    await manifestWithHole(line, '{"path":"a.jpg","label":0}\n{"path":"', 400 * 2 ** 20);
+    const commas = path.join(d, 'commas.csv');
+    await writeFile(commas, `path,label\na.jpg,0${','.repeat(100_000)}\n`);
+    const before = process.memoryUsage().rss;
+    await expect(readManifest(quote)).rejects.toThrow(
+      /quote\.csv:3: a field runs past 65536 characters inside quotes \(an unclosed quote\?\); refused/,
+    );
+    await expect(readManifest(line)).rejects.toThrow(/line\.jsonl:2: is longer than 1048576 characters; refused/);
+    await expect(readManifest(commas)).rejects.toThrow(/commas\.csv:2: more than 1024 fields; refused/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(128 * 2 ** 20);
+    // Long records made of short fields: the record cap.
+    const { parseCsv } = await import('../../src/core/csv.js');
+    expect(() => parseCsv(`a,"${'x\n'.repeat(40)}"\n`, { maxFieldChars: 1000, maxRecordChars: 50, maxFields: 10 })).toThrow(
+      /CSV line 1: a record runs past 50 characters inside quotes/,
+    );
+    expect(parseCsv('a,"b\nc"\nd,e\n')).toEqual([
+      { fields: ['a', 'b\nc'], line: 1 },
+      { fields: ['d', 'e'], line: 3 },
+    ]);
   });
 });
