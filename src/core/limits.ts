@@ -13,6 +13,9 @@ export const DEFAULT_MAX_RECORD_BYTES = 64 * 2 ** 20;
 /** Largest inflated size of a gzipped IDX file, in bytes: 4 GiB (MNIST's largest is 47 MB). */
 export const DEFAULT_MAX_INFLATED_BYTES = 4 * 2 ** 30;
 
+/** Most inflated bytes of a gzipped IDX file held at once (a window of a shuffled epoch): 256 MiB. */
+export const DEFAULT_MAX_HELD_INFLATED_BYTES = 256 * 2 ** 20;
+
 /**
  * Deflate cannot shrink data by more than about 1032:1 (a 258-byte match in one or two bits), so
  * a gzip declaring more than this many bytes per byte of its own is refused before inflating.
