@@ -87,7 +87,7 @@ describe('packaging', () => {
     const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     // The folder the examples name: 4 classes (the README once hard-coded 120 and died on this).
-    await writeSyntheticFolder(path.join(app, 'Images'), { classes: 4, perClass: 10, seed: 3, minSide: 24, maxSide: 40 });
+    await writeSyntheticFolder(path.join(app, 'Images'), { classes: 4, perClass: 5, seed: 3, minSide: 24, maxSide: 40 });
     const tsx = path.join(app, 'node_modules', 'tsx', 'dist', 'cli.mjs');
     for (const [i, code] of blocks.entries()) {
       const file = path.join(app, `readme-${i + 1}.ts`);
