@@ -211,7 +211,10 @@ async function resolveLinks(file: string, folders: Map<string, Promise<Folder>>)
  * Rejects with a `SourceError` naming `${file}:${line}` for a path that is absolute or leaves the
  * root (also through a symbolic link: paths are resolved), a symbolic link loop, a NUL in a path,
  * a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
- * malformed CSV or JSON.
+ * malformed CSV or JSON. Bounded before anything is sized or buffered: an index label at or over
+ * `classes.length` (or `maxClasses` without classes), more than `maxClasses` class names, more
+ * than `maxRows` rows, a CSV field, record or field count over DEFAULT_CSV_LIMITS, a JSON line
+ * over MAX_LINE_CHARS: each refused naming its line.
  */
 export async function readManifest(
   file: string,
