@@ -1,5 +1,5 @@
 import { Observable, type Subscription } from 'rxjs';
-import { creditOf, withCredit, type Credit } from '../flow/credit.js';
+import { Credit, creditOf, withCredit } from '../flow/credit.js';
 import { describeSource, identityOf, keyOf } from '../flow/identity.js';
 
 /** Items each input may have read ahead of its turn (its own credit, so waiting inputs hold none of the sink's). */
@@ -15,7 +15,8 @@ const READ_AHEAD = 4;
  * Under a sink, each input reads at most a few items ahead of its turn, on a credit of its own,
  * and what interleave emits counts against the sink's bound as a source's items do (flow/credit.ts).
  * Items keep their own `index`; the second and later inputs carry their number under the sink
- * (`source`), so their random draws differ from the first's even with the same seed (core/seeds.ts).
+ * (`source`; without a sink, their place among the inputs), so their random draws differ from the
+ * first's even with the same seed (core/seeds.ts).
  * Each subscription subscribes every input once (a new epoch of each). An input's error is the
  * stream's error; unsubscribing unsubscribes all inputs.
  *
@@ -27,7 +28,9 @@ export function interleave<T>(...inputs: Array<Observable<T>>): Observable<T> {
   const n = inputs.length;
   const out = new Observable<T>((subscriber) => {
     const credit = creditOf();
-    const children: Array<Credit | undefined> = inputs.map(() => credit?.child());
+    // Without a sink the inputs still get numbers (and a read-ahead bound) from a scope of their own.
+    const scope = credit ?? new Credit();
+    const children: Array<Credit | undefined> = inputs.map(() => scope.child());
     const queues: T[][] = inputs.map(() => []);
     const done: boolean[] = inputs.map(() => false);
     const subscriptions: Subscription[] = [];

@@ -146,6 +146,16 @@ describe('interleave: an ordered merge', () => {
     const plain: number[] = [];
     await new Promise<void>((resolve, reject) => three().subscribe({ next: (s) => plain.push(s.label), error: reject, complete: resolve }));
     expect(plain).toEqual([0, 1, 2, 0, 1, 2, 1, 2, 1, 1]);
+    // ... and its inputs still draw apart: the same data and seed twice, brightness after it.
+    const same = data(30, 0);
+    const values: number[] = [];
+    await new Promise<void>((resolve, reject) =>
+      interleave(fromArrays(same, { seed: 4, shuffle: false }), fromArrays(same, { seed: 4, shuffle: false }))
+        .pipe(augment({ brightness: 0.3 }))
+        .subscribe({ next: (s) => values.push(valuesOf(s)[0] as number), error: reject, complete: resolve }),
+    );
+    const pairsOf = Array.from({ length: 30 }, (_, i) => [values[2 * i], values[2 * i + 1]]);
+    expect(pairsOf.filter(([x, y]) => x === y)).toEqual([]);
     expect(() => interleave()).toThrow(/at least one source/);
   });
 });
