@@ -174,8 +174,7 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
   const source = choice !== undefined ? 'asked for' : `set by ${BACKEND_ENV}`;
   const tryOptions: TryOptions = {
     auto: wanted === 'auto',
-    gpuAdapter:
-      typeof options.gpuAdapter === 'object' ? options.gpuAdapter : parseGpuAdapter(options.gpuAdapter ?? env[GPU_ADAPTER_ENV]),
+    gpuAdapter: typeof options.gpuAdapter === 'object' ? options.gpuAdapter : parseGpuAdapter(options.gpuAdapter ?? env[GPU_ADAPTER_ENV]),
     webgpuPackages: options.webgpuPackages ?? WEBGPU_PACKAGES,
   };
   const adapterOf = (name: BackendName) => {

@@ -12,8 +12,7 @@ export const GPU_ADAPTER_ENV = 'MIXSTREAM_GPU_ADAPTER';
  * lists it (a substring such as 'NVIDIA' or 'llvmpipe'; Dawn's `adapter=` option).
  */
 export type GpuAdapterRequest =
-  | { readonly kind: 'power'; readonly powerPreference: 'high-performance' | 'low-power' }
-  | { readonly kind: 'name'; readonly name: string };
+  { readonly kind: 'power'; readonly powerPreference: 'high-performance' | 'low-power' } | { readonly kind: 'name'; readonly name: string };
 
 /** The default: the discrete GPU where a machine has two. */
 export const DEFAULT_GPU_ADAPTER: GpuAdapterRequest = { kind: 'power', powerPreference: 'high-performance' };

@@ -75,7 +75,10 @@ export async function probeWebGpu(request: GpuAdapterRequest, packages: WebGpuPa
 
 /** A device lost for a reason other than our own release: what the next read throws. */
 export class GpuDeviceLostError extends Error {
-  constructor(readonly reason: string, detail: string) {
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
     super(`the GPU device was lost (${reason}${detail ? `: ${oneLine(detail)}` : ''}); the run cannot go on on webgpu`);
     this.name = 'GpuDeviceLostError';
   }
@@ -159,17 +162,15 @@ export async function setupWebGpu(request: GpuAdapterRequest, packages: WebGpuPa
   tf.registerBackend('webgpu', () => openBackend(state, request, backendModule.WebGPUBackend), 3);
 }
 
-async function openBackend(
-  state: Active,
-  request: GpuAdapterRequest,
-  WebGPUBackend: WebGpuBackendClass,
-): Promise<tf.KernelBackend> {
+async function openBackend(state: Active, request: GpuAdapterRequest, WebGPUBackend: WebGpuBackendClass): Promise<tf.KernelBackend> {
   if (state.gpu === undefined) throw new Error('webgpu: Dawn was released');
   let adapter: GpuAdapter | null;
   try {
     adapter = await state.gpu.requestAdapter(request.kind === 'power' ? { powerPreference: request.powerPreference } : undefined);
   } catch (e) {
-    throw new Error(`no ${describeRequest(request)} WebGPU adapter: Dawn: ${oneLine(e instanceof Error ? e.message : String(e))}`);
+    throw new Error(`no ${describeRequest(request)} WebGPU adapter: Dawn: ${oneLine(e instanceof Error ? e.message : String(e))}`, {
+      cause: e,
+    });
   }
   if (adapter === null) throw new Error(`no ${describeRequest(request)} WebGPU adapter; ${VULKAN_HINT}`);
   const limits = adapter.limits;
