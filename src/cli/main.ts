@@ -126,7 +126,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   };
   process.on('SIGINT', onSigint);
   const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
-  if (jobs > 1) prestartWorkers(jobs - 1);
+  if (jobs > 1 && config.backend !== 'webgpu') prestartWorkers(jobs - 1); // one process per GPU: see jobsOn
   try {
     const { defaultArmRegistry } = await import('../experiment/arms.js');
     const { withRecipeArms } = await import('../experiment/recipeArms.js');

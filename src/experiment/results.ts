@@ -5,7 +5,7 @@
  */
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BackendKernelsInfo } from '../backend/index.js';
+import type { BackendKernelsInfo, GpuAdapterSummary } from '../backend/index.js';
 import type { DataError } from '../core/types.js';
 import type { StepDescription } from './pipeline.js';
 import type { ComparisonSet } from './compare.js';
@@ -98,6 +98,8 @@ export interface ResultsFile {
     readonly tfBackend: string;
     readonly reason: string;
     readonly skipped: ReadonlyArray<{ readonly name: string; readonly why: string }>;
+    /** On webgpu: the adapter (vendor, architecture, device, description, fallback). */
+    readonly adapter?: GpuAdapterSummary;
     /** Which code ran the heavy kernels (native addon, XNNPACK, ...) and on how many threads; absent in older files. */
     readonly kernels?: BackendKernelsInfo;
   };

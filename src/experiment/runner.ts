@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../backend/index.js';
+import { jobsOn } from '../backend/choices.js';
 import { SkipLog } from '../core/types.js';
 import { DecodedImages } from '../decode/memo.js';
 import { MODEL_NAMES } from '../models/index.js';
@@ -304,6 +305,7 @@ export async function prepareAblation(
     modelOptions: config.modelOptions,
     ...(modelFiles === undefined ? {} : { modelFile: modelFiles.fingerprint }),
     backend: backend.name,
+    ...(backend.adapter === undefined ? {} : { gpuAdapter: backend.adapter }),
     // What runs the kernels and with which rounding changes the numbers (the thread count does not).
     kernels: (({ kernels, numerics }) => ({ kernels, numerics }))(backendKernelsInfo()),
     learningRate: config.learningRate,
@@ -334,6 +336,7 @@ export async function prepareAblation(
       tfBackend: backend.tfBackend,
       reason: backend.reason,
       skipped: backend.skipped,
+      ...(backend.adapter === undefined ? {} : { adapter: backend.adapter }),
       kernels: backendKernelsInfo(),
     },
     arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
@@ -415,8 +418,10 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
     });
+  const onGpu = jobsOn(config.backend, jobs);
+  if (onGpu.note !== undefined) emit({ type: 'info', message: onGpu.note });
   const pool =
-    jobs > 1
+    onGpu.jobs > 1
       ? new WorkerPool(jobs - 1, {
           config,
           ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
@@ -441,11 +446,18 @@ async function runPlanned(
   pool: WorkerPool | undefined,
 ): Promise<AblationRun> {
   const emit = options.onProgress ?? ((): void => undefined);
-  const jobs = (pool?.size ?? 0) + 1;
   const shard = options.shard;
 
   const prepared = await prepareAblation(config, options);
   const { ctx, arms, dir } = prepared;
+  // 'auto' found a GPU: one process per GPU (jobsOn), so the workers go.
+  const onGpu = jobsOn(ctx.backend.name, (pool?.size ?? 0) + 1);
+  if (pool !== undefined && onGpu.note !== undefined) {
+    emit({ type: 'info', message: onGpu.note });
+    await pool.close();
+    pool = undefined;
+  }
+  const jobs = (pool?.size ?? 0) + 1;
   pool?.expect(ctx.configHash);
   const out = path.resolve(config.out);
   // Before any training: a run must never train only to find nowhere to go.
