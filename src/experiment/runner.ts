@@ -418,10 +418,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
     });
-  const onGpu = jobsOn(config.backend, jobs);
-  if (onGpu.note !== undefined) emit({ type: 'info', message: onGpu.note });
+  // On webgpu, no workers (one process per GPU: jobsOn); runPlanned says so once the backend is up.
   const pool =
-    onGpu.jobs > 1
+    jobsOn(config.backend, jobs).jobs > 1
       ? new WorkerPool(jobs - 1, {
           config,
           ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
@@ -450,10 +449,10 @@ async function runPlanned(
 
   const prepared = await prepareAblation(config, options);
   const { ctx, arms, dir } = prepared;
-  // 'auto' found a GPU: one process per GPU (jobsOn), so the workers go.
-  const onGpu = jobsOn(ctx.backend.name, (pool?.size ?? 0) + 1);
-  if (pool !== undefined && onGpu.note !== undefined) {
-    emit({ type: 'info', message: onGpu.note });
+  // On webgpu, one process per GPU (jobsOn): the workers 'auto' started before it found the GPU go.
+  const onGpu = jobsOn(ctx.backend.name, options.jobs ?? 1);
+  if (onGpu.note !== undefined) emit({ type: 'info', message: onGpu.note });
+  if (pool !== undefined && onGpu.jobs === 1) {
     await pool.close();
     pool = undefined;
   }
