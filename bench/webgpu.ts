@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { describeAdapter, parseGpuAdapter, releaseWebGpu, resolveBackend, setKernelThreads } from '../src/backend/index.js';
 import { probeWebGpu } from '../src/backend/webgpu/setup.js';
 import { emit, type Figure } from './report.js';
@@ -43,6 +44,7 @@ export async function benchWebGpu(out: (f: Figure) => void = emit): Promise<void
   const adapter = probe.adapter;
   const kind = adapter.fallback ? 'software' : 'hardware';
   for (const w of workloads()) {
+    const load = [os.loadavg()[0] as number];
     await resolveBackend('wasm');
     setKernelThreads(os.availableParallelism());
     const wasm = await rate(w);
@@ -63,6 +65,7 @@ export async function benchWebGpu(out: (f: Figure) => void = emit): Promise<void
       ...(adapter.fallback ? { note: 'software adapter: the GPU route run on the CPU, a check of the route, not a GPU figure' } : {}),
       warmupSeconds: { webgpu: gpu.warmupSeconds, wasm: wasm.warmupSeconds },
       steps: BENCH_WEBGPU.steps,
+      loadAverage: [...load, os.loadavg()[0] as number],
       peer: adapter.fallback
         ? 'PyTorch CUDA not measured: no GPU on this machine'
         : 'PyTorch CUDA not measured by this bench (see docs/gpu.md)',
@@ -70,4 +73,8 @@ export async function benchWebGpu(out: (f: Figure) => void = emit): Promise<void
   }
   releaseWebGpu();
   await resolveBackend('wasm');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await benchWebGpu();
 }
