@@ -36,7 +36,6 @@ const ablate = (out: string, extra: readonly string[]): string[] => [
   '8',
   '--backend',
   'webgpu',
-  '--no-report',
   '--out',
   out,
   ...extra,
@@ -136,6 +135,7 @@ describe('mixstream ablate --backend webgpu', () => {
       expect(adapter?.description).toBeTruthy();
       expect(typeof adapter?.fallback).toBe('boolean');
       expect(r.stdout).toContain(adapter?.description ?? 'no adapter');
+      expect(await readFile(path.join(out, 'report.html'), 'utf8')).toMatch(/webgpu on [^<]*llvmpipe|webgpu on [^<]*hardware adapter/);
       expect(results.runs.map((x) => `${x.arm}/${x.seed}`)).toEqual(['baseline/1', 'baseline/2', 'cutmix/1', 'cutmix/2']);
       for (const run of results.runs) {
         expect(run.backend).toBe('webgpu');
