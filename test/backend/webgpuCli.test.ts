@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jobsOn } from '../../src/backend/choices.js';
-import { describeAdapter, isSoftwareAdapter, parseGpuAdapter, resolveBackend } from '../../src/backend/index.js';
+import { applyGpuAdapterFlag, describeAdapter, isSoftwareAdapter, parseGpuAdapter, resolveBackend } from '../../src/backend/index.js';
 import type { ResultsFile } from '../../src/experiment/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { runCli } from '../cli/helpers.js';
@@ -53,6 +53,13 @@ describe('adapters, by name', () => {
     expect(parseGpuAdapter(undefined)).toEqual({ kind: 'power', powerPreference: 'high-performance' });
     expect(parseGpuAdapter(' Low-Power ')).toEqual({ kind: 'power', powerPreference: 'low-power' });
     expect(parseGpuAdapter('NVIDIA GeForce RTX 4090')).toEqual({ kind: 'name', name: 'NVIDIA GeForce RTX 4090' });
+  });
+
+  it('--gpu-adapter sets the variable this process and its workers read; an empty value is refused', () => {
+    const env: NodeJS.ProcessEnv = {};
+    expect(applyGpuAdapterFlag(' NVIDIA ', env)).toEqual({ kind: 'name', name: 'NVIDIA' });
+    expect(env.MIXSTREAM_GPU_ADAPTER).toBe('NVIDIA');
+    expect(() => applyGpuAdapterFlag(' ', env)).toThrow(/--gpu-adapter needs a value/);
   });
 
   it('knows a software adapter by its flag or its names, a GPU by neither', () => {
@@ -102,9 +109,26 @@ describe('mixstream ablate --backend webgpu', () => {
     expect(r.code, r.stderr).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/webgpu.*no high-performance WebGPU adapter.*install a Vulkan driver/);
+    expect(lines[0]).toMatch(/webgpu.*no WebGPU high-performance adapter: .*install a Vulkan driver/);
     expect(existsSync(path.join(out, 'results.json'))).toBe(false);
     expect(r.stdout).not.toMatch(/epoch 1\/|1 run at a time/);
+  });
+
+  it('pins the adapter by name; a name Dawn does not list fails in one line listing those it does', { timeout: 120_000 }, async (ctx) => {
+    if (!here) return ctx.skip();
+    const any = await resolveBackend('webgpu', { env: {} });
+    const name = (any.adapter?.description ?? '').split(':')[0] ?? '';
+    await tf.setBackend('cpu');
+    const pinned = await resolveBackend('webgpu', { env: { MIXSTREAM_GPU_ADAPTER: name } });
+    expect(pinned.adapter?.description).toBe(any.adapter?.description);
+    await tf.setBackend('cpu');
+    const error = await resolveBackend('webgpu', { env: {}, gpuAdapter: 'mixstream-no-such-gpu' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/no WebGPU adapter named 'mixstream-no-such-gpu': /);
+    expect(error?.message).toMatch(/Available adapters: \* backend: '\w+', name: '.+'/);
+    expect(error?.message).not.toContain('\n');
   });
 
   it('auto on a software adapter picks wasm and says why', { timeout: 120_000 }, async (ctx) => {

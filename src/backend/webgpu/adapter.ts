@@ -35,9 +35,20 @@ export function parseGpuAdapter(value: string | undefined): GpuAdapterRequest {
   return { kind: 'name', name: v };
 }
 
+/**
+ * What the `--gpu-adapter <name>` flag does: checks the value and sets MIXSTREAM_GPU_ADAPTER, so
+ * this process's resolveBackend and every --jobs worker it forks (they inherit the environment)
+ * open the same adapter. Call it before resolving the backend or forking. Throws on an empty value.
+ */
+export function applyGpuAdapterFlag(value: string, env: NodeJS.ProcessEnv = process.env): GpuAdapterRequest {
+  if (value.trim() === '') throw new Error(`--gpu-adapter needs a value: high-performance, low-power or an adapter's name`);
+  env[GPU_ADAPTER_ENV] = value.trim();
+  return parseGpuAdapter(value);
+}
+
 /** The request in words, for errors and the plan line. */
 export function describeRequest(r: GpuAdapterRequest): string {
-  return r.kind === 'power' ? r.powerPreference : `named '${r.name}'`;
+  return r.kind === 'power' ? `${r.powerPreference} adapter` : `adapter named '${r.name}'`;
 }
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe/i;

@@ -70,7 +70,9 @@ export async function probeWebGpu(request: GpuAdapterRequest, packages: WebGpuPa
   ensureRuntimeDir();
   const dawn = resolvePackage(packages.dawn) as string;
   const found = await probeAdapter(pathToFileURL(dawn).href, request);
-  return 'adapter' in found ? found : { why: `no ${describeRequest(request)} WebGPU adapter: ${found.why}; ${VULKAN_HINT}` };
+  if ('adapter' in found) return found;
+  // Dawn listed the adapters it has (a name that matched none): they are the answer, not a driver.
+  return { why: `no WebGPU ${describeRequest(request)}: ${found.why}${/Available adapters/.test(found.why) ? '' : `; ${VULKAN_HINT}`}` };
 }
 
 /** A device lost for a reason other than our own release: what the next read throws. */
@@ -168,11 +170,11 @@ async function openBackend(state: Active, request: GpuAdapterRequest, WebGPUBack
   try {
     adapter = await state.gpu.requestAdapter(request.kind === 'power' ? { powerPreference: request.powerPreference } : undefined);
   } catch (e) {
-    throw new Error(`no ${describeRequest(request)} WebGPU adapter: Dawn: ${oneLine(e instanceof Error ? e.message : String(e))}`, {
+    throw new Error(`no WebGPU ${describeRequest(request)}: Dawn: ${oneLine(e instanceof Error ? e.message : String(e))}`, {
       cause: e,
     });
   }
-  if (adapter === null) throw new Error(`no ${describeRequest(request)} WebGPU adapter; ${VULKAN_HINT}`);
+  if (adapter === null) throw new Error(`no WebGPU ${describeRequest(request)}; ${VULKAN_HINT}`);
   const limits = adapter.limits;
   // The limits and features tfjs-backend-webgpu's own factory asks for (timestamp queries only profile).
   const device = await adapter.requestDevice({
