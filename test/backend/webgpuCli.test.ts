@@ -4,6 +4,8 @@
  * results.json names the adapter. Without an adapter, or without the optional packages: one line,
  * exit 2, nothing trained. And 'auto' never picks a software adapter.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +16,7 @@ import { jobsOn } from '../../src/backend/choices.js';
 import { applyGpuAdapterFlag, describeAdapter, isSoftwareAdapter, parseGpuAdapter, resolveBackend } from '../../src/backend/index.js';
 import type { ResultsFile } from '../../src/experiment/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
-import { runCli } from '../cli/helpers.js';
+import { repo, runCli } from '../cli/helpers.js';
 import { webGpuAdapterHere } from './webgpuAdapter.js';
 
 let root = '';
@@ -129,6 +131,27 @@ describe('mixstream ablate --backend webgpu', () => {
     expect(error?.message).toMatch(/no WebGPU adapter named 'mixstream-no-such-gpu': /);
     expect(error?.message).toMatch(/Available adapters: \* backend: '\w+', name: '.+'/);
     expect(error?.message).not.toContain('\n');
+  });
+
+  it('a script that trained on webgpu exits by itself, with no XDG_RUNTIME_DIR and no release', { timeout: 120_000 }, async (ctx) => {
+    if (!here) return ctx.skip();
+    const script = [
+      "const { resolveBackend } = await import('./src/backend/index.ts');",
+      "const tf = (await import('./src/backend/tfjs.js')).default;",
+      "const r = await resolveBackend('webgpu', { env: {} });",
+      'const x = tf.randomNormal([32, 32]);',
+      'const v = await tf.matMul(x, x).data();',
+      'console.log(r.name, Number.isFinite(v[0]), process.env.XDG_RUNTIME_DIR);',
+    ].join('\n');
+    const env = { ...process.env };
+    delete env.XDG_RUNTIME_DIR;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, env });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    // Resolves when the process ends by itself: a Dawn handle that kept it alive would time the test out.
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^webgpu true \/.*mixstream-runtime-/);
   });
 
   it('auto on a software adapter picks wasm and says why', { timeout: 120_000 }, async (ctx) => {
