@@ -53,6 +53,20 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true, allowUnsafeDynamicCyclicDependency: false }] },
   },
   {
+    // On webgpu a synchronous read throws (tfjs-backend-webgpu reads through an OffscreenCanvas,
+    // which Node lacks): src reads tensors with `await t.data()` / `await t.array()` only.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression > MemberExpression.callee[property.name=/^(dataSync|arraySync|bufferSync|print)$/]',
+          message: 'Synchronous tensor reads throw on webgpu: use `await t.data()` (or t.array(), t.buffer()).',
+        },
+      ],
+    },
+  },
+  {
     // Tests may use Math.random to build hostile or random inputs; src may not.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },

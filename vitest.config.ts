@@ -1,4 +1,10 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Mesa's shader cache in a folder that outlives a test run (TMPDIR is the run's own, see
+// test/globalSetup.ts): WebGPU tests on lavapipe compile their shaders once, 25-57 s cold,
+// ~2 s warm, and every test file and CLI child shares them.
+process.env.MESA_SHADER_CACHE_DIR ??= path.resolve('node_modules/.cache/mixstream-mesa-shaders');
 
 export default defineConfig({
   test: {

@@ -2,7 +2,8 @@
  * One run's training throughput on wasm beside PyTorch's on the same CPU, measured in the same run
  * (../shared/bench/peer_torch_train.py: Adam, cross-entropy, random data, every core): ResNet-8 at
  * 32x32 batch 16, and simple-cnn at the ablation's default size. Where python3-torch is missing the
- * line says so and carries no peer figure.
+ * line says so and carries no peer figure. Then, where a WebGPU adapter is here, the same
+ * workloads on webgpu against wasm (webgpu.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
@@ -17,11 +18,12 @@ import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from '../src/experiment/plan/co
 import { resnet, simpleCnn } from '../src/models/index.js';
 import { SHARED_BENCH } from './peers.js';
 import { emit, type Figure } from './report.js';
+import { benchWebGpu } from './webgpu.js';
 
 /** Batch 16 for both, as the issue's figures; simple-cnn's filters, hidden units and size are the ablation's. */
 export const BENCH_TRAIN = { batch: 16, steps: 40, torchSteps: 60, classes: 10 } as const;
 
-interface Workload {
+export interface Workload {
   readonly label: string;
   readonly size: number;
   /** peer_torch_train.py's arguments after steps and batch: model, size, and simple-cnn's F1,F2,H. */
@@ -29,7 +31,7 @@ interface Workload {
   readonly make: () => tf.LayersModel;
 }
 
-function workloads(): Workload[] {
+export function workloads(): Workload[] {
   const opts = DEFAULT_MODEL_OPTIONS['simple-cnn'] as { filters: [number, number]; hidden: number };
   const size = DEFAULT_CONFIG.size;
   return [
@@ -48,7 +50,7 @@ function workloads(): Workload[] {
   ];
 }
 
-function syntheticBatch(size: number, batch: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+export function syntheticBatch(size: number, batch: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const r = rng(seed, 'bench-train', batch);
   const x = Float32Array.from({ length: batch * size * size * 3 }, () => r.normal());
   const labels = Array.from({ length: batch }, () => r.int(BENCH_TRAIN.classes));
@@ -219,6 +221,7 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
       });
     }
   }
+  await benchWebGpu(out);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

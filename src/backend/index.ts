@@ -6,6 +6,17 @@ export type { BackendKernelsInfo } from './kernelsInfo.js';
 export { AUTO_ORDER, BACKEND_CHOICES, BACKEND_ENV, parseBackendChoice, resolveBackend } from './resolve.js';
 export type { BackendChoice, BackendName, ResolveOptions, ResolvedBackend } from './resolve.js';
 export {
+  applyGpuAdapterFlag,
+  DEFAULT_GPU_ADAPTER,
+  describeAdapter,
+  GPU_ADAPTER_ENV,
+  isSoftwareAdapter,
+  parseGpuAdapter,
+} from './webgpu/adapter.js';
+export type { GpuAdapterRequest, GpuAdapterSummary } from './webgpu/adapter.js';
+export { GpuDeviceLostError, releaseWebGpu, setupWebGpu, webGpuAdapter, WEBGPU_INSTALL, WEBGPU_PACKAGES } from './webgpu/setup.js';
+export type { WebGpuPackages } from './webgpu/setup.js';
+export {
   BATCH_NORM_GRAD,
   conv2dBackpropFilterConfig,
   conv2dBackpropFilterNHWC,

@@ -1,12 +1,15 @@
 /**
  * Picks the fastest TensorFlow.js backend this machine can actually load, and says why the
  * faster ones were passed over: libtensorflow bindings (tfjs-node-gpu, tfjs-node) are optional
- * peers that often cannot install, and wasm trains CNNs ~100x faster than cpu once the kernels in
- * ./kernels are registered.
+ * peers that often cannot install, WebGPU (./webgpu, through Dawn) needs a GPU with a Vulkan
+ * driver (a software one such as lavapipe is slower than wasm, so only used when asked for), and
+ * wasm trains CNNs ~100x faster than cpu once the kernels in ./kernels are registered.
  */
 import tf from '#tfjs';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { setKernelThreads } from './threads.js';
+import { describeAdapter, GPU_ADAPTER_ENV, parseGpuAdapter, type GpuAdapterRequest, type GpuAdapterSummary } from './webgpu/adapter.js';
+import { probeWebGpu, releaseWebGpu, setupWebGpu, webGpuAdapter, WEBGPU_PACKAGES, type WebGpuPackages } from './webgpu/setup.js';
 
 import { BACKEND_CHOICES, type BackendChoice } from './choices.js';
 
@@ -24,6 +27,8 @@ export interface ResolvedBackend {
   readonly reason: string;
   /** Backends tried before it and why each failed, in the order tried. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly why: string }>;
+  /** On webgpu: the adapter it runs on. */
+  readonly adapter?: GpuAdapterSummary;
 }
 
 /** Seams for tests and embedders: where the environment and optional packages come from. */
@@ -34,10 +39,14 @@ export interface ResolveOptions {
   readonly importModule?: (specifier: string) => Promise<unknown>;
   /** Threads of the native kernels on wasm (setKernelThreads). Default: every core, for one run alone; an ablation's runs take 1 each. */
   readonly threads?: number;
+  /** The WebGPU adapter to open (parseGpuAdapter's input, or parsed); default MIXSTREAM_GPU_ADAPTER, else high-performance. */
+  readonly gpuAdapter?: string | GpuAdapterRequest;
+  /** Where the optional WebGPU packages are looked up (tests: a name that is not installed). */
+  readonly webgpuPackages?: WebGpuPackages;
 }
 
 /** The order 'auto' tries, fastest first. */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 /** The environment variable read when no choice is passed. */
 export const BACKEND_ENV = 'MIXSTREAM_BACKEND';
 
@@ -76,8 +85,55 @@ async function quietSetBackend(name: string): Promise<boolean> {
   }
 }
 
+/** Like quietSetBackend, but keeps what the factory threw (tfjs logs it and returns false). */
+async function setBackendSaying(name: string): Promise<string | null> {
+  const warn = console.warn;
+  const error = console.error;
+  let said = '';
+  const keep = (...args: unknown[]) => {
+    said = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  };
+  console.warn = keep;
+  console.error = keep;
+  try {
+    return (await tf.setBackend(name)) ? null : said;
+  } catch (e) {
+    return message(e);
+  } finally {
+    console.warn = warn;
+    console.error = error;
+  }
+}
+
+interface TryOptions {
+  readonly auto: boolean;
+  readonly gpuAdapter: GpuAdapterRequest;
+  readonly webgpuPackages: WebGpuPackages;
+}
+
+/**
+ * WebGPU: looks at the adapter in a child process first (probe.ts), so that a machine with none,
+ * or with only a software one when choosing automatically, never loads Dawn into this process.
+ */
+async function tryWebGpu(o: TryOptions): Promise<string | null> {
+  const probe = await probeWebGpu(o.gpuAdapter, o.webgpuPackages);
+  if ('why' in probe) return probe.why;
+  if (o.auto && probe.adapter.fallback)
+    return `only a software adapter, ${describeAdapter(probe.adapter)}: wasm trains faster (ask for it with --backend webgpu)`;
+  try {
+    await setupWebGpu(o.gpuAdapter, o.webgpuPackages);
+  } catch (e) {
+    return message(e);
+  }
+  const why = await setBackendSaying('webgpu');
+  if (why === null) return null;
+  releaseWebGpu();
+  return `the webgpu backend failed to initialise${why ? `: ${why.split('\n')[0]}` : ''}`;
+}
+
 /** Tries one backend; returns null when it is now active, else why not. */
-async function tryBackend(name: BackendName, importModule: (s: string) => Promise<unknown>): Promise<string | null> {
+async function tryBackend(name: BackendName, importModule: (s: string) => Promise<unknown>, o: TryOptions): Promise<string | null> {
+  if (name === 'webgpu') return tryWebGpu(o);
   if (name === 'tensorflow-gpu' || name === 'tensorflow') {
     const specifier = NODE_PACKAGES[name];
     try {
@@ -116,18 +172,27 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
   if (!BACKEND_CHOICES.includes(wanted))
     throw new Error(`resolveBackend: unknown backend '${String(wanted)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
   const source = choice !== undefined ? 'asked for' : `set by ${BACKEND_ENV}`;
+  const tryOptions: TryOptions = {
+    auto: wanted === 'auto',
+    gpuAdapter: typeof options.gpuAdapter === 'object' ? options.gpuAdapter : parseGpuAdapter(options.gpuAdapter ?? env[GPU_ADAPTER_ENV]),
+    webgpuPackages: options.webgpuPackages ?? WEBGPU_PACKAGES,
+  };
+  const adapterOf = (name: BackendName) => {
+    const adapter = name === 'webgpu' ? webGpuAdapter() : undefined;
+    return adapter === undefined ? {} : { adapter };
+  };
 
   if (wanted !== 'auto') {
-    const why = await tryBackend(wanted, importModule);
+    const why = await tryBackend(wanted, importModule, tryOptions);
     if (why !== null) throw new Error(`backend '${wanted}' (${source}) cannot be used: ${why}`);
     await tf.ready();
     if (wanted === 'wasm') setKernelThreads(options.threads);
-    return { name: wanted, tfBackend: tf.getBackend(), reason: `${source}`, skipped: [] };
+    return { name: wanted, tfBackend: tf.getBackend(), reason: `${source}`, skipped: [], ...adapterOf(wanted) };
   }
 
   const skipped: Array<{ name: BackendName; why: string }> = [];
   for (const name of AUTO_ORDER) {
-    const why = await tryBackend(name, importModule);
+    const why = await tryBackend(name, importModule, tryOptions);
     if (why !== null) {
       skipped.push({ name, why });
       continue;
@@ -136,7 +201,7 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
     if (name === 'wasm') setKernelThreads(options.threads);
     const reason =
       skipped.length === 0 ? 'auto: fastest available' : `auto: first that loaded after ${skipped.map((s) => s.name).join(', ')}`;
-    return { name, tfBackend: tf.getBackend(), reason, skipped };
+    return { name, tfBackend: tf.getBackend(), reason, skipped, ...adapterOf(name) };
   }
   throw new Error(`no backend could be used: ${skipped.map((s) => `${s.name} (${s.why})`).join('; ')}`);
 }

@@ -145,7 +145,7 @@ async function ablateCommand(
   };
   process.on('SIGINT', onSigint);
   const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
-  if (jobs > 1) prestartWorkers(jobs - 1);
+  if (jobs > 1 && config.backend !== 'webgpu') prestartWorkers(jobs - 1); // one process per GPU: see jobsOn
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');
     const { runAblation } = await import('../experiment/run/scheduler.js');

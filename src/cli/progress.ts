@@ -5,6 +5,7 @@
  */
 import { nativeStatus } from '../core/native.js';
 import type { ProgressEvent } from '../experiment/run/events.js';
+import { describeAdapter } from '../backend/webgpu/adapter.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'quiet';
 
@@ -76,7 +77,7 @@ export class ProgressPrinter {
         break;
       case 'plan':
         this.line(
-          `backend ${e.backend.name} (${e.backend.reason}); ${e.trainCount} training / ${e.validationCount} validation images; ` +
+          `backend ${e.backend.name}${e.backend.adapter ? ` on ${describeAdapter(e.backend.adapter)}` : ''} (${e.backend.reason}); ${e.trainCount} training / ${e.validationCount} validation images; ` +
             `${e.total} runs x ${e.epochs} epochs${e.shard ? ` (shard ${e.shard.index}/${e.shard.count})` : ''}${e.skipped > 0 ? `, ${e.skipped} already finished (skipped)` : ''}; ` +
             `${e.jobs ?? 1} at once; ` +
             `native addon ${nativeStatus.kind === 'native' ? 'in use' : `not in use: ${nativeStatus.why}`}`,

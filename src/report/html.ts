@@ -14,6 +14,7 @@ import { comparisonHtml } from './comparison.js';
 import { mixingHtml } from './mixing.js';
 import { escapeHtml, scriptJson, scriptSource } from './escape.js';
 import type { ArmSample } from './samples.js';
+import { describeAdapter } from '../backend/webgpu/adapter.js';
 
 export interface ReportInput {
   readonly results: ResultsFile;
@@ -96,7 +97,10 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
           : 'not recorded',
       ),
     ],
-    ['backend', `${escapeHtml(r.backend.name)} (${escapeHtml(r.backend.reason)})`],
+    [
+      'backend',
+      `${escapeHtml(r.backend.name)}${r.backend.adapter ? ` on ${escapeHtml(describeAdapter(r.backend.adapter))}` : ''} (${escapeHtml(r.backend.reason)})`,
+    ],
     ['model', `${escapeHtml(c.model)} <code>${escapeHtml(JSON.stringify(c.modelOptions))}</code>`],
     [
       'training',

@@ -12,29 +12,35 @@ const missing = (specifier: string): Promise<unknown> => {
   return import(specifier);
 };
 
+/** The WebGPU packages looked up under a name that is not installed (they are optional dependencies). */
+const noWebGpu = { dawn: 'mixstream-test-absent-webgpu', backend: 'mixstream-test-absent-tfjs-backend-webgpu' };
+
 afterEach(async () => {
   await tf.setBackend('cpu');
   if (tf.findBackendFactory('tensorflow') !== null) tf.removeBackend('tensorflow');
 });
 
 describe('resolveBackend', () => {
-  it('auto: skips absent libtensorflow packages, says why, and picks wasm with its training kernels', async () => {
-    const r = await resolveBackend('auto', { importModule: missing, env: {} });
+  it('auto: skips absent libtensorflow and WebGPU packages, says why, and picks wasm with its training kernels', async () => {
+    const r = await resolveBackend('auto', { importModule: missing, env: {}, webgpuPackages: noWebGpu });
     expect(r.name).toBe('wasm');
     expect(r.tfBackend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(r.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow']);
+    expect(r.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'webgpu']);
     expect(r.skipped[0]?.why).toMatch(/@tensorflow\/tfjs-node-gpu is not installed/);
     expect(r.skipped[1]?.why).toMatch(/@tensorflow\/tfjs-node is not installed/);
+    expect(r.skipped[2]?.why).toMatch(/mixstream-test-absent-webgpu and mixstream-test-absent-tfjs-backend-webgpu are not installed/);
     expect(r.reason).toMatch(/auto/);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
   it('really tries the real optional peers (absent in this environment) with the default importer', async () => {
     const r = await resolveBackend(undefined, { env: {} });
-    // Wherever tfjs-node is installed this picks it; here it is not, so the answer is wasm.
-    expect(['tensorflow-gpu', 'tensorflow', 'wasm']).toContain(r.name);
-    if (r.name === 'wasm') expect(r.skipped.every((s) => /not installed|failed to load/.test(s.why))).toBe(true);
+    // Wherever tfjs-node is installed this picks it, webgpu on a GPU; here neither, so the answer is wasm
+    // (webgpu skipped: lavapipe is a software adapter, or there is none).
+    expect(['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm']).toContain(r.name);
+    if (r.name === 'wasm')
+      expect(r.skipped.every((s) => /not installed|failed to load|software adapter|WebGPU adapter/.test(s.why))).toBe(true);
   });
 
   it('explicit choice that cannot load is an error naming it and why', async () => {
@@ -67,6 +73,19 @@ describe('resolveBackend', () => {
     expect(r.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu']);
   });
 
+  it('picks tfjs-node-gpu first when installed, before webgpu is even probed', async () => {
+    const fake = async (s: string) => {
+      if (s === '@tensorflow/tfjs-node-gpu') {
+        tf.registerBackend('tensorflow', () => ({ dispose: () => undefined }) as unknown as tf.KernelBackend, 1);
+        return {};
+      }
+      return missing(s);
+    };
+    const r = await resolveBackend(undefined, { importModule: fake, env: {}, webgpuPackages: noWebGpu });
+    expect(r).toMatchObject({ name: 'tensorflow-gpu', tfBackend: 'tensorflow', skipped: [] });
+    expect(r.adapter).toBeUndefined();
+  });
+
   it('reads MIXSTREAM_BACKEND when no choice is given, and an explicit choice wins over it', async () => {
     expect(await resolveBackend(undefined, { env: { MIXSTREAM_BACKEND: 'cpu' } })).toMatchObject({
       name: 'cpu',
@@ -82,6 +101,6 @@ describe('resolveBackend', () => {
 
   it('parses choices case-insensitively and rejects others', () => {
     expect(parseBackendChoice(' WASM ')).toBe('wasm');
-    expect(() => parseBackendChoice('webgl')).toThrow(/expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    expect(() => parseBackendChoice('webgl')).toThrow(/expected one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
   });
 });

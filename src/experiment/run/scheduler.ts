@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedBackend } from '../../backend/index.js';
+import { jobsOn } from '../../backend/choices.js';
 import type { AblationData } from '../data/data.js';
 import { ensureBuiltinDataset } from '../data/builtin.js';
 import { InputError } from '../errors.js';
@@ -77,8 +78,9 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
     });
-  const pool =
-    jobs > 1
+  // On webgpu, no workers (one process per GPU: jobsOn); the note comes once the backend is up.
+  let pool =
+    jobsOn(config.backend, jobs).jobs > 1
       ? new WorkerPool(jobs - 1, {
           config,
           ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
@@ -90,6 +92,13 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   pool?.startAll();
   try {
     const prepared = await prepareAblation(config, options);
+    // On webgpu, one process per GPU (jobsOn): the workers 'auto' started before it found the GPU go.
+    const onGpu = jobsOn(prepared.ctx.backend.name, jobs);
+    if (onGpu.note !== undefined) emit({ type: 'info', message: onGpu.note });
+    if (pool !== undefined && onGpu.jobs === 1) {
+      await pool.close();
+      pool = undefined;
+    }
     pool?.expect(prepared.ctx.configHash);
     return await new Scheduler(prepared, options, pool).run(started);
   } finally {

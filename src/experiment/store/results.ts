@@ -5,7 +5,7 @@
  * everything else that affects the numbers (plan/identity.ts).
  */
 import { readFile } from 'node:fs/promises';
-import type { BackendKernelsInfo } from '../../backend/index.js';
+import type { BackendKernelsInfo, GpuAdapterSummary } from '../../backend/index.js';
 import type { DataError } from '../../core/types.js';
 import type { ComparisonSet } from '../stats/compare.js';
 import type { AblationWarning } from '../stats/warnings.js';
@@ -57,6 +57,8 @@ export interface ResultsFile {
     readonly tfBackend: string;
     readonly reason: string;
     readonly skipped: ReadonlyArray<{ readonly name: string; readonly why: string }>;
+    /** On webgpu: the adapter (vendor, architecture, device, description, fallback). */
+    readonly adapter?: GpuAdapterSummary;
     /** Which code ran the heavy kernels (native addon, XNNPACK, ...) and on how many threads; absent in older files. */
     readonly kernels?: BackendKernelsInfo;
   };

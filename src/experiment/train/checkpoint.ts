@@ -181,9 +181,10 @@ export async function removeCheckpoint(file: string): Promise<void> {
 // differ in the last bits, and a resumed run would drift. So the running products are saved too.
 const OPTIMIZER_EXTRAS = ['accBeta1', 'accBeta2'] as const;
 
-const save = (name: string, t: tf.Tensor): SavedTensor => {
+// Read with data(), never dataSync(): a synchronous read throws on webgpu.
+const save = async (name: string, t: tf.Tensor): Promise<SavedTensor> => {
   if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`checkpoint: tensor ${name} is ${t.dtype}, not float32 or int32`);
-  return { name, shape: [...t.shape], dtype: t.dtype, values: t.dataSync<'float32' | 'int32'>() };
+  return { name, shape: [...t.shape], dtype: t.dtype, values: await t.data<'float32' | 'int32'>() };
 };
 
 const load = (s: SavedTensor): tf.Tensor => tf.tensor(s.values, [...s.shape], s.dtype);
@@ -193,15 +194,15 @@ export async function takeCheckpoint(
   model: tf.LayersModel,
   position: Omit<Checkpoint, 'weights' | 'optimizer' | 'extras'>,
 ): Promise<Checkpoint> {
-  const weights = model.getWeights().map((w, i) => save(String(i), w));
+  const weights = await Promise.all(model.getWeights().map((w, i) => save(String(i), w)));
   const optimizer = model.optimizer;
   const named = await optimizer.getWeights();
   const extras: SavedTensor[] = [];
   for (const name of OPTIMIZER_EXTRAS) {
     const v = (optimizer as unknown as Record<string, unknown>)[name];
-    if (v instanceof tf.Variable) extras.push(save(name, v));
+    if (v instanceof tf.Variable) extras.push(await save(name, v));
   }
-  const saved = named.map((n) => save(n.name, n.tensor));
+  const saved = await Promise.all(named.map((n) => save(n.name, n.tensor)));
   // getWeights makes a fresh scalar for the iteration count; the rest are the optimizer's own variables.
   for (const n of named) if (!(n.tensor instanceof tf.Variable)) n.tensor.dispose();
   return { ...position, epochs: [...position.epochs], weights, optimizer: saved, extras };

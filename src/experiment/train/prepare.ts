@@ -120,6 +120,7 @@ function configIdentity(
     modelOptions: config.modelOptions,
     ...(modelFiles === undefined ? {} : { modelFile: modelFiles.fingerprint }),
     backend: backend.name,
+    ...(backend.adapter === undefined ? {} : { gpuAdapter: backend.adapter }),
     // What runs the kernels and with which rounding changes the numbers (the thread count does not).
     kernels: (({ kernels, numerics }) => ({ kernels, numerics }))(backendKernelsInfo()),
     learningRate: config.learningRate,
@@ -155,6 +156,7 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
       tfBackend: backend.tfBackend,
       reason: backend.reason,
       skipped: backend.skipped,
+      ...(backend.adapter === undefined ? {} : { adapter: backend.adapter }),
       kernels: backendKernelsInfo(),
     },
     arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
