@@ -28,6 +28,8 @@ export type Command =
       readonly threads: number;
       readonly shard?: { readonly index: number; readonly count: number };
       readonly keepCheckpoints: boolean;
+      /** --gpu-adapter: webgpu's adapter, for this process and its workers (MIXSTREAM_GPU_ADAPTER). */
+      readonly gpuAdapter?: string;
     };
 
 const D = DEFAULT_CONFIG;
@@ -239,5 +241,6 @@ export function parseAblate(argv: readonly string[]): Command {
     threads: run.threads ?? 1,
     ...(run.shard === undefined ? {} : { shard: run.shard }),
     keepCheckpoints: run.keepCheckpoints ?? false,
+    ...(run.gpuAdapter === undefined ? {} : { gpuAdapter: run.gpuAdapter }),
   };
 }

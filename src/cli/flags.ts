@@ -6,6 +6,7 @@
  * size x batch within the memory budget, a shard in range) is plan/validate.ts's, for CLI and API alike.
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/choices.js';
+import { GPU_ADAPTER_ENV, parseGpuAdapter } from '../backend/webgpu/adapter.js';
 import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../experiment/plan/config.js';
 import { DEFAULT_MAX_PIXELS } from '../experiment/plan/limits.js';
 import type { Shard } from '../experiment/plan/planRuns.js';
@@ -35,6 +36,7 @@ export interface AblateDraft {
     threads?: number;
     shard?: Shard;
     keepCheckpoints?: boolean;
+    gpuAdapter?: string;
   };
 }
 
@@ -206,6 +208,21 @@ export const ABLATE_FLAGS: readonly Flag[] = [
     parse: parseModelOptions,
   },
   { name: 'backend', arg: '<name>', help: BACKEND_CHOICES.join(' | '), shown: `${D.backend}: fastest that loads`, parse: parseBackend },
+  {
+    name: 'gpu-adapter',
+    arg: '<which>',
+    help: `webgpu's adapter: high-performance | low-power | a name Dawn lists\n(or ${GPU_ADAPTER_ENV})`,
+    shown: 'high-performance',
+    parse: (v, d) => {
+      if (v.trim() === '') throw new UsageError("--gpu-adapter needs a value: high-performance, low-power or an adapter's name");
+      try {
+        parseGpuAdapter(v);
+      } catch (error) {
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+      }
+      d.run.gpuAdapter = v.trim();
+    },
+  },
   {
     name: 'lr',
     arg: '<x>',

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 // Only modules that do not load tfjs are imported here: the flags are checked, and the --jobs
 // workers forked (prestartWorkers), before this process loads tfjs, the backend and the data (the
 // dynamic imports below), so that the workers load theirs meanwhile.
+import { applyGpuAdapterFlag } from '../backend/webgpu/adapter.js';
 import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
 import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/run/pool.js';
@@ -144,6 +145,8 @@ async function ablateCommand(
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  // Before any worker forks: they inherit the pin through the environment.
+  if (command.gpuAdapter !== undefined) applyGpuAdapterFlag(command.gpuAdapter);
   const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
   if (jobs > 1 && config.backend !== 'webgpu') prestartWorkers(jobs - 1); // one process per GPU: see jobsOn
   try {

@@ -32,6 +32,12 @@ describe('ablate flags', () => {
     expect(help.text).not.toMatch(/Adam learning rate/);
   });
 
+  it("--gpu-adapter pins webgpu's adapter for the command; an empty one is refused naming the flag", () => {
+    expect(ablate('--gpu-adapter', 'low-power').gpuAdapter).toBe('low-power');
+    expect(ablate().gpuAdapter).toBeUndefined();
+    expect(() => ablate('--gpu-adapter', ' ')).toThrow(/--gpu-adapter needs a value/);
+  });
+
   it('parses every flag of the table that takes a value, and refuses an unknown one', () => {
     expect(ABLATE_FLAGS.filter((f) => f.arg !== undefined).length).toBeGreaterThan(20);
     expect(() => parseCommand(['ablate', '--warmup-epochs', '2'])).toThrow(/Unknown option '--warmup-epochs'/);
