@@ -48,3 +48,5 @@ export function createModel(name: ModelName, options: ModelOptions): tf.LayersMo
 }
 export { loadUserModel, readModelFiles } from './userModel.js';
 export type { ModelFiles } from './userModel.js';
+export { applyWeights, expectedLayers, loadWeights, readWeightsFor, WeightsError } from './weights.js';
+export type { LoadedWeights } from './weights.js';
