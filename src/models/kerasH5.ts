@@ -161,7 +161,13 @@ export async function readKerasH5(
   if (!(await isHdf5(file, fileSize))) throw new WeightsError(file, 'is not an HDF5 file (no HDF5 signature)');
   await h5wasm.ready;
   const refused: string[] = [];
-  return confined(file, refused, () => readConfined(file, fileSize, expected, optional, refused));
+  try {
+    return confined(file, refused, () => readConfined(file, fileSize, expected, optional, refused));
+  } catch (e) {
+    // h5wasm throws plain strings and Errors from deep in a damaged file's structure.
+    if (e instanceof WeightsError) throw e;
+    throw new WeightsError(file, `HDF5 cannot read it (damaged or truncated?): ${messageOf(e)}`);
+  }
 }
 
 function readConfined(
