@@ -14,6 +14,9 @@ export function makeDivisible(v: number, divisor = 8): number {
   return rounded < 0.9 * v ? rounded + divisor : rounded;
 }
 
+/** The alphas Keras publishes MobileNetV2 imagenet weights for. */
+export const MOBILENET_V2_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4] as const;
+
 /** MobileNetV2's inverted residual blocks 0..16: [filters, stride, expansion] (the paper's table 2, as Keras builds it). */
 export const MOBILENET_V2_BLOCKS: ReadonlyArray<readonly [filters: number, stride: number, expansion: number]> = [
   [16, 1, 1],

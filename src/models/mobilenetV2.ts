@@ -15,9 +15,6 @@ export interface MobileNetV2Options extends ModelOptions {
   readonly alpha?: number;
 }
 
-/** The alphas Keras publishes imagenet weights for. */
-export const MOBILENET_V2_ALPHAS = [0.35, 0.5, 0.75, 1.0, 1.3, 1.4] as const;
-
 type Sym = tf.SymbolicTensor;
 
 /** Keras's imagenet_utils.correct_pad for a 3x3 stride-2 conv: pad bottom/right only when the side is even. */
