@@ -52,3 +52,13 @@ export { applyWeights, expectedLayers, loadWeights, readWeightsFor, WeightsError
 export type { LoadedWeights } from './weights.js';
 export { DownloadError, fetchWeights, imagenetWeights, KERAS_WEIGHTS_URLS, weightsCacheDir } from './imagenet.js';
 export type { FetchedWeights, FetchWeightsOptions, PublishedWeights } from './imagenet.js';
+export {
+  applyFineTune,
+  BackboneLrOptimizer,
+  backboneVariableNames,
+  checkFineTune,
+  inferenceWhenFrozen,
+  setBackboneTrainable,
+  splitHead,
+} from './finetune.js';
+export type { FineTunePolicy } from './finetune.js';
