@@ -6,15 +6,11 @@
  * HTTP Range request after an interrupted download, reused once verified. A file that fails its
  * hash is set aside, never used. Offline, the error names the URL and where to put the file.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { MOBILENET_V2_ALPHAS } from './architectures.js';
-import { fileSha256, messageOf } from './weightFiles.js';
+import { fileSha256, messageOf, regularFileSize } from './weightFiles.js';
 
 /** A weight file as Keras publishes it. */
 export interface PublishedWeights {
@@ -150,16 +146,21 @@ async function download(w: PublishedWeights, part: string, dest: string, onProgr
   const length = Number(res.headers.get('content-length') ?? Number.NaN);
   const total = Number.isFinite(length) ? from + length : undefined;
   let bytes = from;
-  const counted = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).on('data', (c: Buffer) => {
-    bytes += c.length;
-    onProgress?.(bytes, total);
-  });
+  // Each chunk is on disk before the next is read, so an interrupted download leaves every byte
+  // it received for the next attempt to resume from.
+  const out = await open(part, from > 0 ? 'a' : 'w');
   try {
-    await pipeline(counted, createWriteStream(part, { flags: from > 0 ? 'a' : 'w' }));
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      await out.write(chunk);
+      bytes += chunk.length;
+      onProgress?.(bytes, total);
+    }
   } catch (e) {
     throw new DownloadError(
       `--weights imagenet: the download of '${w.url}' stopped at ${bytes} bytes (${messageOf(e)}); run again to resume it`,
     );
+  } finally {
+    await out.close();
   }
   if (total !== undefined && bytes !== total)
     throw new DownloadError(`--weights imagenet: '${w.url}' ended at ${bytes} of ${total} bytes; run again to resume it`);
@@ -189,4 +190,32 @@ export async function fetchWeights(w: PublishedWeights, o: FetchWeightsOptions =
   const sha256 = await verify(w, dest);
   await writeFile(`${dest}.sha256`, `${sha256}\n`);
   return { file: dest, sha256, how: resumedFrom > 0 ? 'resume' : 'download', resumedFrom };
+}
+
+/** A `--weights` value made concrete: the local file, its SHA-256, and where it came from. */
+export interface ResolvedWeights {
+  readonly file: string;
+  readonly sha256: string;
+  /** 'imagenet': Keras's published file (`url`); 'file': a path the user gave. */
+  readonly source: 'imagenet' | 'file';
+  readonly url?: string;
+}
+
+/**
+ * `--weights PATH | imagenet` for `model`: 'imagenet' is fetched (fetchWeights) for the two
+ * backbones Keras publishes no-top files for; a path must be a regular file. Rejects with one line.
+ */
+export async function resolveWeights(
+  spec: string,
+  o: { readonly model: string; readonly alpha?: number; readonly size?: number; readonly baseUrl?: string } & FetchWeightsOptions,
+): Promise<ResolvedWeights> {
+  if (spec === 'imagenet') {
+    if (o.model !== 'mobilenet-v2' && o.model !== 'resnet50')
+      throw new DownloadError(`--weights imagenet: Keras publishes ImageNet weights for mobilenet-v2 and resnet50, not '${o.model}'`);
+    const w = imagenetWeights(o.model, o);
+    const got = await fetchWeights(w, o);
+    return { file: got.file, sha256: got.sha256, source: 'imagenet', url: w.url };
+  }
+  await regularFileSize(spec);
+  return { file: spec, sha256: await fileSha256(spec), source: 'file' };
 }

@@ -50,8 +50,8 @@ export { loadUserModel, readModelFiles } from './userModel.js';
 export type { ModelFiles } from './userModel.js';
 export { applyWeights, expectedLayers, loadWeights, readWeightsFor, WeightsError } from './weights.js';
 export type { LoadedWeights } from './weights.js';
-export { DownloadError, fetchWeights, imagenetWeights, KERAS_WEIGHTS_URLS, weightsCacheDir } from './imagenet.js';
-export type { FetchedWeights, FetchWeightsOptions, PublishedWeights } from './imagenet.js';
+export { DownloadError, fetchWeights, imagenetWeights, KERAS_WEIGHTS_URLS, resolveWeights, weightsCacheDir } from './imagenet.js';
+export type { FetchedWeights, FetchWeightsOptions, PublishedWeights, ResolvedWeights } from './imagenet.js';
 export {
   applyFineTune,
   BackboneLrOptimizer,
