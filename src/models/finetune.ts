@@ -4,30 +4,17 @@
  * mode, as Keras's do since TF 2.0: tfjs's BatchNormalization looks only at the `training` flag,
  * so with `trainable = false` it would still normalise by batch statistics and overwrite its
  * moving mean and variance at every step (test: finetune.test.ts shows tfjs doing it).
+ * Freezing leaves tfjs's `trainable` flags alone and narrows the variables the compiled training
+ * step updates instead: tfjs lists a model's trainable weights first in getWeights(), so flipping
+ * `trainable` would reorder the weights between a frozen and an unfrozen epoch, and a checkpoint
+ * taken in one would not restore in the other.
  */
 import tf from '#tfjs';
 import { fusedAdam } from '../backend/fusedAdam.js';
 import { HEAD_PREFIX } from './backbone.js';
+import { checkFineTune, type FineTunePolicy } from './fineTunePolicy.js';
 
-/** How a run fine-tunes its backbone; recorded in the config hash. */
-export interface FineTunePolicy {
-  /** 'backbone': only the head trains (until unfreezeAt); 'none' (default): everything trains. */
-  readonly freeze: 'none' | 'backbone';
-  /** With freeze 'backbone': the epoch (counted from 1) from which the backbone trains too. */
-  readonly unfreezeAt?: number;
-  /** The backbone's learning rate as a multiple of the head's (default 1; 0 keeps it fixed). */
-  readonly backboneLrMult?: number;
-}
-
-/** Throws a RangeError naming the first bad field of `p`. */
-export function checkFineTune(p: FineTunePolicy): void {
-  if (p.freeze !== 'none' && p.freeze !== 'backbone') throw new RangeError(`--freeze must be backbone or none, got '${String(p.freeze)}'`);
-  if (p.unfreezeAt !== undefined && !(Number.isInteger(p.unfreezeAt) && p.unfreezeAt >= 1))
-    throw new RangeError(`--unfreeze-at must be an epoch >= 1, got ${p.unfreezeAt}`);
-  if (p.unfreezeAt !== undefined && p.freeze !== 'backbone') throw new RangeError('--unfreeze-at needs --freeze backbone');
-  const m = p.backboneLrMult ?? 1;
-  if (!(Number.isFinite(m) && m >= 0)) throw new RangeError(`--backbone-lr-mult must be a number >= 0, got ${m}`);
-}
+export { checkFineTune, type FineTunePolicy } from './fineTunePolicy.js';
 
 /**
  * The head: the layers mixstream added (mixstream_*), or where a model has none (your own model
@@ -41,6 +28,11 @@ export function splitHead(model: tf.LayersModel): { head: tf.layers.Layer[]; bac
 }
 
 const patched = new WeakSet<tf.layers.Layer>();
+/** Layers frozen by setBackboneTrainable. */
+const frozen = new WeakSet<tf.layers.Layer>();
+
+/** Whether a layer is frozen: by setBackboneTrainable, or by tfjs's own `trainable = false`. */
+export const isFrozen = (layer: tf.layers.Layer): boolean => frozen.has(layer) || !layer.trainable;
 
 /**
  * Makes each batch-norm layer of `model` run in inference mode (moving statistics, none updated)
@@ -51,18 +43,31 @@ export function inferenceWhenFrozen(model: tf.LayersModel): void {
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization' || patched.has(layer)) continue;
     const call = layer.call.bind(layer);
-    layer.call = (inputs, kwargs) => call(inputs, layer.trainable ? kwargs : { ...kwargs, training: false });
+    layer.call = (inputs, kwargs) => call(inputs, isFrozen(layer) ? { ...kwargs, training: false } : kwargs);
     patched.add(layer);
   }
 }
 
-/** Sets the backbone trainable or not; a compiled model's training step then updates only what is trainable. */
+/** The variables a compiled model's training step updates (tfjs collects them at compile). */
+export function trainedWeights(model: tf.LayersModel): tf.LayerVariable[] {
+  return (model as unknown as { collectedTrainableWeights?: tf.LayerVariable[] }).collectedTrainableWeights ?? model.trainableWeights;
+}
+
+/**
+ * Freezes or unfreezes the backbone of a compiled model (call it after compile, which collects
+ * every trainable variable again): its variables leave or rejoin the training step, its batch
+ * norm runs in inference mode while frozen.
+ */
 export function setBackboneTrainable(model: tf.LayersModel, trainable: boolean): void {
   inferenceWhenFrozen(model);
-  for (const layer of splitHead(model).backbone) layer.trainable = trainable;
-  // tfjs collects the variables a training step updates once, at compile; re-collect them.
-  const m = model as unknown as { collectedTrainableWeights?: unknown };
-  if (m.collectedTrainableWeights !== undefined) m.collectedTrainableWeights = model.trainableWeights;
+  for (const layer of splitHead(model).backbone) {
+    if (trainable) frozen.delete(layer);
+    else frozen.add(layer);
+  }
+  const out = new Set(model.layers.filter(isFrozen).flatMap((l) => l.weights));
+  (model as unknown as { collectedTrainableWeights?: tf.LayerVariable[] }).collectedTrainableWeights = model.trainableWeights.filter(
+    (w) => !out.has(w),
+  );
 }
 
 type NamedGradients = Parameters<tf.Optimizer['applyGradients']>[0];

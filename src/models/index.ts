@@ -58,7 +58,9 @@ export {
   backboneVariableNames,
   checkFineTune,
   inferenceWhenFrozen,
+  isFrozen,
   setBackboneTrainable,
   splitHead,
+  trainedWeights,
 } from './finetune.js';
 export type { FineTunePolicy } from './finetune.js';

@@ -4,7 +4,14 @@ import { resolveBackend } from '../../src/backend/index.js';
 import { rng } from '../../src/core/random.js';
 import { compileClassifier, createModel, HEAD_NAME } from '../../src/models/index.js';
 import { restoreCheckpoint, takeCheckpoint } from '../../src/experiment/checkpoint.js';
-import { applyFineTune, BackboneLrOptimizer, checkFineTune, inferenceWhenFrozen, splitHead } from '../../src/models/finetune.js';
+import {
+  applyFineTune,
+  BackboneLrOptimizer,
+  checkFineTune,
+  inferenceWhenFrozen,
+  splitHead,
+  trainedWeights,
+} from '../../src/models/finetune.js';
 
 const SIZE = 32;
 
@@ -59,7 +66,11 @@ describe('fine-tuning', () => {
     const { head, backbone } = splitHead(model);
     expect(head.map((l) => l.name)).toEqual([HEAD_NAME]);
     applyFineTune(model, { freeze: 'backbone' }, 1e-3);
-    expect(model.trainableWeights.map((w) => w.originalName)).toEqual([`${HEAD_NAME}/kernel`, `${HEAD_NAME}/bias`]);
+    expect(trainedWeights(model).map((w) => w.originalName)).toEqual([`${HEAD_NAME}/kernel`, `${HEAD_NAME}/bias`]);
+    // The weights keep their order (a checkpoint of a frozen epoch restores into an unfrozen one).
+    const fresh = small();
+    expect(model.weights.map((w) => w.originalName)).toEqual(fresh.weights.map((w) => w.originalName));
+    fresh.dispose();
     const [b0, h0] = [snapshot(backbone), snapshot(head)];
     const { xs, ys } = batch(2);
     const features = tf.model({ inputs: model.inputs, outputs: backbone[backbone.length - 1]!.output as tf.SymbolicTensor });
@@ -86,7 +97,7 @@ describe('fine-tuning', () => {
     const opt = model.optimizer as BackboneLrOptimizer;
     const headMoments = (await opt.head.getWeights()).length;
     hooks.onEpochBegin(1);
-    expect(model.trainableWeights.length).toBeGreaterThan(2);
+    expect(trainedWeights(model).length).toBeGreaterThan(2);
     const b1 = snapshot(backbone);
     const h1 = snapshot(head);
     await model.trainOnBatch(xs, ys);
@@ -135,7 +146,16 @@ describe('fine-tuning', () => {
     await a.trainOnBatch(xs, ys);
     await b.trainOnBatch(xs, ys);
     expect(maxChange(snapshot(a.layers), snapshot(b.layers))).toBe(0);
-    [a, b].forEach((m) => m.dispose());
+    // Taken in a frozen epoch, restored where the backbone trains (a resume at --unfreeze-at): the same weights.
+    const c = small(5);
+    applyFineTune(c, policy, 1e-3);
+    await c.trainOnBatch(xs, ys);
+    const frozenSaved = await takeCheckpoint(c, { key: 'k', epochs: [], seconds: 0 });
+    const d = small(6);
+    applyFineTune(d, policy, 1e-3).onEpochBegin(1);
+    await restoreCheckpoint(d, frozenSaved);
+    expect(maxChange(snapshot(c.layers), snapshot(d.layers))).toBe(0);
+    [a, b, c, d].forEach((m) => m.dispose());
     tf.dispose([xs, ys]);
   });
 
