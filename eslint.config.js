@@ -1,6 +1,7 @@
 // Lint: typescript-eslint's recommended type-aware rules, plus the house rules that keep runs
 // reproducible (no Math.random, no clock-seeded randomness) and boundaries typed (no `any`).
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -39,6 +40,17 @@ export default tseslint.config(
         { paths: [{ name: '@tensorflow/tfjs', allowTypeImports: true, message: "Import tf from '#tfjs' (src/backend/tfjs.js)." }] },
       ],
     },
+  },
+  {
+    // No import cycles in src (type-only imports included): a module's dependencies form a tree
+    // a reader can follow one way (in src/experiment: stats <- store <- train <- run <- cli).
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true, allowUnsafeDynamicCyclicDependency: false }] },
   },
   {
     // Tests may use Math.random to build hostile or random inputs; src may not.

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DEFAULT_CONFIG } from '../src/experiment/config.js';
+import { DEFAULT_CONFIG } from '../src/experiment/plan/config.js';
 import type { Figure } from './report.js';
 
 const EPOCHS = DEFAULT_CONFIG.epochs;

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { backendKernelsInfo, kernelThreads, resolveBackend, setKernelThreads } from '../src/backend/index.js';
 import { accelerator } from '../src/core/native.js';
 import { rng } from '../src/core/random.js';
-import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from '../src/experiment/config.js';
+import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from '../src/experiment/plan/config.js';
 import { resnet, simpleCnn } from '../src/models/index.js';
 import { SHARED_BENCH } from './peers.js';
 import { emit, type Figure } from './report.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { from, lastValueFrom, take, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, ImageSample } from '../src/core/types.js';
-import type { RunRecord } from '../src/experiment/results.js';
+import type { RunRecord } from '../src/experiment/store/results.js';
 import { pullSource } from '../src/sources/pullSource.js';
 
 /** A finished run of `arm` and `seed` whose epochs have the given val accuracies (val loss 2 - acc), for tests of results and comparisons. */

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeSyntheticFolder } from '../src/sources/synthetic.js';
 import { tempDir } from './helpers.js';
 
 const run = promisify(execFile);
@@ -15,13 +16,18 @@ interface Lock {
 /**
  * The package as a user gets it: `npm pack` (its prepare script compiles dist/), installed into an
  * empty project from the npm cache alone (offline: the cache `npm ci` filled), where
- * `import { ... } from 'mixstream'` and `npx mixstream ablate --help` must work. The project's lock
- * pins mixstream's dependencies to the versions of this repository's lock, so no registry metadata
- * is needed.
+ * `import { ... } from 'mixstream'` and `npx mixstream ablate --help` must work, and every ```ts
+ * block of the README runs as written. The project's lock pins mixstream's dependencies to the
+ * versions of this repository's lock, so no registry metadata is needed.
  */
 describe('packaging', () => {
-  it('npm pack gives a package that installs offline into an empty project, where the import and the bin work', async () => {
-    const dir = await tempDir('mixstream-pack-');
+  let dir = '';
+  let tgz = '';
+  let listing: string[] = [];
+  let app = '';
+  // Packed and installed once for both tests (about a minute on two cores).
+  beforeAll(async () => {
+    dir = await tempDir('mixstream-pack-');
     // Packed from a copy of the working tree (its prepare script builds the copy's dist/), so the
     // repository's own dist/, which other tests run, is never rewritten under them.
     const clone = path.join(dir, 'clone');
@@ -36,13 +42,10 @@ describe('packaging', () => {
     }
     await symlink(path.join(repo, 'node_modules'), path.join(clone, 'node_modules'));
     const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: clone, maxBuffer: 64 << 20 });
-    const tgz = path.join(dir, stdout.trim().split('\n').at(-1) as string);
-    const listing = (await run('tar', ['-tzf', tgz])).stdout.split('\n');
-    expect(listing).toContain('package/dist/src/index.js');
-    expect(listing).toContain('package/dist/src/cli/main.js');
-    expect(listing).toContain('package/bin/mixstream.js');
+    tgz = path.join(dir, stdout.trim().split('\n').at(-1) as string);
+    listing = (await run('tar', ['-tzf', tgz])).stdout.split('\n');
 
-    const app = path.join(dir, 'app');
+    app = path.join(dir, 'app');
     await mkdir(app);
     const lock = JSON.parse(await readFile(path.join(repo, 'package-lock.json'), 'utf8')) as Lock;
     const ours = lock.packages[''] as Record<string, unknown>;
@@ -61,7 +64,12 @@ describe('packaging', () => {
       JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }),
     );
     await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 64 << 20 });
+  }, 600_000);
 
+  it('npm pack gives a package that installs offline into an empty project, where the import and the bin work', async () => {
+    expect(listing).toContain('package/dist/src/index.js');
+    expect(listing).toContain('package/dist/src/cli/main.js');
+    expect(listing).toContain('package/bin/mixstream.js');
     await writeFile(
       path.join(app, 'main.js'),
       "import { batch, cutmix, fromArrays, normalizeResize, toAsyncIterable } from 'mixstream';\n" +
@@ -72,5 +80,22 @@ describe('packaging', () => {
     expect((await run('node', ['main.js'], { cwd: app })).stdout.trim()).toBe('samples 4');
     const help = await run('npx', ['--offline', 'mixstream', 'ablate', '--help'], { cwd: app });
     expect(help.stdout).toMatch(/^Usage: mixstream ablate/);
+  }, 120_000);
+
+  it('every ```ts block of the README runs as written in that project (type: module, tsx) on a 4-class folder', async () => {
+    const readme = await readFile(path.join(repo, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    // The folder the examples name: 4 classes (the README once hard-coded 120 and died on this).
+    await writeSyntheticFolder(path.join(app, 'Images'), { classes: 4, perClass: 5, seed: 3, minSide: 24, maxSide: 40 });
+    const tsx = path.join(app, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    for (const [i, code] of blocks.entries()) {
+      const file = path.join(app, `readme-${i + 1}.ts`);
+      await writeFile(file, code);
+      const r = await run(process.execPath, [tsx, file], { cwd: app, maxBuffer: 64 << 20 }).catch(
+        (error: { code?: number; stderr?: string }) => ({ stdout: '', stderr: `exit ${error.code}: ${error.stderr ?? ''}` }),
+      );
+      expect(r.stderr, `README block ${i + 1}:\n${code}`).not.toMatch(/^exit /);
+    }
   }, 600_000);
 });

@@ -7,9 +7,11 @@ import {
   cutmix,
   fromArrays,
   imageFolder,
+  interleave,
   labelSmoothing,
   mixup,
   normalizeResize,
+  numClassesOf,
   oneHot,
   parallelMap,
   prefetch,
@@ -26,6 +28,8 @@ describe('public operator signatures', () => {
   it('sources', () => {
     expectTypeOf(imageFolder).returns.toEqualTypeOf<Observable<EncodedSample>>();
     expectTypeOf(fromArrays).returns.toEqualTypeOf<Observable<ImageSample>>();
+    expectTypeOf(interleave(imageFolder('a/'), imageFolder('b/'))).toEqualTypeOf<Observable<EncodedSample>>();
+    expectTypeOf(numClassesOf).returns.toEqualTypeOf<Promise<number>>();
   });
 
   it('per-sample operators', () => {

@@ -12,14 +12,13 @@ import { pathToFileURL } from 'node:url';
 // Only modules that do not load tfjs are imported here: the flags are checked, and the --jobs
 // workers forked (prestartWorkers), before this process loads tfjs, the backend and the data (the
 // dynamic imports below), so that the workers load theirs meanwhile.
-import { DEFAULT_CONFIG } from '../experiment/config.js';
+import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
-import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/pool.js';
-import { ProgressPrinter } from '../experiment/progress.js';
-import { percent } from '../report/html.js';
-import { comparisonText } from '../report/comparison.js';
+import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/run/pool.js';
+import { ProgressPrinter } from './progress.js';
 import { systemRoot } from '../sources/files.js';
-import { parseCommand, UsageError } from './args.js';
+import { parseCommand, UsageError, type Command } from './args.js';
+import { ablationSummary } from './summary.js';
 import { hardInterrupt } from './interrupt.js';
 
 export interface CliIo {
@@ -73,43 +72,63 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     io.stdout.write('mixstream 0.1.0\n');
     return 0;
   }
-  if (command.kind === 'arms') {
-    const { buildArm, defaultArmRegistry, plainPipeline } = await import('../experiment/arms.js');
-    const { withRecipeArms } = await import('../experiment/recipeArms.js');
-    const registry = withRecipeArms(defaultArmRegistry());
-    const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
-    for (const name of registry.names()) {
-      const arm = registry.get(name);
-      io.stdout.write(`${name}: ${arm.summary}\n    ${buildArm(arm, 1, o).describe()}\n`);
-    }
-    io.stdout.write(`validation (every arm): ${plainPipeline(o).describe()}\n`);
-    return 0;
-  }
+  if (command.kind === 'arms') return armsCommand(io);
+  if (command.kind === 'report') return reportCommand(command, io, fail);
+  return ablateCommand(command, io, fail);
+}
 
-  if (command.kind === 'report') {
-    try {
-      const { rebuildReport } = await import('./report.js');
-      const r = await rebuildReport(command.out, {
-        pngs: command.pngs,
-        ...(command.config === undefined ? {} : { configHash: command.config }),
-        ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
-      });
-      for (const d of r.views.damaged) io.stderr.write(`mixstream: ${d}\n`);
-      const found = r.views.results.runs.filter((x) => x.configHash === r.header.configHash).length;
-      io.stdout.write(
-        `config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`,
+/** `mixstream arms`: each built-in arm, its summary and pipeline. */
+async function armsCommand(io: CliIo): Promise<number> {
+  const { buildArm, plainPipeline } = await import('../experiment/plan/arms.js');
+  const { builtinArms } = await import('../experiment/plan/builtinArms.js');
+  const registry = builtinArms();
+  const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
+  for (const name of registry.names()) {
+    const arm = registry.get(name);
+    io.stdout.write(`${name}: ${arm.summary}\n    ${buildArm(arm, 1, o).describe()}\n`);
+  }
+  io.stdout.write(`validation (every arm): ${plainPipeline(o).describe()}\n`);
+  return 0;
+}
+
+/** `mixstream report OUT`: rebuilds the views and the report from the store, and says what is missing. */
+async function reportCommand(
+  command: Extract<Command, { kind: 'report' }>,
+  io: CliIo,
+  fail: (code: number, message: string) => number,
+): Promise<number> {
+  try {
+    const { rebuildReport } = await import('./report.js');
+    const r = await rebuildReport(command.out, {
+      pngs: command.pngs,
+      ...(command.config === undefined ? {} : { configHash: command.config }),
+      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+    });
+    for (const d of r.views.damaged)
+      io.stderr.write(
+        `mixstream: damaged run file ${d.file}: ${d.reason} (left in place; the next ablate sets it aside and trains it again)\n`,
       );
-      if (r.views.missing.length > 0) io.stdout.write(`missing: ${r.views.missing.map((m) => `${m.arm} seed ${m.seed}`).join(', ')}\n`);
-      if (r.others.length > 0) io.stdout.write(`other configs in the store: ${r.others.join(', ')} (--config HASH to report one)\n`);
-      if (r.noSamples !== undefined) io.stdout.write(`(no sample images: ${r.noSamples})\n`);
-      io.stdout.write(`results: ${r.views.resultsPath}, ${r.views.csvPath}\nreport:  ${r.report.html}\n`);
-      return 0;
-    } catch (error) {
-      if (isInputProblem(error)) return fail(2, oneLine(error));
-      return fail(1, `error: ${oneLine(error)}`);
-    }
+    const found = r.views.results.runs.filter((x) => x.configHash === r.header.configHash).length;
+    io.stdout.write(
+      `config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`,
+    );
+    if (r.views.missing.length > 0) io.stdout.write(`missing: ${r.views.missing.map((m) => `${m.arm} seed ${m.seed}`).join(', ')}\n`);
+    if (r.others.length > 0) io.stdout.write(`other configs in the store: ${r.others.join(', ')} (--config HASH to report one)\n`);
+    if (r.noSamples !== undefined) io.stdout.write(`(no sample images: ${r.noSamples})\n`);
+    io.stdout.write(`results: ${r.views.resultsPath}, ${r.views.csvPath}\nreport:  ${r.report.html}\n`);
+    return 0;
+  } catch (error) {
+    if (isInputProblem(error)) return fail(2, oneLine(error));
+    return fail(1, `error: ${oneLine(error)}`);
   }
+}
 
+/** `mixstream ablate`: runs the ablation (Ctrl-C: stop after the current batch), writes its report and prints its summary. */
+async function ablateCommand(
+  command: Extract<Command, { kind: 'ablate' }>,
+  io: CliIo,
+  fail: (code: number, message: string) => number,
+): Promise<number> {
   const { config } = command;
   const progress = ProgressPrinter.for(io.stdout, command.quiet);
   const controller = new AbortController();
@@ -128,13 +147,13 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
   const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
   if (jobs > 1) prestartWorkers(jobs - 1);
   try {
-    const { defaultArmRegistry } = await import('../experiment/arms.js');
-    const { withRecipeArms } = await import('../experiment/recipeArms.js');
-    const { runAblation, validateConfig } = await import('../experiment/runner.js');
+    const { builtinArms } = await import('../experiment/plan/builtinArms.js');
+    const { runAblation } = await import('../experiment/run/scheduler.js');
+    const { validateConfig } = await import('../experiment/plan/validate.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
-    validateConfig(config, withRecipeArms(defaultArmRegistry()));
+    validateConfig(config, builtinArms());
     await refuseSystemFolder(config.out);
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
@@ -157,44 +176,7 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     let report: Awaited<ReturnType<typeof writeReport>> | undefined;
     if (command.report) report = await writeReport(run);
     const out = io.stdout;
-    if (run.results.comparisons) out.write(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
-    out.write(
-      `\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`,
-    );
-    const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
-    for (const s of run.results.summary) {
-      out.write(
-        `  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`,
-      );
-    }
-    const rel = (f: string): string => {
-      const r = path.relative(process.cwd(), f);
-      return r === '' || r.startsWith('..') || path.isAbsolute(r) ? f : r;
-    };
-    out.write(`results: ${rel(run.resultsPath)}, ${rel(run.csvPath)}\n`);
-    if (report) out.write(`report:  ${rel(report.html)}\ncharts:  ${report.pngs.map(rel).join(', ')}\n`);
-    const skipped = run.results.skipped ?? [];
-    if (skipped.length > 0) {
-      out.write(
-        `skipped ${skipped.length} file(s), listed in results.json: ${printable(
-          skipped
-            .slice(0, 3)
-            .map((s) => `${s.path} (${s.reason})`)
-            .join('; '),
-        )}${skipped.length > 3 ? '; ...' : ''}\n`,
-      );
-    }
-    if (run.skipped > 0)
-      out.write(
-        `(${run.skipped} run(s) finished earlier were reused; delete ${rel(path.join(path.dirname(run.resultsPath), 'runs', run.results.configHash))} to start over)\n`,
-      );
-    if (command.shard !== undefined) {
-      const left =
-        run.results.arms.length * config.seeds.length - run.results.runs.filter((r) => r.configHash === run.results.configHash).length;
-      out.write(
-        `shard ${command.shard.index}/${command.shard.count} done; ${left > 0 ? `${left} run(s) of other shards not in yet: ` : ''}'mixstream report ${rel(path.dirname(run.resultsPath))}' merges the store\n`,
-      );
-    }
+    out.write(ablationSummary(run, report, command));
     out.write(`total ${process.uptime().toFixed(1)} s\n`);
     return controller.signal.aborted ? 130 : 0;
   } catch (error) {

@@ -5,11 +5,11 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { defaultArmRegistry } from '../experiment/arms.js';
-import type { AblationConfig } from '../experiment/config.js';
+import { builtinArms } from '../experiment/plan/builtinArms.js';
+import type { AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
-import { openConfigData } from '../experiment/runner.js';
-import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/views.js';
+import { openConfigData } from '../experiment/data/open.js';
+import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/store/views.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
 
 export interface RebuiltReport {
@@ -65,7 +65,8 @@ export async function rebuildReport(
     {
       results: views.results,
       resultsPath: views.resultsPath,
-      registry: defaultArmRegistry(),
+      // The arms ablate trains (the same list), so every arm trained gets its sample grid.
+      registry: builtinArms(),
       armOptions,
       config: { seeds: header.seeds },
       ...(data === undefined ? {} : { data }),

@@ -74,3 +74,36 @@ export function jpegDimensions(bytes: Uint8Array): { width: number; height: numb
   }
   return undefined;
 }
+
+/**
+ * How many scans (SOS markers) a JPEG holds, counting no further than `stop`. Walks the marker
+ * segments by their lengths and the entropy-coded data between them (where a marker is FF
+ * followed by anything but 00, a restart marker or fill), so bytes inside metadata or pixel data
+ * are never taken for a marker. libjpeg-turbo makes one pass over the image per scan: a
+ * progressive file of thousands of empty scans costs minutes while its size stays small.
+ */
+export function jpegScanCount(bytes: Uint8Array, stop = Number.POSITIVE_INFINITY): number {
+  let scans = 0;
+  let p = 2;
+  const n = bytes.length;
+  while (p + 1 < n && scans < stop) {
+    if (bytes[p] !== 0xff) {
+      const next = bytes.indexOf(0xff, p); // entropy-coded data, up to the next marker
+      if (next < 0) break;
+      p = next;
+      continue;
+    }
+    const marker = bytes[p + 1] as number;
+    if (marker === 0x00 || marker === 0xff || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      p += marker === 0xff ? 1 : 2; // stuffed byte, fill, restart marker, TEM: no segment
+      continue;
+    }
+    if (marker === 0xd9) break; // end of image
+    if (p + 4 > n) break;
+    const length = ((bytes[p + 2] as number) << 8) | (bytes[p + 3] as number);
+    if (marker === 0xda) scans++;
+    if (length < 2) break;
+    p += 2 + length; // the segment; entropy-coded data follows an SOS
+  }
+  return scans;
+}

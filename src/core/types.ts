@@ -16,6 +16,11 @@ export interface Position {
   readonly seed?: number;
   /** Random operators this item has passed: the place in the chain of the next one. Absent: 0. */
   readonly stream?: number;
+  /**
+   * Which of the sources under one sink produced it (0 for the first subscribed, absent: 0): keys
+   * the random streams, so two sources merged with the same seed draw independently.
+   */
+  readonly source?: number;
 }
 
 /** A labelled image not yet decoded: a file path or encoded bytes (JPEG, PNG, WebP, GIF, TIFF). */
@@ -68,6 +73,8 @@ export interface Batch {
   readonly seed?: number;
   /** Random operators its samples and it have passed (see Position). */
   readonly stream?: number;
+  /** The source of its first sample (see Position). */
+  readonly source?: number;
 }
 
 /** A data error: a sample that could not be read, with what it was and why. */

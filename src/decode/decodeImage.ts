@@ -1,8 +1,9 @@
 import turbo from '@julusian/jpeg-turbo';
 import * as E from 'fp-ts/lib/Either.js';
 import { resizeBytes } from '../core/image.js';
-import { isJpeg, jpegDimensions, jpegOrientation } from '../core/jpeg.js';
-import { DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
+import { unlistedFormatReason } from '../core/format.js';
+import { isJpeg, jpegDimensions, jpegOrientation, jpegScanCount } from '../core/jpeg.js';
+import { DECODE_TIMEOUT_SECONDS, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
 import { dataError, type DataError } from '../core/types.js';
 import { readRegular, readRegularSync } from '../sources/files.js';
 
@@ -63,6 +64,7 @@ async function decodeAny(bytes: Uint8Array, maxPixels: number): Promise<Raw> {
   const tooBig = pixelLimitReason(meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0, maxPixels);
   if (tooBig) throw new PixelLimit(tooBig);
   const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
+    .timeout({ seconds: DECODE_TIMEOUT_SECONDS })
     .autoOrient()
     .removeAlpha()
     .toColourspace('srgb')
@@ -73,7 +75,8 @@ async function decodeAny(bytes: Uint8Array, maxPixels: number): Promise<Raw> {
 }
 
 /**
- * Decodes any of JPEG/PNG/WebP/GIF/TIFF to RGB bytes with EXIF orientation applied, resized to HxW
+ * Decodes any of JPEG/PNG/WebP/GIF/TIFF (told by content, whatever the name; anything else is
+ * refused) to RGB bytes with EXIF orientation applied, resized to HxW
  * with tf.image.resize's bilinear maths in 8 bits (see resizeBytes). Plain JPEGs (no EXIF rotation)
  * go through libjpeg-turbo; everything else through sharp (libvips). Never throws: a file that
  * cannot be read or decoded is a Left naming it and the reason.
@@ -93,11 +96,19 @@ export async function decodeImage(
     const limit = maxEncodedBytes(maxPixels);
     const bytes =
       typeof input === 'string' ? (scratch ? readRegularSync('decode', input, limit) : await readRegular('decode', input, limit)) : input;
+    // Content decides, not the name: only the listed formats reach a decoder (libvips would load
+    // an SVG or a PDF saved as .png, and those can take minutes and gigabytes from a few bytes).
+    const unlisted = unlistedFormatReason(bytes);
+    if (unlisted) return E.left(dataError(origin, unlisted));
     if (isJpeg(bytes)) {
       // libjpeg-turbo sizes its buffers from the SOF header before it reads any scan: check it first.
       const dims = jpegDimensions(bytes);
       const tooBig = dims && pixelLimitReason(dims.width, dims.height, maxPixels);
       if (tooBig) return E.left(dataError(origin, tooBig));
+      // And it passes over the whole image once per scan: count them before decoding.
+      const scans = jpegScanCount(bytes, DEFAULT_MAX_JPEG_SCANS + 1);
+      if (scans > DEFAULT_MAX_JPEG_SCANS)
+        return E.left(dataError(origin, `holds more than ${DEFAULT_MAX_JPEG_SCANS} scans (a progressive JPEG scan bomb); not decoded`));
     }
     const jpeg = plainJpeg(bytes);
     // With a scratch buffer, decode and resize run with no await between them: nothing else can
@@ -108,6 +119,10 @@ export async function decodeImage(
   } catch (error) {
     // A SourceError's message repeats the path: its DataError has the reason alone.
     const reason = (error as { dataError?: DataError }).dataError?.reason;
-    return E.left(dataError(origin, reason ?? (error instanceof Error ? error.message : String(error))));
+    const message = error instanceof Error ? error.message : String(error);
+    const timedOut = /timeout/i.test(message)
+      ? `took over ${DECODE_TIMEOUT_SECONDS} s to decode (the limit per image); stopped`
+      : undefined;
+    return E.left(dataError(origin, reason ?? timedOut ?? message));
   }
 }

@@ -1,4 +1,8 @@
-/** Ablations: arms as described operator compositions, a resumable runner, results with mean and std across seeds. */
+/**
+ * Ablations: arms as described operator compositions (plan/), a resumable scheduler over processes
+ * (run/), one run's training (train/), a run store with views (store/), and paired comparisons
+ * across seeds with their statistics (stats/). Data opening and splitting: data/.
+ */
 export {
   ArmRegistry,
   augmentArm,
@@ -12,45 +16,49 @@ export {
   plainPipeline,
   REFERENCE_ARMS,
   UnknownArmError,
-} from './arms.js';
-export type { AnyOperator, Arm, ArmOperators, ArmOptions, BuiltArm } from './arms.js';
-export { BUILTIN_OPTIONS, BUILTIN_VERSION, cacheRoot, ensureBuiltinDataset } from './builtin.js';
-export { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, shortHash, stableJson } from './config.js';
-export type { AblationConfig } from './config.js';
-export { openImageFolderData } from './data.js';
-export { openDetectedData } from './detected.js';
-export type { AblationData, ImageFolderDataOptions, TrainSourceOptions } from './data.js';
+} from './plan/arms.js';
+export type { AnyOperator, Arm, ArmOperators, ArmOptions, BuiltArm } from './plan/arms.js';
+export { BUILTIN_OPTIONS, BUILTIN_VERSION, cacheRoot, ensureBuiltinDataset } from './data/builtin.js';
+export { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS } from './plan/config.js';
+export { checkpointFile, configDir, runFileName, runKey, shortHash, stableJson } from './plan/identity.js';
+export type { AblationConfig } from './plan/config.js';
+export { openImageFolderData } from './data/data.js';
+export { openDetectedData } from './data/detected.js';
+export type { AblationData, ImageFolderDataOptions, TrainSourceOptions } from './data/data.js';
 export { InputError } from './errors.js';
-export { describeSteps, descriptionOf, described } from './pipeline.js';
-export type { SourceSample, StepDescription } from './pipeline.js';
-export { formatDuration, ProgressPrinter } from './progress.js';
-export type { ProgressMode } from './progress.js';
-export { csvField, readRuns, RESULTS_FORMAT, resultsCsv, summarize, writeAtomic } from './results.js';
-export type { ArmSummary, EpochRecord, ResultsFile, RunRecord } from './results.js';
-export { openConfigData, prepareAblation, runAblation, shardShare, trainAndSave, validateConfig } from './runner.js';
-export { autoJobs } from './pool.js';
-export type { AblationRun, Prepared, ProgressEvent, RunAblationOptions, RunOutcome, Shard } from './runner.js';
-export {
-  checkOutFolder,
-  claimRun,
-  cleanStaleTemps,
-  HEARTBEAT_SECONDS,
-  LOCK_STALE_SECONDS,
-  readRunFile,
-  readStore,
-  runRecordProblem,
-  writeFileAtomic,
-} from './store.js';
-export type { Claim, RunRead } from './store.js';
-export { checkpointFile, decodeCheckpoint, type Checkpoint } from './checkpoint.js';
-export { runKey, runPipeline, trainRun } from './train.js';
-export type { TrainContext, TrainEvent, TrainRunOptions } from './train.js';
-export { migrateResultsFile, missingRuns, readConfigHeader, writeConfigHeader, writeViews } from './views.js';
-export type { ConfigHeader, Views } from './views.js';
-export { meanStd } from './stats.js';
-export type { MeanStd } from './stats.js';
-export { analyzeRuns } from './analysis.js';
-export type { Analysis, AnalysisOptions } from './analysis.js';
+export { describeSteps, descriptionOf, described } from './data/pipeline.js';
+export type { SourceSample, StepDescription } from './data/pipeline.js';
+export { formatDuration, ProgressPrinter } from '../cli/progress.js';
+export type { ProgressMode } from '../cli/progress.js';
+export { csvField, readRuns, RESULTS_FORMAT, resultsCsv, summarize } from './store/results.js';
+export type { ArmSummary, ResultsFile } from './store/results.js';
+export { lastEpoch, runRecordProblem } from './record.js';
+export type { EpochRecord, MixingStats, RunExpectation, RunRecord } from './record.js';
+export { openConfigData } from './data/open.js';
+export { prepareAblation, trainAndSave } from './train/prepare.js';
+export type { Prepared, PrepareOptions, RunOutcome } from './train/prepare.js';
+export { runAblation } from './run/scheduler.js';
+export type { AblationRun, RunAblationOptions } from './run/scheduler.js';
+export type { ProgressEvent } from './run/events.js';
+export { planRuns, shardShare } from './plan/planRuns.js';
+export type { PlannedRun, Shard } from './plan/planRuns.js';
+export { validateConfig, validateShard } from './plan/validate.js';
+export { autoJobs } from './run/pool.js';
+export { cleanStaleTemps, writeFileAtomic } from './store/atomic.js';
+export { claimRun, HEARTBEAT_SECONDS, LOCK_STALE_SECONDS } from './store/locks.js';
+export type { Claim } from './store/locks.js';
+export { checkOutFolder } from './store/outFolder.js';
+export { readRunFile, readStore, setAsideDamaged, tidyStore } from './store/runFiles.js';
+export type { DamagedRun, RunRead } from './store/runFiles.js';
+export { decodeCheckpoint, type Checkpoint } from './train/checkpoint.js';
+export { runPipeline, trainRun } from './train/train.js';
+export type { TrainContext, TrainEvent, TrainRunOptions } from './train/train.js';
+export { migrateResultsFile, missingRuns, readConfigHeader, writeConfigHeader, writeViews } from './store/views.js';
+export type { ConfigHeader, Views } from './store/views.js';
+export { meanStd } from './stats/meanSd.js';
+export type { MeanStd } from './stats/meanSd.js';
+export { analyzeRuns } from './stats/analysis.js';
+export type { Analysis, AnalysisOptions } from './stats/analysis.js';
 export {
   compareArms,
   DECIDED_BY,
@@ -61,17 +69,18 @@ export {
   signFlipP,
   signFlipSeeds,
   tInterval,
-} from './compare.js';
-export type { CompareOptions, Comparison, ComparisonSet, Verdict } from './compare.js';
-export { PAIRED_DESIGN } from './design.js';
-export { bestEpoch, lastKValAccuracy, runMetrics } from './metrics.js';
-export type { RunMetric } from './metrics.js';
-export { barelyActed, batchLambda, MixingObserver } from './mixstats.js';
-export type { MixingStats } from './mixstats.js';
-export { checkRecipe, DEFAULT_RECIPE, learningRateAt } from './recipe.js';
-export { applyRecipe } from './train.js';
-export type { Recipe } from './recipe.js';
-export { RECIPE_ARMS, withRecipeArms } from './recipeArms.js';
-export { incompleteBeta, tCdf, tQuantile } from './tdist.js';
-export { ablationWarnings, pointsPerImage } from './warnings.js';
-export type { AblationWarning, WarningInput } from './warnings.js';
+} from './stats/compare.js';
+export type { CompareOptions, Comparison, ComparisonSet, Verdict } from './stats/compare.js';
+export { PAIRED_DESIGN } from './stats/design.js';
+export { bestEpoch, lastKValAccuracy, runMetrics } from './stats/metrics.js';
+export type { RunMetric } from './stats/metrics.js';
+export { batchLambda, MixingObserver } from './train/mixstats.js';
+export { barelyActed } from './stats/mixing.js';
+export { checkRecipe, DEFAULT_RECIPE, learningRateAt } from './plan/recipe.js';
+export { applyRecipe } from './train/train.js';
+export type { Recipe } from './plan/recipe.js';
+export { RECIPE_ARMS, withRecipeArms } from './plan/recipeArms.js';
+export { builtinArms } from './plan/builtinArms.js';
+export { incompleteBeta, tCdf, tQuantile } from './stats/tdist.js';
+export { ablationWarnings, pointsPerImage } from './stats/warnings.js';
+export type { AblationWarning, WarningInput } from './stats/warnings.js';

@@ -71,6 +71,35 @@ export class Credit {
   seed: number | undefined = undefined;
   /** Async calls of mixstream's stages in progress (decodes): while any runs, the pipeline is not stalled. */
   busy = 0;
+  /** The sources subscribed under this sink, numbered in the order they first subscribed. */
+  private sources = new Map<object, number>();
+
+  /**
+   * The number of the source `key` under this sink: 0 for the first to subscribe, 1 for the next...
+   * (merge and mergeWith subscribe their inputs in order, concat one after the other, so the
+   * numbers are the same every run); the same source subscribed again (a later epoch, repeat)
+   * keeps its number. Random streams are keyed by it (core/seeds.ts).
+   */
+  sourceNumber(key: object): number {
+    let n = this.sources.get(key);
+    if (n === undefined) {
+      n = this.sources.size;
+      this.sources.set(key, n);
+    }
+    return n;
+  }
+
+  /**
+   * A credit of its own for the inputs of a stage that takes from several (interleave), so that one
+   * input waiting for its turn cannot hold the others' credit; it shares the sink's seed and
+   * source numbers.
+   */
+  child(): Credit {
+    const c = new Credit();
+    c.sources = this.sources;
+    c.seed = this.seed;
+    return c;
+  }
 
   /**
    * Adds `n` held items at the current level (prefetch, shuffleWindow, decode concurrency).

@@ -22,7 +22,7 @@ export function packBatch(
 ): Batch {
   const first = samples[0];
   if (!first) throw new RangeError('batch: cannot pack an empty batch');
-  const { height, width, channels, numClasses, epoch, seed, stream } = first;
+  const { height, width, channels, numClasses, epoch, seed, stream, source } = first;
   const per = height * width * channels;
   const images = allocate(samples.length * per);
   const labels = new Int32Array(samples.length);
@@ -40,7 +40,12 @@ export function packBatch(
   });
   const packed: Batch = { images, shape: [samples.length, height, width, channels], labels, numClasses, epoch, index };
   // The pipeline seed and chain place go on to the batch operators' draws (core/seeds.ts).
-  return { ...packed, ...(seed === undefined ? {} : { seed }), ...(stream === undefined ? {} : { stream }) };
+  return {
+    ...packed,
+    ...(seed === undefined ? {} : { seed }),
+    ...(stream === undefined ? {} : { stream }),
+    ...(source === undefined ? {} : { source }),
+  };
 }
 
 /**

@@ -38,6 +38,8 @@ interface Entry {
   /** The pipeline seed and chain place the sample carried (core/seeds.ts); absent in older caches. */
   readonly seed?: number;
   readonly stream?: number;
+  /** The source's number under its sink (see Position); absent in older caches. */
+  readonly source?: number;
 }
 
 /** A sample's image as stored bytes, and its entry (without the place it is stored at). */
@@ -53,6 +55,7 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
     channels,
     ...(s.seed === undefined ? {} : { seed: s.seed }),
     ...(s.stream === undefined ? {} : { stream: s.stream }),
+    ...(s.source === undefined ? {} : { source: s.source }),
   };
   if (s.image instanceof Uint8Array) {
     return {
@@ -66,7 +69,11 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
 
 const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
   const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  const keys = { ...(e.seed === undefined ? {} : { seed: e.seed }), ...(e.stream === undefined ? {} : { stream: e.stream }) };
+  const keys = {
+    ...(e.seed === undefined ? {} : { seed: e.seed }),
+    ...(e.stream === undefined ? {} : { stream: e.stream }),
+    ...(e.source === undefined ? {} : { source: e.source }),
+  };
   const sample = {
     image,
     height: e.height,
@@ -123,9 +130,12 @@ export function cache(options: CacheOptions = {}): MonoTypeOperatorFunction<Imag
         const stored = dir === undefined ? (memory?.key === k ? memory.store : undefined) : await openDiskStore(path.join(dir, k));
         if (stopped) return;
         if (stored) {
-          const replay = pullSource(async function* () {
-            for await (const [e, data] of stored.records()) yield sampleOf(e, data, epoch);
-          });
+          const replay = pullSource(
+            async function* () {
+              for await (const [e, data] of stored.records()) yield sampleOf(e, data, epoch);
+            },
+            { numbered: false },
+          );
           inner = replay.subscribe(subscriber);
           return;
         }

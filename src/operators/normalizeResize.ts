@@ -93,6 +93,7 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
     const keys = {
       ...(sample.seed === undefined ? {} : { seed: sample.seed }),
       ...(sample.stream === undefined ? {} : { stream: sample.stream }),
+      ...(sample.source === undefined ? {} : { source: sample.source }),
     };
     if ('image' in sample) {
       const rgb = toRgb(valuesOf(sample), sample.height * sample.width, sample.channels);

@@ -8,8 +8,8 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import sharp from 'sharp';
-import type { ResultsFile } from '../experiment/results.js';
-import { tQuantile } from '../experiment/tdist.js';
+import type { ResultsFile } from '../experiment/store/results.js';
+import { tQuantile } from '../experiment/stats/tdist.js';
 
 /** One row per (arm, seed, epoch) of the current config's runs. */
 export interface ChartRow {

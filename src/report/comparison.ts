@@ -4,8 +4,8 @@
  * interval, the exact sign-flip p and its Holm correction, the verdict with its reason, and the
  * seeds needed. Same numbers as results.json's `comparisons` (the browser test checks it).
  */
-import type { Comparison, ComparisonSet } from '../experiment/compare.js';
-import type { AblationWarning } from '../experiment/warnings.js';
+import type { Comparison, ComparisonSet } from '../experiment/stats/compare.js';
+import type { AblationWarning } from '../experiment/stats/warnings.js';
 import { escapeHtml } from './escape.js';
 
 /** A difference in the metric's units, for people: accuracies as signed points, losses as signed values. */

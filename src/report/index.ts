@@ -1,7 +1,7 @@
 /** The ablation report: HTML (self-contained) and PNG charts, written next to results.json. */
 import path from 'node:path';
-import type { AblationRun } from '../experiment/runner.js';
-import { writeAtomic } from '../experiment/results.js';
+import type { AblationRun } from '../experiment/run/scheduler.js';
+import { writeFileAtomic } from '../experiment/store/atomic.js';
 import { chartRows, metricSpec, specToPng, type ChartMetric } from './charts.js';
 import { renderReportHtml, vegaLibraries } from './html.js';
 import { armSamples } from './samples.js';
@@ -40,7 +40,7 @@ export async function writeReport(run: ReportSource, options: { readonly pngs?: 
   if (options.pngs !== false) {
     for (const c of charts) {
       const file = path.join(out, c.file);
-      await writeAtomic(file, await specToPng(c.spec));
+      await writeFileAtomic(file, await specToPng(c.spec));
       pngs.push(file);
     }
   }
@@ -62,7 +62,7 @@ export async function writeReport(run: ReportSource, options: { readonly pngs?: 
     libraries: await vegaLibraries(),
   });
   const file = path.join(out, 'report.html');
-  await writeAtomic(file, html);
+  await writeFileAtomic(file, html);
   return { html: file, pngs };
 }
 export { comparisonHtml, comparisonText, formatCi, formatDiff, formatP } from './comparison.js';

@@ -1,10 +1,10 @@
 /**
  * "What the arms really did": per arm, the share of batches mixed and barely mixed, and a
- * histogram of max(lambda, 1 - lambda) as the batches carried it (see experiment/mixstats.ts),
+ * histogram of max(lambda, 1 - lambda) as the batches carried it (see experiment/train/mixstats.ts),
  * summed over seeds. Plain HTML bars: no chart library needed for 20 numbers.
  */
-import { HISTOGRAM_BINS, type MixingStats } from '../experiment/mixstats.js';
-import type { RunRecord } from '../experiment/results.js';
+import type { MixingStats, RunRecord } from '../experiment/record.js';
+import { HISTOGRAM_BINS } from '../experiment/train/mixstats.js';
 import { escapeHtml } from './escape.js';
 
 /** Sums the runs' stats per arm, in `arms` order; arms without stats are left out. */

@@ -4,8 +4,8 @@
  */
 import { firstValueFrom, take } from 'rxjs';
 import type { Batch } from '../core/types.js';
-import { buildArm, type ArmOptions, type ArmRegistry } from '../experiment/arms.js';
-import type { AblationData } from '../experiment/data.js';
+import { buildArm, type ArmOptions, type ArmRegistry } from '../experiment/plan/arms.js';
+import type { AblationData } from '../experiment/data/data.js';
 import { previewPng } from '../sinks/preview.js';
 
 export interface ArmSample {

@@ -5,9 +5,9 @@ import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdxHeader, type IdxHeader } fr
 import { rng } from '../core/random.js';
 import { check, type ImageSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
-import { DEFAULT_MAX_INFLATED_BYTES, DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
+import { DEFAULT_MAX_HELD_INFLATED_BYTES, DEFAULT_MAX_INFLATED_BYTES, DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
 import { fingerprintFiles, openRegular, RowFile, SourceError } from './files.js';
-import { gunzipHead, gunzipToHandle, hasGzipMagic, maxInflatedSize } from './gzip.js';
+import { gunzipHead, gunzipRowsInOrder, hasGzipMagic, InflatedStream, maxInflatedSize } from './gzip.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
 
 /** Fashion-MNIST's class names, by label. */
@@ -46,6 +46,12 @@ export interface MnistOptions {
   readonly maxPixels?: number;
   /** Largest inflated size of a gzipped file, in bytes. Default DEFAULT_MAX_INFLATED_BYTES (4 GiB). */
   readonly maxInflatedBytes?: number;
+  /**
+   * Most inflated image bytes of a gzipped file held at once, in bytes: a shuffled epoch over a
+   * larger file takes one pass over the gzip per this many bytes of images. Default
+   * DEFAULT_MAX_HELD_INFLATED_BYTES (256 MiB; all of MNIST's 47 MB, one pass an epoch).
+   */
+  readonly maxHeldBytes?: number;
 }
 
 /** The class names of MNIST (digits) or, with `fashion`, Fashion-MNIST. */
@@ -76,16 +82,23 @@ export async function findMnistFiles(dir: string, split: 'train' | 'test' = 'tra
 interface IdxLimits {
   readonly maxPixels: number;
   readonly maxInflatedBytes: number;
+  readonly maxHeldBytes: number;
 }
+
+/** An IDX file whose header was checked: plain (an open handle) or gzipped (inflated on demand). */
+type OpenedIdx = IdxHeader & { readonly declared: number; readonly what: string } & (
+    | { readonly handle: FileHandle; readonly gzip: false }
+    | { readonly handle?: undefined; readonly gzip: true; readonly inflate: () => Promise<InflatedStream> }
+  );
 
 /**
  * Opens an IDX file (gzipped or not) and checks its header before anything else is read or
  * inflated: the magic number, the image size against `maxPixels`, and the declared size against
- * the file (plain: equal; gzip: no more than deflate can hold and than `maxInflatedBytes`). A gzip
- * is then inflated as a stream, capped at the declared size, into an unnamed temporary file.
- * Returns an open handle on the plain bytes; the caller closes it.
+ * the file (plain: equal; gzip: no more than deflate can hold and than `maxInflatedBytes`). A plain
+ * file comes back as an open handle (the caller closes it); a gzip as a way to inflate it as a
+ * stream, capped at the declared size: nothing is written to disk.
  */
-async function openIdx(file: string, magic: number, dims: number, limits: IdxLimits): Promise<IdxHeader & { handle: FileHandle }> {
+async function openIdx(file: string, magic: number, dims: number, limits: IdxLimits): Promise<OpenedIdx> {
   const where = 'mnist';
   const opened = await openRegular(where, file);
   let handle: FileHandle | undefined = opened.handle;
@@ -107,6 +120,7 @@ async function openIdx(file: string, magic: number, dims: number, limits: IdxLim
       if (tooBig && (header.dims[0] ?? 0) > 0) throw new SourceError(where, file, `header ${tooBig}`);
     }
     const declared = header.headerBytes + header.dims.reduce((a, b) => a * b, 1);
+    const what = `its header (${header.dims.join(' x ')})`;
     if (gzip) {
       const most = Math.min(maxInflatedSize(opened.size), limits.maxInflatedBytes);
       if (declared > most)
@@ -115,29 +129,44 @@ async function openIdx(file: string, magic: number, dims: number, limits: IdxLim
           file,
           `header (${header.dims.join(' x ')}) declares ${declared} bytes, more than ${declared > limits.maxInflatedBytes ? `the limit of ${limits.maxInflatedBytes} bytes (maxInflatedBytes)` : `a gzip of ${opened.size} bytes can hold`}; not inflated`,
         );
-      await handle.close();
-      handle = undefined;
-      const inflated = await gunzipToHandle(where, file, declared);
-      handle = inflated.handle;
-      if (inflated.size < declared)
-        throw new SourceError(
-          where,
-          file,
-          `inflates to ${inflated.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: truncated`,
-        );
-    } else if (opened.size !== declared) {
+      return { ...header, declared, what, gzip: true, inflate: () => InflatedStream.open(where, file, declared, what) };
+    }
+    if (opened.size !== declared) {
       throw new SourceError(
         where,
         file,
-        `has ${opened.size} bytes, its header (${header.dims.join(' x ')}) declares ${declared}: ${opened.size < declared ? 'truncated' : 'trailing bytes'}`,
+        `has ${opened.size} bytes, ${what} declares ${declared}: ${opened.size < declared ? 'truncated' : 'trailing bytes'}`,
       );
     }
-    const out = { ...header, handle };
+    const out = { ...header, declared, what, handle, gzip: false as const };
     handle = undefined;
     return out;
   } finally {
     await handle?.close().catch(() => {});
   }
+}
+
+/** The `n` labels of an opened labels file (one byte each: held). */
+async function readLabels(labels: OpenedIdx, file: string, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  if (labels.gzip) {
+    const stream = await labels.inflate();
+    try {
+      await stream.read(undefined, 0, labels.headerBytes);
+      await stream.read(out, 0, n);
+      await stream.expectEnd();
+    } finally {
+      await stream.close();
+    }
+    return out;
+  }
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await labels.handle.read(out, got, n - got, labels.headerBytes + got);
+    if (bytesRead === 0) throw new SourceError('mnist', file, `ended after ${got} of ${n} labels`);
+    got += bytesRead;
+  }
+  return out;
 }
 
 /**
@@ -149,9 +178,11 @@ async function openIdx(file: string, magic: number, dims: number, limits: IdxLim
  *
  * Images are read by position with a file handle (in ~1 MiB runs when in order). A gzipped file's
  * header is read first and checked (pixel limit, declared size against what the gzip can hold and
- * `maxInflatedBytes`), then it is inflated as a stream, capped at the declared size, into a
- * temporary file with no name (nothing is left behind, even by a kill): memory does not grow with
- * the file (the labels, one byte an image, are held). Nothing is read before subscription.
+ * `maxInflatedBytes`), then it is inflated as a stream, capped at the declared size, and never
+ * written anywhere: in file order in one pass, shuffled in one pass per `maxHeldBytes` of images
+ * (one for MNIST), gathering that window of the epoch's order (see `gunzipRowsInOrder`): memory
+ * does not grow with the file (the labels, one byte an image, are held). Nothing is read before
+ * subscription.
  *
  * Errors (a `SourceError` naming the file): a magic number other than 0x00000803 (images) or
  * 0x00000801 (labels), counts that differ between the files, a size that does not match the
@@ -178,12 +209,19 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
   const limits: IdxLimits = {
     maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
     maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+    maxHeldBytes: options.maxHeldBytes ?? DEFAULT_MAX_HELD_INFLATED_BYTES,
   };
   check(
     Number.isSafeInteger(limits.maxPixels) && limits.maxPixels >= 1,
     where,
     'maxPixels',
     `must be a positive integer, got ${limits.maxPixels}`,
+  );
+  check(
+    Number.isSafeInteger(limits.maxHeldBytes) && limits.maxHeldBytes >= 1,
+    where,
+    'maxHeldBytes',
+    `must be a positive integer, got ${limits.maxHeldBytes}`,
   );
   check(
     Number.isSafeInteger(limits.maxInflatedBytes) && limits.maxInflatedBytes >= 1,
@@ -193,40 +231,63 @@ export function mnist(input: string | MnistFiles, options: MnistOptions = {}): O
   );
   const source = pullSource(async function* (epoch) {
     const files = typeof input === 'string' ? await findMnistFiles(input, split) : input;
-    const handles: FileHandle[] = [];
+    const opened: OpenedIdx[] = [];
     let images: RowFile | undefined;
     try {
       const ih = await openIdx(files.images, IDX_IMAGES_MAGIC, 3, limits);
-      handles.push(ih.handle);
+      opened.push(ih);
       const lh = await openIdx(files.labels, IDX_LABELS_MAGIC, 1, limits);
-      handles.push(lh.handle);
+      opened.push(lh);
       const [n = 0, rows = 0, cols = 0] = ih.dims;
       const labelCount = lh.dims[0] ?? 0;
       if (n !== labelCount)
         throw new SourceError(where, files.images, `holds ${n} images but '${files.labels}' holds ${labelCount} labels`);
-      const labels = new Uint8Array(n); // one byte an image, its size checked against the file above
-      let got = 0;
-      while (got < n) {
-        const { bytesRead } = await lh.handle.read(labels, got, n - got, lh.headerBytes + got);
-        if (bytesRead === 0) throw new SourceError(where, files.labels, `ended after ${got} of ${n} labels`);
-        got += bytesRead;
-      }
+      const labels = await readLabels(lh, files.labels, n); // one byte an image, its size checked above
       const order = shuffle ? rng(seed, 'mnist', epoch).permutation(n) : undefined;
       const per = rows * cols;
-      images = await RowFile.open({ handle: ih.handle, name: files.images }, ih.headerBytes, per, n, !shuffle);
-      handles.shift(); // the RowFile owns it now
-      for (let index = 0; index < n; index++) {
-        const i = order ? (order[index] as number) : index;
+      let rowsInOrder: AsyncIterable<[number, Uint8Array]>;
+      if (ih.gzip) {
+        // Streamed in windows of maxHeldBytes: no temporary file, memory bounded whatever the header says.
+        rowsInOrder = gunzipRowsInOrder(
+          ih.inflate,
+          ih.headerBytes,
+          per,
+          n,
+          order,
+          Math.max(1, Math.floor(limits.maxHeldBytes / Math.max(1, per))),
+        );
+      } else {
+        images = await RowFile.open({ handle: ih.handle, name: files.images }, ih.headerBytes, per, n, !shuffle);
+        opened.shift(); // the RowFile owns its handle now
+        const file = images;
+        rowsInOrder = (async function* () {
+          for (let index = 0; index < n; index++) {
+            const i = order ? (order[index] as number) : index;
+            yield [i, await file.row(i)] as [number, Uint8Array];
+          }
+        })();
+      }
+      let index = 0;
+      for await (const [i, bytes] of rowsInOrder) {
         const label = labels[i] as number;
         if (label > 9) throw new SourceError(where, `${files.labels}#${i}`, `label ${label} is outside [0, 10)`);
-        const bytes = await images.row(i);
         const image = new Float32Array(per);
         for (let p = 0; p < per; p++) image[p] = (bytes[p] as number) / 255;
-        yield { image, height: rows, width: cols, channels: 1, label, numClasses: 10, origin: `${files.images}#${i}`, epoch, index };
+        yield {
+          image,
+          height: rows,
+          width: cols,
+          channels: 1,
+          label,
+          numClasses: 10,
+          origin: `${files.images}#${i}`,
+          epoch,
+          index: index++,
+        };
       }
     } finally {
       await images?.close().catch(() => {});
-      for (const h of handles) await h.close().catch(() => {});
+      for (const o of opened) await o.handle?.close().catch(() => {});
     }
   }, pipelineSeed(options.seed));
   const inputs =

@@ -2,6 +2,8 @@ export { fromArrays } from './fromArrays.js';
 export type { ArraysData, FromArraysOptions } from './fromArrays.js';
 export { IMAGE_EXTENSIONS, imageFolder, listImageFolder, splitListing } from './imageFolder.js';
 export type { FolderListing, ImageFolderOptions } from './imageFolder.js';
+export { interleave } from './interleave.js';
+export { numClassesOf } from './numClasses.js';
 export { pullSource } from './pullSource.js';
 export { cifar, cifarClassNames, cifarPixels, CIFAR10_CLASSES, listCifarFiles } from './cifar.js';
 export type { CifarListing, CifarOptions, CifarVariant } from './cifar.js';

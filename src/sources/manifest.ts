@@ -1,8 +1,7 @@
 import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Observable } from 'rxjs';
-import { CsvParser, type CsvRecord } from '../core/csv.js';
+import { CsvParser, DEFAULT_CSV_LIMITS, type CsvRecord } from '../core/csv.js';
 import { rng } from '../core/random.js';
 import { check, type EncodedSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
@@ -20,7 +19,22 @@ export interface ManifestOptions {
   readonly seed?: number;
   /** Shuffle the rows each epoch (keyed by (seed, 'manifest', epoch)). Default true. */
   readonly shuffle?: boolean;
+  /**
+   * Most classes an integer label may imply (label + 1) when `classes` is not given, and most class
+   * names: a label of 2,000,000,000 would otherwise size a list of two billion names. Default
+   * DEFAULT_MAX_CLASSES (100,000; ImageNet-21k has 21,841). With `classes`, labels are bounded by it.
+   */
+  readonly maxClasses?: number;
+  /** Most rows read (each is held in memory). Default DEFAULT_MAX_ROWS (10,000,000). */
+  readonly maxRows?: number;
 }
+
+/** Most classes a manifest may imply without `classes`: 100,000. */
+export const DEFAULT_MAX_CLASSES = 100_000;
+/** Most rows a manifest may hold: 10,000,000 (about 1.5 GB of paths held; ImageNet-1k has 1.28 M). */
+export const DEFAULT_MAX_ROWS = 10_000_000;
+/** Longest JSON line, in characters (a CSV record has the same cap, DEFAULT_CSV_LIMITS). */
+export const MAX_LINE_CHARS = DEFAULT_CSV_LIMITS.maxRecordChars;
 
 export interface ManifestRow {
   /** Resolved path, inside the root. */
@@ -97,12 +111,41 @@ async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unkn
   }
 }
 
+/**
+ * The lines of a text stream, each at most `max` characters: a longer line (a file with no line
+ * break at all, say) fails when it passes the cap, before more of it is buffered.
+ */
+async function* boundedLines(
+  chunks: AsyncIterable<string>,
+  max: number,
+  fail: (line: number, reason: string) => never,
+): AsyncGenerator<string> {
+  let pending = '';
+  let line = 1;
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      const text = pending + chunk.slice(start, nl);
+      pending = '';
+      if (text.length > max) fail(line, `is longer than ${max} characters; refused`);
+      yield text.endsWith('\r') ? text.slice(0, -1) : text;
+      line++;
+      start = nl + 1;
+    }
+    pending += chunk.slice(start);
+    if (pending.length > max) fail(line, `is longer than ${max} characters; refused`);
+  }
+  if (pending.length > 0) yield pending;
+}
+
 async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: unknown; label: unknown }> {
   const stream = (await openRegular('manifest', file)).handle.createReadStream({ encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const fail = (line: number, reason: string): never => {
+    throw new SourceError('manifest', `${file}:${line}`, reason);
+  };
   let line = 0;
   try {
-    for await (const text of lines) {
+    for await (const text of boundedLines(stream as AsyncIterable<string>, MAX_LINE_CHARS, fail)) {
       line++;
       const t = line === 1 ? text.replace(/^\uFEFF/, '').trim() : text.trim();
       if (t.length === 0) continue;
@@ -120,7 +163,6 @@ async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: un
       yield { line, path: pk === undefined ? undefined : o[pk], label: lk === undefined ? undefined : o[lk] };
     }
   } finally {
-    lines.close();
     stream.destroy();
   }
 }
@@ -169,13 +211,23 @@ async function resolveLinks(file: string, folders: Map<string, Promise<Folder>>)
  * Rejects with a `SourceError` naming `${file}:${line}` for a path that is absolute or leaves the
  * root (also through a symbolic link: paths are resolved), a symbolic link loop, a NUL in a path,
  * a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
- * malformed CSV or JSON.
+ * malformed CSV or JSON. Bounded before anything is sized or buffered: an index label at or over
+ * `classes.length` (or `maxClasses` without classes), more than `maxClasses` class names, more
+ * than `maxRows` rows, a CSV field, record or field count over DEFAULT_CSV_LIMITS, a JSON line
+ * over MAX_LINE_CHARS: each refused naming its line.
  */
 export async function readManifest(
   file: string,
-  options: Pick<ManifestOptions, 'root' | 'format' | 'classes'> = {},
+  options: Pick<ManifestOptions, 'root' | 'format' | 'classes' | 'maxClasses' | 'maxRows'> = {},
 ): Promise<ManifestListing> {
   const root = options.root ?? path.dirname(file);
+  const maxClasses = options.maxClasses ?? DEFAULT_MAX_CLASSES;
+  const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+  // An index label is checked as it is read, so no list is ever sized from an unchecked one.
+  const labelBound = options.classes ? options.classes.length : maxClasses;
+  const bound = options.classes
+    ? `outside [0, ${labelBound}) (options.classes names ${labelBound})`
+    : `over the limit of ${maxClasses} classes (maxClasses); give the class names to raise it`;
   const format = options.format ?? manifestFormat(file);
   const raw: Array<{ path: string; label: string | number; line: number }> = [];
   const fail = (line: number, reason: string): never => {
@@ -187,7 +239,9 @@ export async function readManifest(
   // (A root that does not exist holds no links: its files are named missing when decoded.)
   const realRoot = await realpath(root).catch(() => path.resolve(root));
   const folders = new Map<string, Promise<Folder>>();
+  const names = new Set<string>();
   for await (const r of format === 'csv' ? csvRows(file) : jsonlRows(file)) {
+    if (raw.length >= maxRows) fail(r.line, `is past the limit of ${maxRows} rows (maxRows); refused`);
     if (typeof r.path !== 'string' || r.path.length === 0) fail(r.line, 'has no path');
     const p = r.path as string;
     if (p.includes('\0')) fail(r.line, `path '${p}' contains a NUL character`);
@@ -202,10 +256,15 @@ export async function readManifest(
     let label: string | number;
     if (typeof r.label === 'number') {
       if (!Number.isInteger(r.label)) fail(r.line, `label ${r.label} is not an integer index`);
+      if (r.label >= labelBound) fail(r.line, `label ${r.label} is ${bound}`);
       label = r.label;
     } else if (typeof r.label === 'string' && r.label.trim().length > 0) {
       label = r.label.trim();
-      if (!/^\d+$/.test(label)) allIndices = false;
+      if (!/^\d+$/.test(label)) {
+        allIndices = false;
+        names.add(label);
+        if (names.size > maxClasses) fail(r.line, `names more than ${maxClasses} classes (maxClasses); refused`);
+      } else if (allIndices && Number(label) >= labelBound) fail(r.line, `label ${label} is ${bound}`);
     } else label = fail(r.line, 'has no label');
     raw.push({ path: resolved, label, line: r.line });
   }
@@ -267,6 +326,10 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
     'must be a non-empty path',
   );
   check(Number.isFinite(seed), where, 'seed', `must be a finite number, got ${seed}`);
+  for (const key of ['maxClasses', 'maxRows'] as const) {
+    const v = options[key];
+    check(v === undefined || (Number.isSafeInteger(v) && v >= 1), where, key, `must be a positive integer, got ${String(v)}`);
+  }
   const source = pullSource(async function* (epoch) {
     const listing = await readManifest(file, options);
     const rows = [...listing.rows];

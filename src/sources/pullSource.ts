@@ -10,6 +10,12 @@ export interface PullSourceOptions {
   readonly seed?: number;
   /** The number of the first subscription's epoch (default 0): see below. */
   readonly firstEpoch?: number;
+  /**
+   * Whether the source takes a number among the sources under its sink (default true): the second
+   * and later sources merged under one sink stamp it on their items (as `source`), so their random
+   * draws differ from the first's. A replay of items already stamped (cache) passes false.
+   */
+  readonly numbered?: boolean;
 }
 
 /**
@@ -25,15 +31,22 @@ export interface PullSourceOptions {
  * uninterrupted run would have made.
  */
 export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterable<T>, options: PullSourceOptions = {}): Observable<T> {
-  const { seed } = options;
-  const stamp = (item: T): T =>
-    seed !== undefined && typeof item === 'object' && item !== null && 'index' in item && !('seed' in item) ? { ...item, seed } : item;
+  const { seed, numbered = true } = options;
+  const key = {};
+  const stamp = (item: T, source: number): T => {
+    if (typeof item !== 'object' || item === null || !('index' in item)) return item;
+    const withSeed = seed !== undefined && !('seed' in item);
+    const withSource = source > 0 && !('source' in item);
+    if (!withSeed && !withSource) return item;
+    return { ...item, ...(withSeed ? { seed } : {}), ...(withSource ? { source } : {}) };
+  };
   const firstEpoch = options.firstEpoch ?? 0;
   if (!Number.isSafeInteger(firstEpoch) || firstEpoch < 0)
     throw new RangeError(`pullSource: firstEpoch must be an integer >= 0, got ${firstEpoch}`);
   let epochs = firstEpoch;
   return new Observable<T>((subscriber) => {
     const credit = creditOf();
+    const source = numbered ? (credit?.sourceNumber(key) ?? 0) : 0;
     const epoch = epochs++;
     let stopped = false;
     void (async () => {
@@ -47,8 +60,8 @@ export function pullSource<T>(open: (epoch: number) => AsyncIterable<T> | Iterab
           }
           // The item carries its credit: a stage downstream takes it, or it comes back when the
           // item was dropped on the way (flow/credit.ts).
-          if (credit) credit.handoff(1, () => subscriber.next(stamp(item)));
-          else subscriber.next(stamp(item));
+          if (credit) credit.handoff(1, () => subscriber.next(stamp(item, source)));
+          else subscriber.next(stamp(item, source));
         }
         subscriber.complete();
       } catch (error) {

@@ -9,7 +9,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/cli/args.js';
-import { shardShare } from '../../src/experiment/runner.js';
+import { shardShare } from '../../src/experiment/plan/planRuns.js';
 import { tempDir } from '../helpers.js';
 import { repo } from './helpers.js';
 
@@ -45,10 +45,11 @@ describe('deploy/k8s/ablate-job.yaml', () => {
     const script = /args:\n\s+- (.+)\n/.exec(text)?.[1];
     expect(script).toBeDefined();
     const dir = await tempDir();
-    await stub(dir, 'npx');
+    const mixstream = await stub(dir, 'mixstream');
     const shards = [];
     for (let i = 0; i < completions; i++) {
-      const out = execFileSync('/bin/sh', ['-c', script!], {
+      // The image's binary, /usr/local/bin/mixstream (deploy/Dockerfile), is the stub here.
+      const out = execFileSync('/bin/sh', ['-c', script!.replace('/usr/local/bin/mixstream', mixstream)], {
         env: {
           PATH: `${dir}:${process.env.PATH}`,
           JOB_COMPLETION_INDEX: String(i),
@@ -58,8 +59,7 @@ describe('deploy/k8s/ablate-job.yaml', () => {
         encoding: 'utf8',
       });
       const argv = JSON.parse(out) as string[];
-      expect(argv[0]).toBe('mixstream');
-      const c = parseCommand(argv.slice(1));
+      const c = parseCommand(argv);
       if (c.kind !== 'ablate') throw new Error(`expected ablate, got ${c.kind}`);
       expect(c.config.out).toBe('/results');
       expect(c.jobs).toBe(Number(env(text, 'MIXSTREAM_JOBS')));
@@ -68,7 +68,7 @@ describe('deploy/k8s/ablate-job.yaml', () => {
     }
     coversOnce(completions, shards);
     const report = await readFile(path.join(repo, 'deploy/k8s/report-job.yaml'), 'utf8');
-    expect(report).toMatch(/command: \["npx", "mixstream", "report", "\/results"\]/);
+    expect(report).toMatch(/command: \["\/usr\/local\/bin\/mixstream", "report", "\/results"\]/);
     expect(report).toMatch(/claimName: mixstream-results/);
     expect(text).toMatch(/claimName: mixstream-results/);
   });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, parseSeeds, UsageError } from '../../src/cli/args.js';
-import { DEFAULT_CONFIG } from '../../src/experiment/config.js';
+import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
 import { runCli } from './helpers.js';
 
 describe('mixstream ablate: arguments', () => {

@@ -10,8 +10,8 @@ import {
   REFERENCE_ARMS,
   UnknownArmError,
   type Arm,
-} from '../../src/experiment/arms.js';
-import { describeSteps, descriptionOf } from '../../src/experiment/pipeline.js';
+} from '../../src/experiment/plan/arms.js';
+import { describeSteps, descriptionOf } from '../../src/experiment/data/pipeline.js';
 import { batch, cutmix, normalizeResize, oneHot, prefetch } from '../../src/operators/index.js';
 import { fromArrays } from '../../src/sources/fromArrays.js';
 

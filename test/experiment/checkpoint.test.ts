@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkpointFile, decodeCheckpoint, encodeCheckpoint, removeCheckpoint, type Checkpoint } from '../../src/experiment/checkpoint.js';
-import { prepareAblation } from '../../src/experiment/runner.js';
-import { trainRun, type TrainEvent } from '../../src/experiment/train.js';
+import { checkpointFile } from '../../src/experiment/plan/identity.js';
+import { decodeCheckpoint, encodeCheckpoint, removeCheckpoint, type Checkpoint } from '../../src/experiment/train/checkpoint.js';
+import { prepareAblation } from '../../src/experiment/train/prepare.js';
+import { trainRun, type TrainEvent } from '../../src/experiment/train/train.js';
 import { tinyAblation } from './helpers.js';
 
 async function prepared(seed: number) {

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareArms, detectableEffect, holm, seedsForEffect, signFlipP, signFlipSeeds, tInterval } from '../../src/experiment/compare.js';
-import { incompleteBeta, tCdf, tQuantile } from '../../src/experiment/tdist.js';
+import {
+  compareArms,
+  detectableEffect,
+  holm,
+  seedsForEffect,
+  signFlipP,
+  signFlipSeeds,
+  tInterval,
+} from '../../src/experiment/stats/compare.js';
+import { incompleteBeta, tCdf, tQuantile } from '../../src/experiment/stats/tdist.js';
 import { runRecord as run } from '../helpers.js';
 
 describe('Student t', () => {

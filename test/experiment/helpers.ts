@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/config.js';
+import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/plan/config.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
 

@@ -7,12 +7,12 @@ import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { hashKeys, rng } from '../../src/core/random.js';
 import type { ImageSample } from '../../src/core/types.js';
-import { baselineArm, defaultArmRegistry, type AnyOperator, type Arm } from '../../src/experiment/arms.js';
-import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/config.js';
-import type { AblationData } from '../../src/experiment/data.js';
-import { described, type SourceSample } from '../../src/experiment/pipeline.js';
+import { baselineArm, defaultArmRegistry, type AnyOperator, type Arm } from '../../src/experiment/plan/arms.js';
+import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/plan/config.js';
+import type { AblationData } from '../../src/experiment/data/data.js';
+import { described, type SourceSample } from '../../src/experiment/data/pipeline.js';
 import { batch, normalizeResize, oneHot } from '../../src/operators/index.js';
-import { runAblation } from '../../src/experiment/runner.js';
+import { runAblation } from '../../src/experiment/run/scheduler.js';
 import { pullSource } from '../../src/sources/pullSource.js';
 import { tempDir } from '../helpers.js';
 

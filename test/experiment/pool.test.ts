@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../src/experiment/config.js';
-import { prestartWorkers, releaseSpareWorkers, WorkerPool } from '../../src/experiment/pool.js';
-import { prepareAblation } from '../../src/experiment/runner.js';
+import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
+import { prestartWorkers, releaseSpareWorkers, WorkerPool } from '../../src/experiment/run/pool.js';
+import { prepareAblation } from '../../src/experiment/train/prepare.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
 
@@ -70,7 +70,7 @@ describe('the CLI before it trains', () => {
       `await import(${JSON.stringify(path.resolve('src/cli/main.ts'))});`,
       'const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes("@tensorflow")).length;',
       'const before = loaded();',
-      `await import(${JSON.stringify(path.resolve('src/experiment/runner.ts'))});`,
+      `await import(${JSON.stringify(path.resolve('src/experiment/run/scheduler.ts'))});`,
       'console.log(JSON.stringify([before, loaded()]));',
     ].join('\n');
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });

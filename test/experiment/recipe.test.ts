@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { parseCommand, UsageError } from '../../src/cli/args.js';
-import { DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experiment/recipe.js';
-import { applyRecipe } from '../../src/experiment/train.js';
-import { withRecipeArms } from '../../src/experiment/recipeArms.js';
-import { defaultArmRegistry } from '../../src/experiment/arms.js';
+import { DEFAULT_RECIPE, learningRateAt, type Recipe } from '../../src/experiment/plan/recipe.js';
+import { applyRecipe } from '../../src/experiment/train/train.js';
+import { withRecipeArms } from '../../src/experiment/plan/recipeArms.js';
+import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
+import { validateConfig } from '../../src/experiment/plan/validate.js';
 
 const cosine: Recipe = { ...DEFAULT_RECIPE, schedule: 'cosine', warmupEpochs: 1 };
 
@@ -51,7 +52,10 @@ describe('learning-rate schedule', () => {
     expect(() => parseCommand(['ablate', '--optimizer', 'rmsprop'])).toThrow(UsageError);
     expect(() => parseCommand(['ablate', '--optimizer', 'rmsprop'])).toThrow(/--optimizer/);
     expect(() => parseCommand(['ablate', '--schedule', 'linear'])).toThrow(/--schedule/);
-    expect(() => parseCommand(['ablate', '--baseline', 'nope'])).toThrow(/--baseline 'nope'/);
+    // Whether the baseline is one of the arms is the config's validator's to say, once, for CLI and API.
+    const noBaseline = parseCommand(['ablate', '--baseline', 'nope']);
+    if (noBaseline.kind !== 'ablate') throw new Error('expected ablate');
+    expect(() => validateConfig(noBaseline.config, withRecipeArms(defaultArmRegistry()))).toThrow(/--baseline 'nope'/);
     expect(withRecipeArms(defaultArmRegistry()).names()).toEqual(
       expect.arrayContaining(['label-smoothing', 'cutmix-sample', 'mixup-sample']),
     );

@@ -1,11 +1,12 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureBuiltinDataset } from '../../src/experiment/builtin.js';
-import { shortHash, stableJson } from '../../src/experiment/config.js';
-import { formatDuration, ProgressPrinter } from '../../src/experiment/progress.js';
-import { csvField, readRuns, resultsCsv, summarize, writeAtomic } from '../../src/experiment/results.js';
-import { meanStd } from '../../src/experiment/stats.js';
+import { ensureBuiltinDataset } from '../../src/experiment/data/builtin.js';
+import { shortHash, stableJson } from '../../src/experiment/plan/identity.js';
+import { formatDuration, ProgressPrinter } from '../../src/cli/progress.js';
+import { csvField, readRuns, resultsCsv, summarize } from '../../src/experiment/store/results.js';
+import { writeFileAtomic } from '../../src/experiment/store/atomic.js';
+import { meanStd } from '../../src/experiment/stats/meanSd.js';
 import { runRecord as run, tempDir } from '../helpers.js';
 
 describe('results', () => {
@@ -47,7 +48,7 @@ describe('results', () => {
     const dir = await tempDir();
     const file = path.join(dir, 'results.json');
     expect(await readRuns(file)).toEqual([]);
-    await writeAtomic(file, JSON.stringify({ format: 'mixstream-ablation/1', runs: [run('a', 1, [0.5])] }));
+    await writeFileAtomic(file, JSON.stringify({ format: 'mixstream-ablation/1', runs: [run('a', 1, [0.5])] }));
     expect((await readRuns(file)).map((r) => r.key)).toEqual(['a|1']);
     expect(await readdir(dir)).toEqual(['results.json']);
     await writeFile(file, '{"format": "mixstream-abl');

@@ -1,6 +1,6 @@
 /**
  * The run store without training: atomic writes, claims (held, dead holder, stale heartbeat),
- * damaged files moved aside and named, the output folder checks, old results.json migration.
+ * damaged files read without side effects, then set aside and named, the output folder checks, old results.json migration.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,17 +8,14 @@ import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RESULTS_FORMAT, type RunRecord } from '../../src/experiment/results.js';
-import {
-  checkOutFolder,
-  claimRun,
-  cleanStaleTemps,
-  readRunFile,
-  readStore,
-  runRecordProblem,
-  writeFileAtomic,
-} from '../../src/experiment/store.js';
-import { migrateResultsFile } from '../../src/experiment/views.js';
+import { RESULTS_FORMAT } from '../../src/experiment/store/results.js';
+import { type RunRecord } from '../../src/experiment/record.js';
+import { checkOutFolder } from '../../src/experiment/store/outFolder.js';
+import { claimRun } from '../../src/experiment/store/locks.js';
+import { cleanStaleTemps, writeFileAtomic } from '../../src/experiment/store/atomic.js';
+import { readRunFile, readStore, tidyStore } from '../../src/experiment/store/runFiles.js';
+import { runRecordProblem } from '../../src/experiment/record.js';
+import { migrateResultsFile } from '../../src/experiment/store/views.js';
 import { tempDir } from '../helpers.js';
 
 const epoch = (n: number) => ({
@@ -144,7 +141,7 @@ describe('run store', () => {
     expect(ours!.lost).toBe(false);
   });
 
-  it('moves damaged or invalid run files aside and names them; valid ones are read', async () => {
+  it('reads damaged or invalid run files without touching them; tidyStore sets them aside and names them', async () => {
     const out = await tempDir();
     const dir = path.join(out, 'runs', 'c0ffee00');
     await mkdir(dir, { recursive: true });
@@ -157,6 +154,11 @@ describe('run store', () => {
       'baseline-s5.json': JSON.stringify({ ...run('baseline', 5), epochs: [] }),
       'baseline-s6.json': JSON.stringify({ ...run('baseline', 6), epochs: [{ ...epoch(1), valAccuracy: '0.9' }] }),
       'baseline-s7.json': JSON.stringify(run('baseline', 1)), // holds another seed than its name
+      'baseline-s8.json': JSON.stringify({ ...run('baseline', 8), test: { loss: 1, accuracy: '0.5', images: 10 } }),
+      'baseline-s9.json': JSON.stringify({
+        ...run('baseline', 9),
+        mixing: { batches: 4, mixedBatches: 2, barelyMixedBatches: 0, histogram: 'x' },
+      }),
     };
     await writeFile(path.join(dir, 'baseline-s1.json'), text);
     for (const [name, body] of Object.entries(bad)) await writeFile(path.join(dir, name), body);
@@ -169,6 +171,13 @@ describe('run store', () => {
     expect(reasons['baseline-s5.json']).toBe(`'epochs' is empty`);
     expect(reasons['baseline-s6.json']).toBe(`epoch 1: 'valAccuracy' is not a number`);
     expect(reasons['baseline-s7.json']).toBe('holds seed 1, expected 7');
+    expect(reasons['baseline-s8.json']).toBe(`test: 'accuracy' is not a number`);
+    expect(reasons['baseline-s9.json']).toBe(`mixing: 'histogram' is not an array of numbers`);
+    // Reading changed nothing: every file is where it was (mixstream report reads this way).
+    expect((await readdir(dir)).sort()).toEqual(['baseline-s1.json', ...Object.keys(bad)].sort());
+    const notes = await tidyStore(out, store.damaged);
+    expect(notes).toHaveLength(Object.keys(bad).length);
+    expect(notes[0]).toMatch(/^moved damaged run file .*baseline-s\d\.json aside to baseline-s\d\.json\.damaged-/);
     const names = await readdir(dir);
     for (const name of Object.keys(bad)) {
       expect(names).not.toContain(name);

@@ -1,8 +1,9 @@
 import { firstValueFrom, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/core/types.js';
-import { analyzeRuns } from '../../src/experiment/analysis.js';
-import { barelyActed, batchLambda, MixingObserver } from '../../src/experiment/mixstats.js';
+import { analyzeRuns } from '../../src/experiment/stats/analysis.js';
+import { barelyActed } from '../../src/experiment/stats/mixing.js';
+import { batchLambda, MixingObserver } from '../../src/experiment/train/mixstats.js';
 import { mixup } from '../../src/operators/mixup.js';
 import { runRecord as run } from '../helpers.js';
 

@@ -9,16 +9,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/cli/args.js';
 import { cli } from '../../src/cli/main.js';
-import { defaultArmRegistry } from '../../src/experiment/arms.js';
-import { DEFAULT_CONFIG } from '../../src/experiment/config.js';
+import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
+import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
 import { InputError } from '../../src/experiment/errors.js';
-import { validateConfig } from '../../src/experiment/runner.js';
-import type { ResultsFile } from '../../src/experiment/results.js';
+import { validateConfig } from '../../src/experiment/plan/validate.js';
+import type { ResultsFile } from '../../src/experiment/store/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { repo, runCli } from '../cli/helpers.js';
+import { runCliPeak } from './peak.js';
 import { encodeExample } from '../../src/core/protobuf.js';
 import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
-import { CONTROL_NAME, fifoAt, jpegPixelBomb, realImage, scratchDir } from './corpus.js';
+import { CONTROL_NAME, fifoAt, jpegPixelBomb, jpegScanBomb, manifestWithHole, realImage, scratchDir, svgBomb } from './corpus.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -152,6 +153,37 @@ describe('bad data exits 2 with one line naming the file and the reason', () => 
     ]);
     await rm(out, { recursive: true, force: true });
   }, 300_000);
+});
+
+describe('decode-time bombs in an image folder (issue 23, fault 7)', () => {
+  it('an SVG saved as .png and a 50,000-scan progressive JPEG: exit 2, one line naming the file, under 1 GB', async () => {
+    const svg = await dataWith('svg', 'class_00/blur.png', svgBomb());
+    const scans = await dataWith('scans', 'class_01/scans.jpg', await jpegScanBomb(50_000, 256));
+    const [r1, r2] = await Promise.all([
+      runCliPeak(['ablate', '--data', svg, '--out', path.join(dir, 'o-svg'), ...tiny]),
+      runCliPeak(['ablate', '--data', scans, '--out', path.join(dir, 'o-scans'), ...tiny]),
+    ]);
+    expectOneLine(r1, 'svg', /blur\.png': is not a JPEG, PNG, WebP, GIF or TIFF image \(its content is SVG\); not decoded/);
+    expectOneLine(r2, 'scans', /scans\.jpg': holds more than 500 scans/);
+    for (const r of [r1, r2]) if (r.peakBytes !== undefined) expect(r.peakBytes).toBeLessThan(2 ** 30);
+  }, 120_000);
+});
+
+describe('manifest bombs (issue 23, fault 8)', () => {
+  it('a label of 2,000,000,000 and an unclosed quote followed by 400 MB: exit 2, one line naming the line, under 1 GB', async () => {
+    const root = await dataWith('mf-bombs', 'class_00/extra.txt', new Uint8Array(0));
+    const label = path.join(root, 'label.csv');
+    await writeFile(label, 'path,label\nclass_00/0000.jpg,0\nclass_01/0000.jpg,2000000000\n');
+    const quote = path.join(root, 'quote.csv');
+    await manifestWithHole(quote, 'path,label\nclass_00/0000.jpg,0\n"class_01/0000.jpg', 400 * 2 ** 20);
+    const [r1, r2] = await Promise.all([
+      runCliPeak(['ablate', '--data', label, '--out', path.join(dir, 'o-label'), ...tiny]),
+      runCliPeak(['ablate', '--data', quote, '--out', path.join(dir, 'o-quote'), ...tiny]),
+    ]);
+    expectOneLine(r1, 'label', /label\.csv:3: label 2000000000 is over the limit of 100000 classes \(maxClasses\)/);
+    expectOneLine(r2, 'quote', /quote\.csv:3: a field runs past 65536 characters inside quotes \(an unclosed quote\?\)/);
+    for (const r of [r1, r2]) if (r.peakBytes !== undefined) expect(r.peakBytes).toBeLessThan(2 ** 30);
+  }, 120_000);
 });
 
 describe('bad records of a TFRecord data set', () => {

@@ -118,3 +118,64 @@ export function socketAt(file: string): void {
 
 /** A file name with a newline and an ANSI escape (it turns the terminal red if printed raw). */
 export const CONTROL_NAME = 'bad\nname\u001b[31m';
+
+/**
+ * An SVG of under 200 bytes (saved under an image name) whose blur makes librsvg work for a
+ * minute and more, with over a gigabyte, on a canvas within the pixel limit.
+ */
+export function svgBomb(side = 6000, blur = 900): Uint8Array {
+  return new TextEncoder().encode(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${side}" height="${side}"><filter id="f"><feGaussianBlur stdDeviation="${blur}"/></filter><rect width="${side}" height="${side}" filter="url(#f)"/></svg>`,
+  );
+}
+
+/**
+ * A real progressive JPEG (side x side) followed by `scans` empty AC scans of its first
+ * component before the end marker: a few bytes a scan, and one pass of the decoder over the image
+ * per scan (50,000 scans: about a megabyte that took a minute).
+ */
+export async function jpegScanBomb(scans: number, side = 1024): Promise<Uint8Array> {
+  const noise = Buffer.alloc(side * side * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  const base = await sharp(noise, { raw: { width: side, height: side, channels: 3 } })
+    .jpeg({ progressive: true, quality: 90 })
+    .toBuffer();
+  // SOS for component 1, spectral band 1..63, successive approximation 0: no entropy data after it.
+  const scan = Buffer.from([0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3f, 0x00, 0x00]);
+  return Buffer.concat([base.subarray(0, base.length - 2), Buffer.concat(new Array<Buffer>(scans).fill(scan)), Buffer.from([0xff, 0xd9])]);
+}
+
+/**
+ * A manifest whose `head` is followed by `size` bytes of a hole (read back as NUL characters, no
+ * disk used): after an unclosed quote, or as a JSON line with no line break, it is one field or
+ * line of that many characters.
+ */
+export async function manifestWithHole(file: string, head: string, size: number): Promise<void> {
+  await writeFile(file, head);
+  const handle = await open(file, 'r+');
+  await handle.truncate(Buffer.byteLength(head) + size);
+  await handle.close();
+}
+
+/**
+ * An honest gzipped MNIST pair of `count` blank 28 x 28 images (labels i mod 10) written as a
+ * stream: a few hundred KB a 100,000 images, inflating to 784 bytes an image. The headers tell
+ * the truth, so no limit on what a header may declare refuses it; only how it is read can keep
+ * the disk and memory it costs bounded.
+ */
+export async function honestMnistGz(dir: string, count: number): Promise<void> {
+  const { createWriteStream } = await import('node:fs');
+  const { createGzip } = await import('node:zlib');
+  const { pipeline } = await import('node:stream/promises');
+  const { Readable } = await import('node:stream');
+  const write = async (name: string, dims: number[], rows: (start: number, n: number) => Buffer): Promise<void> => {
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      yield encodeIdxHeader(dims);
+      for (let start = 0; start < count; start += 4096) yield rows(start, Math.min(4096, count - start));
+    }
+    await pipeline(Readable.from(chunks()), createGzip({ level: 9 }), createWriteStream(path.join(dir, name)));
+  };
+  const blank = Buffer.alloc(4096 * 784);
+  await write('train-images-idx3-ubyte.gz', [count, 28, 28], (_, n) => blank.subarray(0, n * 784));
+  await write('train-labels-idx1-ubyte.gz', [count], (start, n) => Buffer.from(Array.from({ length: n }, (_, i) => (start + i) % 10)));
+}

@@ -9,7 +9,9 @@ import { DEFAULT_MAX_PIXELS } from '../../src/core/limits.js';
 import { SkipLog, type EncodedSample } from '../../src/core/types.js';
 import { decodeImage, type Scratch } from '../../src/decode/decodeImage.js';
 import { DecodeError, normalizeResize } from '../../src/operators/normalizeResize.js';
-import { fifoAt, jpegPixelBomb, pngPixelBomb, realImage, scratchDir, socketAt } from './corpus.js';
+import { jpegScanCount } from '../../src/core/jpeg.js';
+import { sniffImageFormat, unlistedFormatReason } from '../../src/core/format.js';
+import { fifoAt, jpegPixelBomb, jpegScanBomb, pngPixelBomb, realImage, scratchDir, socketAt, svgBomb } from './corpus.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -107,5 +109,78 @@ describe('special files are refused by name, never waited on', () => {
       expect(reasonOf(await decodeImage(file, file, 8, 8))).toMatch(reason);
       expect(reasonOf(await decodeImage(file, file, 8, 8, scratch))).toMatch(reason);
     }
+  });
+});
+
+describe('decode-time bombs (issue 23, fault 7): refused from their content before any decoder runs', () => {
+  it('a 184-byte SVG saved as .png, a PDF as .jpg, an HTML page as .webp: not a listed format, whatever the name (both paths)', async () => {
+    const svg = svgBomb();
+    expect(svg.length).toBe(184);
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['blur.png', svg, /blur\.png: is not a JPEG, PNG, WebP, GIF or TIFF image \(its content is SVG\); not decoded$/],
+      [
+        'doc.jpg',
+        new TextEncoder().encode('%PDF-1.7\n%\u00e2\u00e3'),
+        /doc\.jpg: is not a JPEG, PNG, WebP, GIF or TIFF image \(its content is PDF\)/,
+      ],
+      ['page.webp', new TextEncoder().encode('<!doctype html><svg></svg>'), /page\.webp: is not a .* image \(its content is SVG\)/],
+      ['empty.gif', new Uint8Array(0), /empty\.gif: is empty, not an image/],
+    ];
+    const scratch: Scratch = { buffer: Buffer.allocUnsafe(1 << 16) };
+    for (const [name, bytes, reason] of cases) {
+      const file = path.join(dir, name);
+      await writeFile(file, bytes);
+      expect(reasonOf(await decodeImage(file, file, 8, 8)), name).toMatch(reason);
+      expect(reasonOf(await decodeImage(file, file, 8, 8, scratch)), name).toMatch(reason);
+    }
+    // The listed formats are still told apart by content, not by name.
+    for (const format of ['jpeg', 'png'] as const) {
+      const file = path.join(dir, `really-${format}.gif`);
+      await writeFile(file, await realImage(20, 10, format));
+      expect(sniffImageFormat(await realImage(20, 10, format))).toBe(format);
+      expect(reasonOf(await decodeImage(file, file, 8, 8))).toBe('decoded');
+    }
+    const { default: sharp } = await import('sharp');
+    const px = { create: { width: 8, height: 8, channels: 3 as const, background: '#808080' } };
+    for (const [format, bytes] of [
+      ['webp', await sharp(px).webp().toBuffer()],
+      ['gif', await sharp(px).gif().toBuffer()],
+      ['tiff', await sharp(px).tiff().toBuffer()],
+    ] as const) {
+      expect(sniffImageFormat(bytes), format).toBe(format);
+      expect(unlistedFormatReason(bytes)).toBeUndefined();
+      expect(reasonOf(await decodeImage(bytes, format, 4, 4))).toBe('decoded');
+    }
+  });
+
+  it('a progressive JPEG with 50,000 empty scans: refused by its scan count (one pass of the decoder each), naming the file', async () => {
+    const bomb = await jpegScanBomb(50_000, 256);
+    const file = path.join(dir, 'scans.jpg');
+    await writeFile(file, bomb);
+    expect(jpegScanCount(bomb)).toBeGreaterThan(50_000);
+    expect(jpegScanCount(bomb, 501)).toBe(501); // counting stops at the limit
+    const scratch: Scratch = { buffer: Buffer.allocUnsafe(1 << 16) };
+    for (const r of [
+      await decodeImage(file, file, 8, 8),
+      await decodeImage(file, file, 8, 8, scratch),
+      await decodeImage(bomb, 'bytes#3', 8, 8),
+    ])
+      expect(reasonOf(r)).toMatch(/(scans\.jpg|bytes#3): holds more than 500 scans \(a progressive JPEG scan bomb\); not decoded/);
+    // Real JPEGs, baseline and progressive, count their own scans and decode.
+    const { default: sharp } = await import('sharp');
+    const px = { create: { width: 64, height: 48, channels: 3 as const, background: '#336699' } };
+    const baseline = await sharp(px).jpeg().toBuffer();
+    const progressive = await sharp(px).jpeg({ progressive: true }).toBuffer();
+    expect(jpegScanCount(baseline)).toBe(1);
+    expect(jpegScanCount(progressive)).toBeGreaterThan(1);
+    expect(jpegScanCount(progressive)).toBeLessThan(20);
+    expect(reasonOf(await decodeImage(progressive, 'p.jpg', 8, 8))).toBe('decoded');
+    // Marker-like bytes inside a segment's payload are no scans: the walk skips segments by length.
+    const withComment = Buffer.concat([
+      baseline.subarray(0, 2),
+      Buffer.from([0xff, 0xfe, 0x00, 0x06, 0xff, 0xda, 0xff, 0xda]),
+      baseline.subarray(2),
+    ]);
+    expect(jpegScanCount(withComment)).toBe(1);
   });
 });

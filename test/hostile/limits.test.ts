@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { jpegDimensions } from '../../src/core/jpeg.js';
 import { pixelLimitReason } from '../../src/core/limits.js';
 import { InputError, isInputProblem, printable } from '../../src/experiment/errors.js';
-import { checkModelOptions, checkTrainingShape, modelFootprint, trainingBytes } from '../../src/experiment/limits.js';
+import { checkModelOptions, checkTrainingShape, modelFootprint, trainingBytes } from '../../src/experiment/plan/limits.js';
 import { createModel, type ModelName } from '../../src/models/index.js';
 import { SourceError } from '../../src/sources/files.js';
 import { CONTROL_NAME, jpegPixelBomb, realImage } from './corpus.js';

@@ -11,7 +11,7 @@ import { mnist } from '../../src/sources/idx.js';
 import { imageFolder, listImageFolder } from '../../src/sources/imageFolder.js';
 import { manifest, readManifest } from '../../src/sources/manifest.js';
 import { tfrecord } from '../../src/sources/tfrecord.js';
-import { fifoAt, idxGzBomb, idxLabelsGz, scratchDir, socketAt, tfrecordLengthBomb } from './corpus.js';
+import { fifoAt, honestMnistGz, idxGzBomb, idxLabelsGz, manifestWithHole, scratchDir, socketAt, tfrecordLengthBomb } from './corpus.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -77,6 +77,70 @@ describe('IDX: header checked before anything is inflated', () => {
       /train-images-idx3-ubyte\.gz: inflates to more than 48 bytes, the most its header allows; stopped there/,
     );
   });
+});
+
+describe('IDX.gz with honest headers (issue 23, fault 8): streamed, never written to disk, memory bounded', () => {
+  it('reads a gzipped pair with no usable temp folder, in file order and shuffled over several windows, exactly as the plain pair', async () => {
+    const d = await sub('idx-stream');
+    const images = Buffer.concat([encodeIdxHeader([50, 4, 3]), Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7) % 256))]);
+    const labels = Buffer.concat([encodeIdxHeader([50]), Buffer.from(Array.from({ length: 50 }, (_, i) => i % 10))]);
+    const { gzipSync } = await import('node:zlib');
+    const gz = await sub('idx-stream/gz');
+    const plain = await sub('idx-stream/plain');
+    await writeFile(path.join(gz, 'train-images-idx3-ubyte.gz'), gzipSync(images));
+    await writeFile(path.join(gz, 'train-labels-idx1-ubyte.gz'), gzipSync(labels));
+    await writeFile(path.join(plain, 'train-images-idx3-ubyte'), images);
+    await writeFile(path.join(plain, 'train-labels-idx1-ubyte'), labels);
+    // A temp "folder" that is a file: anything written there fails.
+    const notADir = path.join(d, 'not-a-dir');
+    await writeFile(notADir, '');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = notADir;
+    const key = (s: { origin: string; label: number; image: ArrayLike<number> }): string =>
+      `${path.basename(s.origin)}:${s.label}:${Array.from(s.image).join(',')}`;
+    try {
+      for (const shuffle of [false, true])
+        for (const maxHeldBytes of [12 * 7, 2 ** 20]) {
+          const options = { shuffle, seed: 3, maxHeldBytes };
+          const [a, b] = [await all(mnist(gz, options)), await all(mnist(plain, options))];
+          expect(a.map(key), `shuffle ${shuffle}, ${maxHeldBytes} bytes`).toEqual(b.map(key).map((k) => k.replace('ubyte#', 'ubyte.gz#')));
+          expect(a.map((s) => s.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+        }
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
+  it('a 100,000-image pair (78 MB inflated) read shuffled in 5 windows: under 300 MB resident, nothing written, one epoch in order of the permutation', async () => {
+    const d = await sub('idx-honest');
+    await honestMnistGz(d, 100_000);
+    const { spawn } = await import('node:child_process');
+    const { repo } = await import('../cli/helpers.js');
+    const script = `import { mnist } from ${JSON.stringify(path.join(repo, 'src/sources/idx.ts'))};
+import { readFileSync } from 'node:fs';
+let n = 0, sum = 0;
+await new Promise((resolve, reject) => mnist(${JSON.stringify(d)}, { seed: 1, maxHeldBytes: 16 * 2 ** 20 }).subscribe({ next: (s) => { n++; sum += s.label; }, error: reject, complete: resolve }));
+const hwm = /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
+const wchar = /wchar:\\s+(\\d+)/.exec(readFileSync('/proc/self/io', 'utf8'));
+console.log(JSON.stringify({ n, sum, peakKb: Number(hwm?.[1]), written: Number(wchar?.[1]) }));`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo });
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => (text += t));
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (text += t));
+      child.on('error', reject);
+      child.on('close', () => resolve(text));
+    });
+    const last = out.trim().split('\n').pop() ?? '';
+    expect(last, out).toMatch(/^{/);
+    const result = JSON.parse(last) as { n: number; sum: number; peakKb: number; written: number };
+    expect(result.n, out).toBe(100_000);
+    expect(result.sum).toBe(45 * 10_000);
+    expect(result.peakKb * 1024).toBeLessThan(300 * 2 ** 20);
+    // Bytes this process passed to write() (tsx's compile cache included): the 78 MB are not among them.
+    expect(result.written).toBeLessThan(32 * 2 ** 20);
+  }, 120_000);
 });
 
 describe('TFRecord: record lengths checked against the limit and the file before reading', () => {
@@ -205,5 +269,61 @@ describe('the data root is a boundary', () => {
     await expect(listImageFolder(only)).rejects.toThrow(
       /class folder '.*cat' holds no images .*; skipped 1: '.*x\.jpg' \(symbolic link leading outside the root/,
     );
+  });
+});
+
+describe('manifest bombs (issue 23, fault 8): labels, fields and lines bounded before anything is sized or buffered', () => {
+  it('a label of 2,000,000,000 or 3,000,000: refused at its line (no list of classes sized from it); with classes, bounded by them', async () => {
+    const d = await sub('mf-labels');
+    await writeFile(path.join(d, 'a.jpg'), 'x');
+    for (const label of [2_000_000_000, 3_000_000]) {
+      const csv = path.join(d, `l${label}.csv`);
+      await writeFile(csv, `path,label\na.jpg,0\na.jpg,${label}\n`);
+      await expect(readManifest(csv)).rejects.toThrow(
+        new RegExp(`l${label}\\.csv:3: label ${label} is over the limit of 100000 classes \\(maxClasses\\)`),
+      );
+      const jsonl = path.join(d, `l${label}.jsonl`);
+      await writeFile(jsonl, `{"path":"a.jpg","label":0}\n{"path":"a.jpg","label":${label}}\n`);
+      await expect(readManifest(jsonl)).rejects.toThrow(new RegExp(`l${label}\\.jsonl:2: label ${label} is over the limit`));
+    }
+    const csv = path.join(d, 'named.csv');
+    await writeFile(csv, 'path,label\na.jpg,0\na.jpg,5\n');
+    await expect(readManifest(csv, { classes: ['a', 'b', 'c'] })).rejects.toThrow(
+      /named\.csv:3: label 5 is outside \[0, 3\) \(options\.classes names 3\)/,
+    );
+    await expect(readManifest(csv, { maxClasses: 5 })).rejects.toThrow(/:3: label 5 is over the limit of 5 classes/);
+    expect((await readManifest(csv, { maxClasses: 6 })).classes).toHaveLength(6);
+    // Class names: their count is bounded the same way, and rows by maxRows.
+    const names = path.join(d, 'names.csv');
+    await writeFile(names, `path,label\n${Array.from({ length: 5 }, (_, i) => `a.jpg,c${i}`).join('\n')}\n`);
+    await expect(readManifest(names, { maxClasses: 4 })).rejects.toThrow(/names\.csv:6: names more than 4 classes \(maxClasses\)/);
+    await expect(readManifest(names, { maxRows: 3 })).rejects.toThrow(/names\.csv:5: is past the limit of 3 rows \(maxRows\)/);
+    expect((await readManifest(names)).classes).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+  });
+
+  it('an unclosed quote followed by 400 MB, a 400 MB JSON line, 100,000 commas: refused at the cap, memory bounded', async () => {
+    const d = await sub('mf-fields');
+    const quote = path.join(d, 'quote.csv');
+    await manifestWithHole(quote, 'path,label\na.jpg,0\n"b.jpg', 400 * 2 ** 20);
+    const line = path.join(d, 'line.jsonl');
+    await manifestWithHole(line, '{"path":"a.jpg","label":0}\n{"path":"', 400 * 2 ** 20);
+    const commas = path.join(d, 'commas.csv');
+    await writeFile(commas, `path,label\na.jpg,0${','.repeat(100_000)}\n`);
+    const before = process.memoryUsage().rss;
+    await expect(readManifest(quote)).rejects.toThrow(
+      /quote\.csv:3: a field runs past 65536 characters inside quotes \(an unclosed quote\?\); refused/,
+    );
+    await expect(readManifest(line)).rejects.toThrow(/line\.jsonl:2: is longer than 1048576 characters; refused/);
+    await expect(readManifest(commas)).rejects.toThrow(/commas\.csv:2: more than 1024 fields; refused/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(128 * 2 ** 20);
+    // Long records made of short fields: the record cap.
+    const { parseCsv } = await import('../../src/core/csv.js');
+    expect(() => parseCsv(`a,"${'x\n'.repeat(40)}"\n`, { maxFieldChars: 1000, maxRecordChars: 50, maxFields: 10 })).toThrow(
+      /CSV line 1: a record runs past 50 characters inside quotes/,
+    );
+    expect(parseCsv('a,"b\nc"\nd,e\n')).toEqual([
+      { fields: ['a', 'b\nc'], line: 1 },
+      { fields: ['d', 'e'], line: 3 },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ResultsFile } from '../../src/experiment/results.js';
-import { meanStd } from '../../src/experiment/stats.js';
+import type { ResultsFile } from '../../src/experiment/store/results.js';
+import { meanStd } from '../../src/experiment/stats/meanSd.js';
 import { chartRows, metricSpec, specToSvg } from '../../src/report/charts.js';
 import { escapeHtml, scriptJson, scriptSource } from '../../src/report/escape.js';
 import { renderReportHtml } from '../../src/report/html.js';

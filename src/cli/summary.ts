@@ -1,0 +1,53 @@
+/** What `mixstream ablate` prints when it is done: the comparisons, the per-arm table, where the files are. */
+import path from 'node:path';
+import { printable } from '../experiment/errors.js';
+import type { AblationRun } from '../experiment/run/scheduler.js';
+import { comparisonText } from '../report/comparison.js';
+import { percent } from '../report/html.js';
+import type { ReportFiles } from '../report/index.js';
+import type { Command } from './args.js';
+
+/** The summary of a finished ablation, as printed lines (each ending in a newline). */
+export function ablationSummary(run: AblationRun, report: ReportFiles | undefined, command: Extract<Command, { kind: 'ablate' }>): string {
+  const { config } = command;
+  const text: string[] = [];
+  if (run.results.comparisons) text.push(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
+  text.push(
+    `\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`,
+  );
+  const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
+  for (const s of run.results.summary) {
+    text.push(
+      `  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`,
+    );
+  }
+  const rel = (f: string): string => {
+    const r = path.relative(process.cwd(), f);
+    return r === '' || r.startsWith('..') || path.isAbsolute(r) ? f : r;
+  };
+  text.push(`results: ${rel(run.resultsPath)}, ${rel(run.csvPath)}\n`);
+  if (report) text.push(`report:  ${rel(report.html)}\ncharts:  ${report.pngs.map(rel).join(', ')}\n`);
+  const skipped = run.results.skipped ?? [];
+  if (skipped.length > 0) {
+    text.push(
+      `skipped ${skipped.length} file(s), listed in results.json: ${printable(
+        skipped
+          .slice(0, 3)
+          .map((s) => `${s.path} (${s.reason})`)
+          .join('; '),
+      )}${skipped.length > 3 ? '; ...' : ''}\n`,
+    );
+  }
+  if (run.skipped > 0)
+    text.push(
+      `(${run.skipped} run(s) finished earlier were reused; delete ${rel(path.join(path.dirname(run.resultsPath), 'runs', run.results.configHash))} to start over)\n`,
+    );
+  if (command.shard !== undefined) {
+    const left =
+      run.results.arms.length * config.seeds.length - run.results.runs.filter((r) => r.configHash === run.results.configHash).length;
+    text.push(
+      `shard ${command.shard.index}/${command.shard.count} done; ${left > 0 ? `${left} run(s) of other shards not in yet: ` : ''}'mixstream report ${rel(path.dirname(run.resultsPath))}' merges the store\n`,
+    );
+  }
+  return text.join('');
+}

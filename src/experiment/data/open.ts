@@ -1,0 +1,42 @@
+/** Opening an ablation's data from its config: a data set openDataset recognises, or the built-in one. */
+import type { SkipLog } from '../../core/types.js';
+import { ensureBuiltinDataset } from './builtin.js';
+import { openImageFolderData, type AblationData } from './data.js';
+import { openDetectedData } from './detected.js';
+
+/** A line for the progress display (the run's ProgressEvent of type 'info'). */
+export interface InfoEvent {
+  readonly type: 'info';
+  readonly message: string;
+}
+
+/** What of an ablation's config (plan/config.ts: AblationConfig) says which data and how it is split. */
+export interface DataConfig {
+  /** A data set's path; undefined: the built-in data set. */
+  readonly data?: string;
+  readonly validationSplit: number;
+  readonly testSplit?: number;
+  readonly seeds: readonly number[];
+  readonly onError?: 'fail' | 'skip';
+}
+
+/** Opens the config's data: any data set openDataset recognises, or the built-in one (generated on first use). */
+export async function openConfigData(
+  config: DataConfig,
+  options: { readonly cacheDir?: string; readonly onProgress?: (event: InfoEvent) => void; readonly skipLog?: SkipLog } = {},
+): Promise<AblationData> {
+  const testSplit = config.testSplit ?? 0;
+  if (config.data !== undefined)
+    return openDetectedData(config.data, {
+      validationSplit: config.validationSplit,
+      seeds: config.seeds,
+      testSplit,
+      ...(config.onError === undefined ? {} : { onError: config.onError }),
+      ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+    });
+  const root = await ensureBuiltinDataset({
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
+  });
+  return openImageFolderData(root, { validationSplit: config.validationSplit, testSplit });
+}

@@ -1,0 +1,77 @@
+/** The ablation's settings and their defaults (what identifies a run: identity.ts). */
+import type { BackendChoice } from '../../backend/index.js';
+import type { ModelName } from '../../models/index.js';
+import { DEFAULT_RECIPE, type Recipe } from './recipe.js';
+
+export interface AblationConfig {
+  /** Image folder (Stanford Dogs layout); undefined: the built-in data set. */
+  readonly data?: string;
+  /** Arm names, in report order. */
+  readonly arms: readonly string[];
+  /** One run per (arm, seed); the seed keys the model's initial weights and every random draw of the pipeline. */
+  readonly seeds: readonly number[];
+  readonly epochs: number;
+  /** Square image side in pixels. */
+  readonly size: number;
+  readonly batchSize: number;
+  /** A zoo model name. */
+  readonly model: ModelName;
+  /** Your own model instead of the zoo's (--model path/to/model.json): its weights start every run (models/userModel.ts). */
+  readonly modelFile?: string;
+  /** Extra options for the zoo model (e.g. simple-cnn's filters); recorded with the results. */
+  readonly modelOptions: Readonly<Record<string, unknown>>;
+  readonly backend: BackendChoice;
+  /** Peak learning rate (the schedule's base). */
+  readonly learningRate: number;
+  /** Optimizer, schedule, weight decay (recipe.ts); default DEFAULT_RECIPE (Adam, constant, none). */
+  readonly recipe?: Recipe;
+  /** Fraction of each class held out for validation. */
+  readonly validationSplit: number;
+  /** Fraction of each class held out as a test split (image folders), scored once per run at the end; 0: none. */
+  readonly testSplit?: number;
+  /** Shuffle-window size of the arms that shuffle. */
+  readonly shuffleWindow: number;
+  /** Output folder. */
+  readonly out: string;
+  /** Largest image a decoder accepts, in declared pixels (default DEFAULT_MAX_PIXELS in limits.ts). */
+  readonly maxPixels?: number;
+  /** A file that cannot be read or decoded: 'fail' stops the run; 'skip' drops it and lists it in results.json. Default 'fail'. */
+  readonly onError?: 'fail' | 'skip';
+  /** Reference arm of the comparisons (--baseline); default the first arm. Analysis only: not hashed. */
+  readonly baseline?: string;
+  /** Effect of interest for the seeds-needed estimate, in accuracy points (--effect); default 1. */
+  readonly effect?: number;
+}
+
+/** Per-model defaults sized for a 2-core machine on wasm at 32 px. */
+export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<string, unknown>>>> = {
+  'simple-cnn': { filters: [8, 16], hidden: 64 },
+  resnet: {},
+  mobilenet: {},
+  'mobilenet-v2': {},
+  resnet50: {},
+};
+
+/**
+ * The defaults of `mixstream ablate`: all four arms, 7 seeds, 16 epochs. 7 seeds because with 3
+ * arms compared against the baseline the exact sign-flip test needs 2/2^n <= 0.05/3 before any
+ * verdict can be other than inconclusive; 16 epochs with a cosine schedule because at 12 the
+ * curves were still rising. 448 epoch-runs: 7 seeds x 12 epochs took 388 s of CPU (one core,
+ * wasm), so about 8.6 min one run at a time, under 5 min with 2 jobs.
+ */
+export const DEFAULT_CONFIG: AblationConfig = {
+  arms: ['baseline', 'augment', 'cutmix', 'mixup'],
+  seeds: [1, 2, 3, 4, 5, 6, 7],
+  epochs: 16,
+  recipe: { ...DEFAULT_RECIPE, schedule: 'cosine', warmupEpochs: 1 },
+  testSplit: 0.15,
+  size: 32,
+  batchSize: 32,
+  model: 'simple-cnn',
+  modelOptions: DEFAULT_MODEL_OPTIONS['simple-cnn'],
+  backend: 'auto',
+  learningRate: 0.003,
+  validationSplit: 0.2,
+  shuffleWindow: 256,
+  out: 'ablation-results',
+};

@@ -1,0 +1,93 @@
+/**
+ * What a reader must know before believing a table: too few seeds for any verdict, a validation
+ * split so small that one image moves accuracy by more than the effect of interest, curves still
+ * rising at the last epoch, an arm whose operator barely acted. Computed from RunRecords and the
+ * split sizes alone, so a report rebuilt from stored runs says the same.
+ */
+import type { ComparisonSet } from './compare.js';
+import type { RunRecord } from '../record.js';
+import { meanSd } from './meanSd.js';
+import { tQuantile } from './tdist.js';
+
+export interface AblationWarning {
+  /** Stable key for tests and tools: 'few-seeds', 'few-validation-images', 'still-rising', 'arm-barely-acted'. */
+  readonly kind: string;
+  readonly arm?: string;
+  readonly message: string;
+}
+
+export interface WarningInput {
+  readonly runs: readonly RunRecord[];
+  readonly arms: readonly string[];
+  readonly validationCount: number;
+  readonly comparisons?: ComparisonSet;
+  /** Per-arm notes from the arms' own statistics (mixing.ts's lambda summaries). */
+  readonly barelyActed?: ReadonlyArray<{ readonly arm: string; readonly why: string }>;
+}
+
+/** Points of accuracy one validation image is worth. */
+export const pointsPerImage = (images: number): number => (images > 0 ? 100 / images : Number.NaN);
+
+/** Mean validation accuracy per epoch across an arm's runs. */
+/**
+ * How much one run's val accuracy still rose over its last k epochs, in points: the least-squares
+ * slope over those epochs times their span (a slope, so one lucky last epoch does not decide it).
+ */
+function lateRise(run: RunRecord, k: number): number {
+  const ys = run.epochs.slice(-k).map((e) => 100 * e.valAccuracy);
+  const xMean = (ys.length - 1) / 2;
+  const yMean = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  ys.forEach((y, x) => {
+    sxy += (x - xMean) * (y - yMean);
+    sxx += (x - xMean) ** 2;
+  });
+  return sxx > 0 ? (sxy / sxx) * (ys.length - 1) : 0;
+}
+
+export function ablationWarnings(input: WarningInput): AblationWarning[] {
+  const out: AblationWarning[] = [];
+  const set = input.comparisons;
+  if (set) {
+    const headline = set.comparisons.filter((c) => c.metric === set.comparisons[0]?.metric);
+    const n = Math.min(...headline.map((c) => c.n));
+    const need = headline[0]?.seedsNeeded.signFlip;
+    if (need !== undefined && Number.isFinite(n) && n < need)
+      out.push({
+        kind: 'few-seeds',
+        message: `${n} paired seed(s): the exact sign-flip test cannot reach p < ${set.alpha} after Holm with fewer than ${need}; every verdict is inconclusive by construction (--seeds ${need} or more)`,
+      });
+  }
+  const ppi = pointsPerImage(input.validationCount);
+  const effect = set?.effectPoints ?? 1;
+  const coarse = (what: string, images: number, flag: string): AblationWarning => ({
+    kind: `few-${what}-images`,
+    message: `${images} ${what} images: one image is ${pointsPerImage(images).toFixed(2)} accuracy points, more than half the effect of interest (${effect} point${effect === 1 ? '' : 's'}); use more data or a larger ${flag}`,
+  });
+  if (ppi > effect / 2) out.push(coarse('validation', input.validationCount, '--val-split'));
+  // The test split, scored once at the end, is the headline when there is one: its resolution matters as much.
+  const testImages = Math.max(0, ...input.runs.map((r) => r.test?.images ?? 0));
+  if (testImages > 0 && pointsPerImage(testImages) > effect / 2) out.push(coarse('test', testImages, '--test-split'));
+  for (const arm of input.arms) {
+    // Rising: the late rise is more than a point (and more than one image) on average, and with
+    // several seeds its 95% t interval excludes 0, so seed-to-seed noise on a flat curve is not a rise.
+    const runs = input.runs.filter((r) => r.arm === arm);
+    const epochs = Math.min(...runs.map((r) => r.epochs.length));
+    if (runs.length === 0 || epochs < 4) continue;
+    const k = Math.max(3, Math.floor(epochs / 4));
+    const rises = runs.map((r) => lateRise(r, k));
+    const n = rises.length;
+    const { mean: rise, sd } = meanSd(rises);
+    const low = n > 1 ? rise - tQuantile(0.975, n - 1) * (sd / Math.sqrt(n)) : rise;
+    if (rise > Math.max(1, ppi) && low > 0)
+      out.push({
+        kind: 'still-rising',
+        arm,
+        message: `${arm}: val accuracy still rising at the last epoch (+${rise.toFixed(1)} points over the last ${k} epochs, mean over ${n} seed(s)); the arms are compared before they converge (more --epochs)`,
+      });
+  }
+  for (const b of input.barelyActed ?? [])
+    out.push({ kind: 'arm-barely-acted', arm: b.arm, message: `${b.arm}: the operator barely acted (${b.why})` });
+  return out;
+}

@@ -1,0 +1,186 @@
+/**
+ * The results file's shape (results.json: every arm, seed and epoch, with what produced it), its
+ * per-arm summary and results.csv. results.json is a view rebuilt from the run store, OUT/runs
+ * (views.ts; a run's own record: ../record.ts); runs are keyed by arm, seed and a hash of
+ * everything else that affects the numbers (plan/identity.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import type { BackendKernelsInfo } from '../../backend/index.js';
+import type { DataError } from '../../core/types.js';
+import type { ComparisonSet } from '../stats/compare.js';
+import type { AblationWarning } from '../stats/warnings.js';
+import { meanStd, type MeanStd } from '../stats/meanSd.js';
+import { lastEpoch, type EpochRecord, type RunRecord } from '../record.js';
+
+export type { EpochRecord, RunRecord } from '../record.js';
+
+export const RESULTS_FORMAT = 'mixstream-ablation/1';
+
+/** Per-arm aggregates over seeds, for the current config. */
+export interface ArmSummary {
+  readonly arm: string;
+  readonly summary: string;
+  readonly seeds: readonly number[];
+  readonly finalValAccuracy: MeanStd;
+  readonly finalValLoss: MeanStd;
+  readonly finalAccuracy: MeanStd;
+  readonly finalLoss: MeanStd;
+  readonly perEpoch: ReadonlyArray<{
+    readonly epoch: number;
+    readonly valAccuracy: MeanStd;
+    readonly valLoss: MeanStd;
+    readonly accuracy: MeanStd;
+    readonly loss: MeanStd;
+  }>;
+}
+
+/** The whole file. */
+export interface ResultsFile {
+  readonly format: typeof RESULTS_FORMAT;
+  readonly updatedAt: string;
+  /** True once every planned run of the current config is in. */
+  readonly complete: boolean;
+  readonly configHash: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly data: {
+    readonly kind: string;
+    readonly location: string;
+    readonly classes: readonly string[];
+    readonly trainCount: number;
+    readonly validationCount: number;
+    /** Images of the test split (0: none). */
+    readonly testCount?: number;
+    readonly fingerprint: string;
+  };
+  readonly backend: {
+    readonly name: string;
+    readonly tfBackend: string;
+    readonly reason: string;
+    readonly skipped: ReadonlyArray<{ readonly name: string; readonly why: string }>;
+    /** Which code ran the heavy kernels (native addon, XNNPACK, ...) and on how many threads; absent in older files. */
+    readonly kernels?: BackendKernelsInfo;
+  };
+  readonly arms: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly pipeline: string }>;
+  /** Every run kept, those of earlier configs too (their configHash differs); summaries use the current one only. */
+  readonly runs: readonly RunRecord[];
+  readonly summary: readonly ArmSummary[];
+  /** Files left out, each once: when listing the data, and under --on-error skip when decoding. */
+  readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
+  /** Paired comparisons against the reference arm (compare.ts), from the current config's runs. */
+  readonly comparisons?: ComparisonSet;
+  /** Per compared arm, the first epoch its val accuracy separates from the reference. */
+  readonly separation?: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }>;
+  /** Too few seeds, too few validation images, curves still rising, an arm that barely acted. */
+  readonly warnings?: readonly AblationWarning[];
+  /** How the arms are paired (the same for every arm of one seed). */
+  readonly design?: Readonly<Record<string, string>>;
+}
+
+/** Each skipped file once (every epoch meets it again), as results.json lists them. */
+export function skippedFiles(errors: readonly DataError[]): Array<{ path: string; reason: string }> {
+  const seen = new Map<string, { path: string; reason: string }>();
+  for (const e of errors) if (!seen.has(e.origin)) seen.set(e.origin, { path: e.origin, reason: e.reason });
+  return [...seen.values()];
+}
+
+/** Reads earlier runs from `file`; none when it is missing, unreadable or of another format. */
+export async function readRuns(file: string): Promise<RunRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<ResultsFile>;
+    if (parsed.format !== RESULTS_FORMAT || !Array.isArray(parsed.runs)) return [];
+    return parsed.runs.filter((r): r is RunRecord => typeof r?.key === 'string' && Array.isArray(r.epochs));
+  } catch {
+    return [];
+  }
+}
+
+/** Aggregates the runs of each arm (in `arms` order) across seeds. */
+export function summarize(
+  runs: readonly RunRecord[],
+  arms: ReadonlyArray<{ readonly name: string; readonly summary: string }>,
+): ArmSummary[] {
+  const out: ArmSummary[] = [];
+  for (const arm of arms) {
+    const mine = runs.filter((r) => r.arm === arm.name).sort((a, b) => a.seed - b.seed);
+    if (mine.length === 0) continue;
+    const last = mine.map(lastEpoch).filter((e): e is EpochRecord => e !== undefined);
+    const epochs = Math.max(...mine.map((r) => r.epochs.length));
+    const perEpoch = Array.from({ length: epochs }, (_, i) => {
+      const at = mine.map((r) => r.epochs[i]).filter((e): e is EpochRecord => e !== undefined);
+      return {
+        epoch: i + 1,
+        valAccuracy: meanStd(at.map((e) => e.valAccuracy)),
+        valLoss: meanStd(at.map((e) => e.valLoss)),
+        accuracy: meanStd(at.map((e) => e.accuracy)),
+        loss: meanStd(at.map((e) => e.loss)),
+      };
+    });
+    out.push({
+      arm: arm.name,
+      summary: arm.summary,
+      seeds: mine.map((r) => r.seed),
+      finalValAccuracy: meanStd(last.map((e) => e.valAccuracy)),
+      finalValLoss: meanStd(last.map((e) => e.valLoss)),
+      finalAccuracy: meanStd(last.map((e) => e.accuracy)),
+      finalLoss: meanStd(last.map((e) => e.loss)),
+      perEpoch,
+    });
+  }
+  return out;
+}
+
+const CSV_COLUMNS = [
+  'arm',
+  'seed',
+  'epoch',
+  'loss',
+  'accuracy',
+  'val_loss',
+  'val_accuracy',
+  'seconds',
+  'train_seconds',
+  'images_per_second',
+  'backend',
+  'config_hash',
+] as const;
+
+/** RFC 4180 quoting; also defuses spreadsheet formulas (a leading = + - @ gets a quote). */
+export function csvField(value: string | number): string {
+  let s = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row per (arm, seed, epoch) of the given runs. */
+export function resultsCsv(runs: readonly RunRecord[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of runs) {
+    for (const e of r.epochs) {
+      lines.push(
+        [
+          r.arm,
+          r.seed,
+          e.epoch,
+          e.loss,
+          e.accuracy,
+          e.valLoss,
+          e.valAccuracy,
+          e.seconds,
+          e.trainSeconds,
+          e.imagesPerSecond,
+          r.backend,
+          r.configHash,
+        ]
+          .map(csvField)
+          .join(','),
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,195 @@
+/**
+ * results.json and results.csv as views of the run store: rebuilt from the run files whenever a
+ * run finishes, by `mixstream report OUT`, or on a rerun. Each config's header (data, backend,
+ * arms, seeds: what the views print besides the runs) is kept beside its runs as
+ * `runs/<configHash>/config.json`, so a view can be rebuilt without the data or the command line.
+ */
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import { dataError } from '../../core/types.js';
+import { analyzeRuns } from '../stats/analysis.js';
+import { PAIRED_DESIGN } from '../stats/design.js';
+import { resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, type ResultsFile, type RunRecord } from './results.js';
+import { configDir, runFileName } from '../plan/identity.js';
+import { runRecordProblem } from '../record.js';
+import { writeFileAtomic } from './atomic.js';
+import { moveAside, readStore, type DamagedRun } from './runFiles.js';
+
+export const CONFIG_FORMAT = 'mixstream-config/1';
+
+/** What a view prints besides the runs; one per config hash. */
+export interface ConfigHeader {
+  readonly format: typeof CONFIG_FORMAT;
+  readonly configHash: string;
+  readonly config: ResultsFile['config'];
+  readonly data: ResultsFile['data'];
+  readonly backend: ResultsFile['backend'];
+  readonly arms: ResultsFile['arms'];
+  readonly seeds: readonly number[];
+  readonly epochs: number;
+}
+
+/** Writes the header, merged with one already there (union of arms and seeds: shards of one plan agree, other commands add). */
+export async function writeConfigHeader(out: string, header: ConfigHeader): Promise<ConfigHeader> {
+  const file = path.join(configDir(out, header.configHash), 'config.json');
+  const before = await readConfigHeader(out, header.configHash);
+  const arms = [...header.arms];
+  for (const a of before?.arms ?? []) if (!arms.some((x) => x.name === a.name)) arms.push(a);
+  const seeds = [...header.seeds];
+  for (const s of before?.seeds ?? []) if (!seeds.includes(s)) seeds.push(s);
+  const merged: ConfigHeader = { ...header, arms, seeds };
+  await writeFileAtomic(file, `${JSON.stringify(merged, null, 2)}\n`);
+  return merged;
+}
+
+/** The header of a config, or undefined when missing or unreadable (a view then lists runs only). */
+export async function readConfigHeader(out: string, configHash: string): Promise<ConfigHeader | undefined> {
+  try {
+    const h = JSON.parse(await readFile(path.join(configDir(out, configHash), 'config.json'), 'utf8')) as ConfigHeader;
+    return h.format === CONFIG_FORMAT && Array.isArray(h.arms) && Array.isArray(h.seeds) ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The planned (arm, seed) pairs of a header that have no run file. */
+export function missingRuns(header: ConfigHeader, runs: readonly RunRecord[]): Array<{ arm: string; seed: number }> {
+  const out: Array<{ arm: string; seed: number }> = [];
+  for (const a of header.arms)
+    for (const seed of header.seeds)
+      if (!runs.some((r) => r.configHash === header.configHash && r.arm === a.name && r.seed === seed)) out.push({ arm: a.name, seed });
+  return out;
+}
+
+/** The views of one config, built from the store. */
+export interface Views {
+  readonly results: ResultsFile;
+  readonly resultsPath: string;
+  readonly csvPath: string;
+  readonly missing: ReadonlyArray<{ arm: string; seed: number }>;
+  /** Damaged run files found (left where they are: see setAsideDamaged). */
+  readonly damaged: readonly DamagedRun[];
+}
+
+/**
+ * Rebuilds results.json and results.csv for `header`'s config from the store. `keys` (when given)
+ * picks the current plan's runs by key, so a run of an older pipeline of the same arm does not
+ * count. results.json keeps every run of every config in `runs`, as before the store.
+ */
+export async function writeViews(out: string, header: ConfigHeader, keys?: ReadonlySet<string>): Promise<Views> {
+  // The comparisons' reference arm and effect of interest: analysis only, so read off the header's config.
+  const baseline = typeof header.config['baseline'] === 'string' ? header.config['baseline'] : undefined;
+  const effect = typeof header.config['effect'] === 'number' ? header.config['effect'] : undefined;
+  const store = await readStore(out);
+  const mine = (r: RunRecord): boolean =>
+    r.configHash === header.configHash &&
+    header.arms.some((a) => a.name === r.arm) &&
+    header.seeds.includes(r.seed) &&
+    (keys === undefined || keys.has(r.key));
+  const armOrder = header.arms.map((a) => a.name);
+  const current = store.runs
+    .filter(mine)
+    .sort((a, b) => armOrder.indexOf(a.arm) - armOrder.indexOf(b.arm) || header.seeds.indexOf(a.seed) - header.seeds.indexOf(b.seed));
+  const missing = missingRuns(header, current);
+  const results: ResultsFile & { readonly store: string } = {
+    format: RESULTS_FORMAT,
+    store: 'runs',
+    updatedAt: new Date().toISOString(),
+    complete: missing.length === 0,
+    configHash: header.configHash,
+    config: header.config,
+    data: header.data,
+    backend: header.backend,
+    arms: header.arms,
+    runs: [...current, ...store.runs.filter((r) => !mine(r))],
+    summary: summarize(current, header.arms),
+    // Each file once: every run of a process lists what that process skipped so far.
+    skipped: skippedFiles(current.flatMap((r) => (r.skipped ?? []).map((f) => dataError(f.path, f.reason)))),
+    ...analyzeRuns(current, {
+      arms: header.arms.map((a) => a.name),
+      validationCount: header.data.validationCount,
+      ...(baseline === undefined ? {} : { baseline }),
+      ...(effect === undefined ? {} : { effect }),
+    }),
+    design: PAIRED_DESIGN,
+  };
+  const resultsPath = path.join(path.resolve(out), 'results.json');
+  const csvPath = path.join(path.resolve(out), 'results.csv');
+  await writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFileAtomic(csvPath, resultsCsv(current));
+  return {
+    results,
+    resultsPath,
+    csvPath,
+    missing,
+    damaged: store.damaged,
+  };
+}
+
+/**
+ * Before the store, results.json held the runs. Such a file is migrated (each valid run becomes
+ * its run file; the old file is kept as results.json.pre-store-<time>); a file that is not ours is
+ * refused, since it may be someone's results; a damaged view is moved aside (the runs are in the
+ * store). Returns one line per thing done, for the progress display.
+ */
+export async function migrateResultsFile(out: string): Promise<string[]> {
+  const file = path.join(path.resolve(out), 'results.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  let parsed: Partial<ResultsFile> & { store?: unknown };
+  let problem: string | undefined;
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+    if (!parsed || typeof parsed !== 'object') problem = 'not a JSON object';
+    else if (parsed.format !== RESULTS_FORMAT) problem = `format ${JSON.stringify(parsed.format)}, expected ${RESULTS_FORMAT}`;
+    else if (!Array.isArray(parsed.runs)) problem = `'runs' is not an array`;
+  } catch (error) {
+    parsed = {};
+    problem = text.length === 0 ? 'empty' : `not JSON (${(error as Error).message.split('\n')[0]})`;
+  }
+  // Only whether a store is there.
+  const storeHasRuns = (await readdir(path.join(path.resolve(out), 'runs')).catch(() => [])).length > 0;
+  if (problem !== undefined) {
+    if (!storeHasRuns)
+      throw new InputError(
+        `'${file}' is not a mixstream results file (${problem}) and no run store is beside it; move it away or choose another --out`,
+      );
+    const to = await moveAside(file);
+    return [`results.json was damaged (${problem}); moved aside to ${path.basename(to)} and rebuilt from the run store`];
+  }
+  if (parsed.store === 'runs') return [];
+  const notes: string[] = [];
+  let migrated = 0;
+  for (const [i, r] of (parsed.runs ?? []).entries()) {
+    const why = runRecordProblem(r);
+    if (why !== undefined) {
+      notes.push(`old results.json: run ${i + 1} not migrated: ${why} (the original file is kept)`);
+      continue;
+    }
+    const dir = configDir(out, r.configHash);
+    const target = path.join(dir, runFileName(r.arm, r.seed));
+    await mkdir(dir, { recursive: true });
+    try {
+      await readFile(target);
+      continue; // already in the store
+    } catch {
+      await writeFileAtomic(target, `${JSON.stringify(r, null, 2)}\n`);
+      migrated++;
+    }
+  }
+  const kept = `${file}.pre-store-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    await rename(file, kept);
+  } catch {
+    // Migrated by another process at the same time: the store holds the runs either way.
+  }
+  notes.unshift(
+    `migrated ${migrated} run(s) from an old-format results.json into ${path.join(out, 'runs')} (the old file is kept as ${path.basename(kept)})`,
+  );
+  return notes;
+}
