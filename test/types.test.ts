@@ -15,6 +15,7 @@ import {
   oneHot,
   parallelMap,
   prefetch,
+  preprocessInput,
   shuffleWindow,
   toAsyncIterable,
   toTfDataset,
@@ -50,6 +51,8 @@ describe('public operator signatures', () => {
     expectTypeOf(mixup).returns.toEqualTypeOf<OperatorFunction<Batch, Batch>>();
     expectTypeOf(oneHot).returns.toEqualTypeOf<OperatorFunction<Batch, Batch>>();
     expectTypeOf(labelSmoothing).returns.toEqualTypeOf<OperatorFunction<Batch, Batch>>();
+    expectTypeOf(preprocessInput).returns.toEqualTypeOf<OperatorFunction<Batch, Batch>>();
+    expectTypeOf(preprocessInput).parameter(0).toEqualTypeOf<{ readonly mode: 'tf' | 'caffe' | 'torch' }>();
   });
 
   it('sinks', () => {

@@ -178,6 +178,8 @@ const CONFIG_KEYS: ReadonlyArray<keyof AblationConfig> = [
   'batchSize',
   'model',
   'modelOptions',
+  'weights',
+  'fineTune',
   'backend',
   'learningRate',
   'validationSplit',

@@ -11,7 +11,8 @@ import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../e
 import { DEFAULT_MAX_PIXELS } from '../experiment/plan/limits.js';
 import type { Shard } from '../experiment/plan/planRuns.js';
 import { DEFAULT_RECIPE, type Recipe } from '../experiment/plan/recipe.js';
-import { MODEL_NAMES, type ModelName } from '../models/names.js';
+import type { FineTunePolicy } from '../models/fineTunePolicy.js';
+import { BACKBONE_NAMES, MODEL_NAMES, type ModelName } from '../models/names.js';
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -128,6 +129,11 @@ function parseBackend(value: string, draft: AblateDraft): void {
   draft.config.backend = b as BackendChoice;
 }
 
+/** A --freeze / --unfreeze-at / --backbone-lr-mult value into the draft's fine-tuning policy (checked by validate.ts). */
+function fineTune(d: AblateDraft, part: Partial<FineTunePolicy>): void {
+  d.config.fineTune = { freeze: 'none', ...d.config.fineTune, ...part };
+}
+
 const folder = (flag: string, value: string): string => {
   if (value.trim() === '') throw new UsageError(`--${flag} must name a folder`);
   return value;
@@ -206,6 +212,39 @@ export const ABLATE_FLAGS: readonly Flag[] = [
     help: 'extra model options as JSON',
     shown: `\nsimple-cnn: ${JSON.stringify(DEFAULT_MODEL_OPTIONS['simple-cnn'])}; others: {}`,
     parse: parseModelOptions,
+  },
+  {
+    name: 'weights',
+    arg: '<file | imagenet>',
+    help: `start every run's backbone from a Keras .h5 or a tfjs model.json\n(by layer name), or 'imagenet': the file Keras publishes for\n${BACKBONE_NAMES.join(' / ')}, downloaded once into the cache`,
+    shown: 'none',
+    parse: (v, d) => {
+      if (v.trim() === '') throw new UsageError("--weights must name a file or 'imagenet'");
+      d.config.weights = v.trim();
+    },
+  },
+  {
+    name: 'freeze',
+    arg: 'backbone',
+    help: 'train the head only (frozen batch norm in inference mode)',
+    shown: 'none',
+    parse: (v, d) => fineTune(d, { freeze: v.trim() as FineTunePolicy['freeze'] }),
+  },
+  {
+    name: 'unfreeze-at',
+    arg: '<epoch>',
+    help: 'with --freeze backbone: the backbone trains too from this epoch (from 1)',
+    parse: (v, d) => fineTune(d, { unfreezeAt: positiveInt('unfreeze-at', v) }),
+  },
+  {
+    name: 'backbone-lr-mult',
+    arg: '<x>',
+    help: "the backbone's learning rate, times --lr",
+    shown: '1',
+    parse: (v, d) => {
+      if (!/^(\d+\.?\d*|\.\d+)$/.test(v.trim())) throw new UsageError(`--backbone-lr-mult must be a number >= 0, got '${v}'`);
+      fineTune(d, { backboneLrMult: Number(v.trim()) });
+    },
   },
   { name: 'backend', arg: '<name>', help: BACKEND_CHOICES.join(' | '), shown: `${D.backend}: fastest that loads`, parse: parseBackend },
   {

@@ -76,6 +76,22 @@ function summaryTable(summary: readonly ArmSummary[], arms: ResultsFile['arms'],
   );
 }
 
+/** The backbone's start and how it trained: weights file and SHA-256, freeze policy, input scaling. */
+function backboneRow(c: Readonly<Record<string, unknown>>): [string, string] {
+  const weights =
+    c.weights === undefined
+      ? 'random initial weights'
+      : `weights ${escapeHtml(c.weightsSource === 'file' ? c.weightsFile : c.weightsSource)} (file <code>${escapeHtml(c.weightsFile)}</code>, SHA-256 <code>${escapeHtml(c.weightsSha256)}</code>)`;
+  const f = c.fineTune as { freeze?: string; unfreezeAt?: number; backboneLrMult?: number } | undefined;
+  const freeze =
+    f === undefined || f.freeze !== 'backbone'
+      ? 'backbone trains from the start'
+      : `backbone frozen (batch norm in inference mode)${f.unfreezeAt === undefined ? '' : `, trains from epoch ${escapeHtml(f.unfreezeAt)}`}`;
+  const mult = f?.backboneLrMult === undefined ? '' : `; backbone learning rate x${escapeHtml(f.backboneLrMult)}`;
+  const pre = c.preprocess === undefined ? '' : `; input preprocessing '${escapeHtml(c.preprocess)}'`;
+  return ['backbone', `${escapeHtml(c.model)}: ${weights}; ${freeze}${mult}${pre}`];
+}
+
 function metaTable(r: ResultsFile, generatedAt: string): string {
   const c = r.config;
   const classes = r.data.classes;
@@ -102,6 +118,7 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
       `${escapeHtml(r.backend.name)}${r.backend.adapter ? ` on ${escapeHtml(describeAdapter(r.backend.adapter))}` : ''} (${escapeHtml(r.backend.reason)})`,
     ],
     ['model', `${escapeHtml(c.model)} <code>${escapeHtml(JSON.stringify(c.modelOptions))}</code>`],
+    ...(c.weights === undefined && c.fineTune === undefined && c.preprocess === undefined ? [] : [backboneRow(c)]),
     [
       'training',
       `${escapeHtml(c.epochs)} epochs, image size ${escapeHtml(c.size)}, batch ${escapeHtml(c.batchSize)}, lr ${escapeHtml(c.learningRate)}; recipe <code>${escapeHtml(JSON.stringify(c.recipe ?? 'adam, constant'))}</code>`,

@@ -150,8 +150,8 @@ export class ArmRegistry {
 }
 
 /** normalizeResize -> batch -> oneHot: the pipeline without augmentation, also used for validation. */
-export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'> & DecodeOptions): BuiltArm {
-  return composeSteps(plainOperators(options));
+export function plainPipeline(options: Pick<ArmOptions, 'size' | 'batchSize'> & DecodeOptions, ...after: AnyOperator[]): BuiltArm {
+  return composeSteps(plainOperators(options), ...after);
 }
 
 function plainOperators(options: Pick<ArmOptions, 'size' | 'batchSize'> & DecodeOptions): AnyOperator[] {

@@ -1,6 +1,7 @@
 /** The ablation's settings and their defaults (what identifies a run: identity.ts). */
 import type { BackendChoice } from '../../backend/index.js';
 import type { ModelName } from '../../models/index.js';
+import type { FineTunePolicy } from '../../models/fineTunePolicy.js';
 import { DEFAULT_RECIPE, type Recipe } from './recipe.js';
 
 export interface AblationConfig {
@@ -18,6 +19,10 @@ export interface AblationConfig {
   readonly model: ModelName;
   /** Your own model instead of the zoo's (--model path/to/model.json): its weights start every run (models/userModel.ts). */
   readonly modelFile?: string;
+  /** --weights: 'imagenet' (Keras's published file) or a .h5 / model.json every run's backbone starts from (models/weights.ts). */
+  readonly weights?: string;
+  /** --freeze, --unfreeze-at, --backbone-lr-mult (models/finetune.ts); absent: every layer trains at the learning rate. */
+  readonly fineTune?: FineTunePolicy;
   /** Extra options for the zoo model (e.g. simple-cnn's filters); recorded with the results. */
   readonly modelOptions: Readonly<Record<string, unknown>>;
   readonly backend: BackendChoice;
@@ -48,6 +53,8 @@ export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<s
   'simple-cnn': { filters: [8, 16], hidden: 64 },
   resnet: {},
   mobilenet: {},
+  'mobilenet-v2': {},
+  resnet50: {},
 };
 
 /**

@@ -2,7 +2,8 @@
  * The one validator of an ablation's settings: the CLI's flag parsers check only that a value
  * parses; what a value may be is decided here, for the CLI and the API alike.
  */
-import { MODEL_NAMES } from '../../models/names.js';
+import { checkFineTune } from '../../models/fineTunePolicy.js';
+import { BACKBONE_NAMES, MODEL_NAMES } from '../../models/names.js';
 import { InputError } from '../errors.js';
 import type { ArmRegistry } from './arms.js';
 import type { AblationConfig } from './config.js';
@@ -27,6 +28,22 @@ function validateArmsAndSeeds(config: AblationConfig, registry: ArmRegistry): vo
     throw new InputError(`--baseline '${config.baseline}' is not one of the arms: ${config.arms.join(', ')}`);
 }
 
+/** Checks --weights and the fine-tuning policy (models/fineTunePolicy.ts). */
+function validateBackbone(config: AblationConfig): void {
+  if (config.weights !== undefined) {
+    if (config.modelFile !== undefined) throw new InputError('--weights is for zoo models; a --model file brings its own weights');
+    if (config.weights === 'imagenet' && !BACKBONE_NAMES.includes(config.model))
+      throw new InputError(`--weights imagenet needs --model ${BACKBONE_NAMES.join(' or ')}, got '${config.model}'`);
+  }
+  if (config.fineTune !== undefined) {
+    try {
+      checkFineTune(config.fineTune);
+    } catch (error) {
+      throw new InputError(error instanceof Error ? error.message : String(error));
+    }
+  }
+}
+
 /** Checks the config's values, throwing an InputError naming the first bad one. */
 export function validateConfig(config: AblationConfig, registry: ArmRegistry): void {
   positiveInt('epochs', config.epochs);
@@ -47,6 +64,7 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
       throw new InputError(error instanceof Error ? error.message : String(error));
     }
   }
+  validateBackbone(config);
   if (config.effect !== undefined && !(config.effect > 0 && Number.isFinite(config.effect)))
     throw new InputError(`--effect must be a number of accuracy points > 0, got ${config.effect}`);
 }

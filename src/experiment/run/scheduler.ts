@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ResolvedBackend } from '../../backend/index.js';
 import { jobsOn } from '../../backend/choices.js';
 import type { AblationData } from '../data/data.js';
+import { resolveWeights } from '../../models/imagenet.js';
 import { ensureBuiltinDataset } from '../data/builtin.js';
 import { InputError } from '../errors.js';
 import type { Arm, ArmOptions, ArmRegistry } from '../plan/arms.js';
@@ -59,6 +60,16 @@ export interface AblationRun {
   readonly seconds: number;
 }
 
+/** Resolves --weights imagenet (downloads it once into the cache); a failure is bad input, in one line. */
+async function fetchImagenetOnce(config: AblationConfig): Promise<void> {
+  const alpha = config.modelOptions.alpha;
+  try {
+    await resolveWeights('imagenet', { model: config.model, size: config.size, ...(typeof alpha === 'number' ? { alpha } : {}) });
+  } catch (error) {
+    throw new InputError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Runs the ablation described by `config`; see RunAblationOptions. */
 export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
   const started = performance.now();
@@ -78,6 +89,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
     });
+  // --weights imagenet: fetched here first, so the workers find it in the cache.
+  if (jobs > 1 && config.weights === 'imagenet') await fetchImagenetOnce(config);
   // On webgpu, no workers (one process per GPU: jobsOn); the note comes once the backend is up.
   let pool =
     jobsOn(config.backend, jobs).jobs > 1

@@ -8,10 +8,14 @@ import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../../
 import { SkipLog } from '../../core/types.js';
 import { DecodedImages } from '../../decode/memo.js';
 import { loadUserModel, readModelFiles, type ModelFiles } from '../../models/userModel.js';
+import { DEFAULT_PREPROCESS, isBackbone } from '../../models/backbone.js';
+import { prepareWeights, type PreparedWeights } from '../../models/pretrained.js';
+import type { PreprocessMode } from '../../core/preprocess.js';
+import { preprocessInput } from '../../operators/preprocessInput.js';
 import type { AblationData } from '../data/data.js';
 import { openConfigData, type InfoEvent } from '../data/open.js';
 import { InputError } from '../errors.js';
-import { buildArm, plainPipeline, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
+import { buildArm, plainPipeline, type AnyOperator, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
 import { builtinArms } from '../plan/builtinArms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
@@ -91,6 +95,29 @@ async function userModelFiles(config: AblationConfig, data: AblationData): Promi
   }
 }
 
+/** --weights, resolved (imagenet fetched or found in the cache), read and checked once here, so that a bad file fails now. */
+async function backboneWeights(config: AblationConfig, data: AblationData): Promise<PreparedWeights | undefined> {
+  if (config.weights === undefined) return undefined;
+  try {
+    return await prepareWeights(config.weights, {
+      model: config.model,
+      modelOptions: config.modelOptions,
+      size: config.size,
+      numClasses: data.classes.length,
+    });
+  } catch (error) {
+    throw inputError(error);
+  }
+}
+
+/** A backbone's input scaling: the one its published weights expect (models/backbone.ts), for the zoo's backbones. */
+const preprocessOf = (config: AblationConfig): PreprocessMode | undefined =>
+  isBackbone(config.model) && config.modelFile === undefined ? DEFAULT_PREPROCESS[config.model] : undefined;
+
+/** The operators after an arm's own (before prefetch): the backbone's preprocessing, if any. */
+const afterArm = (preprocess: PreprocessMode | undefined): AnyOperator[] =>
+  preprocess === undefined ? [] : [preprocessInput({ mode: preprocess }) as AnyOperator];
+
 /** What a config hash is taken of: everything but arm and seed that changes the numbers. */
 function configIdentity(
   config: AblationConfig,
@@ -101,9 +128,10 @@ function configIdentity(
     prefetch: number;
     validation: BuiltArm;
     modelFiles: ModelFiles | undefined;
+    weights: PreparedWeights | undefined;
   },
 ): Record<string, unknown> {
-  const { data, backend, recipe, prefetch, validation, modelFiles } = parts;
+  const { data, backend, recipe, prefetch, validation, modelFiles, weights } = parts;
   return {
     data: {
       kind: data.kind,
@@ -119,6 +147,9 @@ function configIdentity(
     model: config.model,
     modelOptions: config.modelOptions,
     ...(modelFiles === undefined ? {} : { modelFile: modelFiles.fingerprint }),
+    // The weights by their bytes (not their path), the fine-tuning policy as given.
+    ...(weights === undefined ? {} : { weights: weights.sha256 }),
+    ...(config.fineTune === undefined ? {} : { fineTune: config.fineTune }),
     backend: backend.name,
     ...(backend.adapter === undefined ? {} : { gpuAdapter: backend.adapter }),
     // What runs the kernels and with which rounding changes the numbers (the thread count does not).
@@ -136,12 +167,23 @@ function configIdentity(
 
 /** The config header the store keeps beside the runs (config.json), and the views copy. */
 function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
-  const { config, data, backend, recipe, prefetch, configHash, armOptions } = ctx;
+  const { config, data, backend, recipe, prefetch, configHash, armOptions, weights, preprocess } = ctx;
   const { data: _data, out: _out, ...configRecord } = config;
   return {
     format: 'mixstream-config/1',
     configHash,
-    config: { ...configRecord, recipe, out: config.out, data: data.location, builtinData: config.data === undefined, prefetch },
+    config: {
+      ...configRecord,
+      recipe,
+      out: config.out,
+      data: data.location,
+      builtinData: config.data === undefined,
+      prefetch,
+      ...(weights === undefined
+        ? {}
+        : { weightsFile: weights.file, weightsSha256: weights.sha256, weightsSource: weights.url ?? weights.source }),
+      ...(preprocess === undefined ? {} : { preprocess }),
+    },
     data: {
       kind: data.kind,
       location: data.location,
@@ -159,7 +201,11 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
       ...(backend.adapter === undefined ? {} : { adapter: backend.adapter }),
       kernels: backendKernelsInfo(),
     },
-    arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
+    arms: arms.map((a) => ({
+      name: a.name,
+      summary: a.summary,
+      pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions, ...afterArm(preprocess)).describe(),
+    })),
     seeds: config.seeds,
     epochs: config.epochs,
   };
@@ -195,11 +241,13 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     decoded: new DecodedImages(DECODED_IMAGES_BYTES),
   };
   const arms = config.arms.map((name) => registry.get(name));
-  const validation = plainPipeline(armOptions);
+  const preprocess = preprocessOf(config);
+  const validation = plainPipeline(armOptions, ...afterArm(preprocess));
   const prefetch = options.prefetch ?? 2;
   const recipe = config.recipe ?? DEFAULT_RECIPE;
   const modelFiles = await userModelFiles(config, data);
-  const configHash = configHashOf(configIdentity(config, { data, backend, recipe, prefetch, validation, modelFiles }));
+  const weights = await backboneWeights(config, data);
+  const configHash = configHashOf(configIdentity(config, { data, backend, recipe, prefetch, validation, modelFiles, weights }));
   const ctx: TrainContext = {
     config,
     data,
@@ -210,6 +258,8 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     configHash,
     recipe,
     ...(modelFiles === undefined ? {} : { modelFiles }),
+    ...(weights === undefined ? {} : { weights }),
+    ...(preprocess === undefined ? {} : { preprocess }),
   };
   return { ctx, registry, arms, header: configHeader(ctx, arms), dir: configDir(config.out, configHash), skipLog };
 }

@@ -9,10 +9,15 @@ import tf from '#tfjs';
 import type { ResolvedBackend } from '../../backend/index.js';
 import { tap } from 'rxjs';
 import { createModel } from '../../models/index.js';
+import { applyFineTune, trainedWeights } from '../../models/finetune.js';
+import { applyWeights } from '../../models/weights.js';
+import type { PreparedWeights } from '../../models/pretrained.js';
+import type { PreprocessMode } from '../../core/preprocess.js';
+import { preprocessInput } from '../../operators/preprocessInput.js';
 import { loadUserModel, type ModelFiles } from '../../models/userModel.js';
 import { toTfDataset } from '../../sinks/toTfDataset.js';
 import { prefetch } from '../../operators/prefetch.js';
-import { buildArm, type Arm, type ArmOptions, type BuiltArm } from '../plan/arms.js';
+import { buildArm, type AnyOperator, type Arm, type ArmOptions, type BuiltArm } from '../plan/arms.js';
 import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } from './checkpoint.js';
 import type { AblationConfig } from '../plan/config.js';
 import { runKey } from '../plan/identity.js';
@@ -35,6 +40,10 @@ export interface TrainContext {
   readonly recipe: Recipe;
   /** The user's model (--model path/model.json), the shared start of every run; else the zoo's. */
   readonly modelFiles?: ModelFiles;
+  /** --weights, read and checked once: each run's backbone starts from them (models/weights.ts). */
+  readonly weights?: PreparedWeights;
+  /** The backbone's input scaling (preprocessInput), the last step before prefetch in training and validation. */
+  readonly preprocess?: PreprocessMode;
 }
 
 /** What a run reports while it trains (the scheduler adds arm and seed). */
@@ -61,8 +70,9 @@ export interface TrainRunOptions {
 }
 
 /** The run's pipeline: the arm's, then prefetch. */
-export function runPipeline(ctx: Pick<TrainContext, 'armOptions' | 'prefetch'>, arm: Arm, seed: number): BuiltArm {
-  return buildArm(arm, seed, ctx.armOptions, prefetch(ctx.prefetch));
+export function runPipeline(ctx: Pick<TrainContext, 'armOptions' | 'prefetch' | 'preprocess'>, arm: Arm, seed: number): BuiltArm {
+  const pre = ctx.preprocess === undefined ? [] : [preprocessInput({ mode: ctx.preprocess }) as AnyOperator];
+  return buildArm(arm, seed, ctx.armOptions, ...pre, prefetch(ctx.prefetch));
 }
 
 const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
@@ -93,6 +103,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
         seed,
         learningRate: config.learningRate,
       } as Parameters<typeof createModel>[1]);
+  if (ctx.weights) applyWeights(model, ctx.weights.values);
   const parameters = model.countParams();
   const epochs: EpochRecord[] = [];
   let secondsBefore = 0;
@@ -115,6 +126,17 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       config.epochs,
       (checkpoint?.epochs.length ?? 0) * batchesPerEpoch,
     );
+    // After the recipe (its SGD recompile), before the checkpoint (whose optimizer state is the two groups').
+    const fineTune =
+      config.fineTune === undefined
+        ? undefined
+        : applyFineTune(
+            model,
+            config.fineTune,
+            config.learningRate,
+            ctx.recipe.optimizer === 'sgd' ? (lr) => tf.train.momentum(lr, ctx.recipe.momentum) : undefined,
+          );
+    fineTune?.onEpochBegin(checkpoint?.epochs.length ?? 0);
     if (checkpoint) {
       await restoreCheckpoint(model, checkpoint);
       epochs.push(...checkpoint.epochs);
@@ -139,7 +161,8 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
         validationData: val,
         verbose: 0,
         callbacks: {
-          onEpochBegin: async () => {
+          onEpochBegin: async (epoch) => {
+            fineTune?.onEpochBegin(epoch);
             epochStart = performance.now();
             lastBatchEnd = epochStart;
             batchInEpoch = 0;
@@ -267,7 +290,8 @@ export function applyRecipe(
   }
   let step = firstStep;
   let lr = base;
-  const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name));
+  // Read at each step: a frozen backbone (--freeze) is not trained, so not decayed, until it joins.
+  const kernels = (): tf.LayerVariable[] => trainedWeights(model).filter((w) => /kernel/.test(w.name));
   return {
     onBatchBegin: () => {
       lr = learningRateAt(r, base, step, stepsPerEpoch, stepsPerEpoch * epochs);
@@ -278,7 +302,7 @@ export function applyRecipe(
     },
     onBatchEnd: () => {
       step++;
-      if (r.weightDecay > 0) tf.tidy(() => kernels.forEach((w) => w.write(w.read().mul(1 - lr * r.weightDecay))));
+      if (r.weightDecay > 0) tf.tidy(() => kernels().forEach((w) => w.write(w.read().mul(1 - lr * r.weightDecay))));
     },
   };
 }
