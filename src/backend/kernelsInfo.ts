@@ -47,6 +47,7 @@ const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) 
     (n) => (n ? 'native, gradient in one native kernel; in training, statistics and the gradient through them too' : 'tfjs-backend-wasm'),
   ],
   ['MaxPoolGrad', (n) => (n ? 'native (vectorised)' : 'tfjs-backend-wasm')],
+  ['DepthwiseConv2dNative', (n, s) => (n ? `native (${s}), gradients too` : 'tfjs-backend-wasm (xnnpack), gradients as tf ops')],
   ['BatchMatMul', (n, s) => (n ? `native (${s})` : 'tfjs-backend-wasm (xnnpack)')],
 ];
 
@@ -69,7 +70,9 @@ export function backendKernelsInfo(): BackendKernelsInfo {
               ? addon?.maxPoolGrad !== undefined
               : name === 'BatchMatMul'
                 ? addon?.batchMatMul !== undefined
-                : convs;
+                : name === 'DepthwiseConv2dNative'
+                  ? addon?.dwForward !== undefined
+                  : convs;
       kernels[name] = isOverridden(name) ? what(nativeFor, simd) : 'tfjs-backend-wasm';
     }
     // Registered for wasm by us (it has none), not an override.
