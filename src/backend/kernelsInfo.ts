@@ -29,9 +29,10 @@ export interface BackendKernelsInfo {
 /**
  * Bumped whenever a kernel's results change in their last bits (a summation order, a fused step),
  * so that an ablation's config hash changes with them and a store never pairs runs of two
- * versions. 2: the conv filter gradient sums fixed chunks of rows, then adds them in order.
+ * versions. 2: the conv filter gradient sums fixed chunks of rows, then adds them in order. 3: those chunks are
+ * at least 256 rows; depthwise convs and their gradients, Relu / ClipByValue gradients run natively.
  */
-export const KERNELS_NUMERICS = 2;
+export const KERNELS_NUMERICS = 3;
 
 /** Each kernel mixstream may replace on wasm, and what runs it when the replacement is active (given the addon or not). */
 const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) => string]> = [
