@@ -14,6 +14,7 @@ import { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
 import { registerNativeConvOverrides } from './nativeConv.js';
 import { registerNativeDepthwise } from './nativeDepthwise.js';
 import { registerHeapSlice } from './slice.js';
+import { registerGradientRelease } from './gradRelease.js';
 import { registerWasmFastOverrides } from './overrides.js';
 import { registerReduceGradients } from './reduceGrads.js';
 import { registerLeadingReductions } from './reduceLeading.js';
@@ -79,5 +80,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
     tf.registerKernel(config);
     added.push(config.kernelName);
   }
+  // Last, so that it wraps the gradients registered above too.
+  if (options.fastOverrides !== false && registerGradientRelease() > 0) added.push('gradient release');
   return added;
 }
