@@ -26,7 +26,10 @@ export function mobileNetV2Keras(size: number, classes: number, alpha = 1.0): tf
   const input = tf.input({ shape: [size, size, 3] });
   const relu6 = (x: Sym, name: string): Sym => apply(tf.layers.reLU({ maxValue: 6, name }), x);
   const b = (x: Sym, name: string): Sym => bn(x, name, 1e-3, 0.999);
-  let x = apply(tf.layers.conv2d({ filters: divisible(32 * alpha), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }), input);
+  let x = apply(
+    tf.layers.conv2d({ filters: divisible(32 * alpha), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'Conv1' }),
+    input,
+  );
   x = relu6(b(x, 'bn_Conv1'), 'Conv1_relu');
   let inC = divisible(32 * alpha);
   let id = 0;
@@ -38,9 +41,25 @@ export function mobileNetV2Keras(size: number, classes: number, alpha = 1.0): tf
       h = apply(tf.layers.conv2d({ filters: expansion * inC, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` }), h);
       h = relu6(b(h, `${prefix}expand_BN`), `${prefix}expand_relu`);
     }
-    if (stride === 2) h = apply(tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `${prefix}pad` }), h);
+    if (stride === 2)
+      h = apply(
+        tf.layers.zeroPadding2d({
+          padding: [
+            [0, 1],
+            [0, 1],
+          ],
+          name: `${prefix}pad`,
+        }),
+        h,
+      );
     h = apply(
-      tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: stride === 1 ? 'same' : 'valid', useBias: false, name: `${prefix}depthwise` }),
+      tf.layers.depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: stride === 1 ? 'same' : 'valid',
+        useBias: false,
+        name: `${prefix}depthwise`,
+      }),
       h,
     );
     h = relu6(b(h, `${prefix}depthwise_BN`), `${prefix}depthwise_relu`);

@@ -46,10 +46,25 @@ for (const k of info.kernels) {
   s.n++;
   byShape.set(key, s);
 }
-console.log(JSON.stringify({ model: name, threads, size, batch, stepSeconds: plain, profiledSeconds: profiled, kernelSeconds: total / 1000, loadAverage: os.loadavg() }));
+console.log(
+  JSON.stringify({
+    model: name,
+    threads,
+    size,
+    batch,
+    stepSeconds: plain,
+    profiledSeconds: profiled,
+    kernelSeconds: total / 1000,
+    loadAverage: os.loadavg(),
+  }),
+);
 for (const [k, v] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25))
-  console.log(`${(v.ms / 1000).toFixed(3).padStart(8)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%  x${String(v.n).padStart(4)}  ${k}`);
+  console.log(
+    `${(v.ms / 1000).toFixed(3).padStart(8)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%  x${String(v.n).padStart(4)}  ${k}`,
+  );
 console.log('--- by shape');
 for (const [k, v] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30))
-  console.log(`${(v.ms / 1000).toFixed(3).padStart(8)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%  x${String(v.n).padStart(3)}  ${k}`);
+  console.log(
+    `${(v.ms / 1000).toFixed(3).padStart(8)} s ${((100 * v.ms) / total).toFixed(1).padStart(5)}%  x${String(v.n).padStart(3)}  ${k}`,
+  );
 process.exit(0);

@@ -56,7 +56,12 @@ export function nativeDepthwiseAvailable(): boolean {
 }
 
 /** The depthwise filter gradient on the heap, or null when not covered. */
-export function nativeDepthwiseBackpropFilter(backendLike: unknown, x: tf.TensorInfo, dy: tf.TensorInfo, attrs: tf.NamedAttrMap): tf.TensorInfo | null {
+export function nativeDepthwiseBackpropFilter(
+  backendLike: unknown,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+): tf.TensorInfo | null {
   const run = accelerator.addon?.dwBackpropFilter;
   const backend = asWasm(backendLike);
   if (run === undefined || backend === null || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
@@ -69,7 +74,12 @@ export function nativeDepthwiseBackpropFilter(backendLike: unknown, x: tf.Tensor
 }
 
 /** The depthwise input gradient on the heap, or null when not covered. */
-export function nativeDepthwiseBackpropInput(backendLike: unknown, dy: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap): tf.TensorInfo | null {
+export function nativeDepthwiseBackpropInput(
+  backendLike: unknown,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+): tf.TensorInfo | null {
   const run = accelerator.addon?.dwBackpropInput;
   const backend = asWasm(backendLike);
   if (run === undefined || backend === null || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
@@ -86,7 +96,14 @@ function registerForward(): boolean {
     const { x, filter } = args.inputs;
     const run = accelerator.addon?.dwForward;
     const backend = asWasm(args.backend);
-    if (run === undefined || backend === null || x === undefined || filter === undefined || x.dtype !== 'float32' || filter.dtype !== 'float32')
+    if (
+      run === undefined ||
+      backend === null ||
+      x === undefined ||
+      filter === undefined ||
+      x.dtype !== 'float32' ||
+      filter.dtype !== 'float32'
+    )
       return original.kernelFunc(args);
     const info = dwInfo(x.shape, filter.shape, args.attrs ?? {}, 'DepthwiseConv2dNative');
     if (info === null) return original.kernelFunc(args);
@@ -108,7 +125,15 @@ function registerMaskKernel(): boolean {
       if (run === undefined || backend === null || x === undefined || dy === undefined)
         throw new Error(`${MASK_GRAD}: needs the native addon and the wasm backend`);
       const out = backend.makeOutput(x.shape, 'float32');
-      run.call(accelerator.addon, view(backend, x), view(backend, dy), view(backend, out), Number(attrs?.['lo'] ?? 0), Number(attrs?.['hi'] ?? 0), attrs?.['relu'] ? 1 : 0);
+      run.call(
+        accelerator.addon,
+        view(backend, x),
+        view(backend, dy),
+        view(backend, out),
+        Number(attrs?.['lo'] ?? 0),
+        Number(attrs?.['hi'] ?? 0),
+        attrs?.['relu'] ? 1 : 0,
+      );
       return out;
     },
   });
@@ -124,10 +149,19 @@ function maskGradient(kernelName: 'Relu' | 'ClipByValue'): boolean {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      if (tf.getBackend() !== 'wasm' || accelerator.addon?.gradMask === undefined || x === undefined || Array.isArray(dy) || x.dtype !== 'float32' || dy.dtype !== 'float32')
+      if (
+        tf.getBackend() !== 'wasm' ||
+        accelerator.addon?.gradMask === undefined ||
+        x === undefined ||
+        Array.isArray(dy) ||
+        x.dtype !== 'float32' ||
+        dy.dtype !== 'float32'
+      )
         return original.gradFunc(dy, saved, attrs);
       const relu = kernelName === 'Relu';
-      const kernelAttrs = relu ? { relu: true, lo: 0, hi: 0 } : { relu: false, lo: Number(attrs['clipValueMin']), hi: Number(attrs['clipValueMax']) };
+      const kernelAttrs = relu
+        ? { relu: true, lo: 0, hi: 0 }
+        : { relu: false, lo: Number(attrs['clipValueMin']), hi: Number(attrs['clipValueMax']) };
       return { x: () => tf.engine().runKernel(MASK_GRAD, { x, dy }, kernelAttrs) as tf.Tensor };
     },
   };

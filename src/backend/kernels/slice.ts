@@ -13,8 +13,13 @@ export function registerHeapSlice(): boolean {
   return override('Slice', (original) => (args) => {
     const { x } = args.inputs;
     const backend = asWasm(args.backend);
-    if (backend === null || x === undefined || x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length < 2) return original.kernelFunc(args);
-    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs?.['begin'] as number[], args.attrs?.['size'] as number[]) as [number[], number[]];
+    if (backend === null || x === undefined || x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length < 2)
+      return original.kernelFunc(args);
+    const [begin, size] = tf.slice_util.parseSliceParams(
+      x as tf.Tensor,
+      args.attrs?.['begin'] as number[],
+      args.attrs?.['size'] as number[],
+    ) as [number[], number[]];
     const shape = x.shape;
     const rank = shape.length;
     // k: the innermost axis not taken whole; every axis after it is whole.
