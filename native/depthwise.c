@@ -9,6 +9,7 @@
  * with iy = oy sh + kh dh - pt. Threads take whole output rows (forward, input) or images (filter),
  * so every output keeps one summation order whatever the thread count. Channel multiplier 1 runs
  * 8 channels a register with AVX2+FMA where the CPU has it; other multipliers take the plain loop.
+ * Relu and ClipByValue forward run here too, threaded (tfjs-backend-wasm runs them on one thread).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -341,6 +342,31 @@ void grad_mask(const float *x, const float *dy, float *dx, size_t n, float lo, f
   parallel_for((int)((n + MASK_CHUNK - 1) / MASK_CHUNK), mask_task, &j, 8.0 * (double)n);
 }
 
+/* ---- activations: out = relu(x) (relu 1) or clip(x, lo, hi); NaN stays NaN ---- */
+static void act_task(void *ctx, int t) {
+  const mask_job *j = ctx;
+  size_t a = (size_t)t * MASK_CHUNK, b = a + MASK_CHUNK < j->n ? a + MASK_CHUNK : j->n;
+  const float *x = j->x;
+  float *out = j->dx;
+  if (j->relu)
+    for (size_t i = a; i < b; i++) {
+      float v = x[i];
+      out[i] = v < 0.0f ? 0.0f : v;
+    }
+  else {
+    float lo = j->lo, hi = j->hi;
+    for (size_t i = a; i < b; i++) {
+      float v = x[i];
+      out[i] = v < lo ? lo : (v > hi ? hi : v);
+    }
+  }
+}
+
+void act_forward(const float *x, float *out, size_t n, float lo, float hi, int relu) {
+  mask_job j = {x, NULL, out, n, lo, hi, relu};
+  parallel_for((int)((n + MASK_CHUNK - 1) / MASK_CHUNK), act_task, &j, 8.0 * (double)n);
+}
+
 void depthwise_init(void) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
@@ -455,11 +481,32 @@ static napi_value js_mask(napi_env env, napi_callback_info cb) {
   return NULL;
 }
 
+/* actForward(x, out, lo, hi, relu): relu 1 gives max(x, 0), 0 clip(x, lo, hi). */
+static napi_value js_act(napi_env env, napi_callback_info cb) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_typedarray_type type;
+  size_t n, offset;
+  napi_value buffer;
+  float *x, *out;
+  double lo, hi;
+  int32_t relu;
+  CHECK(napi_get_cb_info(env, cb, &argc, a, NULL, NULL));
+  if (argc < 5 || napi_get_typedarray_info(env, a[0], &type, &n, (void **)&x, &buffer, &offset) != napi_ok || type != napi_float32_array ||
+      napi_get_value_double(env, a[2], &lo) != napi_ok || napi_get_value_double(env, a[3], &hi) != napi_ok || napi_get_value_int32(env, a[4], &relu) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mixstream native: actForward(x, out, lo, hi, relu)");
+    return NULL;
+  }
+  if (!f32(env, a[1], n, &out, "mixstream native: actForward out")) return NULL;
+  act_forward(x, out, n, (float)lo, (float)hi, relu);
+  return NULL;
+}
+
 int depthwise_register(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"dwForward", js_forward}, {"dwBackpropInput", js_input}, {"dwBackpropFilter", js_filter}, {"gradMask", js_mask}};
+  } fns[] = {{"dwForward", js_forward}, {"dwBackpropInput", js_input}, {"dwBackpropFilter", js_filter}, {"gradMask", js_mask}, {"actForward", js_act}};
   napi_value f;
   depthwise_init();
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)

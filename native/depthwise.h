@@ -9,6 +9,7 @@
 int dw_forward(const conv_geom *g, const float *x, const float *f, float *out);
 int dw_backprop_input(const conv_geom *g, const float *dy, const float *f, float *dx);
 int dw_backprop_filter(const conv_geom *g, const float *x, const float *dy, float *df);
+void act_forward(const float *x, float *out, size_t n, float lo, float hi, int relu);
 void grad_mask(const float *x, const float *dy, float *dx, size_t n, float lo, float hi, int relu);
 #if defined(__x86_64__)
 void dw_filter_row_avx2(float *pk, const float *x, size_t xstep, const float *dy, int c, int n);

@@ -49,6 +49,9 @@ const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) 
   ],
   ['MaxPoolGrad', (n) => (n ? 'native (vectorised)' : 'tfjs-backend-wasm')],
   ['DepthwiseConv2dNative', (n, s) => (n ? `native (${s}), gradients too` : 'tfjs-backend-wasm (xnnpack), gradients as tf ops')],
+  ['Relu', (n) => (n ? 'native (threaded), gradient one native mask' : 'tfjs-backend-wasm')],
+  ['ClipByValue', (n) => (n ? 'native (threaded), gradient one native mask' : 'tfjs-backend-wasm')],
+  ['Slice', () => 'heap copies where the inner axes are whole, else tfjs-backend-wasm'],
   ['BatchMatMul', (n, s) => (n ? `native (${s})` : 'tfjs-backend-wasm (xnnpack)')],
 ];
 
@@ -73,7 +76,9 @@ export function backendKernelsInfo(): BackendKernelsInfo {
                 ? addon?.batchMatMul !== undefined
                 : name === 'DepthwiseConv2dNative'
                   ? addon?.dwForward !== undefined
-                  : convs;
+                  : name === 'Relu' || name === 'ClipByValue'
+                    ? addon?.actForward !== undefined
+                    : convs;
       kernels[name] = isOverridden(name) ? what(nativeFor, simd) : 'tfjs-backend-wasm';
     }
     // Registered for wasm by us (it has none), not an override.

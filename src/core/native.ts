@@ -115,6 +115,8 @@ export interface Addon {
   dwBackpropFilter?(geom: Int32Array, x: Float32Array, dy: Float32Array, df: Float32Array): void;
   /** dx = dy where lo <= x <= hi (relu 0: ClipByValue's gradient) or x > 0 (relu 1: Relu's), else 0. */
   gradMask?(x: Float32Array, dy: Float32Array, dx: Float32Array, lo: number, hi: number, relu: number): void;
+  /** out = max(x, 0) (relu 1) or clip(x, lo, hi) (relu 0), threaded. */
+  actForward?(x: Float32Array, out: Float32Array, lo: number, hi: number, relu: number): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
   paste(

@@ -113,6 +113,27 @@ function registerForward(): boolean {
   });
 }
 
+/** Relu and ClipByValue forward, threaded on the addon (float32 only). */
+function registerActivation(kernelName: 'Relu' | 'ClipByValue'): boolean {
+  return override(kernelName, (original) => (args) => {
+    const { x } = args.inputs;
+    const run = accelerator.addon?.actForward;
+    const backend = asWasm(args.backend);
+    if (run === undefined || backend === null || x === undefined || x.dtype !== 'float32') return original.kernelFunc(args);
+    const out = backend.makeOutput(x.shape, 'float32');
+    const relu = kernelName === 'Relu';
+    run.call(
+      accelerator.addon,
+      view(backend, x),
+      view(backend, out),
+      relu ? 0 : Number(args.attrs?.['clipValueMin']),
+      relu ? 0 : Number(args.attrs?.['clipValueMax']),
+      relu ? 1 : 0,
+    );
+    return out;
+  });
+}
+
 function registerMaskKernel(): boolean {
   if (tf.getKernel(MASK_GRAD, 'wasm') !== undefined) return false;
   tf.registerKernel({
@@ -178,6 +199,7 @@ function maskGradient(kernelName: 'Relu' | 'ClipByValue'): boolean {
 export function registerNativeDepthwise(): string[] {
   const done: string[] = [];
   if (registerForward()) done.push('DepthwiseConv2dNative');
+  for (const k of ['Relu', 'ClipByValue'] as const) if (registerActivation(k)) done.push(k);
   if (registerMaskKernel()) done.push(MASK_GRAD);
   for (const k of ['Relu', 'ClipByValue'] as const) if (maskGradient(k)) done.push(`${k} gradient`);
   return done;
