@@ -301,6 +301,59 @@ export function cpuInfo(): Record<string, unknown> {
   };
 }
 
+/**
+ * The native conv kernels alone at ResNet-50's and MobileNetV2's 224-px shapes (batch 16), one
+ * thread: GFLOP per CPU-second of the forward, filter- and input-gradient GEMMs (im2col included),
+ * beside one core's AVX2 FMA peak. CPU time, not wall, so that other users' load does not count.
+ */
+export function convKernelRates(perCorePeak: number): Record<string, unknown> {
+  const addon = accelerator.addon;
+  if (addon?.convForward === undefined || addon.convBackpropFilter === undefined || addon.convBackpropInput === undefined)
+    return { missing: 'no native addon' };
+  const shapes: Array<[string, number[]]> = [
+    ['resnet50 3x3 56x56x64->64', [16, 56, 56, 64, 3, 3, 64, 56, 56, 1, 1, 1, 1, 1, 1]],
+    ['resnet50 1x1 56x56x64->256', [16, 56, 56, 64, 1, 1, 256, 56, 56, 1, 1, 1, 1, 0, 0]],
+    ['resnet50 1x1 14x14x1024->256', [16, 14, 14, 1024, 1, 1, 256, 14, 14, 1, 1, 1, 1, 0, 0]],
+    ['resnet50 3x3 7x7x512->512', [16, 7, 7, 512, 3, 3, 512, 7, 7, 1, 1, 1, 1, 1, 1]],
+    ['mobilenetv2 1x1 56x56x24->144', [16, 56, 56, 24, 1, 1, 144, 56, 56, 1, 1, 1, 1, 0, 0]],
+  ];
+  const before = kernelThreads();
+  setKernelThreads(1);
+  const out: Record<string, unknown> = { threads: 1, unit: 'GFLOP per CPU-second', perCoreFmaPeak: perCorePeak };
+  try {
+    for (const [name, g] of shapes) {
+      const [b, h, w, ci, fh, fw, co, oh, ow] = g as [number, number, number, number, number, number, number, number, number];
+      const geom = Int32Array.from(g);
+      const x = new Float32Array(b * h * w * ci).fill(0.5);
+      const f = new Float32Array(fh * fw * ci * co).fill(0.25);
+      const y = new Float32Array(b * oh * ow * co).fill(0.125);
+      const dx = new Float32Array(x.length);
+      const df = new Float32Array(f.length);
+      const flops = 2 * b * oh * ow * co * fh * fw * ci;
+      const rate = (run: () => void): number => {
+        run();
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        let n = 0;
+        while (performance.now() - t0 < 400) {
+          run();
+          n++;
+        }
+        const c = process.cpuUsage(c0);
+        return Number(((flops * n) / ((c.user + c.system) / 1e6) / 1e9).toFixed(1));
+      };
+      out[name] = {
+        forward: rate(() => addon.convForward!(geom, x, f, null, 0, y)),
+        filterGradient: rate(() => addon.convBackpropFilter!(geom, x, y, df)),
+        inputGradient: rate(() => addon.convBackpropInput!(geom, y, f, dx)),
+      };
+    }
+  } finally {
+    setKernelThreads(before);
+  }
+  return out;
+}
+
 /** One busy loop a core (what another user's job looks like), until stop() is called. */
 function competingLoad(n = os.availableParallelism()): { stop: () => void } {
   const kids: ChildProcess[] = [];
@@ -389,6 +442,7 @@ export async function benchTrain224(out: (f: Figure) => void = emit): Promise<vo
   const cpu = cpuInfo();
   const cores = os.availableParallelism();
   const peak = cpu['fmaPeakGflops'] as { avx2: number; perCoreAvx2: number };
+  const convKernels = convKernelRates(peak.perCoreAvx2);
   for (const b of BACKBONES) {
     const load = [os.loadavg()[0] as number];
     const all = await ourBackboneRate(b, cores);
@@ -414,10 +468,11 @@ export async function benchTrain224(out: (f: Figure) => void = emit): Promise<vo
       ours: ours.wall,
       ...('missing' in p ? { pytorch: p.missing } : { pytorch: p.wall, ratio: ratio(ours.wall, p), pytorchThreads: p.threads }),
       unit: 'images/s',
-      ourKernelGflops: gflops(ours.wall),
-      ...('missing' in p ? {} : { pytorchGflops: gflops(p.wall) }),
+      ourModelGflops: gflops(ours.wall),
+      ...('missing' in p ? {} : { pytorchModelGflops: gflops(p.wall) }),
       fmaPeakGflops: peakGflops,
       ourFractionOfPeak: Number((gflops(ours.wall) / peakGflops).toFixed(3)),
+      flopsNote: 'model GFLOP/s = images/s x 3 x forward conv/dense FLOPs an image (both sides the same count)',
       perCpuSecond: {
         ours: ours.cpu,
         ...('missing' in p ? {} : { pytorch: p.cpu, ratio: ours.cpu / p.cpu }),
@@ -449,6 +504,7 @@ export async function benchTrain224(out: (f: Figure) => void = emit): Promise<vo
         loadAverage: loadUnder,
       },
       trainFlopsPerImage: all.flopsPerImage,
+      convKernels,
       parameters: all.params,
       steps: { warmup: BENCH_224.warmup, timed: BENCH_224.steps, batch: BENCH_224.batch },
       cpu,
