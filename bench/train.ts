@@ -243,9 +243,10 @@ interface Backbone {
   readonly make: () => tf.LayersModel;
 }
 
+// ResNet-50 first: its step peaks near wasm's 4 GB heap, best met before other models have fragmented it.
 const BACKBONES: Backbone[] = [
-  { label: 'MobileNetV2 (Keras layout, alpha 1.0)', peer: 'mobilenetv2', make: () => mobileNetV2Keras(BENCH_224.size, BENCH_224.classes) },
   { label: 'ResNet-50 (Keras layout)', peer: 'resnet50', make: () => resNet50Keras(BENCH_224.size, BENCH_224.classes) },
+  { label: 'MobileNetV2 (Keras layout, alpha 1.0)', peer: 'mobilenetv2', make: () => mobileNetV2Keras(BENCH_224.size, BENCH_224.classes) },
 ];
 
 /** Multiply-add FLOPs of one forward pass per image (conv, depthwise, dense); a training step is ~3x (forward, two gradients). */
@@ -399,6 +400,8 @@ async function ourBackboneRate(
     };
   } finally {
     setKernelThreads(before);
+    // model.dispose() leaves the optimizer's slots (Adam's m and v: 190 MB for ResNet-50) on the heap.
+    model.optimizer?.dispose();
     model.dispose();
     tf.dispose([xs, ys]);
   }
@@ -461,6 +464,7 @@ export async function benchTrain224(out: (f: Figure) => void = emit): Promise<vo
       busy.stop();
     }
     load.push(os.loadavg()[0] as number);
+    process.stderr.write(`bench 224: ${b.label} done, wasm heap in use ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB\n`);
     const gflops = (rate: number): number => Number(((rate * all.flopsPerImage) / 1e9).toFixed(2));
     const ratio = (ours: number, p: typeof peerAll): number | null => ('missing' in p ? null : ours / p.wall);
     const side = (name: string, ours: { wall: number; cpu: number }, p: typeof peerAll, peakGflops: number) => ({
