@@ -325,8 +325,9 @@ static void mask_task(void *ctx, int t) {
   /* Branch-free, so the loops vectorise: both sides are read, the mask picks one. */
   if (j->relu)
     for (size_t i = a; i < b; i++) {
-      float v = x[i], d = dy[i];
-      dx[i] = v > 0.0f ? d : (v != v ? v : 0.0f);
+      /* dy times step(x), as tfjs computes it: -0 for a negative dy, NaN for an infinite dy or a NaN x. */
+      float v = x[i], m = v > 0.0f ? 1.0f : (v != v ? v : 0.0f);
+      dx[i] = dy[i] * m;
     }
   else {
     float lo = j->lo, hi = j->hi;
@@ -351,7 +352,7 @@ static void act_task(void *ctx, int t) {
   if (j->relu)
     for (size_t i = a; i < b; i++) {
       float v = x[i];
-      out[i] = v < 0.0f ? 0.0f : v;
+      out[i] = v > 0.0f ? v : (v != v ? v : 0.0f); /* relu(-0) = +0, as tfjs's max(x, 0) */
     }
   else {
     float lo = j->lo, hi = j->hi;
