@@ -11,7 +11,7 @@ import { benchMixing } from './mixing.js';
 import { emit } from './report.js';
 import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
-import { benchTrain } from './train.js';
+import { benchTrain, benchTrain224 } from './train.js';
 
 const sections = {
   chain: benchChain,
@@ -19,7 +19,11 @@ const sections = {
   memory: benchMemory,
   starve: benchStarve,
   backend: benchBackend,
-  train: benchTrain,
+  // MIXSTREAM_BENCH_TRAIN=224 (or 32): only the 224-px backbones (or only the 32-px nets).
+  train: async (out: typeof emit) => {
+    if (process.env.MIXSTREAM_BENCH_TRAIN !== '224') await benchTrain(out);
+    if (process.env.MIXSTREAM_BENCH_TRAIN !== '32') await benchTrain224(out);
+  },
   tfrecord: benchTfrecord,
   hostile: benchHostile,
   jobs: benchJobs,

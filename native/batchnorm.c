@@ -12,59 +12,137 @@
 #include <stdlib.h>
 #include <node_api.h>
 #include "batchnorm.h"
+#include "threads.h"
+
+/*
+ * Every pass runs over fixed chunks of BN_CHUNK rows on the kernel pool: per-channel sums are
+ * float64 partials a chunk, added in chunk order, and the element-wise passes write disjoint rows,
+ * so the results do not depend on the thread count. Scratch is kept between calls (grown, never
+ * shrunk): no allocation per call.
+ */
+#define BN_CHUNK 256
+
+static double *bn_scratch(size_t doubles) {
+  static _Thread_local double *buf;
+  static _Thread_local size_t have;
+  if (doubles > have) {
+    double *grown = malloc(sizeof(double) * doubles);
+    if (!grown) return NULL;
+    free(buf);
+    buf = grown;
+    have = doubles;
+  }
+  return buf;
+}
+
+typedef struct {
+  const float *x, *dy, *mean;
+  float *out;
+  size_t rows, c;
+  double *part; /* chunks x (2 c) */
+  const float *a, *b, *k; /* element-wise coefficients */
+  int pass;
+} bn_job;
+
+static size_t bn_chunks(size_t rows) {
+  return (rows + BN_CHUNK - 1) / BN_CHUNK;
+}
+
+enum { PASS_SUM, PASS_SQDEV, PASS_DYSUMS, PASS_AFFINE, PASS_SCALE, PASS_TRAIN_DX };
+
+static void bn_task(void *ctx, int t) {
+  const bn_job *j = ctx;
+  size_t c = j->c, r0 = (size_t)t * BN_CHUNK, r1 = r0 + BN_CHUNK < j->rows ? r0 + BN_CHUNK : j->rows;
+  double *p0 = j->part + (size_t)t * 2 * c, *p1 = p0 + c;
+  const float *x = j->x, *dy = j->dy, *mean = j->mean;
+  switch (j->pass) {
+    case PASS_SUM:
+      for (size_t q = 0; q < c; q++) p0[q] = 0;
+      for (size_t i = r0; i < r1; i++)
+        for (size_t q = 0; q < c; q++) p0[q] += x[i * c + q];
+      break;
+    case PASS_SQDEV:
+      for (size_t q = 0; q < c; q++) p0[q] = 0;
+      for (size_t i = r0; i < r1; i++)
+        for (size_t q = 0; q < c; q++) {
+          float d = x[i * c + q] - mean[q];
+          p0[q] += (double)(d * d);
+        }
+      break;
+    case PASS_DYSUMS:
+      for (size_t q = 0; q < c; q++) p0[q] = p1[q] = 0;
+      for (size_t i = r0; i < r1; i++)
+        for (size_t q = 0; q < c; q++) {
+          p0[q] += dy[i * c + q];
+          p1[q] += (double)(x[i * c + q] - mean[q]) * dy[i * c + q];
+        }
+      break;
+    case PASS_AFFINE: /* out = (x - mean) * a + b */
+      for (size_t i = r0; i < r1; i++)
+        for (size_t q = 0; q < c; q++) j->out[i * c + q] = (x[i * c + q] - mean[q]) * j->a[q] + j->b[q];
+      break;
+    case PASS_SCALE: /* out = dy * a */
+      for (size_t i = r0; i < r1; i++)
+        for (size_t q = 0; q < c; q++) j->out[i * c + q] = dy[i * c + q] * j->a[q];
+      break;
+    case PASS_TRAIN_DX: /* out = a dy + k (x - mean) + b */
+      for (size_t i = r0; i < r1; i++)
+        for (size_t q = 0; q < c; q++) j->out[i * c + q] = j->a[q] * dy[i * c + q] + j->k[q] * (x[i * c + q] - mean[q]) + j->b[q];
+      break;
+  }
+}
+
+static void bn_run(bn_job *j, int pass, double flops_per_element) {
+  j->pass = pass;
+  parallel_for((int)bn_chunks(j->rows), bn_task, j, flops_per_element * (double)j->rows * (double)j->c);
+}
+
+/* Adds the chunks' partials (first `halves` of each chunk's 2c) in chunk order into sum[0..halves*c). */
+static void bn_combine(const bn_job *j, int halves, double *sum) {
+  size_t c = j->c, chunks = bn_chunks(j->rows);
+  for (size_t q = 0; q < (size_t)halves * c; q++) sum[q] = 0;
+  for (size_t t = 0; t < chunks; t++) {
+    const double *p = j->part + t * 2 * c;
+    for (size_t q = 0; q < (size_t)halves * c; q++) sum[q] += p[q];
+  }
+}
 
 static int bn_forward(const float *x, size_t rows, size_t c, const float *mean, const float *var, const float *scale, const float *offset, double eps, float *out) {
-  float *mul = malloc(sizeof(float) * c), *add = malloc(sizeof(float) * c);
-  int ok = mul && add;
-  if (!ok) goto done;
-  for (size_t j = 0; j < c; j++) {
+  double *scratch = bn_scratch(c + 2 * c);
+  if (!scratch) return 0;
+  float *mul = (float *)scratch, *add = mul + c;
+  for (size_t q = 0; q < c; q++) {
     /* The same float32 steps as tfjs's kernels: rsqrt of (var + eps), times scale. */
-    float r = (float)(1.0 / sqrt((double)(var[j] + (float)eps)));
-    mul[j] = r * (scale ? scale[j] : 1.0f);
-    add[j] = offset ? offset[j] : 0.0f;
+    float r = (float)(1.0 / sqrt((double)(var[q] + (float)eps)));
+    mul[q] = r * (scale ? scale[q] : 1.0f);
+    add[q] = offset ? offset[q] : 0.0f;
   }
-  for (size_t i = 0; i < rows; i++) {
-    const float *xi = x + i * c;
-    float *oi = out + i * c;
-    for (size_t j = 0; j < c; j++) oi[j] = (xi[j] - mean[j]) * mul[j] + add[j];
-  }
-done:
-  free(mul);
-  free(add);
-  return ok;
+  bn_job j = {.x = x, .mean = mean, .out = out, .rows = rows, .c = c, .a = mul, .b = add};
+  bn_run(&j, PASS_AFFINE, 2);
+  return 1;
 }
 
 static int bn_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale, double eps,
                         float *dx, float *dmean, float *dvar, float *dscale, float *doffset) {
-  double *sdy = calloc(c, sizeof(double)), *sxdy = calloc(c, sizeof(double));
-  float *mul = malloc(sizeof(float) * c);
-  int ok = sdy && sxdy && mul;
-  if (!ok) goto done;
-  for (size_t i = 0; i < rows; i++) {
-    const float *xi = x + i * c, *gi = dy + i * c;
-    for (size_t j = 0; j < c; j++) {
-      sdy[j] += gi[j];
-      sxdy[j] += (double)(xi[j] - mean[j]) * gi[j];
-    }
+  size_t chunks = bn_chunks(rows);
+  double *scratch = bn_scratch(chunks * 2 * c + 2 * c + c);
+  if (!scratch) return 0;
+  double *sums = scratch + chunks * 2 * c, *sdy = sums, *sxdy = sums + c;
+  float *mul = (float *)(sums + 2 * c);
+  bn_job j = {.x = x, .dy = dy, .mean = mean, .out = dx, .rows = rows, .c = c, .part = scratch};
+  bn_run(&j, PASS_DYSUMS, 4);
+  bn_combine(&j, 2, sums);
+  for (size_t q = 0; q < c; q++) {
+    double r = 1.0 / sqrt((double)var[q] + eps), s = scale ? scale[q] : 1.0;
+    mul[q] = (float)(r * s);
+    doffset[q] = (float)sdy[q];
+    dscale[q] = (float)(r * sxdy[q]);
+    dmean[q] = (float)(-r * s * sdy[q]);
+    dvar[q] = (float)(-0.5 * r * r * r * s * sxdy[q]);
   }
-  for (size_t j = 0; j < c; j++) {
-    double r = 1.0 / sqrt((double)var[j] + eps), s = scale ? scale[j] : 1.0;
-    mul[j] = (float)(r * s);
-    doffset[j] = (float)sdy[j];
-    dscale[j] = (float)(r * sxdy[j]);
-    dmean[j] = (float)(-r * s * sdy[j]);
-    dvar[j] = (float)(-0.5 * r * r * r * s * sxdy[j]);
-  }
-  for (size_t i = 0; i < rows; i++) {
-    const float *gi = dy + i * c;
-    float *di = dx + i * c;
-    for (size_t j = 0; j < c; j++) di[j] = gi[j] * mul[j];
-  }
-done:
-  free(sdy);
-  free(sxdy);
-  free(mul);
-  return ok;
+  j.a = mul;
+  bn_run(&j, PASS_SCALE, 1);
+  return 1;
 }
 
 /*
@@ -73,21 +151,18 @@ done:
  * bn_forward. The moving averages are the caller's.
  */
 static int bn_train(const float *x, size_t rows, size_t c, const float *scale, const float *offset, double eps, float *out, float *mean, float *var) {
-  double *acc = calloc(c, sizeof(double));
-  if (!acc) return 0;
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < c; j++) acc[j] += x[i * c + j];
-  for (size_t j = 0; j < c; j++) {
-    mean[j] = (float)(acc[j] / (double)rows);
-    acc[j] = 0;
-  }
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < c; j++) {
-      float d = x[i * c + j] - mean[j];
-      acc[j] += (double)(d * d);
-    }
-  for (size_t j = 0; j < c; j++) var[j] = (float)(acc[j] / (double)rows);
-  free(acc);
+  size_t chunks = bn_chunks(rows);
+  double *scratch = bn_scratch(chunks * 2 * c + c);
+  if (!scratch) return 0;
+  double *sum = scratch + chunks * 2 * c;
+  bn_job j = {.x = x, .rows = rows, .c = c, .part = scratch};
+  bn_run(&j, PASS_SUM, 1);
+  bn_combine(&j, 1, sum);
+  for (size_t q = 0; q < c; q++) mean[q] = (float)(sum[q] / (double)rows);
+  j.mean = mean;
+  bn_run(&j, PASS_SQDEV, 3);
+  bn_combine(&j, 1, sum);
+  for (size_t q = 0; q < c; q++) var[q] = (float)(sum[q] / (double)rows);
   return bn_forward(x, rows, c, mean, var, scale, offset, eps, out);
 }
 
@@ -98,33 +173,28 @@ static int bn_train(const float *x, size_t rows, size_t c, const float *scale, c
  */
 static int bn_train_backward(const float *x, const float *dy, size_t rows, size_t c, const float *mean, const float *var, const float *scale,
                               double eps, float *dx, float *dscale, float *doffset) {
-  double *sdy = calloc(c, sizeof(double)), *sxdy = calloc(c, sizeof(double));
-  float *a = malloc(sizeof(float) * c), *b = malloc(sizeof(float) * c), *k = malloc(sizeof(float) * c);
-  int ok = sdy && sxdy && a && b && k;
-  if (!ok) goto done;
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < c; j++) {
-      sdy[j] += dy[i * c + j];
-      sxdy[j] += (double)(x[i * c + j] - mean[j]) * dy[i * c + j];
-    }
-  for (size_t j = 0; j < c; j++) {
-    double r = 1.0 / sqrt((double)var[j] + eps), s = scale ? scale[j] : 1.0, n = (double)rows;
-    doffset[j] = (float)sdy[j];
-    dscale[j] = (float)(r * sxdy[j]);
+  size_t chunks = bn_chunks(rows);
+  double *scratch = bn_scratch(chunks * 2 * c + 2 * c + 3 * c);
+  if (!scratch) return 0;
+  double *sums = scratch + chunks * 2 * c, *sdy = sums, *sxdy = sums + c;
+  float *a = (float *)(sums + 2 * c), *b = a + c, *k = b + c;
+  bn_job j = {.x = x, .dy = dy, .mean = mean, .out = dx, .rows = rows, .c = c, .part = scratch};
+  bn_run(&j, PASS_DYSUMS, 4);
+  bn_combine(&j, 2, sums);
+  for (size_t q = 0; q < c; q++) {
+    double r = 1.0 / sqrt((double)var[q] + eps), s = scale ? scale[q] : 1.0, n = (double)rows;
+    doffset[q] = (float)sdy[q];
+    dscale[q] = (float)(r * sxdy[q]);
     /* dx = a dy + k (x - mean) + b: a = s r, k = -s r^3 sum (x - mean) dy / N, b = -s r sum dy / N */
-    a[j] = (float)(s * r);
-    k[j] = (float)(-s * r * r * r * sxdy[j] / n);
-    b[j] = (float)(-s * r * sdy[j] / n);
+    a[q] = (float)(s * r);
+    k[q] = (float)(-s * r * r * r * sxdy[q] / n);
+    b[q] = (float)(-s * r * sdy[q] / n);
   }
-  for (size_t i = 0; i < rows; i++)
-    for (size_t j = 0; j < c; j++) dx[i * c + j] = a[j] * dy[i * c + j] + k[j] * (x[i * c + j] - mean[j]) + b[j];
-done:
-  free(sdy);
-  free(sxdy);
-  free(a);
-  free(b);
-  free(k);
-  return ok;
+  j.a = a;
+  j.b = b;
+  j.k = k;
+  bn_run(&j, PASS_TRAIN_DX, 5);
+  return 1;
 }
 
 /* A Float32Array of exactly `need` elements (or null/undefined where `optional`). */

@@ -25,6 +25,7 @@
 #include "pool.h"
 #include "optim.h"
 #include "threads.h"
+#include "depthwise.h"
 
 #include "napi_check.h"
 
@@ -288,7 +289,7 @@ NAPI_MODULE_INIT() {
         napi_set_named_property(env, exports, exported[i].name, fn) != napi_ok)
       return NULL;
   if (!conv_register(env, exports) || !reduce_register(env, exports) || !batchnorm_register(env, exports) || !pool_register(env, exports) ||
-      !optim_register(env, exports) || !threads_register(env, exports))
+      !optim_register(env, exports) || !threads_register(env, exports) || !depthwise_register(env, exports))
     return NULL;
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("sse4.2") &&

@@ -7,6 +7,7 @@
  * takes every core.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -16,28 +17,30 @@
 
 #define MAX_THREADS 64
 
+/*
+ * Tasks are handed out without a lock: `state` packs the job's generation (high 32 bits) and its
+ * next task (low 32), and a thread claims task i by a compare-and-swap from (gen, i) to (gen, i + 1),
+ * so a worker still finishing one job can never claim a task of the next. The mutex only guards
+ * sleeping and waking. (The former pool took every task under one mutex: on a machine whose cores
+ * are shared, a holder preempted with it held stalled every other thread, and a kernel that split
+ * its work into exactly one task a thread waited for the slowest, descheduled one.)
+ */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 /* Held by the thread whose job the pool runs: a second caller (a worker_thread training too) runs its tasks itself. */
 static pthread_mutex_t caller = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER, finished_cv = PTHREAD_COND_INITIALIZER;
 static task_fn *job_fn;
 static void *job_ctx;
-static int job_n, job_next, job_done, threads = 1, started;
-/* Bumped (under mu) for every job: what spinning workers watch. */
-static atomic_uint generation;
-
-/* Runs tasks of the current job while there are any; called and returns with mu held. */
-static void take_tasks(void) {
-  while (job_next < job_n) {
-    int i = job_next++;
-    task_fn *fn = job_fn;
-    void *ctx = job_ctx;
-    pthread_mutex_unlock(&mu);
-    fn(ctx, i);
-    pthread_mutex_lock(&mu);
-    if (++job_done == job_n) pthread_cond_signal(&finished_cv);
-  }
-}
+static int job_n, threads = 1, started;
+static _Atomic uint64_t state;  /* (generation << 32) | next task */
+static atomic_int job_done;     /* tasks of the current job finished */
+static atomic_int sleepers;     /* workers asleep on `work` */
+static atomic_int caller_asleep; /* the caller sleeps on finished_cv */
+/* Spin budget (microseconds) before sleeping; halved each time a spin ends without work, so a busy
+ * machine (where spinning takes a core from someone else, and counts as our CPU time) stops spinning. */
+static _Atomic int spin_us = 100;
+#define SPIN_MAX_US 100
+#define SPIN_MIN_US 0
 
 static double now_us(void) {
   struct timespec t;
@@ -45,31 +48,67 @@ static double now_us(void) {
   return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
+static inline void relax(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Runs tasks of generation `gen` while there are any; returns how many this thread ran. */
+static int take_tasks(uint32_t gen) {
+  int ran = 0;
+  for (;;) {
+    uint64_t s = atomic_load_explicit(&state, memory_order_acquire);
+    if ((uint32_t)(s >> 32) != gen || (int)(uint32_t)s >= job_n) return ran;
+    if (!atomic_compare_exchange_weak_explicit(&state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) continue;
+    job_fn(job_ctx, (int)(uint32_t)s);
+    ran++;
+    if (atomic_fetch_add(&job_done, 1) + 1 == job_n && atomic_load(&caller_asleep)) {
+      pthread_mutex_lock(&mu);
+      pthread_cond_signal(&finished_cv);
+      pthread_mutex_unlock(&mu);
+    }
+  }
+}
+
 /*
  * Worker `index` (0-based) helps only while index < threads - 1 (a lowered count leaves the rest
- * asleep). Between jobs it spins for SPIN_US before it sleeps: a training step calls the kernels
- * back to back, and a wake-up from sleep takes longer than many of their tasks.
+ * asleep). Between jobs it spins up to spin_us, yielding the core every few hundred pauses, then sleeps.
  */
-#define SPIN_US 200.0
 static void *worker(void *arg) {
   int index = (int)(intptr_t)arg;
-  pthread_mutex_lock(&mu);
+  uint32_t seen = (uint32_t)(atomic_load(&state) >> 32);
   for (;;) {
-    if (job_next < job_n && index < threads - 1) {
-      take_tasks();
+    uint32_t gen = (uint32_t)(atomic_load_explicit(&state, memory_order_acquire) >> 32);
+    if (gen != seen) {
+      seen = gen;
+      if (index < threads - 1) take_tasks(gen);
       continue;
     }
-    unsigned seen = atomic_load(&generation);
-    pthread_mutex_unlock(&mu);
-    double until = now_us() + SPIN_US;
-    for (int i = 1; atomic_load(&generation) == seen; i++) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-      if ((i & 63) == 0 && now_us() > until) break;
+    int budget = atomic_load(&spin_us);
+    double until = now_us() + budget;
+    int woke = 0;
+    for (int i = 1; budget > 0; i++) {
+      if ((uint32_t)(atomic_load_explicit(&state, memory_order_acquire) >> 32) != seen) {
+        woke = 1;
+        break;
+      }
+      relax();
+      if ((i & 255) == 0) {
+        if (now_us() > until) break;
+        sched_yield();
+      }
     }
+    if (woke) {
+      if (budget < SPIN_MAX_US) atomic_store(&spin_us, budget * 2 > SPIN_MAX_US ? SPIN_MAX_US : budget * 2 + 1);
+      continue;
+    }
+    if (budget > SPIN_MIN_US) atomic_store(&spin_us, budget / 2);
     pthread_mutex_lock(&mu);
-    while (atomic_load(&generation) == seen) pthread_cond_wait(&work, &mu);
+    atomic_fetch_add(&sleepers, 1);
+    while ((uint32_t)(atomic_load(&state) >> 32) == seen) pthread_cond_wait(&work, &mu);
+    atomic_fetch_sub(&sleepers, 1);
+    pthread_mutex_unlock(&mu);
   }
   return NULL;
 }
@@ -86,19 +125,27 @@ void parallel_for(int n, task_fn *fn, void *ctx, double flops) {
     for (int i = 0; i < n; i++) fn(ctx, i);
     return;
   }
-  pthread_mutex_lock(&mu);
   job_fn = fn;
   job_ctx = ctx;
   job_n = n;
-  job_next = 0;
-  job_done = 0;
-  atomic_fetch_add(&generation, 1);
-  pthread_cond_broadcast(&work);
-  take_tasks();
-  while (job_done < job_n) pthread_cond_wait(&finished_cv, &mu);
-  job_n = 0; /* no job: workers sleep */
-  job_next = 0;
-  pthread_mutex_unlock(&mu);
+  atomic_store(&job_done, 0);
+  uint32_t gen = (uint32_t)(atomic_load(&state) >> 32) + 1;
+  atomic_store(&state, (uint64_t)gen << 32);
+  if (atomic_load(&sleepers) > 0) {
+    pthread_mutex_lock(&mu);
+    pthread_cond_broadcast(&work);
+    pthread_mutex_unlock(&mu);
+  }
+  take_tasks(gen);
+  /* Every task is claimed; wait for the ones other threads still run: spin briefly, then sleep. */
+  for (int i = 1; atomic_load(&job_done) < n && i < 4096; i++) relax();
+  if (atomic_load(&job_done) < n) {
+    pthread_mutex_lock(&mu);
+    atomic_store(&caller_asleep, 1);
+    while (atomic_load(&job_done) < n) pthread_cond_wait(&finished_cv, &mu);
+    atomic_store(&caller_asleep, 0);
+    pthread_mutex_unlock(&mu);
+  }
   pthread_mutex_unlock(&caller);
 }
 

@@ -29,9 +29,10 @@ export interface BackendKernelsInfo {
 /**
  * Bumped whenever a kernel's results change in their last bits (a summation order, a fused step),
  * so that an ablation's config hash changes with them and a store never pairs runs of two
- * versions. 2: the conv filter gradient sums fixed chunks of rows, then adds them in order.
+ * versions. 2: the conv filter gradient sums fixed chunks of rows, then adds them in order. 3: those chunks are
+ * at least 256 rows; depthwise convs and their gradients, Relu / ClipByValue gradients run natively.
  */
-export const KERNELS_NUMERICS = 2;
+export const KERNELS_NUMERICS = 3;
 
 /** Each kernel mixstream may replace on wasm, and what runs it when the replacement is active (given the addon or not). */
 const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) => string]> = [
@@ -47,6 +48,10 @@ const REPLACED: ReadonlyArray<readonly [string, (native: boolean, simd: string) 
     (n) => (n ? 'native, gradient in one native kernel; in training, statistics and the gradient through them too' : 'tfjs-backend-wasm'),
   ],
   ['MaxPoolGrad', (n) => (n ? 'native (vectorised)' : 'tfjs-backend-wasm')],
+  ['DepthwiseConv2dNative', (n, s) => (n ? `native (${s}), gradients too` : 'tfjs-backend-wasm (xnnpack), gradients as tf ops')],
+  ['Relu', (n) => (n ? 'native (threaded), gradient one native mask' : 'tfjs-backend-wasm')],
+  ['ClipByValue', (n) => (n ? 'native (threaded), gradient one native mask' : 'tfjs-backend-wasm')],
+  ['Slice', () => 'heap copies where the inner axes are whole, else tfjs-backend-wasm'],
   ['BatchMatMul', (n, s) => (n ? `native (${s})` : 'tfjs-backend-wasm (xnnpack)')],
 ];
 
@@ -69,7 +74,11 @@ export function backendKernelsInfo(): BackendKernelsInfo {
               ? addon?.maxPoolGrad !== undefined
               : name === 'BatchMatMul'
                 ? addon?.batchMatMul !== undefined
-                : convs;
+                : name === 'DepthwiseConv2dNative'
+                  ? addon?.dwForward !== undefined
+                  : name === 'Relu' || name === 'ClipByValue'
+                    ? addon?.actForward !== undefined
+                    : convs;
       kernels[name] = isOverridden(name) ? what(nativeFor, simd) : 'tfjs-backend-wasm';
     }
     // Registered for wasm by us (it has none), not an override.

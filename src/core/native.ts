@@ -109,6 +109,14 @@ export interface Addon {
   ): void;
   /** out[i] = op(a[i]) . op(b[i]) on the conv GEMM; dims = [batchA, batchB, m, n, k, transposeA, transposeB] (a batch of 1 broadcasts). */
   batchMatMul?(a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** NHWC depthwise conv2d and its gradients on the heap (native/depthwise.c); geom as convForward's, co = ci x multiplier. */
+  dwForward?(geom: Int32Array, x: Float32Array, filter: Float32Array, out: Float32Array): void;
+  dwBackpropInput?(geom: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  dwBackpropFilter?(geom: Int32Array, x: Float32Array, dy: Float32Array, df: Float32Array): void;
+  /** dx = dy where lo <= x <= hi (relu 0: ClipByValue's gradient) or x > 0 (relu 1: Relu's), else 0. */
+  gradMask?(x: Float32Array, dy: Float32Array, dx: Float32Array, lo: number, hi: number, relu: number): void;
+  /** out = max(x, 0) (relu 1) or clip(x, lo, hi) (relu 0), threaded. */
+  actForward?(x: Float32Array, out: Float32Array, lo: number, hi: number, relu: number): void;
   /** The vector unit the conv kernels use: 'avx2+fma' or 'none'. */
   convSimd?: string;
   paste(

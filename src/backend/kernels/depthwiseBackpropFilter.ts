@@ -8,6 +8,7 @@
  *   -> [1, fh, fw, b*c*m] -> [fh, fw, b, c*m] -> sum over b -> [fh, fw, c, m].
  */
 import tf from '#tfjs';
+import { nativeDepthwiseBackpropFilter } from './nativeDepthwise.js';
 import { alignInput, checkDy, convPad, pair, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropFilter';
@@ -44,7 +45,8 @@ export function depthwiseBackpropFilterNHWC(
 export const depthwiseBackpropFilterConfig: tf.KernelConfig = {
   kernelName: KERNEL,
   backendName: 'wasm',
-  kernelFunc: ({ inputs, attrs = {} }) =>
+  kernelFunc: ({ inputs, attrs = {}, backend }) =>
+    (inputs['x'] && inputs['dy'] && nativeDepthwiseBackpropFilter(backend, inputs['x'], inputs['dy'], attrs)) ||
     withInputs(KERNEL, inputs, ['x', 'dy'], ([x, dy]) =>
       depthwiseBackpropFilterNHWC(
         x as tf.Tensor4D,

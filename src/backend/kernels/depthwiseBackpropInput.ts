@@ -8,6 +8,7 @@
  *   -> [b,h,w,c,m] -> sum over m -> [b,h,w,c].
  */
 import tf from '#tfjs';
+import { nativeDepthwiseBackpropInput } from './nativeDepthwise.js';
 import { checkDy, convPad, dilateSpatial, pair, padOrCrop, roundingMode, shape4, withInputs } from './shared.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
@@ -52,7 +53,8 @@ export function depthwiseBackpropInputNHWC(
 export const depthwiseBackpropInputConfig: tf.KernelConfig = {
   kernelName: KERNEL,
   backendName: 'wasm',
-  kernelFunc: ({ inputs, attrs = {} }) =>
+  kernelFunc: ({ inputs, attrs = {}, backend }) =>
+    (inputs['dy'] && inputs['filter'] && nativeDepthwiseBackpropInput(backend, inputs['dy'], inputs['filter'], attrs)) ||
     withInputs(KERNEL, inputs, ['dy', 'filter'], ([dy, filter]) =>
       depthwiseBackpropInputNHWC(
         shape4(attrs['inputShape'], KERNEL),

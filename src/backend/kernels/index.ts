@@ -12,6 +12,9 @@ import { registerSharedIdentity } from './identity.js';
 import { registerNativeMatMul } from './matMul.js';
 import { registerNativeMaxPoolGrad } from './maxPoolGrad.js';
 import { registerNativeConvOverrides } from './nativeConv.js';
+import { registerNativeDepthwise } from './nativeDepthwise.js';
+import { registerHeapSlice } from './slice.js';
+import { registerGradientRelease } from './gradRelease.js';
 import { registerWasmFastOverrides } from './overrides.js';
 import { registerReduceGradients } from './reduceGrads.js';
 import { registerLeadingReductions } from './reduceLeading.js';
@@ -20,6 +23,7 @@ export { conv2dBackpropFilterConfig, conv2dBackpropFilterNHWC } from './conv2dBa
 export { depthwiseBackpropFilterConfig, depthwiseBackpropFilterNHWC } from './depthwiseBackpropFilter.js';
 export { depthwiseBackpropInputConfig, depthwiseBackpropInputNHWC } from './depthwiseBackpropInput.js';
 export { nativeConvAvailable, registerNativeConvOverrides } from './nativeConv.js';
+export { nativeDepthwiseAvailable, registerNativeDepthwise } from './nativeDepthwise.js';
 export { conv2dBackpropInputNHWC, registerWasmFastOverrides, tileByBroadcast, tileLeading } from './overrides.js';
 export { registerReduceGradients } from './reduceGrads.js';
 export { leadingSplit, registerLeadingReductions } from './reduceLeading.js';
@@ -61,6 +65,8 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
       : [
           ...registerWasmFastOverrides(),
           ...registerNativeConvOverrides(),
+          ...registerNativeDepthwise(),
+          ...(registerHeapSlice() ? ['Slice'] : []),
           ...registerLeadingReductions(),
           ...registerReduceGradients().map((k) => `${k} gradient`),
           ...(registerSharedIdentity() ? ['Identity'] : []),
@@ -74,5 +80,7 @@ export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): st
     tf.registerKernel(config);
     added.push(config.kernelName);
   }
+  // Last, so that it wraps the gradients registered above too.
+  if (options.fastOverrides !== false && registerGradientRelease() > 0) added.push('gradient release');
   return added;
 }
