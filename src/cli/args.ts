@@ -16,13 +16,22 @@ export type Command =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
   | { readonly kind: 'arms' }
-  | { readonly kind: 'report'; readonly out: string; readonly config?: string; readonly pngs: boolean; readonly cacheDir?: string }
+  | {
+      readonly kind: 'report';
+      readonly out: string;
+      readonly config?: string;
+      readonly pngs: boolean;
+      readonly cacheDir?: string;
+      readonly armsModule?: string;
+    }
   | {
       readonly kind: 'ablate';
       readonly config: AblationConfig;
       readonly quiet: boolean;
       readonly report: boolean;
       readonly cacheDir?: string;
+      /** A module exporting user arms (plan/armsModule.ts). */
+      readonly armsModule?: string;
       /** Runs at once, each in its own process; 'auto': one per core. */
       readonly jobs: number | 'auto';
       readonly threads: number;
@@ -117,11 +126,12 @@ function usageOf(error: unknown, argv: readonly string[]): UsageError {
   return new UsageError(`bad arguments: ${message.split('\n')[0] ?? ''}`);
 }
 
-export const REPORT_HELP = `Usage: mixstream report OUT [--config HASH] [--no-pngs]
+export const REPORT_HELP = `Usage: mixstream report OUT [--config HASH] [--no-pngs] [--arms-module FILE]
 
 Rebuilds OUT/results.json, results.csv and report.html from the run store OUT/runs (what
 'mixstream ablate --shard' tasks write into), and lists the planned runs that are missing.
-With several configs in OUT, the newest one, or --config HASH.
+With several configs in OUT, the newest one, or --config HASH. --arms-module: the module the
+ablation's own arms came from, for their sample grids.
 `;
 
 function parseReport(argv: readonly string[]): Command {
@@ -135,6 +145,7 @@ function parseReport(argv: readonly string[]): Command {
         config: { type: 'string' },
         'no-pngs': { type: 'boolean' },
         'cache-dir': { type: 'string' },
+        'arms-module': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -158,6 +169,7 @@ function parseReport(argv: readonly string[]): Command {
     pngs: !(v['no-pngs'] ?? false),
     ...(v.config === undefined ? {} : { config: v.config }),
     ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }),
+    ...(v['arms-module'] === undefined ? {} : { armsModule: v['arms-module'] }),
   };
 }
 
@@ -235,6 +247,7 @@ export function parseAblate(argv: readonly string[]): Command {
     quiet: run.quiet ?? false,
     report: run.report ?? true,
     ...(run.cacheDir === undefined ? {} : { cacheDir: run.cacheDir }),
+    ...(run.armsModule === undefined ? {} : { armsModule: run.armsModule }),
     jobs: run.jobs ?? 'auto',
     threads: run.threads ?? 1,
     ...(run.shard === undefined ? {} : { shard: run.shard }),

@@ -103,6 +103,7 @@ async function reportCommand(
       pngs: command.pngs,
       ...(command.config === undefined ? {} : { configHash: command.config }),
       ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+      ...(command.armsModule === undefined ? {} : { armsModule: command.armsModule }),
     });
     for (const d of r.views.damaged)
       io.stderr.write(
@@ -148,12 +149,13 @@ async function ablateCommand(
   if (jobs > 1) prestartWorkers(jobs - 1);
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');
+    const { withArmsModule } = await import('../experiment/plan/armsModule.js');
     const { runAblation } = await import('../experiment/run/scheduler.js');
     const { validateConfig } = await import('../experiment/plan/validate.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
-    validateConfig(config, builtinArms());
+    validateConfig(config, await withArmsModule(builtinArms(), command.armsModule));
     await refuseSystemFolder(config.out);
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
@@ -164,6 +166,7 @@ async function ablateCommand(
       keepCheckpoints: command.keepCheckpoints,
       onProgress: progress.onProgress,
       ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+      ...(command.armsModule === undefined ? {} : { armsModule: command.armsModule }),
     });
     progress.done();
     if (run.interrupted) {

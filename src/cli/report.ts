@@ -5,6 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { withArmsModule } from '../experiment/plan/armsModule.js';
 import { builtinArms } from '../experiment/plan/builtinArms.js';
 import type { AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
@@ -24,7 +25,7 @@ export interface RebuiltReport {
 
 export async function rebuildReport(
   out: string,
-  options: { readonly configHash?: string; readonly pngs?: boolean; readonly cacheDir?: string } = {},
+  options: { readonly configHash?: string; readonly pngs?: boolean; readonly cacheDir?: string; readonly armsModule?: string } = {},
 ): Promise<RebuiltReport> {
   const root = path.join(path.resolve(out), 'runs');
   let hashes: Array<{ hash: string; mtime: number }>;
@@ -65,8 +66,8 @@ export async function rebuildReport(
     {
       results: views.results,
       resultsPath: views.resultsPath,
-      // The arms ablate trains (the same list), so every arm trained gets its sample grid.
-      registry: builtinArms(),
+      // The arms ablate trains (the same list, and the same module), so every arm trained gets its sample grid.
+      registry: await withArmsModule(builtinArms(), options.armsModule),
       armOptions,
       config: { seeds: header.seeds },
       ...(data === undefined ? {} : { data }),

@@ -31,7 +31,11 @@ export interface RunAblationOptions extends Omit<PrepareOptions, 'onProgress'> {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Abort to stop after the current batch: runs in progress keep their last epoch's checkpoint. */
   readonly signal?: AbortSignal;
-  /** Runs trained at once, each in its own process (1: in this process). Default 1. Custom registries and data train in this process only (jobs 1). */
+  /**
+   * Runs trained at once, each in its own process (1: in this process). Default 1. With jobs > 1,
+   * user arms come as `armsModule`, which every worker imports; a `registry` or `data` object
+   * trains in this process only (jobs 1).
+   */
   readonly jobs?: number;
   /** Train only this share of the plan (see Shard). */
   readonly shard?: Shard;
@@ -67,7 +71,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   if (options.shard) validateShard(options.shard);
   if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
     throw new InputError(
-      "jobs > 1 trains in worker processes, which know only the default arms and the config's data: pass jobs 1 with a custom registry or data",
+      "jobs > 1 trains in worker processes, which cannot be sent a registry or data object: pass your arms as a module (armsModule: './my-arms.js', which every worker imports) and the data as config.data, or pass jobs 1",
     );
   // This process trains one run at a time too; the other jobs - 1 are worker processes. They start
   // now, so that their start-up (Node, tfjs, the data, the backend) runs while this process
@@ -82,6 +86,7 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
       ? new WorkerPool(jobs - 1, {
           config,
           ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+          ...(options.armsModule === undefined ? {} : { armsModule: path.resolve(options.armsModule) }),
           prefetch: options.prefetch ?? 2,
           threads: options.threads ?? 1,
           keepCheckpoints: options.keepCheckpoints ?? false,

@@ -28,6 +28,7 @@ process.on('message', (m: ToWorker) => {
       if (m.t === 'init') {
         prepared = await prepareAblation(m.init.config, {
           ...(m.init.cacheDir === undefined ? {} : { cacheDir: m.init.cacheDir }),
+          ...(m.init.armsModule === undefined ? {} : { armsModule: m.init.armsModule }),
           prefetch: m.init.prefetch,
           threads: m.init.threads,
         });

@@ -12,6 +12,7 @@ import type { AblationData } from '../data/data.js';
 import { openConfigData, type InfoEvent } from '../data/open.js';
 import { InputError } from '../errors.js';
 import { buildArm, plainPipeline, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
+import { withArmsModule } from '../plan/armsModule.js';
 import { builtinArms } from '../plan/builtinArms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
@@ -39,6 +40,11 @@ export interface Prepared {
 export interface PrepareOptions {
   /** Where arm names are looked up; default: the built-in arms (builtinArms). */
   readonly registry?: ArmRegistry;
+  /**
+   * A module exporting arms (plan/armsModule.ts), added to the registry: each process imports it
+   * itself, so its arms train with jobs > 1 and in every shard.
+   */
+  readonly armsModule?: string;
   /** Already opened data; default: config.data opened (see openConfigData), or the built-in set. */
   readonly data?: AblationData;
   /** Cache folder of the built-in data set (default: see cacheRoot). */
@@ -165,7 +171,7 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
 
 /** Validates the config, opens data and backend, and computes the config hash. */
 export async function prepareAblation(config: AblationConfig, options: PrepareOptions = {}): Promise<Prepared> {
-  const registry = options.registry ?? builtinArms();
+  const registry = await withArmsModule(options.registry ?? builtinArms(), options.armsModule);
   validateConfig(config, registry);
   const emit = options.onProgress;
   const skipLog = new SkipLog();
