@@ -57,11 +57,11 @@ export async function benchChain(out: (f: Figure) => void): Promise<void> {
   const torch = await torchPeer(root);
   const after = (await rates(root, 1))[0] ?? 0;
   const cold = (before + after) / 2;
-  const against = torch ? { name: torch.name, value: torch.images_per_s, unit: 'images/s' } : undefined;
+  const against = 'missing' in torch ? undefined : { name: torch.name, value: torch.images_per_s, unit: 'images/s' };
   const vs = (value: number, target: number): Partial<Figure> =>
     against
       ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target }
-      : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
+      : { peer: 'missing' in torch ? torch.missing : '' };
   out({
     name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)',
     value: cold,
