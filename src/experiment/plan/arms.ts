@@ -2,8 +2,9 @@
  * Ablation arms: each a named pipeline, built from the run's seed and the shared options, applied
  * after the source. An arm returns the plain RxJS operators users write everywhere else; each
  * mixstream operator carries its own name and options (flow/describe.ts), so the results still
- * record every step. The reference four (baseline, augment, cutmix, mixup) are declared here; an
- * `ArmRegistry` holds them and users add their own.
+ * record every step. The reference four (baseline, augment, cutmix, mixup) are declared here, the
+ * recipe arms in recipeArms.ts, and the one built-in list (both) is builtinArms.ts. An
+ * `ArmRegistry` holds arms by name; users add their own to it, or as a module (armsModule.ts).
  */
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Batch, DataError } from '../../core/types.js';
