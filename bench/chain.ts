@@ -10,6 +10,7 @@ import { augment, batch, cache, cutmix, imageFolder, normalizeResize, prefetch, 
 import { runInChild } from './child.js';
 import type { Figure } from './report.js';
 import { peerData, torchPeer } from './peers.js';
+import { defined } from '../src/core/idioms.js';
 
 /** Images per second of one pass over `epochs` epochs of a chain, by epoch. */
 async function rates(
@@ -20,7 +21,7 @@ async function rates(
   const decode = normalizeResize({
     size: 224,
     deterministic: options.deterministic ?? true,
-    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    ...defined({ workers: options.workers }),
   });
   const decoded$ = imageFolder(root, { seed: 1 }).pipe(decode);
   const train$ = (options.cached ? decoded$.pipe(cache()) : decoded$).pipe(

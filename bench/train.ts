@@ -18,6 +18,7 @@ import { resnet, simpleCnn } from '../src/models/index.js';
 import { SHARED_BENCH } from './peers.js';
 import { emit, type Figure } from './report.js';
 import { sized, TINY, TINY_PEER } from './size.js';
+import { errorMessage } from '../src/core/idioms.js';
 
 /** Batch 16 for both, as the issue's figures; simple-cnn's filters, hidden units and size are the ablation's. */
 export const BENCH_TRAIN = sized(
@@ -121,7 +122,7 @@ async function torchRate(
   } catch (e) {
     // A peer that cannot run is reported as such, never replaced by a number.
     return {
-      missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+      missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${errorMessage(e).split('\n')[0]}`,
     };
   }
   const line = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { images_per_s?: number; threads?: number; torch?: string };

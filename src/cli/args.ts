@@ -9,6 +9,7 @@ import { TRAINING_MEMORY_BUDGET } from '../experiment/plan/limits.js';
 import { checkRecipe, type Recipe } from '../experiment/plan/recipe.js';
 import { validateShard } from '../experiment/plan/validate.js';
 import { ABLATE_FLAGS, flagHelp, RUN_RECIPE, UsageError, type AblateDraft } from './flags.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 export { parseSeeds, parseShard, UsageError } from './flags.js';
 
@@ -85,10 +86,7 @@ export function parseCommand(argv: readonly string[]): Command {
 
 /** node:util parseArgs' options, from the table. Every value is a string: a value that starts with '-' (say '--epochs -1') is still its flag's. */
 const ABLATE_OPTIONS = Object.fromEntries(
-  ABLATE_FLAGS.map((f) => [
-    f.name,
-    { type: f.arg === undefined ? 'boolean' : 'string', ...(f.short === undefined ? {} : { short: f.short }) },
-  ]),
+  ABLATE_FLAGS.map((f) => [f.name, { type: f.arg === undefined ? 'boolean' : 'string', ...defined({ short: f.short }) }]),
 ) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 /**
@@ -112,7 +110,7 @@ function joinValues(argv: readonly string[]): string[] {
 /** parseArgs' errors in our words: one line naming the flag, never its raw text or codes. */
 function usageOf(error: unknown, argv: readonly string[]): UsageError {
   const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const flag = /'(-[^' ]*)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`Unknown option '${flag ?? '?'}'`);
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
@@ -150,12 +148,7 @@ function parseReport(argv: readonly string[]): Command {
       },
     });
   } catch (error) {
-    throw new UsageError(
-      ((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'bad arguments').replace(
-        /\. To specify a positional argument.*$/,
-        '',
-      ),
-    );
+    throw new UsageError((errorMessage(error).split('\n')[0] ?? 'bad arguments').replace(/\. To specify a positional argument.*$/, ''));
   }
   if (parsed.values.help) return { kind: 'help', text: REPORT_HELP };
   if (parsed.positionals.length !== 1 || (parsed.positionals[0] ?? '').trim() === '')
@@ -167,9 +160,9 @@ function parseReport(argv: readonly string[]): Command {
     kind: 'report',
     out: parsed.positionals[0] as string,
     pngs: !(v['no-pngs'] ?? false),
-    ...(v.config === undefined ? {} : { config: v.config }),
-    ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }),
-    ...(v['arms-module'] === undefined ? {} : { armsModule: v['arms-module'] }),
+    ...defined({ config: v.config }),
+    ...defined({ cacheDir: v['cache-dir'] }),
+    ...defined({ armsModule: v['arms-module'] }),
   };
 }
 
@@ -203,7 +196,7 @@ function recipeOf(draft: AblateDraft): Recipe | undefined {
   try {
     return checkRecipe({ ...RUN_RECIPE, ...draft.recipe });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
 }
 
@@ -234,7 +227,7 @@ export function parseAblate(argv: readonly string[]): Command {
     ...D,
     ...draft.config,
     modelOptions: draft.config.modelOptions ?? { ...DEFAULT_MODEL_OPTIONS[model] },
-    ...(recipe === undefined ? {} : { recipe }),
+    ...defined({ recipe }),
   };
   // In the order results.json's config has always listed them; absent ones left out.
   const config = Object.fromEntries(
@@ -246,11 +239,11 @@ export function parseAblate(argv: readonly string[]): Command {
     config,
     quiet: run.quiet ?? false,
     report: run.report ?? true,
-    ...(run.cacheDir === undefined ? {} : { cacheDir: run.cacheDir }),
-    ...(run.armsModule === undefined ? {} : { armsModule: run.armsModule }),
+    ...defined({ cacheDir: run.cacheDir }),
+    ...defined({ armsModule: run.armsModule }),
     jobs: run.jobs ?? 'auto',
     threads: run.threads ?? 1,
-    ...(run.shard === undefined ? {} : { shard: run.shard }),
+    ...defined({ shard: run.shard }),
     keepCheckpoints: run.keepCheckpoints ?? false,
   };
 }

@@ -20,6 +20,7 @@ import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { ablationSummary } from './summary.js';
 import { hardInterrupt } from './interrupt.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -27,7 +28,7 @@ export interface CliIo {
 }
 
 // The whole message on one line: a newline inside a file name must not cut off the reason.
-const oneLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
+const oneLine = (error: unknown): string => printable(errorMessage(error).trim());
 
 /**
  * Refuses a folder to write (`--out`, `--cache-dir`) under /proc, /sys or /dev, or below a file,
@@ -101,9 +102,9 @@ async function reportCommand(
     const { rebuildReport } = await import('./report.js');
     const r = await rebuildReport(command.out, {
       pngs: command.pngs,
-      ...(command.config === undefined ? {} : { configHash: command.config }),
-      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
-      ...(command.armsModule === undefined ? {} : { armsModule: command.armsModule }),
+      ...defined({ configHash: command.config }),
+      ...defined({ cacheDir: command.cacheDir }),
+      ...defined({ armsModule: command.armsModule }),
     });
     for (const d of r.views.damaged)
       io.stderr.write(
@@ -162,11 +163,11 @@ async function ablateCommand(
       signal: controller.signal,
       jobs,
       threads: command.threads,
-      ...(command.shard === undefined ? {} : { shard: command.shard }),
+      ...defined({ shard: command.shard }),
       keepCheckpoints: command.keepCheckpoints,
       onProgress: progress.onProgress,
-      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
-      ...(command.armsModule === undefined ? {} : { armsModule: command.armsModule }),
+      ...defined({ cacheDir: command.cacheDir }),
+      ...defined({ armsModule: command.armsModule }),
     });
     progress.done();
     if (run.interrupted) {

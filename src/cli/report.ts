@@ -12,6 +12,7 @@ import { InputError } from '../experiment/errors.js';
 import { openConfigData } from '../experiment/data/open.js';
 import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/store/views.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 export interface RebuiltReport {
   readonly views: Views;
@@ -60,7 +61,7 @@ export async function rebuildReport(
     const config: AblationConfig = { ...rest, seeds: header.seeds, ...(c.builtinData === true ? {} : { data: header.data.location }) };
     data = await openConfigData(config, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
   } catch (error) {
-    noSamples = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    noSamples = errorMessage(error).split('\n')[0];
   }
   const report = await writeReport(
     {
@@ -70,7 +71,7 @@ export async function rebuildReport(
       registry: await withArmsModule(builtinArms(), options.armsModule),
       armOptions,
       config: { seeds: header.seeds },
-      ...(data === undefined ? {} : { data }),
+      ...defined({ data }),
     },
     { pngs: options.pngs ?? true },
   );
@@ -79,6 +80,6 @@ export async function rebuildReport(
     header,
     report,
     others: hashes.map((h) => h.hash).filter((h) => h !== hash),
-    ...(noSamples === undefined ? {} : { noSamples }),
+    ...defined({ noSamples }),
   };
 }

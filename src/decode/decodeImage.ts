@@ -5,6 +5,7 @@ import { isJpeg, jpegDimensions, jpegOrientation } from '../core/jpeg.js';
 import { DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
 import { dataError, type DataError } from '../core/types.js';
 import { readRegular, readRegularSync } from '../sources/files.js';
+import { errorMessage } from '../core/idioms.js';
 
 /**
  * Largest encoded file read for an image within `maxPixels`: 8 bytes a pixel (16-bit RGBA, stored
@@ -108,6 +109,6 @@ export async function decodeImage(
   } catch (error) {
     // A SourceError's message repeats the path: its DataError has the reason alone.
     const reason = (error as { dataError?: DataError }).dataError?.reason;
-    return E.left(dataError(origin, reason ?? (error instanceof Error ? error.message : String(error))));
+    return E.left(dataError(origin, reason ?? errorMessage(error)));
   }
 }

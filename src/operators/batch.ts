@@ -5,6 +5,7 @@ import { subscribeInner } from '../flow/inner.js';
 import { creditOf } from '../flow/credit.js';
 import { expectKind } from '../core/kinds.js';
 import { described } from '../flow/describe.js';
+import { defined } from '../core/idioms.js';
 
 export interface BatchOptions {
   /** Drop the last, smaller batch of an epoch (tf.data's drop_remainder). Default false. */
@@ -40,7 +41,7 @@ export function packBatch(
   });
   const packed: Batch = { images, shape: [samples.length, height, width, channels], labels, numClasses, epoch, index };
   // The pipeline seed and chain place go on to the batch operators' draws (core/seeds.ts).
-  return { ...packed, ...(seed === undefined ? {} : { seed }), ...(stream === undefined ? {} : { stream }) };
+  return { ...packed, ...defined({ seed }), ...defined({ stream }) };
 }
 
 /**

@@ -6,6 +6,7 @@ import { check, type ImageSample } from '../core/types.js';
 import { described } from '../flow/describe.js';
 import { identityOf, keyOf } from '../flow/identity.js';
 import { pullSource } from '../sources/pullSource.js';
+import { defined } from '../core/idioms.js';
 
 export interface CacheOptions {
   /** A folder for an on-disk cache (for data larger than memory). Default: in memory. */
@@ -51,8 +52,8 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
     height,
     width,
     channels,
-    ...(s.seed === undefined ? {} : { seed: s.seed }),
-    ...(s.stream === undefined ? {} : { stream: s.stream }),
+    ...defined({ seed: s.seed }),
+    ...defined({ stream: s.stream }),
   };
   if (s.image instanceof Uint8Array) {
     return {
@@ -66,7 +67,7 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
 
 const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
   const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  const keys = { ...(e.seed === undefined ? {} : { seed: e.seed }), ...(e.stream === undefined ? {} : { stream: e.stream }) };
+  const keys = { ...defined({ seed: e.seed }), ...defined({ stream: e.stream }) };
   const sample = {
     image,
     height: e.height,

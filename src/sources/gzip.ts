@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { DEFLATE_MAX_RATIO } from '../core/limits.js';
 import { openRegular, SourceError } from './files.js';
+import { errorMessage } from '../core/idioms.js';
 
 /**
  * Gzip as a stream with a cap: the first bytes (to read a header before trusting it), and the
@@ -32,7 +33,7 @@ export async function gunzipHead(where: string, file: string, n: number): Promis
       if (size >= n) break;
     }
   } catch (error) {
-    throw new SourceError(where, file, `gzip data is corrupt or truncated (${error instanceof Error ? error.message : String(error)})`);
+    throw new SourceError(where, file, `gzip data is corrupt or truncated (${errorMessage(error)})`);
   } finally {
     z.destroy();
     stream.destroy();
@@ -75,7 +76,7 @@ export async function gunzipToHandle(where: string, file: string, cap: number): 
   } catch (error) {
     await out.close().catch(() => {});
     if (error instanceof SourceError) throw error;
-    throw new SourceError(where, file, `gzip data is corrupt or truncated (${error instanceof Error ? error.message : String(error)})`);
+    throw new SourceError(where, file, `gzip data is corrupt or truncated (${errorMessage(error)})`);
   } finally {
     z.destroy();
     stream.destroy();

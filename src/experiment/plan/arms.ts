@@ -21,6 +21,7 @@ import {
   type NormalizeResizeOptions,
 } from '../../operators/index.js';
 import type { SourceSample } from '../data/pipeline.js';
+import { defined } from '../../core/idioms.js';
 
 /** What every arm of one ablation shares. */
 export interface ArmOptions {
@@ -57,10 +58,10 @@ type DecodeOptions = Pick<ArmOptions, 'maxPixels' | 'onError' | 'onSkip' | 'deco
 /** normalizeResize's options from the arm options: only those set, so default pipelines describe themselves as before. */
 export const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): NormalizeResizeOptions => ({
   size: o.size,
-  ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
-  ...(o.onError === undefined ? {} : { onError: o.onError }),
-  ...(o.onSkip === undefined ? {} : { onSkip: o.onSkip }),
-  ...(o.decoded === undefined ? {} : { decoded: o.decoded }),
+  ...defined({ maxPixels: o.maxPixels }),
+  ...defined({ onError: o.onError }),
+  ...defined({ onSkip: o.onSkip }),
+  ...defined({ decoded: o.decoded }),
 });
 
 /** An arm: a name, a line for people, and its training pipeline as a function of (seed, options). */

@@ -20,6 +20,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { errorMessage } from '../../core/idioms.js';
 import { InputError } from '../errors.js';
 import type { Arm, ArmRegistry } from './arms.js';
 
@@ -75,7 +76,7 @@ export async function loadArmsModule(file: string): Promise<Arm[]> {
   try {
     exports = await importModule(absolute);
   } catch (error) {
-    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const why = errorMessage(error).split('\n')[0];
     throw new InputError(`arms module '${file}' could not be imported: ${why}`);
   }
   const names = Object.keys(exports).sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b)));

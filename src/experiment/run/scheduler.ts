@@ -26,6 +26,7 @@ import { prepareAblation, trainAndSave, type PrepareOptions, type Prepared } fro
 import { runPipeline, type TrainEvent } from '../train/train.js';
 import { Eta, type ProgressEvent } from './events.js';
 import { WorkerPool } from './pool.js';
+import { defined } from '../../core/idioms.js';
 
 export interface RunAblationOptions extends Omit<PrepareOptions, 'onProgress'> {
   readonly onProgress?: (event: ProgressEvent) => void;
@@ -78,14 +79,14 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   // prepares; the built-in data set first, so only one process ever generates it.
   if (jobs > 1 && config.data === undefined)
     await ensureBuiltinDataset({
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...defined({ cacheDir: options.cacheDir }),
       onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
     });
   const pool =
     jobs > 1
       ? new WorkerPool(jobs - 1, {
           config,
-          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+          ...defined({ cacheDir: options.cacheDir }),
           ...(options.armsModule === undefined ? {} : { armsModule: path.resolve(options.armsModule) }),
           prefetch: options.prefetch ?? 2,
           threads: options.threads ?? 1,

@@ -24,6 +24,7 @@ import { skippedFiles } from '../store/results.js';
 import type { ConfigHeader } from '../store/views.js';
 import { removeCheckpoint } from './checkpoint.js';
 import { trainRun, type TrainContext, type TrainEvent } from './train.js';
+import { defined, errorMessage } from '../../core/idioms.js';
 
 /** Everything a process needs to train runs of one config: what the parent and every worker build alike. */
 export interface Prepared {
@@ -63,7 +64,7 @@ export interface PrepareOptions {
  */
 export const DECODED_IMAGES_BYTES = 256 * 2 ** 20;
 
-const inputError = (error: unknown): InputError => new InputError(error instanceof Error ? error.message : String(error));
+const inputError = (error: unknown): InputError => new InputError(errorMessage(error));
 
 /** One line for the entries the data's listing skipped (none: nothing said). */
 function reportListingSkips(data: AblationData, emit: ((event: InfoEvent) => void) | undefined): void {
@@ -178,7 +179,7 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
   const data =
     options.data ??
     (await openConfigData(config, {
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...defined({ cacheDir: options.cacheDir }),
       ...(emit ? { onProgress: emit } : {}),
       skipLog,
     }));
@@ -193,8 +194,8 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     size: config.size,
     batchSize: config.batchSize,
     shuffleWindow: config.shuffleWindow,
-    ...(config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
-    ...(config.onError === undefined ? {} : { onError: config.onError }),
+    ...defined({ maxPixels: config.maxPixels }),
+    ...defined({ onError: config.onError }),
     onSkip: skipLog.add,
     decoded: new DecodedImages(DECODED_IMAGES_BYTES),
   };
@@ -213,7 +214,7 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     prefetch,
     configHash,
     recipe,
-    ...(modelFiles === undefined ? {} : { modelFiles }),
+    ...defined({ modelFiles }),
   };
   return { ctx, registry, arms, header: configHeader(ctx, arms), dir: configDir(config.out, configHash), skipLog };
 }

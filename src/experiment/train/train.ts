@@ -21,6 +21,7 @@ import { MixingObserver } from './mixstats.js';
 import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
 import type { EpochRecord, RunRecord } from '../record.js';
 import { writeFileAtomic } from '../store/atomic.js';
+import { defined } from '../../core/idioms.js';
 
 /** What every run of one config shares. */
 export interface TrainContext {
@@ -277,7 +278,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       : { name: config.model, options: config.modelOptions, parameters },
     epochs: log.epochs,
     mixing: log.mixing.stats(),
-    ...(test === undefined ? {} : { test }),
+    ...defined({ test }),
     seconds: log.seconds(),
     finishedAt: new Date().toISOString(),
   };
