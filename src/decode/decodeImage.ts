@@ -7,6 +7,12 @@ import { dataError, type DataError } from '../core/types.js';
 import { readRegular, readRegularSync } from '../sources/files.js';
 import { errorMessage } from '../core/idioms.js';
 
+// Outcomes: a file that cannot be decoded is an expected failure, a value (fp-ts Either of a
+// DataError, tagged with the file and the cause), not an exception: it crosses the decode worker's
+// postMessage as a plain object and normalizeResize's onError 'skip' filters on it. fp-ts stays for
+// this one boundary (decodeImage is public API in mixstream/decode); elsewhere expected failures
+// are tagged unions ({ kind: ... }) or InputError.
+
 /**
  * Largest encoded file read for an image within `maxPixels`: 8 bytes a pixel (16-bit RGBA, stored
  * uncompressed) and 16 MiB of metadata. A file over it cannot be a valid image within the limit,
