@@ -16,7 +16,7 @@ export { parseSeeds, parseShard, UsageError } from './flags.js';
 export type Command =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
-  | { readonly kind: 'arms' }
+  | { readonly kind: 'arms'; readonly armsModule?: string }
   | {
       readonly kind: 'report';
       readonly out: string;
@@ -64,7 +64,7 @@ export const MAIN_HELP = `Usage: mixstream <command> [flags]
 
 Commands:
   ablate     run the reference CutMix / Mixup ablation and write a report (default for npm start)
-  arms       list the arms 'ablate' knows and their pipelines
+  arms       list the arms 'ablate' knows and their pipelines (--arms-module FILE: yours too)
   report     'mixstream report OUT': rebuild results.json, results.csv and report.html from
              OUT's run store (after sharded runs), saying which runs are missing
   help       this help ('mixstream ablate --help' for the ablation's flags)
@@ -78,7 +78,7 @@ export function parseCommand(argv: readonly string[]): Command {
     return { kind: 'help', text: MAIN_HELP };
   }
   if (first === '--version' || first === '-v') return { kind: 'version' };
-  if (first === 'arms') return { kind: 'arms' };
+  if (first === 'arms') return parseArms(rest);
   if (first === 'report') return parseReport(rest);
   if (first !== 'ablate') throw new UsageError(`unknown command '${first}' (commands: ablate, arms, report, help)`);
   return parseAblate(rest);
@@ -131,6 +131,16 @@ Rebuilds OUT/results.json, results.csv and report.html from the run store OUT/ru
 With several configs in OUT, the newest one, or --config HASH. --arms-module: the module the
 ablation's own arms came from, for their sample grids.
 `;
+
+function parseArms(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: { 'arms-module': { type: 'string' } } });
+  } catch (error) {
+    throw new UsageError(errorMessage(error).split('\n')[0] ?? 'bad arguments');
+  }
+  return { kind: 'arms', ...defined({ armsModule: parsed.values['arms-module'] }) };
+}
 
 function parseReport(argv: readonly string[]): Command {
   let parsed;

@@ -73,16 +73,23 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     io.stdout.write('mixstream 0.1.0\n');
     return 0;
   }
-  if (command.kind === 'arms') return armsCommand(io);
+  if (command.kind === 'arms') return armsCommand(command.armsModule, io, fail);
   if (command.kind === 'report') return reportCommand(command, io, fail);
   return ablateCommand(command, io, fail);
 }
 
-/** `mixstream arms`: each built-in arm, its summary and pipeline. */
-async function armsCommand(io: CliIo): Promise<number> {
+/** `mixstream arms`: each built-in arm (and each of `armsModule`), its summary and pipeline. */
+async function armsCommand(armsModule: string | undefined, io: CliIo, fail: (code: number, message: string) => number): Promise<number> {
   const { buildArm, plainPipeline } = await import('../experiment/plan/arms.js');
   const { builtinArms } = await import('../experiment/plan/builtinArms.js');
-  const registry = builtinArms();
+  const { withArmsModule } = await import('../experiment/plan/armsModule.js');
+  let registry;
+  try {
+    registry = await withArmsModule(builtinArms(), armsModule);
+  } catch (error) {
+    if (isInputProblem(error)) return fail(2, oneLine(error));
+    throw error;
+  }
   const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
   for (const name of registry.names()) {
     const arm = registry.get(name);

@@ -39,6 +39,14 @@ describe('--arms-module', () => {
     await expect(loadArmsModule(empty)).rejects.toThrow(/exports no arm/);
   });
 
+  it("'mixstream arms --arms-module' lists the module's arms after the built-in ones", async () => {
+    const r = await runCli(['arms', '--arms-module', armsModule]);
+    expect(r.code, r.stderr).toBe(0);
+    const names = [...r.stdout.matchAll(/^([\w.-]+): /gm)].map((m) => m[1]);
+    expect(names.at(-1)).toBe('cutmix-half');
+    expect(names).toContain('baseline');
+  }, 60_000);
+
   it('trains a user arm with --jobs 2 and in two --shard tasks merged by report, with the numbers of --jobs 1', async () => {
     const dir = await tempDir();
     const data = path.join(dir, 'data');
