@@ -8,13 +8,17 @@ import { resolveBackend } from '../src/backend/index.js';
 import { rng } from '../src/core/random.js';
 import { resnet } from '../src/models/index.js';
 import { emit, type Figure } from './report.js';
+import { sized } from './size.js';
 
 /**
  * Bench shape, shared by both backends so the rates compare like with like. cpu runs until it
  * has done at least one step and `cpuSeconds` have passed: one of its steps takes as long as
  * dozens on wasm, and images/s is a rate either way.
  */
-export const BENCH_BACKEND = { inputSize: 32, numClasses: 10, batch: 16, wasmSteps: 40, cpuSeconds: 20 } as const;
+export const BENCH_BACKEND = sized(
+  { inputSize: 32, numClasses: 10, batch: 16, wasmSteps: 40, cpuSeconds: 20 },
+  { inputSize: 8, numClasses: 10, batch: 2, wasmSteps: 2, cpuSeconds: 0 },
+);
 
 function syntheticBatch(seed: number, batch: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const { inputSize: s, numClasses } = BENCH_BACKEND;

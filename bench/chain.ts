@@ -10,6 +10,7 @@ import { augment, batch, cache, cutmix, imageFolder, normalizeResize, prefetch, 
 import { runInChild } from './child.js';
 import type { Figure } from './report.js';
 import { peerData, torchPeer } from './peers.js';
+import { defined } from '../src/core/idioms.js';
 
 /** Images per second of one pass over `epochs` epochs of a chain, by epoch. */
 async function rates(
@@ -20,7 +21,7 @@ async function rates(
   const decode = normalizeResize({
     size: 224,
     deterministic: options.deterministic ?? true,
-    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    ...defined({ workers: options.workers }),
   });
   const decoded$ = imageFolder(root, { seed: 1 }).pipe(decode);
   const train$ = (options.cached ? decoded$.pipe(cache()) : decoded$).pipe(
@@ -57,11 +58,11 @@ export async function benchChain(out: (f: Figure) => void): Promise<void> {
   const torch = await torchPeer(root);
   const after = (await rates(root, 1))[0] ?? 0;
   const cold = (before + after) / 2;
-  const against = torch ? { name: torch.name, value: torch.images_per_s, unit: 'images/s' } : undefined;
+  const against = 'missing' in torch ? undefined : { name: torch.name, value: torch.images_per_s, unit: 'images/s' };
   const vs = (value: number, target: number): Partial<Figure> =>
     against
       ? { against, ratio: value / against.value, target: `>= ${target}x`, pass: value / against.value >= target }
-      : { note: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
+      : { peer: 'missing' in torch ? torch.missing : '' };
   out({
     name: 'cold epoch: reference chain (decode+resize 224, flip, brightness, batch 16, cutmix, prefetch)',
     value: cold,

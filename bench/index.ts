@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- section ...]`: every figure as one JSON line, each beside what it is measured
- * against in the same run. Sections: chain, mixing, memory, starve, backend, train, tfrecord, hostile, jobs (default: all).
+ * against in the same run. Sections: SECTION_NAMES (default: all). MIXSTREAM_BENCH_TINY=1 runs each
+ * at a size of seconds (bench/size.ts), as the test suite does.
  */
 import { benchBackend } from './backend.js';
 import { benchChain } from './chain.js';
@@ -8,12 +9,13 @@ import { benchHostile } from './hostile.js';
 import { benchJobs } from './jobs.js';
 import { benchMemory } from './memory.js';
 import { benchMixing } from './mixing.js';
-import { emit } from './report.js';
+import { emit, type Figure } from './report.js';
+import { SECTION_NAMES, type SectionName } from './sections.js';
 import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
 import { benchTrain, benchTrain224 } from './train.js';
 
-const sections = {
+const sections: Record<SectionName, (out: (f: Figure) => void) => Promise<void>> = {
   chain: benchChain,
   mixing: benchMixing,
   memory: benchMemory,
@@ -27,12 +29,12 @@ const sections = {
   tfrecord: benchTfrecord,
   hostile: benchHostile,
   jobs: benchJobs,
-} as const;
+};
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));
 if (unknown.length > 0) {
   console.error(`bench: unknown section(s) ${unknown.join(', ')}; choose from ${Object.keys(sections).join(', ')}`);
   process.exit(2);
 }
-for (const name of asked.length > 0 ? asked : Object.keys(sections)) await sections[name as keyof typeof sections](emit);
+for (const name of asked.length > 0 ? asked : SECTION_NAMES) await sections[name as SectionName](emit);
 process.exit(0);

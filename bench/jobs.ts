@@ -14,9 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEFAULT_CONFIG } from '../src/experiment/plan/config.js';
+import { writeSyntheticFolder } from '../src/sources/synthetic.js';
 import type { Figure } from './report.js';
+import { sized, TINY } from './size.js';
 
-const EPOCHS = DEFAULT_CONFIG.epochs;
+const EPOCHS = sized(DEFAULT_CONFIG.epochs, 1);
+/** At the tiny size: 2 runs of 1 epoch at 8 px on a small generated folder (made in benchJobs). */
+const TINY_FLAGS = ['--arms', 'baseline', '--seeds', '2', '--size', '8', '--batch', '4', '--backend', 'wasm'];
+let tinyData: string | undefined;
 const ROUNDS = Math.max(1, Number(process.env.MIXSTREAM_BENCH_ROUNDS ?? 1) || 1);
 
 /** The CLI beside this file: compiled under `npm run bench`, the sources under tsx. */
@@ -32,7 +37,18 @@ async function timed(jobs: string[]): Promise<number> {
     const start = performance.now();
     await promisify(execFile)(
       process.execPath,
-      [...cli(), 'ablate', '--epochs', String(EPOCHS), '--no-report', '--quiet', '--out', out, ...jobs],
+      [
+        ...cli(),
+        'ablate',
+        '--epochs',
+        String(EPOCHS),
+        '--no-report',
+        '--quiet',
+        '--out',
+        out,
+        ...(tinyData === undefined ? [] : ['--data', tinyData, ...TINY_FLAGS]),
+        ...jobs,
+      ],
       { maxBuffer: 1 << 22 },
     );
     return (performance.now() - start) / 1000;
@@ -42,7 +58,10 @@ async function timed(jobs: string[]): Promise<number> {
 }
 
 export async function benchJobs(emit: (f: Figure) => void): Promise<void> {
-  await timed(['--jobs', '1', '--arms', 'baseline', '--seeds', '1', '--epochs', '1']); // generates the built-in data set once, outside the timings
+  if (TINY) {
+    tinyData = await mkdtemp(path.join(os.tmpdir(), 'mixstream-bench-jobs-data-'));
+    await writeSyntheticFolder(tinyData, { classes: 2, perClass: 6, seed: 1, minSide: 10, maxSide: 16 });
+  } else await timed(['--jobs', '1', '--arms', 'baseline', '--seeds', '1', '--epochs', '1']); // generates the built-in data set once, outside the timings
   // Rounds in alternating order, the faster of each kept: on a shared machine the other load
   // comes and goes, and the minimum is the least disturbed measurement.
   const load = os.loadavg()[0] ?? 0;
@@ -61,7 +80,7 @@ export async function benchJobs(emit: (f: Figure) => void): Promise<void> {
   const best = (xs: number[]): number => Math.min(...xs);
   const ratio = best(one) / best(auto);
   emit({
-    name: `ablate default jobs (auto = ${cores}) vs --jobs 1: npm start's defaults (${DEFAULT_CONFIG.arms.length} arms x ${DEFAULT_CONFIG.seeds.length} seeds x ${EPOCHS} epochs), wall time end to end, best of ${ROUNDS}`,
+    name: `ablate default jobs (auto = ${cores}) vs --jobs 1: ${TINY ? 'the tiny size (1 arm x 2 seeds x 1 epoch)' : `npm start's defaults (${DEFAULT_CONFIG.arms.length} arms x ${DEFAULT_CONFIG.seeds.length} seeds x ${EPOCHS} epochs)`}, wall time end to end, best of ${ROUNDS}`,
     value: best(auto),
     unit: 's',
     against: { name: 'ablate --jobs 1, same config', value: best(one), unit: 's' },
@@ -72,4 +91,5 @@ export async function benchJobs(emit: (f: Figure) => void): Promise<void> {
     runs: { jobs1: one, auto },
     loadavg1AtStart: load,
   });
+  if (tinyData !== undefined) await rm(tinyData, { recursive: true, force: true });
 }

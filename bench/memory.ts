@@ -16,6 +16,10 @@ import { imageFolder } from '../src/sources/imageFolder.js';
 import { runInChild } from './child.js';
 import type { Figure } from './report.js';
 import { peerData } from './peers.js';
+import { sized } from './size.js';
+
+/** The slow consumer's time per batch. */
+const CONSUMER_MS = sized(60, 1);
 
 /** A folder of `copies` hard links to each file of `root`, class by class. */
 async function repeated(root: string, copies: number): Promise<string> {
@@ -54,7 +58,7 @@ async function measureHere(root: string, window: number, release = true): Promis
     images += r.value.shape[0];
     if (release) it.release(r.value); // as toTfDataset does on wasm once the batch's tensor is made
     // The slower consumer: 60 ms of "training" a batch (267 images/s, below what the source makes), so the source is always ahead.
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, CONSUMER_MS));
   }
   return { images, peakRssMiB: await peakRssMiB(), limit: it.credit.limit };
 }
@@ -66,7 +70,7 @@ async function inChild(root: string, window: number, release = true): Promise<{ 
 
 export async function benchMemory(out: (f: Figure) => void): Promise<void> {
   const small = await peerData();
-  const large = await repeated(small, 10);
+  const large = await repeated(small, sized(10, 2));
   const a = await inChild(small, 0);
   const b = await inChild(large, 0);
   out({
@@ -87,7 +91,7 @@ export async function benchMemory(out: (f: Figure) => void): Promise<void> {
     target: '< 10%',
     pass: growth < 0.1,
   });
-  const w = await inChild(small, 1000);
+  const w = await inChild(small, sized(1000, 8));
   const kept = await inChild(small, 0, false);
   out({
     name: `peak RSS at ${kept.images} images, consumer keeping its batches (no release())`,
@@ -96,11 +100,11 @@ export async function benchMemory(out: (f: Figure) => void): Promise<void> {
     against: { name: 'releasing each batch, same data', value: a.peakRssMiB, unit: 'MiB' },
   });
   out({
-    name: 'peak RSS with shuffleWindow(1000) before augment',
+    name: `peak RSS with shuffleWindow(${sized(1000, 8)}) before augment`,
     value: w.peakRssMiB,
     unit: 'MiB',
     against: { name: 'no shuffle window, same data', value: a.peakRssMiB, unit: 'MiB' },
-    addedPerImageKiB: ((w.peakRssMiB - a.peakRssMiB) * 1024) / 1000,
+    addedPerImageKiB: ((w.peakRssMiB - a.peakRssMiB) * 1024) / sized(1000, 8),
     samplesAliveBound: w.limit,
   });
 }

@@ -15,10 +15,11 @@ import { cutmixBatch, mixupBatch, oneHotLabels } from '../src/core/mix.js';
 import { rng } from '../src/core/random.js';
 import { runInChild } from './child.js';
 import type { Figure } from './report.js';
+import { sized } from './size.js';
 
-const SHAPE = [16, 224, 224, 3] as const;
+const SHAPE = sized([16, 224, 224, 3] as const, [4, 16, 16, 3] as const);
 const K = 120;
-const ROUNDS = 100;
+const ROUNDS = sized(100, 3);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
@@ -77,7 +78,7 @@ function measure(out: (f: Figure) => void): void {
     const against = name.endsWith('in place') ? existing : fresh;
     const ratio = gbps(name) / against.value;
     out({
-      name: `${name} on 16x224x224x3 float32 (median of ${ROUNDS} interleaved rounds)`,
+      name: `${name} on ${SHAPE.join('x')} float32 (median of ${ROUNDS} interleaved rounds)`,
       value: gbps(name),
       unit: 'GB/s',
       against,

@@ -6,6 +6,8 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { writeSyntheticFolder } from '../src/sources/synthetic.js';
+import { TINY, TINY_PEER } from './size.js';
 
 const run = promisify(execFile);
 // npm runs scripts from the package root; shared/ sits beside the checkout.
@@ -14,6 +16,13 @@ const WORK = process.env.PEER_WORK ?? '/tmp/mixstream-peers';
 
 /** The peers' generated data set (made with their own generator on first use). */
 export async function peerData(): Promise<string> {
+  if (TINY) {
+    // 20 classes (as the peers' set) of 2 small images of our own: needs nothing from ../shared.
+    const tiny = path.join(WORK, 'data', 'tiny');
+    if (!(await stat(tiny).catch(() => undefined)))
+      await writeSyntheticFolder(tiny, { classes: 20, perClass: 2, seed: 1, minSide: 40, maxSide: 64 });
+    return tiny;
+  }
   const dir = path.join(WORK, 'data', 'dogs');
   if (await stat(dir).catch(() => undefined)) return dir;
   const gen = path.join(WORK, 'gen');
@@ -30,12 +39,13 @@ export interface PeerResult {
   readonly max_rss_mib?: number;
 }
 
-/** PyTorch's DataLoader on the reference chain (2 workers), or undefined where torch is missing. */
-export async function torchPeer(dir: string): Promise<PeerResult | undefined> {
+/** PyTorch's DataLoader on the reference chain (2 workers), or why it is missing. */
+export async function torchPeer(dir: string): Promise<PeerResult | { readonly missing: string }> {
+  if (TINY) return { missing: TINY_PEER };
   try {
     await run('/usr/bin/python3', ['-c', 'import torch, torchvision']);
   } catch {
-    return undefined;
+    return { missing: 'python3-torch missing: run ../shared/bench/run-peers.sh once to install it' };
   }
   const { stdout } = await run('/usr/bin/python3', [path.join(SHARED_BENCH, 'peer_torch.py'), dir, '2'], { maxBuffer: 1 << 20 });
   const line = stdout.trim().split('\n').pop() ?? '{}';

@@ -10,12 +10,14 @@ import { simpleCnn } from '../src/models/index.js';
 import { augment, batch, cutmix, imageFolder, normalizeResize, prefetch, toTfDataset, type SinkStats } from '../src/index.js';
 import type { Figure } from './report.js';
 import { peerData } from './peers.js';
+import { sized } from './size.js';
 
-const STEPS = 24;
+const STEPS = sized(24, 2);
+const SIZE = sized(224, 32);
 
 async function waitShare(root: string, ahead: number): Promise<SinkStats> {
   const train$ = imageFolder(root, { seed: 1 }).pipe(
-    normalizeResize({ size: 224 }),
+    normalizeResize({ size: SIZE }),
     augment({ flip: 'horizontal', brightness: 0.2 }),
     batch(16),
     cutmix({ alpha: 1 }),
@@ -24,7 +26,7 @@ async function waitShare(root: string, ahead: number): Promise<SinkStats> {
   );
   // A narrow CNN: its wasm step is near the time the chain takes to make a batch, the case where
   // prefetch decides whether the model waits.
-  const model = simpleCnn({ inputSize: 224, numClasses: 20, seed: 1, filters: [4, 8], hidden: 32 });
+  const model = simpleCnn({ inputSize: SIZE, numClasses: 20, seed: 1, filters: [4, 8], hidden: 32 });
   let stats: SinkStats | undefined;
   await model.fitDataset(toTfDataset(train$, { onEpochEnd: (s) => (stats = s) }), { epochs: 1, verbose: 0 });
   model.dispose();
@@ -40,7 +42,7 @@ export async function benchStarve(out: (f: Figure) => void): Promise<void> {
   const off = await waitShare(root, 0);
   const share = (s: SinkStats): number => s.waitMs / (s.waitMs + s.consumerMs);
   out({
-    name: `share of step time waiting for data, fitDataset ${STEPS} steps, simple-cnn [4, 8] 224x224 on ${backend.name}, prefetch(2)`,
+    name: `share of step time waiting for data, fitDataset ${STEPS} steps, simple-cnn [4, 8] ${SIZE}x${SIZE} on ${backend.name}, prefetch(2)`,
     value: 100 * share(on),
     unit: '%',
     against: { name: 'prefetch(0), same run', value: 100 * share(off), unit: '%' },

@@ -16,8 +16,9 @@ import { rng } from '../src/core/random.js';
 import { encodeTfrecord } from '../src/core/tfrecordFrame.js';
 import { tfrecord } from '../src/sources/tfrecord.js';
 import { emit, type Figure } from './report.js';
+import { sized } from './size.js';
 
-export const BENCH_TFRECORD = { records: 4096, imageBytes: 16 * 1024, rounds: 3 } as const;
+export const BENCH_TFRECORD = sized({ records: 4096, imageBytes: 16 * 1024, rounds: 3 }, { records: 64, imageBytes: 1024, rounds: 1 });
 
 async function writeShard(file: string): Promise<number> {
   const r = rng(0, 'bench', 'tfrecord');

@@ -22,9 +22,16 @@ import { benchWebGpu } from './webgpu.js';
 import { backboneParams, mobileNetV2Keras, resNet50Keras } from './backbones.js';
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { sized, TINY, TINY_PEER } from './size.js';
+import { errorMessage } from '../src/core/idioms.js';
 
 /** Batch 16 for both, as the issue's figures; simple-cnn's filters, hidden units and size are the ablation's. */
-export const BENCH_TRAIN = { batch: 16, steps: 40, torchSteps: 60, classes: 10 } as const;
+export const BENCH_TRAIN = sized(
+  { batch: 16, steps: 40, warmup: 5, torchSteps: 60, classes: 10 },
+  { batch: 2, steps: 1, warmup: 1, torchSteps: 1, classes: 10 },
+);
+
+const RESNET_SIZE = sized(32, 8);
 
 export interface Workload {
   readonly label: string;
@@ -36,13 +43,13 @@ export interface Workload {
 
 export function workloads(): Workload[] {
   const opts = DEFAULT_MODEL_OPTIONS['simple-cnn'] as { filters: [number, number]; hidden: number };
-  const size = DEFAULT_CONFIG.size;
+  const size = sized(DEFAULT_CONFIG.size, 8);
   return [
     {
       label: 'ResNet-8',
-      size: 32,
-      peerArgs: ['resnet8', '32'],
-      make: () => resnet({ inputSize: 32, numClasses: BENCH_TRAIN.classes, seed: 1 }),
+      size: RESNET_SIZE,
+      peerArgs: ['resnet8', String(RESNET_SIZE)],
+      make: () => resnet({ inputSize: RESNET_SIZE, numClasses: BENCH_TRAIN.classes, seed: 1 }),
     },
     {
       label: `simple-cnn ${opts.filters.join(',')},${opts.hidden}`,
@@ -72,7 +79,7 @@ async function ourRate(w: Workload, native = true, threads = os.availableParalle
   const model = w.make();
   const { xs, ys } = syntheticBatch(w.size, BENCH_TRAIN.batch, 1);
   try {
-    for (let i = 0; i < 5; i++) await model.trainOnBatch(xs, ys);
+    for (let i = 0; i < BENCH_TRAIN.warmup; i++) await model.trainOnBatch(xs, ys);
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (let i = 0; i < BENCH_TRAIN.steps; i++) await model.trainOnBatch(xs, ys);
@@ -98,6 +105,7 @@ async function torchRate(
   oneThread = false,
   cpuClock = false,
 ): Promise<{ value: number; threads: number; torch: string } | { missing: string }> {
+  if (TINY) return { missing: TINY_PEER };
   const python = '/usr/bin/python3';
   try {
     await promisify(execFile)(python, ['-c', 'import torch']);
@@ -119,7 +127,7 @@ async function torchRate(
   } catch (e) {
     // A peer that cannot run is reported as such, never replaced by a number.
     return {
-      missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+      missing: `${script} failed (set SHARED_BENCH to ../shared/bench's path): ${errorMessage(e).split('\n')[0]}`,
     };
   }
   const line = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { images_per_s?: number; threads?: number; torch?: string };
@@ -147,7 +155,7 @@ function peerMedian(rounds: readonly Peer[]): { value: number; threads: number; 
  * and after is on it too.
  */
 export async function benchTrain(out: (f: Figure) => void = emit): Promise<void> {
-  const ROUNDS = Math.max(1, Number(process.env.MIXSTREAM_BENCH_ROUNDS ?? 3) || 3);
+  const ROUNDS = TINY ? 1 : Math.max(1, Number(process.env.MIXSTREAM_BENCH_ROUNDS ?? 3) || 3);
   await resolveBackend('wasm');
   const kernels = backendKernelsInfo();
   for (const w of workloads()) {

@@ -12,6 +12,7 @@ import { describeAdapter, GPU_ADAPTER_ENV, parseGpuAdapter, type GpuAdapterReque
 import { probeWebGpu, releaseWebGpu, setupWebGpu, webGpuAdapter, WEBGPU_PACKAGES, type WebGpuPackages } from './webgpu/setup.js';
 
 import { BACKEND_CHOICES, type BackendChoice } from './choices.js';
+import { errorMessage } from '../core/idioms.js';
 
 export { BACKEND_CHOICES, type BackendChoice };
 /** A concrete backend resolveBackend can return. */
@@ -62,7 +63,7 @@ export function parseBackendChoice(value: string, source = 'backend choice'): Ba
   throw new Error(`${source}: unknown backend '${value}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
 }
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? String(e);
+const message = (e: unknown): string => errorMessage(e).split('\n')[0] ?? String(e);
 
 function isNotInstalled(e: unknown, specifier: string): boolean {
   const code = (e as { code?: unknown } | null)?.code;

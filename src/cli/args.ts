@@ -9,20 +9,30 @@ import { TRAINING_MEMORY_BUDGET } from '../experiment/plan/limits.js';
 import { checkRecipe, type Recipe } from '../experiment/plan/recipe.js';
 import { validateShard } from '../experiment/plan/validate.js';
 import { ABLATE_FLAGS, flagHelp, RUN_RECIPE, UsageError, type AblateDraft } from './flags.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 export { parseSeeds, parseShard, UsageError } from './flags.js';
 
 export type Command =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
-  | { readonly kind: 'arms' }
-  | { readonly kind: 'report'; readonly out: string; readonly config?: string; readonly pngs: boolean; readonly cacheDir?: string }
+  | { readonly kind: 'arms'; readonly armsModule?: string }
+  | {
+      readonly kind: 'report';
+      readonly out: string;
+      readonly config?: string;
+      readonly pngs: boolean;
+      readonly cacheDir?: string;
+      readonly armsModule?: string;
+    }
   | {
       readonly kind: 'ablate';
       readonly config: AblationConfig;
       readonly quiet: boolean;
       readonly report: boolean;
       readonly cacheDir?: string;
+      /** A module exporting user arms (plan/armsModule.ts). */
+      readonly armsModule?: string;
       /** Runs at once, each in its own process; 'auto': one per core. */
       readonly jobs: number | 'auto';
       readonly threads: number;
@@ -56,7 +66,7 @@ export const MAIN_HELP = `Usage: mixstream <command> [flags]
 
 Commands:
   ablate     run the reference CutMix / Mixup ablation and write a report (default for npm start)
-  arms       list the arms 'ablate' knows and their pipelines
+  arms       list the arms 'ablate' knows and their pipelines (--arms-module FILE: yours too)
   report     'mixstream report OUT': rebuild results.json, results.csv and report.html from
              OUT's run store (after sharded runs), saying which runs are missing
   help       this help ('mixstream ablate --help' for the ablation's flags)
@@ -70,7 +80,7 @@ export function parseCommand(argv: readonly string[]): Command {
     return { kind: 'help', text: MAIN_HELP };
   }
   if (first === '--version' || first === '-v') return { kind: 'version' };
-  if (first === 'arms') return { kind: 'arms' };
+  if (first === 'arms') return parseArms(rest);
   if (first === 'report') return parseReport(rest);
   if (first !== 'ablate') throw new UsageError(`unknown command '${first}' (commands: ablate, arms, report, help)`);
   return parseAblate(rest);
@@ -78,10 +88,7 @@ export function parseCommand(argv: readonly string[]): Command {
 
 /** node:util parseArgs' options, from the table. Every value is a string: a value that starts with '-' (say '--epochs -1') is still its flag's. */
 const ABLATE_OPTIONS = Object.fromEntries(
-  ABLATE_FLAGS.map((f) => [
-    f.name,
-    { type: f.arg === undefined ? 'boolean' : 'string', ...(f.short === undefined ? {} : { short: f.short }) },
-  ]),
+  ABLATE_FLAGS.map((f) => [f.name, { type: f.arg === undefined ? 'boolean' : 'string', ...defined({ short: f.short }) }]),
 ) as Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 /**
@@ -105,7 +112,7 @@ function joinValues(argv: readonly string[]): string[] {
 /** parseArgs' errors in our words: one line naming the flag, never its raw text or codes. */
 function usageOf(error: unknown, argv: readonly string[]): UsageError {
   const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const flag = /'(-[^' ]*)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`Unknown option '${flag ?? '?'}'`);
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
@@ -119,12 +126,23 @@ function usageOf(error: unknown, argv: readonly string[]): UsageError {
   return new UsageError(`bad arguments: ${message.split('\n')[0] ?? ''}`);
 }
 
-export const REPORT_HELP = `Usage: mixstream report OUT [--config HASH] [--no-pngs]
+export const REPORT_HELP = `Usage: mixstream report OUT [--config HASH] [--no-pngs] [--arms-module FILE]
 
 Rebuilds OUT/results.json, results.csv and report.html from the run store OUT/runs (what
 'mixstream ablate --shard' tasks write into), and lists the planned runs that are missing.
-With several configs in OUT, the newest one, or --config HASH.
+With several configs in OUT, the newest one, or --config HASH. --arms-module: the module the
+ablation's own arms came from, for their sample grids.
 `;
+
+function parseArms(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: { 'arms-module': { type: 'string' } } });
+  } catch (error) {
+    throw new UsageError(errorMessage(error).split('\n')[0] ?? 'bad arguments');
+  }
+  return { kind: 'arms', ...defined({ armsModule: parsed.values['arms-module'] }) };
+}
 
 function parseReport(argv: readonly string[]): Command {
   let parsed;
@@ -137,16 +155,12 @@ function parseReport(argv: readonly string[]): Command {
         config: { type: 'string' },
         'no-pngs': { type: 'boolean' },
         'cache-dir': { type: 'string' },
+        'arms-module': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
-    throw new UsageError(
-      ((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'bad arguments').replace(
-        /\. To specify a positional argument.*$/,
-        '',
-      ),
-    );
+    throw new UsageError((errorMessage(error).split('\n')[0] ?? 'bad arguments').replace(/\. To specify a positional argument.*$/, ''));
   }
   if (parsed.values.help) return { kind: 'help', text: REPORT_HELP };
   if (parsed.positionals.length !== 1 || (parsed.positionals[0] ?? '').trim() === '')
@@ -158,8 +172,9 @@ function parseReport(argv: readonly string[]): Command {
     kind: 'report',
     out: parsed.positionals[0] as string,
     pngs: !(v['no-pngs'] ?? false),
-    ...(v.config === undefined ? {} : { config: v.config }),
-    ...(v['cache-dir'] === undefined ? {} : { cacheDir: v['cache-dir'] }),
+    ...defined({ config: v.config }),
+    ...defined({ cacheDir: v['cache-dir'] }),
+    ...defined({ armsModule: v['arms-module'] }),
   };
 }
 
@@ -195,7 +210,7 @@ function recipeOf(draft: AblateDraft): Recipe | undefined {
   try {
     return checkRecipe({ ...RUN_RECIPE, ...draft.recipe });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
 }
 
@@ -226,7 +241,7 @@ export function parseAblate(argv: readonly string[]): Command {
     ...D,
     ...draft.config,
     modelOptions: draft.config.modelOptions ?? { ...DEFAULT_MODEL_OPTIONS[model] },
-    ...(recipe === undefined ? {} : { recipe }),
+    ...defined({ recipe }),
   };
   // In the order results.json's config has always listed them; absent ones left out.
   const config = Object.fromEntries(
@@ -238,10 +253,11 @@ export function parseAblate(argv: readonly string[]): Command {
     config,
     quiet: run.quiet ?? false,
     report: run.report ?? true,
-    ...(run.cacheDir === undefined ? {} : { cacheDir: run.cacheDir }),
+    ...defined({ cacheDir: run.cacheDir }),
+    ...defined({ armsModule: run.armsModule }),
     jobs: run.jobs ?? 'auto',
     threads: run.threads ?? 1,
-    ...(run.shard === undefined ? {} : { shard: run.shard }),
+    ...defined({ shard: run.shard }),
     keepCheckpoints: run.keepCheckpoints ?? false,
     ...(run.gpuAdapter === undefined ? {} : { gpuAdapter: run.gpuAdapter }),
   };

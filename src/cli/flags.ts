@@ -33,6 +33,7 @@ export interface AblateDraft {
     quiet?: boolean;
     report?: boolean;
     cacheDir?: string;
+    armsModule?: string;
     jobs?: number | 'auto';
     threads?: number;
     shard?: Shard;
@@ -157,6 +158,12 @@ export const ABLATE_FLAGS: readonly Flag[] = [
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '')),
+  },
+  {
+    name: 'arms-module',
+    arg: '<file>',
+    help: 'a .js or .ts module exporting your own arms, named in --arms like the\nbuilt-in ones; every --jobs worker and --shard task imports it too',
+    parse: (v, d) => void (d.run.armsModule = v),
   },
   {
     name: 'baseline',

@@ -21,6 +21,7 @@ import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError, type Command } from './args.js';
 import { ablationSummary } from './summary.js';
 import { hardInterrupt } from './interrupt.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
@@ -28,7 +29,7 @@ export interface CliIo {
 }
 
 // The whole message on one line: a newline inside a file name must not cut off the reason.
-const oneLine = (error: unknown): string => printable((error instanceof Error ? error.message : String(error)).trim());
+const oneLine = (error: unknown): string => printable(errorMessage(error).trim());
 
 /**
  * Refuses a folder to write (`--out`, `--cache-dir`) under /proc, /sys or /dev, or below a file,
@@ -73,16 +74,23 @@ export async function cli(argv: readonly string[], io: CliIo = { stdout: process
     io.stdout.write('mixstream 0.1.0\n');
     return 0;
   }
-  if (command.kind === 'arms') return armsCommand(io);
+  if (command.kind === 'arms') return armsCommand(command.armsModule, io, fail);
   if (command.kind === 'report') return reportCommand(command, io, fail);
   return ablateCommand(command, io, fail);
 }
 
-/** `mixstream arms`: each built-in arm, its summary and pipeline. */
-async function armsCommand(io: CliIo): Promise<number> {
+/** `mixstream arms`: each built-in arm (and each of `armsModule`), its summary and pipeline. */
+async function armsCommand(armsModule: string | undefined, io: CliIo, fail: (code: number, message: string) => number): Promise<number> {
   const { buildArm, plainPipeline } = await import('../experiment/plan/arms.js');
   const { builtinArms } = await import('../experiment/plan/builtinArms.js');
-  const registry = builtinArms();
+  const { withArmsModule } = await import('../experiment/plan/armsModule.js');
+  let registry;
+  try {
+    registry = await withArmsModule(builtinArms(), armsModule);
+  } catch (error) {
+    if (isInputProblem(error)) return fail(2, oneLine(error));
+    throw error;
+  }
   const o = { size: DEFAULT_CONFIG.size, batchSize: DEFAULT_CONFIG.batchSize, shuffleWindow: DEFAULT_CONFIG.shuffleWindow };
   for (const name of registry.names()) {
     const arm = registry.get(name);
@@ -102,8 +110,9 @@ async function reportCommand(
     const { rebuildReport } = await import('./report.js');
     const r = await rebuildReport(command.out, {
       pngs: command.pngs,
-      ...(command.config === undefined ? {} : { configHash: command.config }),
-      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+      ...defined({ configHash: command.config }),
+      ...defined({ cacheDir: command.cacheDir }),
+      ...defined({ armsModule: command.armsModule }),
     });
     for (const d of r.views.damaged)
       io.stderr.write(
@@ -151,22 +160,24 @@ async function ablateCommand(
   if (jobs > 1 && config.backend !== 'webgpu') prestartWorkers(jobs - 1); // one process per GPU: see jobsOn
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');
+    const { withArmsModule } = await import('../experiment/plan/armsModule.js');
     const { runAblation } = await import('../experiment/run/scheduler.js');
     const { validateConfig } = await import('../experiment/plan/validate.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the
     // runner checks it again against the data), then the data.
-    validateConfig(config, builtinArms());
+    validateConfig(config, await withArmsModule(builtinArms(), command.armsModule));
     await refuseSystemFolder(config.out);
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
       signal: controller.signal,
       jobs,
       threads: command.threads,
-      ...(command.shard === undefined ? {} : { shard: command.shard }),
+      ...defined({ shard: command.shard }),
       keepCheckpoints: command.keepCheckpoints,
       onProgress: progress.onProgress,
-      ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
+      ...defined({ cacheDir: command.cacheDir }),
+      ...defined({ armsModule: command.armsModule }),
     });
     progress.done();
     if (run.interrupted) {

@@ -5,12 +5,14 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { withArmsModule } from '../experiment/plan/armsModule.js';
 import { builtinArms } from '../experiment/plan/builtinArms.js';
 import type { AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
 import { openConfigData } from '../experiment/data/open.js';
 import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/store/views.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 export interface RebuiltReport {
   readonly views: Views;
@@ -24,7 +26,7 @@ export interface RebuiltReport {
 
 export async function rebuildReport(
   out: string,
-  options: { readonly configHash?: string; readonly pngs?: boolean; readonly cacheDir?: string } = {},
+  options: { readonly configHash?: string; readonly pngs?: boolean; readonly cacheDir?: string; readonly armsModule?: string } = {},
 ): Promise<RebuiltReport> {
   const root = path.join(path.resolve(out), 'runs');
   let hashes: Array<{ hash: string; mtime: number }>;
@@ -59,17 +61,17 @@ export async function rebuildReport(
     const config: AblationConfig = { ...rest, seeds: header.seeds, ...(c.builtinData === true ? {} : { data: header.data.location }) };
     data = await openConfigData(config, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
   } catch (error) {
-    noSamples = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    noSamples = errorMessage(error).split('\n')[0];
   }
   const report = await writeReport(
     {
       results: views.results,
       resultsPath: views.resultsPath,
-      // The arms ablate trains (the same list), so every arm trained gets its sample grid.
-      registry: builtinArms(),
+      // The arms ablate trains (the same list, and the same module), so every arm trained gets its sample grid.
+      registry: await withArmsModule(builtinArms(), options.armsModule),
       armOptions,
       config: { seeds: header.seeds },
-      ...(data === undefined ? {} : { data }),
+      ...defined({ data }),
     },
     { pngs: options.pngs ?? true },
   );
@@ -78,6 +80,6 @@ export async function rebuildReport(
     header,
     report,
     others: hashes.map((h) => h.hash).filter((h) => h !== hash),
-    ...(noSamples === undefined ? {} : { noSamples }),
+    ...defined({ noSamples }),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { errorMessage } from './idioms.js';
 
 export interface Addon {
   resize(src: Uint8Array, height: number, width: number, channels: number, outHeight: number, outWidth: number, out: Uint8Array): void;
@@ -145,8 +146,7 @@ function load(): { addon?: Addon; why: string } {
     try {
       return { addon: require(path) as Addon, why: path };
     } catch (error) {
-      if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND')
-        why = `${path}: ${error instanceof Error ? error.message : String(error)}`;
+      if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') why = `${path}: ${errorMessage(error)}`;
     }
   }
   return { why };

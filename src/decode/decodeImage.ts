@@ -6,6 +6,13 @@ import { isJpeg, jpegDimensions, jpegOrientation, jpegScanCount } from '../core/
 import { DECODE_TIMEOUT_SECONDS, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS, pixelLimitReason } from '../core/limits.js';
 import { dataError, type DataError } from '../core/types.js';
 import { readRegular, readRegularSync } from '../sources/files.js';
+import { errorMessage } from '../core/idioms.js';
+
+// Outcomes: a file that cannot be decoded is an expected failure, a value (fp-ts Either of a
+// DataError, tagged with the file and the cause), not an exception: it crosses the decode worker's
+// postMessage as a plain object and normalizeResize's onError 'skip' filters on it. fp-ts stays for
+// this one boundary (decodeImage is public API in mixstream/decode); elsewhere expected failures
+// are tagged unions ({ kind: ... }) or InputError.
 
 /**
  * Largest encoded file read for an image within `maxPixels`: 8 bytes a pixel (16-bit RGBA, stored
@@ -119,7 +126,7 @@ export async function decodeImage(
   } catch (error) {
     // A SourceError's message repeats the path: its DataError has the reason alone.
     const reason = (error as { dataError?: DataError }).dataError?.reason;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const timedOut = /timeout/i.test(message)
       ? `took over ${DECODE_TIMEOUT_SECONDS} s to decode (the limit per image); stopped`
       : undefined;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type * as E from 'fp-ts/lib/Either.js';
 import type { DataError } from '../core/types.js';
+import { defined } from '../core/idioms.js';
 
 export interface DecodeRequest {
   readonly id: number;
@@ -77,7 +78,7 @@ export class DecodePool {
     return new Promise((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(id, { resolve, reject });
-      const request: DecodeRequest = { id, input, origin, height, width, ...(maxPixels === undefined ? {} : { maxPixels }) };
+      const request: DecodeRequest = { id, input, origin, height, width, ...defined({ maxPixels }) };
       slot.worker.postMessage(request);
     });
   }

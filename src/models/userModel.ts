@@ -10,6 +10,7 @@ import path from 'node:path';
 import tf from '#tfjs';
 import { hashKeys } from '../core/random.js';
 import { compileClassifier, SeededInit } from './common.js';
+import { errorMessage } from '../core/idioms.js';
 
 /** The files of a saved model, read once; `fingerprint` hashes their bytes (part of the config hash). */
 export interface ModelFiles {
@@ -28,7 +29,7 @@ interface ModelJson {
 export async function readModelFiles(file: string): Promise<ModelFiles> {
   let json: ModelJson;
   const text = await readFile(file, 'utf8').catch((e: unknown) => {
-    throw new Error(`--model: cannot read '${file}': ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`--model: cannot read '${file}': ${errorMessage(e)}`);
   });
   try {
     json = JSON.parse(text) as ModelJson;
@@ -49,7 +50,7 @@ export async function readModelFiles(file: string): Promise<ModelFiles> {
         throw new Error(`--model: weight path '${p}' leaves the model's folder`);
       parts.push(
         await readFile(bin).catch((e: unknown) => {
-          throw new Error(`--model: cannot read weight file '${bin}': ${e instanceof Error ? e.message : String(e)}`);
+          throw new Error(`--model: cannot read weight file '${bin}': ${errorMessage(e)}`);
         }),
       );
     }

@@ -5,6 +5,7 @@ import { subscribeInner } from '../flow/inner.js';
 import { creditOf } from '../flow/credit.js';
 import { expectKind } from '../core/kinds.js';
 import { described } from '../flow/describe.js';
+import { defined } from '../core/idioms.js';
 
 export interface BatchOptions {
   /** Drop the last, smaller batch of an epoch (tf.data's drop_remainder). Default false. */
@@ -42,9 +43,9 @@ export function packBatch(
   // The pipeline seed and chain place go on to the batch operators' draws (core/seeds.ts).
   return {
     ...packed,
-    ...(seed === undefined ? {} : { seed }),
-    ...(stream === undefined ? {} : { stream }),
-    ...(source === undefined ? {} : { source }),
+    ...defined({ seed }),
+    ...defined({ stream }),
+    ...defined({ source }),
   };
 }
 

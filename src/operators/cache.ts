@@ -6,6 +6,7 @@ import { check, type ImageSample } from '../core/types.js';
 import { described } from '../flow/describe.js';
 import { identityOf, keyOf } from '../flow/identity.js';
 import { pullSource } from '../sources/pullSource.js';
+import { defined } from '../core/idioms.js';
 
 export interface CacheOptions {
   /** A folder for an on-disk cache (for data larger than memory). Default: in memory. */
@@ -53,9 +54,9 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
     height,
     width,
     channels,
-    ...(s.seed === undefined ? {} : { seed: s.seed }),
-    ...(s.stream === undefined ? {} : { stream: s.stream }),
-    ...(s.source === undefined ? {} : { source: s.source }),
+    ...defined({ seed: s.seed }),
+    ...defined({ stream: s.stream }),
+    ...defined({ source: s.source }),
   };
   if (s.image instanceof Uint8Array) {
     return {
@@ -70,9 +71,9 @@ function store(s: ImageSample): { data: Uint8Array; entry: Omit<Entry, 'offset' 
 const sampleOf = (e: Entry, data: Uint8Array, epoch: number): ImageSample => {
   const image = e.dtype === 'u8' ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const keys = {
-    ...(e.seed === undefined ? {} : { seed: e.seed }),
-    ...(e.stream === undefined ? {} : { stream: e.stream }),
-    ...(e.source === undefined ? {} : { source: e.source }),
+    ...defined({ seed: e.seed }),
+    ...defined({ stream: e.stream }),
+    ...defined({ source: e.source }),
   };
   const sample = {
     image,

@@ -10,6 +10,7 @@ import { describeAs } from '../flow/identity.js';
 import { kindOf } from '../core/kinds.js';
 import { parallelMap } from './parallelMap.js';
 import { described } from '../flow/describe.js';
+import { defined } from '../core/idioms.js';
 
 export interface NormalizeResizeOptions {
   /** Output size in pixels: one number for a square, or [height, width]. */
@@ -91,9 +92,9 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
     const { label, numClasses, epoch, index, origin } = sample;
     // The pipeline seed and chain place travel on (core/seeds.ts).
     const keys = {
-      ...(sample.seed === undefined ? {} : { seed: sample.seed }),
-      ...(sample.stream === undefined ? {} : { stream: sample.stream }),
-      ...(sample.source === undefined ? {} : { source: sample.source }),
+      ...defined({ seed: sample.seed }),
+      ...defined({ stream: sample.stream }),
+      ...defined({ source: sample.source }),
     };
     if ('image' in sample) {
       const rgb = toRgb(valuesOf(sample), sample.height * sample.width, sample.channels);

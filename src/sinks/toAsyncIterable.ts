@@ -180,10 +180,11 @@ function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): Epo
       if (images instanceof Float32Array) {
         // A tensor made over the batch on a backend that keeps the array (cpu) would change
         // under the consumer: reuse only memory batchTensors tracks (reused once xs is disposed),
-        // or any on a backend that copies as the tensor is made (wasm).
-        if (!sharedMemory.has(images) && !backendCopies()) {
+        // any when no tensor lives at all (none can hold it: a consumer that makes none, with no
+        // backend even started), or any on a backend that copies as the tensor is made (wasm).
+        if (!sharedMemory.has(images) && !noTensorLives() && !backendCopies()) {
           throw new Error(
-            `release: on the '${tf.getBackend()}' backend a tensor made from a batch keeps the batch's own memory, so a later batch written into it would change that tensor. ` +
+            `release: on the '${tf.engine().backendName}' backend a tensor made from a batch keeps the batch's own memory, so a later batch written into it would change that tensor. ` +
               'Make the tensors with batchTensors(batch) (release then waits until xs is disposed), or do not release on this backend.',
           );
         }
@@ -214,6 +215,11 @@ function epochIterator<T>(source: Observable<T>, options: SinkOptions = {}): Epo
  */
 export function toAsyncIterable<T>(source: Observable<T>, options: SinkOptions = {}): EpochIterable<T> {
   return { [Symbol.asyncIterator]: () => epochIterator(source, options) };
+}
+
+/** Whether no tensor lives on any backend; read off the engine without starting a backend. */
+function noTensorLives(): boolean {
+  return tf.engine().state.numTensors === 0;
 }
 
 /** Whether the current backend copies a tensor's values as it is made (wasm), so the batch's memory is free at once. */

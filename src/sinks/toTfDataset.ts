@@ -5,6 +5,7 @@ import type { Batch } from '../core/types.js';
 import { sharedMemory } from '../flow/credit.js';
 import { ownsItsBatches } from '../operators/batch.js';
 import { backendCopies, toAsyncIterable, type SinkOptions, type SinkStats } from './toAsyncIterable.js';
+import { defined } from '../core/idioms.js';
 
 /** A batch's tensors: xs [B, H, W, C] and ys [B, K] (targets, or one-hot labels). The caller owns them. */
 export function batchTensors(b: Batch): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
@@ -41,8 +42,8 @@ const LOOP_TURN_MS = 2;
  */
 export function toTfDataset(batches: Observable<Batch>, options: TfDatasetOptions = {}): tf.data.Dataset<tf.TensorContainerObject> {
   const iterable = toAsyncIterable(batches, {
-    ...(options.stallMs === undefined ? {} : { stallMs: options.stallMs }),
-    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...defined({ stallMs: options.stallMs }),
+    ...defined({ seed: options.seed }),
   });
   // Only batches nothing else can hold (straight from batch, cutmix, mixup, prefetch...): a stage
   // of the user's in between (a tap keeping the last batch) could still read them.

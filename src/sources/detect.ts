@@ -11,6 +11,7 @@ import { findMnistFiles, mnist, mnistClassNames } from './idx.js';
 import { imageFolder, listImageFolder } from './imageFolder.js';
 import { manifest, manifestFormat, readManifest } from './manifest.js';
 import { isTfrecordName, listTfrecordShards, tfrecord, tfrecordClassNames } from './tfrecord.js';
+import { defined, errorMessage } from '../core/idioms.js';
 
 /** What `detectDataset` found at a path. */
 export type DetectedDataset =
@@ -110,7 +111,7 @@ export async function detectDataset(target: string, options: DetectOptions = {})
   if (names.some((n) => MNIST_NAME.test(n))) return { kind: 'mnist', ...(await findMnistFiles(target, split)), fashion };
   await listImageFolder(target).catch((error: unknown) => {
     throw new Error(
-      `detectDataset: '${target}' holds no TFRecord shards, CIFAR batches, MNIST files or class folders (${error instanceof Error ? error.message : String(error)})`,
+      `detectDataset: '${target}' holds no TFRecord shards, CIFAR batches, MNIST files or class folders (${errorMessage(error)})`,
     );
   });
   return { kind: 'imageFolder', root: target };
@@ -159,8 +160,8 @@ const quiet = <T>(p: Promise<T>): Promise<T> => {
 export async function openDataset(target: string, options: OpenDatasetOptions = {}): Promise<OpenedDataset> {
   const dataset = await detectDataset(target, options);
   const common = {
-    ...(options.seed === undefined ? {} : { seed: options.seed }),
-    ...(options.shuffle === undefined ? {} : { shuffle: options.shuffle }),
+    ...defined({ seed: options.seed }),
+    ...defined({ shuffle: options.shuffle }),
   };
   switch (dataset.kind) {
     case 'tfrecord': {

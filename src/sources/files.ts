@@ -3,6 +3,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { dataError, type DataError } from '../core/types.js';
 import { keyOf } from '../flow/identity.js';
+import { errorMessage } from '../core/idioms.js';
 
 /**
  * File helpers shared by the dataset sources: opening only regular files (never a FIFO, socket,
@@ -87,7 +88,7 @@ const openFailure = (where: string, file: string, error: unknown): SourceError =
             ? 'cannot be read (permission denied)'
             : code === 'EISDIR'
               ? 'is a folder, not a file'
-              : `cannot be opened (${code ?? (error instanceof Error ? error.message : String(error))})`;
+              : `cannot be opened (${code ?? errorMessage(error)})`;
   return new SourceError(where, file, reason);
 };
 

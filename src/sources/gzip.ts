@@ -1,6 +1,7 @@
 import { createGunzip } from 'node:zlib';
 import { DEFLATE_MAX_RATIO } from '../core/limits.js';
 import { openRegular, SourceError } from './files.js';
+import { errorMessage } from '../core/idioms.js';
 
 /**
  * Gzip as a stream with a cap: the first bytes (to read a header before trusting it), the inflated
@@ -31,7 +32,7 @@ export async function gunzipHead(where: string, file: string, n: number): Promis
       if (size >= n) break;
     }
   } catch (error) {
-    throw new SourceError(where, file, `gzip data is corrupt or truncated (${error instanceof Error ? error.message : String(error)})`);
+    throw new SourceError(where, file, `gzip data is corrupt or truncated (${errorMessage(error)})`);
   } finally {
     z.destroy();
     stream.destroy();

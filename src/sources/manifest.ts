@@ -7,6 +7,7 @@ import { check, type EncodedSample } from '../core/types.js';
 import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, openRegular, SourceError } from './files.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
+import { errorMessage } from '../core/idioms.js';
 
 export interface ManifestOptions {
   /** Folder the paths are relative to. Default: the manifest's own folder. */
@@ -153,7 +154,7 @@ async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: un
       try {
         value = JSON.parse(t);
       } catch (error) {
-        throw new SourceError('manifest', `${file}:${line}`, `not JSON (${error instanceof Error ? error.message : String(error)})`);
+        throw new SourceError('manifest', `${file}:${line}`, `not JSON (${errorMessage(error)})`);
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw new SourceError('manifest', `${file}:${line}`, 'is not a JSON object with "path" and "label"');

@@ -5,6 +5,7 @@ import { valuesOf } from '../../src/core/image.js';
 import { augment, batch, cutmix, mixup, shuffleWindow } from '../../src/operators/index.js';
 import { fromArrays } from '../../src/sources/fromArrays.js';
 import { fingerprint } from '../helpers.js';
+import { defined } from '../../src/core/idioms.js';
 
 /**
  * Seeds flow from the pipeline, as tf.data's global seed and op seeds: the source's seed and an
@@ -60,7 +61,7 @@ describe('seeds flow from the pipeline', () => {
   it('the same seeds give bit-identical batches; an explicit seed still wins over the pipeline seed', async () => {
     const chain = (sourceSeed: number, opSeed?: number): Observable<Batch> =>
       fromArrays(data, { seed: sourceSeed, shuffle: true }).pipe(
-        augment({ flip: 'horizontal', brightness: 0.2, ...(opSeed === undefined ? {} : { seed: opSeed }) }),
+        augment({ flip: 'horizontal', brightness: 0.2, ...defined({ seed: opSeed }) }),
         batch(16),
         cutmix(opSeed === undefined ? {} : { seed: opSeed }),
       );

@@ -11,6 +11,7 @@ import { listImageFolder, splitListing, type FolderListing } from '../../sources
 import { pipelineSeed, pullSource } from '../../sources/pullSource.js';
 import { InputError } from '../errors.js';
 import type { SourceSample } from './pipeline.js';
+import { errorMessage } from '../../core/idioms.js';
 
 /** What the runner needs from a data set. */
 export interface AblationData {
@@ -83,7 +84,7 @@ export async function openImageFolderData(root: string, options: ImageFolderData
   try {
     full = await listImageFolder(root);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new InputError(`data: ${message.replace(/^imageFolder: /, '')}`);
   }
   // The test split comes off first, with its own key, so the validation split is drawn from what is left.

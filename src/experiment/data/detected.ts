@@ -13,9 +13,9 @@ import { openImageFolderData, type AblationData } from './data.js';
 import { InputError } from '../errors.js';
 import type { SourceSample } from './pipeline.js';
 import type { DataError } from '../../core/types.js';
+import { defined, errorMessage } from '../../core/idioms.js';
 
-const message = (e: unknown): string =>
-  ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');
+const message = (e: unknown): string => (errorMessage(e).split('\n')[0] ?? '').replace(/^(detectDataset|openDataset): /, '');
 
 /** True when the sample with this origin is held out for validation. */
 /**
@@ -61,8 +61,8 @@ export async function openDetectedData(
   const { validationSplit, splitSeed = 0, testSplit = 0 } = options;
   // A bad record (TFRecord) is skipped and reported under onError 'skip', as a bad image is when decoded.
   const policy = {
-    ...(options.onError === undefined ? {} : { onError: options.onError }),
-    ...(options.onSkip === undefined ? {} : { onSkip: options.onSkip }),
+    ...defined({ onError: options.onError }),
+    ...defined({ onSkip: options.onSkip }),
   };
   let kind: string;
   try {

@@ -3,6 +3,7 @@ import type { SkipLog } from '../../core/types.js';
 import { ensureBuiltinDataset } from './builtin.js';
 import { openImageFolderData, type AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
+import { defined } from '../../core/idioms.js';
 
 /** A line for the progress display (the run's ProgressEvent of type 'info'). */
 export interface InfoEvent {
@@ -31,11 +32,11 @@ export async function openConfigData(
       validationSplit: config.validationSplit,
       seeds: config.seeds,
       testSplit,
-      ...(config.onError === undefined ? {} : { onError: config.onError }),
+      ...defined({ onError: config.onError }),
       ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
     });
   const root = await ensureBuiltinDataset({
-    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+    ...defined({ cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
   });
   return openImageFolderData(root, { validationSplit: config.validationSplit, testSplit });

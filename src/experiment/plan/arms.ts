@@ -2,8 +2,9 @@
  * Ablation arms: each a named pipeline, built from the run's seed and the shared options, applied
  * after the source. An arm returns the plain RxJS operators users write everywhere else; each
  * mixstream operator carries its own name and options (flow/describe.ts), so the results still
- * record every step. The reference four (baseline, augment, cutmix, mixup) are declared here; an
- * `ArmRegistry` holds them and users add their own.
+ * record every step. The reference four (baseline, augment, cutmix, mixup) are declared here, the
+ * recipe arms in recipeArms.ts, and the one built-in list (both) is builtinArms.ts. An
+ * `ArmRegistry` holds arms by name; users add their own to it, or as a module (armsModule.ts).
  */
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Batch, DataError } from '../../core/types.js';
@@ -20,6 +21,7 @@ import {
   type NormalizeResizeOptions,
 } from '../../operators/index.js';
 import type { SourceSample } from '../data/pipeline.js';
+import { defined } from '../../core/idioms.js';
 
 /** What every arm of one ablation shares. */
 export interface ArmOptions {
@@ -56,10 +58,10 @@ type DecodeOptions = Pick<ArmOptions, 'maxPixels' | 'onError' | 'onSkip' | 'deco
 /** normalizeResize's options from the arm options: only those set, so default pipelines describe themselves as before. */
 export const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): NormalizeResizeOptions => ({
   size: o.size,
-  ...(o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels }),
-  ...(o.onError === undefined ? {} : { onError: o.onError }),
-  ...(o.onSkip === undefined ? {} : { onSkip: o.onSkip }),
-  ...(o.decoded === undefined ? {} : { decoded: o.decoded }),
+  ...defined({ maxPixels: o.maxPixels }),
+  ...defined({ onError: o.onError }),
+  ...defined({ onSkip: o.onSkip }),
+  ...defined({ decoded: o.decoded }),
 });
 
 /** An arm: a name, a line for people, and its training pipeline as a function of (seed, options). */

@@ -61,8 +61,7 @@ export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<s
  * The defaults of `mixstream ablate`: all four arms, 7 seeds, 16 epochs. 7 seeds because with 3
  * arms compared against the baseline the exact sign-flip test needs 2/2^n <= 0.05/3 before any
  * verdict can be other than inconclusive; 16 epochs with a cosine schedule because at 12 the
- * curves were still rising. 448 epoch-runs: 7 seeds x 12 epochs took 388 s of CPU (one core,
- * wasm), so about 8.6 min one run at a time, under 5 min with 2 jobs.
+ * curves were still rising. 448 epoch-runs; how long they take is the README's --jobs bench line.
  */
 export const DEFAULT_CONFIG: AblationConfig = {
   arms: ['baseline', 'augment', 'cutmix', 'mixup'],

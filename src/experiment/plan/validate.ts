@@ -10,6 +10,7 @@ import type { AblationConfig } from './config.js';
 import { checkTrainingShape } from './limits.js';
 import type { Shard } from './planRuns.js';
 import { checkRecipe } from './recipe.js';
+import { errorMessage } from '../../core/idioms.js';
 
 const positiveInt = (name: string, v: number): void => {
   if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a positive integer, got ${v}`);
@@ -61,7 +62,7 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
     try {
       checkRecipe(config.recipe);
     } catch (error) {
-      throw new InputError(error instanceof Error ? error.message : String(error));
+      throw new InputError(errorMessage(error));
     }
   }
   validateBackbone(config);

@@ -16,6 +16,8 @@ import type { TrainEvent } from '../train/train.js';
 export interface WorkerInit {
   readonly config: AblationConfig;
   readonly cacheDir?: string;
+  /** The arms module (an absolute path) each worker imports, as the parent does. */
+  readonly armsModule?: string;
   readonly prefetch: number;
   /** Threads of each run's native kernels. */
   readonly threads: number;

@@ -28,12 +28,17 @@ import { prepareAblation, trainAndSave, type PrepareOptions, type Prepared } fro
 import { runPipeline, type TrainEvent } from '../train/train.js';
 import { Eta, type ProgressEvent } from './events.js';
 import { WorkerPool } from './pool.js';
+import { defined } from '../../core/idioms.js';
 
 export interface RunAblationOptions extends Omit<PrepareOptions, 'onProgress'> {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Abort to stop after the current batch: runs in progress keep their last epoch's checkpoint. */
   readonly signal?: AbortSignal;
-  /** Runs trained at once, each in its own process (1: in this process). Default 1. Custom registries and data train in this process only (jobs 1). */
+  /**
+   * Runs trained at once, each in its own process (1: in this process). Default 1. With jobs > 1,
+   * user arms come as `armsModule`, which every worker imports; a `registry` or `data` object
+   * trains in this process only (jobs 1).
+   */
   readonly jobs?: number;
   /** Train only this share of the plan (see Shard). */
   readonly shard?: Shard;
@@ -79,14 +84,14 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   if (options.shard) validateShard(options.shard);
   if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
     throw new InputError(
-      "jobs > 1 trains in worker processes, which know only the default arms and the config's data: pass jobs 1 with a custom registry or data",
+      "jobs > 1 trains in worker processes, which cannot be sent a registry or data object: pass your arms as a module (armsModule: './my-arms.js', which every worker imports) and the data as config.data, or pass jobs 1",
     );
   // This process trains one run at a time too; the other jobs - 1 are worker processes. They start
   // now, so that their start-up (Node, tfjs, the data, the backend) runs while this process
   // prepares; the built-in data set first, so only one process ever generates it.
   if (jobs > 1 && config.data === undefined)
     await ensureBuiltinDataset({
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...defined({ cacheDir: options.cacheDir }),
       onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
     });
   // --weights imagenet: fetched here first, so the workers find it in the cache.
@@ -96,7 +101,8 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
     jobsOn(config.backend, jobs).jobs > 1
       ? new WorkerPool(jobs - 1, {
           config,
-          ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+          ...defined({ cacheDir: options.cacheDir }),
+          ...(options.armsModule === undefined ? {} : { armsModule: path.resolve(options.armsModule) }),
           prefetch: options.prefetch ?? 2,
           threads: options.threads ?? 1,
           keepCheckpoints: options.keepCheckpoints ?? false,

@@ -7,6 +7,7 @@
 import { isInputProblem } from '../errors.js';
 import type { FromWorker, ToWorker } from './pool.js';
 import { prepareAblation, trainAndSave, type Prepared } from '../train/prepare.js';
+import { defined, errorMessage } from '../../core/idioms.js';
 
 // A send can still fail when the parent is gone (EPIPE: it failed and exited while this worker
 // prepared). Nobody is left to tell then, and this worker exits on 'disconnect'; a parent that is
@@ -27,7 +28,8 @@ process.on('message', (m: ToWorker) => {
     try {
       if (m.t === 'init') {
         prepared = await prepareAblation(m.init.config, {
-          ...(m.init.cacheDir === undefined ? {} : { cacheDir: m.init.cacheDir }),
+          ...defined({ cacheDir: m.init.cacheDir }),
+          ...defined({ armsModule: m.init.armsModule }),
           prefetch: m.init.prefetch,
           threads: m.init.threads,
         });
@@ -62,7 +64,7 @@ process.on('message', (m: ToWorker) => {
       send({
         t: 'fail',
         // Whole: a file name may hold a newline; the parent prints it escaped on one line.
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
         input: isInputProblem(error),
       });
     }

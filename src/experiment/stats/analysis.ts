@@ -6,6 +6,7 @@ import { compareArms, separationEpoch, type ComparisonSet } from './compare.js';
 import { barelyActed } from './mixing.js';
 import type { RunRecord } from '../record.js';
 import { ablationWarnings, type AblationWarning } from './warnings.js';
+import { defined } from '../../core/idioms.js';
 
 export interface AnalysisOptions {
   readonly arms: readonly string[];
@@ -26,8 +27,8 @@ export interface Analysis {
 export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions): Analysis {
   const comparisons = compareArms(runs, {
     arms: options.arms,
-    ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
-    ...(options.effect === undefined ? {} : { effect: options.effect }),
+    ...defined({ baseline: options.baseline }),
+    ...defined({ effect: options.effect }),
   });
   const warnings = ablationWarnings({
     runs,

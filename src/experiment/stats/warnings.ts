@@ -21,7 +21,7 @@ export interface WarningInput {
   readonly arms: readonly string[];
   readonly validationCount: number;
   readonly comparisons?: ComparisonSet;
-  /** Per-arm notes from the arms' own statistics (mixing.ts's lambda summaries). */
+  /** Arms whose mixing barely acted (stats/mixing.ts's barelyActed, from the counts train/mixstats.ts keeps per run). */
   readonly barelyActed?: ReadonlyArray<{ readonly arm: string; readonly why: string }>;
 }
 

@@ -15,6 +15,7 @@ import { configDir, runFileName } from '../plan/identity.js';
 import { runRecordProblem } from '../record.js';
 import { writeFileAtomic } from './atomic.js';
 import { moveAside, readStore, type DamagedRun } from './runFiles.js';
+import { defined } from '../../core/idioms.js';
 
 export const CONFIG_FORMAT = 'mixstream-config/1';
 
@@ -109,8 +110,8 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     ...analyzeRuns(current, {
       arms: header.arms.map((a) => a.name),
       validationCount: header.data.validationCount,
-      ...(baseline === undefined ? {} : { baseline }),
-      ...(effect === undefined ? {} : { effect }),
+      ...defined({ baseline }),
+      ...defined({ effect }),
     }),
     design: PAIRED_DESIGN,
   };

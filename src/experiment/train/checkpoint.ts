@@ -17,6 +17,7 @@ import { endianness } from 'node:os';
 import tf from '#tfjs';
 import type { MixingStats } from '../record.js';
 import type { EpochRecord } from '../store/results.js';
+import { defined } from '../../core/idioms.js';
 
 const FORMAT = 'mixstream-checkpoint/2';
 const MAGIC = 'MXCK';
@@ -63,7 +64,7 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
     key: c.key,
     epochs: c.epochs,
     seconds: c.seconds,
-    ...(c.mixing === undefined ? {} : { mixing: c.mixing }),
+    ...defined({ mixing: c.mixing }),
     weights: c.weights.map(entry),
     optimizer: c.optimizer.map(entry),
     extras: c.extras.map(entry),
@@ -136,7 +137,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | string {
     weights,
     optimizer,
     extras,
-    ...(h.mixing === undefined ? {} : { mixing: h.mixing }),
+    ...defined({ mixing: h.mixing }),
   };
 }
 

@@ -16,6 +16,7 @@ import type { AblationData } from '../data/data.js';
 import { openConfigData, type InfoEvent } from '../data/open.js';
 import { InputError } from '../errors.js';
 import { buildArm, plainPipeline, type AnyOperator, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
+import { withArmsModule } from '../plan/armsModule.js';
 import { builtinArms } from '../plan/builtinArms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
@@ -27,6 +28,7 @@ import { skippedFiles } from '../store/results.js';
 import type { ConfigHeader } from '../store/views.js';
 import { removeCheckpoint } from './checkpoint.js';
 import { trainRun, type TrainContext, type TrainEvent } from './train.js';
+import { defined, errorMessage } from '../../core/idioms.js';
 
 /** Everything a process needs to train runs of one config: what the parent and every worker build alike. */
 export interface Prepared {
@@ -43,6 +45,11 @@ export interface Prepared {
 export interface PrepareOptions {
   /** Where arm names are looked up; default: the built-in arms (builtinArms). */
   readonly registry?: ArmRegistry;
+  /**
+   * A module exporting arms (plan/armsModule.ts), added to the registry: each process imports it
+   * itself, so its arms train with jobs > 1 and in every shard.
+   */
+  readonly armsModule?: string;
   /** Already opened data; default: config.data opened (see openConfigData), or the built-in set. */
   readonly data?: AblationData;
   /** Cache folder of the built-in data set (default: see cacheRoot). */
@@ -61,7 +68,7 @@ export interface PrepareOptions {
  */
 export const DECODED_IMAGES_BYTES = 256 * 2 ** 20;
 
-const inputError = (error: unknown): InputError => new InputError(error instanceof Error ? error.message : String(error));
+const inputError = (error: unknown): InputError => new InputError(errorMessage(error));
 
 /** One line for the entries the data's listing skipped (none: nothing said). */
 function reportListingSkips(data: AblationData, emit: ((event: InfoEvent) => void) | undefined): void {
@@ -213,14 +220,14 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
 
 /** Validates the config, opens data and backend, and computes the config hash. */
 export async function prepareAblation(config: AblationConfig, options: PrepareOptions = {}): Promise<Prepared> {
-  const registry = options.registry ?? builtinArms();
+  const registry = await withArmsModule(options.registry ?? builtinArms(), options.armsModule);
   validateConfig(config, registry);
   const emit = options.onProgress;
   const skipLog = new SkipLog();
   const data =
     options.data ??
     (await openConfigData(config, {
-      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      ...defined({ cacheDir: options.cacheDir }),
       ...(emit ? { onProgress: emit } : {}),
       skipLog,
     }));
@@ -235,8 +242,8 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     size: config.size,
     batchSize: config.batchSize,
     shuffleWindow: config.shuffleWindow,
-    ...(config.maxPixels === undefined ? {} : { maxPixels: config.maxPixels }),
-    ...(config.onError === undefined ? {} : { onError: config.onError }),
+    ...defined({ maxPixels: config.maxPixels }),
+    ...defined({ onError: config.onError }),
     onSkip: skipLog.add,
     decoded: new DecodedImages(DECODED_IMAGES_BYTES),
   };
@@ -257,9 +264,9 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     prefetch,
     configHash,
     recipe,
-    ...(modelFiles === undefined ? {} : { modelFiles }),
-    ...(weights === undefined ? {} : { weights }),
-    ...(preprocess === undefined ? {} : { preprocess }),
+    ...defined({ modelFiles }),
+    ...defined({ weights }),
+    ...defined({ preprocess }),
   };
   return { ctx, registry, arms, header: configHeader(ctx, arms), dir: configDir(config.out, configHash), skipLog };
 }

@@ -18,7 +18,7 @@ import { loadUserModel, type ModelFiles } from '../../models/userModel.js';
 import { toTfDataset } from '../../sinks/toTfDataset.js';
 import { prefetch } from '../../operators/prefetch.js';
 import { buildArm, type AnyOperator, type Arm, type ArmOptions, type BuiltArm } from '../plan/arms.js';
-import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } from './checkpoint.js';
+import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { AblationConfig } from '../plan/config.js';
 import { runKey } from '../plan/identity.js';
 import type { AblationData } from '../data/data.js';
@@ -26,6 +26,7 @@ import { MixingObserver } from './mixstats.js';
 import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
 import type { EpochRecord, RunRecord } from '../record.js';
 import { writeFileAtomic } from '../store/atomic.js';
+import { defined } from '../../core/idioms.js';
 
 /** What every run of one config shares. */
 export interface TrainContext {
@@ -84,6 +85,166 @@ const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
 };
 
 /**
+ * A run's finished epochs and their checkpoints. Each finished epoch is recorded, then
+ * checkpointed behind the training (taken at once, written and synced while the next epoch
+ * trains, one write after the other), and reported once its checkpoint is on disk, so a kill
+ * after the line resumes after that epoch. A failed write is kept and thrown at the next epoch
+ * or at the end.
+ */
+class EpochLog {
+  readonly epochs: EpochRecord[] = [];
+  mixing = new MixingObserver();
+  private readonly start = performance.now();
+  private secondsBefore = 0;
+  private writes = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    private readonly key: string,
+    private readonly total: number,
+    private readonly options: TrainRunOptions,
+    private readonly emit: (event: TrainEvent) => void,
+  ) {}
+
+  /** Continues a checkpointed run: its epochs, its seconds so far and its mixing counts. */
+  resume(checkpoint: Checkpoint): void {
+    this.epochs.push(...checkpoint.epochs);
+    this.secondsBefore = checkpoint.seconds;
+    this.mixing = new MixingObserver(checkpoint.mixing);
+  }
+
+  /** Training seconds of the run, those before a resume included. */
+  seconds(): number {
+    return this.secondsBefore + (performance.now() - this.start) / 1000;
+  }
+
+  /** Records a finished epoch, checkpoints it (after the last only when kept: the run file is saved next) and reports it. */
+  async finished(model: tf.LayersModel, record: EpochRecord): Promise<void> {
+    this.epochs.push(record);
+    this.throwIfFailed();
+    const file = this.options.checkpoint;
+    if (file !== undefined && (this.epochs.length < this.total || this.options.keepCheckpoint)) {
+      const position = { key: this.key, epochs: this.epochs, seconds: this.seconds(), mixing: this.mixing.stats() };
+      const bytes = encodeCheckpoint(await takeCheckpoint(model, position));
+      this.writes = this.writes
+        .then(() => writeFileAtomic(file, bytes))
+        .then(() => this.emit({ type: 'epoch', record }))
+        .catch((error: unknown) => {
+          this.failure ??= error;
+        });
+    } else {
+      await this.writes;
+      this.throwIfFailed();
+      this.emit({ type: 'epoch', record });
+    }
+  }
+
+  /** Waits for the writes in flight: stopped or failed too, the last finished epoch's checkpoint is on disk. */
+  settle(): Promise<void> {
+    return this.writes;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** A fresh model for the run: the user's (--model), or the zoo's, seeded with the run's seed. */
+async function newModel(ctx: TrainContext, seed: number): Promise<tf.LayersModel> {
+  const { config } = ctx;
+  const common = { inputSize: config.size, numClasses: ctx.data.classes.length, seed, learningRate: config.learningRate };
+  const model = ctx.modelFiles
+    ? await loadUserModel(ctx.modelFiles, common)
+    : createModel(config.model, { ...config.modelOptions, ...common } as Parameters<typeof createModel>[1]);
+  if (ctx.weights) applyWeights(model, ctx.weights.values);
+  return model;
+}
+
+/** An epoch's record from tfjs's logs and its timings (ms). */
+function epochRecord(epoch: number, logs: tf.Logs | undefined, epochStart: number, lastBatchEnd: number, trainCount: number): EpochRecord {
+  const trainSeconds = (lastBatchEnd - epochStart) / 1000;
+  return {
+    epoch: epoch + 1,
+    loss: metric(logs, 'loss'),
+    accuracy: metric(logs, 'acc', 'accuracy'),
+    valLoss: metric(logs, 'val_loss'),
+    valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
+    seconds: (performance.now() - epochStart) / 1000,
+    trainSeconds,
+    imagesPerSecond: trainSeconds > 0 ? trainCount / trainSeconds : 0,
+  };
+}
+
+/** fitDataset over the epochs `log` has not finished: batch events, the recipe's hooks, a stop after the current batch. */
+async function fitEpochs(
+  model: tf.LayersModel,
+  run: {
+    ctx: TrainContext;
+    pipeline: BuiltArm;
+    seed: number;
+    log: EpochLog;
+    recipe: RecipeHooks;
+    fineTune: ReturnType<typeof applyFineTune> | undefined;
+  },
+  options: TrainRunOptions,
+  emit: (event: TrainEvent) => void,
+): Promise<void> {
+  const { ctx, pipeline, seed, log, recipe, fineTune } = run;
+  const { config, data } = ctx;
+  const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
+  let epochStart = 0;
+  let lastBatchEnd = 0;
+  let batchInEpoch = 0;
+  const train = toTfDataset(
+    data.train(seed, { firstEpoch: log.epochs.length }).pipe(
+      pipeline.operator,
+      tap((b) => log.mixing.add(b)),
+    ),
+  );
+  const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
+  await model.fitDataset(train, {
+    epochs: config.epochs,
+    initialEpoch: log.epochs.length,
+    validationData: val,
+    verbose: 0,
+    callbacks: {
+      onEpochBegin: async (epoch) => {
+        fineTune?.onEpochBegin(epoch);
+        epochStart = performance.now();
+        lastBatchEnd = epochStart;
+        batchInEpoch = 0;
+      },
+      onBatchBegin: async () => recipe.onBatchBegin(),
+      onBatchEnd: async () => {
+        recipe.onBatchEnd();
+        batchInEpoch++;
+        lastBatchEnd = performance.now();
+        const s = (lastBatchEnd - epochStart) / 1000;
+        const images = Math.min(batchInEpoch * config.batchSize, data.trainCount);
+        const imagesPerSecond = s > 0 ? images / s : 0;
+        emit({
+          type: 'batch',
+          epoch: log.epochs.length + 1,
+          batch: batchInEpoch,
+          batches: batchesPerEpoch,
+          imagesPerSecond,
+          secondsIntoEpoch: s,
+        });
+        if (options.signal?.aborted) model.stopTraining = true;
+      },
+      onEpochEnd: async (epoch, logs) => {
+        // A stop cuts the epoch short, and tfjs still ends it, unvalidated: not a finished epoch,
+        // so neither recorded nor checkpointed. The last one's checkpoint stays, and a resume
+        // trains this epoch whole, as an uninterrupted run does.
+        if (options.signal?.aborted && logs?.['val_loss'] === undefined) return;
+        await log.finished(model, epochRecord(epoch, logs, epochStart, lastBatchEnd, data.trainCount));
+        if (options.signal?.aborted) model.stopTraining = true;
+      },
+    },
+  });
+}
+
+/**
  * Trains `arm` with `seed`; resolves to the finished run, or undefined when stopped by `signal`
  * before its last epoch (the last finished epoch's checkpoint stays for the next attempt).
  */
@@ -92,40 +253,18 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const emit = options.onEvent ?? ((): void => undefined);
   const pipeline = runPipeline(ctx, arm, seed);
   const key = runKey(arm.name, seed, ctx.configHash, pipeline);
-  const runStart = performance.now();
-  const numClasses = data.classes.length;
-  const model = ctx.modelFiles
-    ? await loadUserModel(ctx.modelFiles, { inputSize: config.size, numClasses, seed, learningRate: config.learningRate })
-    : createModel(config.model, {
-        ...config.modelOptions,
-        inputSize: config.size,
-        numClasses,
-        seed,
-        learningRate: config.learningRate,
-      } as Parameters<typeof createModel>[1]);
-  if (ctx.weights) applyWeights(model, ctx.weights.values);
+  const log = new EpochLog(key, config.epochs, options, emit);
+  const model = await newModel(ctx, seed);
   const parameters = model.countParams();
-  const epochs: EpochRecord[] = [];
-  let secondsBefore = 0;
   const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
-  let mixing = new MixingObserver();
   let test: RunRecord['test'];
-  // Epoch checkpoints are written one after the other, behind the training (see onEpochEnd).
-  let checkpointWrites = Promise.resolve();
-  let checkpointFailure: unknown;
   try {
     const found = options.checkpoint === undefined ? {} : await readCheckpoint(options.checkpoint, key, model);
     if (found.ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${found.ignored}; starting afresh` });
     const checkpoint = found.checkpoint && found.checkpoint.epochs.length < config.epochs ? found.checkpoint : undefined;
     // The recipe first (SGD recompiles with its own optimizer), so the checkpoint restores into the optimizer that trains.
-    const recipeHooks = applyRecipe(
-      model,
-      ctx.recipe,
-      config.learningRate,
-      batchesPerEpoch,
-      config.epochs,
-      (checkpoint?.epochs.length ?? 0) * batchesPerEpoch,
-    );
+    const firstStep = (checkpoint?.epochs.length ?? 0) * batchesPerEpoch;
+    const recipe = applyRecipe(model, ctx.recipe, config.learningRate, batchesPerEpoch, config.epochs, firstStep);
     // After the recipe (its SGD recompile), before the checkpoint (whose optimizer state is the two groups').
     const fineTune =
       config.fineTune === undefined
@@ -139,104 +278,20 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     fineTune?.onEpochBegin(checkpoint?.epochs.length ?? 0);
     if (checkpoint) {
       await restoreCheckpoint(model, checkpoint);
-      epochs.push(...checkpoint.epochs);
-      secondsBefore = checkpoint.seconds;
-      mixing = new MixingObserver(checkpoint.mixing);
-      emit({ type: 'resume', epoch: epochs.length });
+      log.resume(checkpoint);
+      emit({ type: 'resume', epoch: log.epochs.length });
     }
-    if (epochs.length < config.epochs) {
-      let epochStart = 0;
-      let lastBatchEnd = 0;
-      let batchInEpoch = 0;
-      const train = toTfDataset(
-        data.train(seed, { firstEpoch: epochs.length }).pipe(
-          pipeline.operator,
-          tap((b) => mixing.add(b)),
-        ),
-      );
-      const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
-      await model.fitDataset(train, {
-        epochs: config.epochs,
-        initialEpoch: epochs.length,
-        validationData: val,
-        verbose: 0,
-        callbacks: {
-          onEpochBegin: async (epoch) => {
-            fineTune?.onEpochBegin(epoch);
-            epochStart = performance.now();
-            lastBatchEnd = epochStart;
-            batchInEpoch = 0;
-          },
-          onBatchBegin: async () => recipeHooks.onBatchBegin(),
-          onBatchEnd: async () => {
-            recipeHooks.onBatchEnd();
-            batchInEpoch++;
-            lastBatchEnd = performance.now();
-            const s = (lastBatchEnd - epochStart) / 1000;
-            const images = Math.min(batchInEpoch * config.batchSize, data.trainCount);
-            emit({
-              type: 'batch',
-              epoch: epochs.length + 1,
-              batch: batchInEpoch,
-              batches: batchesPerEpoch,
-              imagesPerSecond: s > 0 ? images / s : 0,
-              secondsIntoEpoch: s,
-            });
-            if (options.signal?.aborted) model.stopTraining = true;
-          },
-          onEpochEnd: async (epoch, logs) => {
-            // A stop cuts the epoch short, and tfjs still ends it, unvalidated: not a finished epoch,
-            // so neither recorded nor checkpointed. The last one's checkpoint stays, and a resume
-            // trains this epoch whole, as an uninterrupted run does.
-            if (options.signal?.aborted && logs?.['val_loss'] === undefined) return;
-            const end = performance.now();
-            const trainSeconds = (lastBatchEnd - epochStart) / 1000;
-            const record: EpochRecord = {
-              epoch: epoch + 1,
-              loss: metric(logs, 'loss'),
-              accuracy: metric(logs, 'acc', 'accuracy'),
-              valLoss: metric(logs, 'val_loss'),
-              valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
-              seconds: (end - epochStart) / 1000,
-              trainSeconds,
-              imagesPerSecond: trainSeconds > 0 ? data.trainCount / trainSeconds : 0,
-            };
-            epochs.push(record);
-            if (checkpointFailure !== undefined) throw checkpointFailure;
-            // After the last epoch only when kept (the trained model, for the user): the run file is saved next.
-            if (options.checkpoint !== undefined && (epochs.length < config.epochs || options.keepCheckpoint)) {
-              // Taken now; written and synced while the next epoch trains. The epoch is reported once
-              // its checkpoint is on disk, so a kill after the line resumes after that epoch.
-              const seconds = secondsBefore + (performance.now() - runStart) / 1000;
-              const bytes = encodeCheckpoint(await takeCheckpoint(model, { key, epochs, seconds, mixing: mixing.stats() }));
-              const file = options.checkpoint;
-              checkpointWrites = checkpointWrites
-                .then(() => writeFileAtomic(file, bytes))
-                .then(() => emit({ type: 'epoch', record }))
-                .catch((error: unknown) => {
-                  checkpointFailure ??= error;
-                });
-            } else {
-              await checkpointWrites;
-              if (checkpointFailure !== undefined) throw checkpointFailure;
-              emit({ type: 'epoch', record });
-            }
-            if (options.signal?.aborted) model.stopTraining = true;
-          },
-        },
-      });
-    }
+    if (log.epochs.length < config.epochs) await fitEpochs(model, { ctx, pipeline, seed, log, recipe, fineTune }, options, emit);
     // The test split: scored once, after the last epoch, never looked at before (see metrics.ts).
-    if (data.test && epochs.length === config.epochs && !options.signal?.aborted)
+    if (data.test && log.epochs.length === config.epochs && !options.signal?.aborted)
       test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
   } finally {
-    // Stopped or failed too: the last finished epoch's checkpoint is on disk before we return.
-    await checkpointWrites;
+    await log.settle();
     model.optimizer?.dispose();
     model.dispose();
   }
-  if (checkpointFailure !== undefined) throw checkpointFailure;
-  if (epochs.length < config.epochs) return undefined;
+  log.throwIfFailed();
+  if (log.epochs.length < config.epochs) return undefined;
   return {
     key,
     configHash: ctx.configHash,
@@ -252,10 +307,10 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     model: ctx.modelFiles
       ? { name: `file:${path.basename(ctx.modelFiles.file)}`, options: { fingerprint: ctx.modelFiles.fingerprint }, parameters }
       : { name: config.model, options: config.modelOptions, parameters },
-    epochs,
-    mixing: mixing.stats(),
-    ...(test === undefined ? {} : { test }),
-    seconds: secondsBefore + (performance.now() - runStart) / 1000,
+    epochs: log.epochs,
+    mixing: log.mixing.stats(),
+    ...defined({ test }),
+    seconds: log.seconds(),
     finishedAt: new Date().toISOString(),
   };
 }
@@ -273,6 +328,12 @@ async function scoreTest(
   return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
 }
 
+/** What a recipe does around each batch: set the learning rate before, apply weight decay after. */
+export interface RecipeHooks {
+  readonly onBatchBegin: () => void;
+  readonly onBatchEnd: () => void;
+}
+
 /** Recompiles `model` with the recipe's optimizer (the zoo compiles with Adam) and returns its callbacks. */
 export function applyRecipe(
   model: tf.LayersModel,
@@ -282,7 +343,7 @@ export function applyRecipe(
   epochs: number,
   /** The step training starts at: 0, or the steps of the epochs a resumed run has behind it. */
   firstStep = 0,
-): { onBatchBegin: () => void; onBatchEnd: () => void } {
+): RecipeHooks {
   checkRecipe(r);
   if (r.optimizer === 'sgd') {
     model.optimizer?.dispose();
