@@ -114,6 +114,8 @@ class Scheduler {
   private viewWrite = Promise.resolve();
   private viewFailure: unknown;
   private failure: unknown;
+  /** Runs whose wait on another claim was said already (said once per run). */
+  private readonly waitSaid = new Set<string>();
 
   constructor(
     private readonly prepared: Prepared,
@@ -301,6 +303,11 @@ class Scheduler {
     const claim = await claimRun(this.prepared.dir, p.arm.name, p.seed, {
       onSteal: (why) => this.info(`${name}: took over an abandoned claim (${why})`),
       onLost: () => this.info(`${name}: our claim was taken over by another process (its lock is left to it)`),
+      onBusy: (what) => {
+        if (this.waitSaid.has(p.key)) return;
+        this.waitSaid.add(p.key);
+        this.info(`${name}: waiting: ${what}`);
+      },
     });
     if (!claim) return 'busy';
     try {

@@ -69,7 +69,8 @@ async function syncDir(dir: string): Promise<void> {
  * Removes temp files of ours that their writer left behind: written on this host by a dead
  * process, or older than an hour whoever wrote them. Returns the names removed. Temp files are
  * `.<name>.tmp-<host>-<pid>-<hex>` (writeFileAtomic) and `<lock>.stolen-…` / `<lock>.released-…`
- * (a lock renamed aside by removeLockIf, left when its process died before removing it).
+ * (a lock renamed aside by removeLockIf, left when its process died before removing it) and
+ * `<lock>.new-…` (a lock being put in place whole).
  */
 export async function cleanStaleTemps(dir: string): Promise<string[]> {
   let names: string[];
@@ -83,7 +84,7 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
   for (const name of names) {
     const m =
       /^\..+\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name) ??
-      /^.+\.lock\.(?:stolen|released)-(.+)-(\d+)-[0-9a-f]+$/.exec(name) ??
+      /^.+\.lock\.(?:stolen|released|new)-(.+)-(\d+)-[0-9a-f]+$/.exec(name) ??
       /^\..+\.tmp-(\d+)-\d+$/.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);

@@ -1,0 +1,34 @@
+/**
+ * Generators of hostile run-store contents: locks that name a process other than their writer
+ * (a reused pid, this very pid after a container restart, a live unrelated process), garbage
+ * locks, checkpoints with poisoned tensors, and an old-format results.json whose names climb out
+ * of --out. Each is built inside the caller's own folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+
+const bootId = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+/**
+ * A lock as this version writes it, for `pid` on this host, with the given start time (clock
+ * ticks, /proc/<pid>/stat field 22) and boot id: give another start time or boot id than the
+ * process really has to stand for a lock left by a process before a restart.
+ */
+export async function lockNaming(file: string, pid: number, start: string, boot = bootId()): Promise<string> {
+  const text = `${JSON.stringify({ pid, host: os.hostname(), boot, start, startedAt: '2026-01-01T00:00:00.000Z' })}\n`;
+  await writeFile(file, text);
+  return text;
+}
+
+/** A live process unrelated to any lock (a `sleep`), started and seen running; kill it when done. */
+export async function liveUnrelatedProcess(): Promise<{ child: ChildProcess; pid: number; stop: () => void }> {
+  const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  return { child, pid: child.pid!, stop: () => child.kill('SIGKILL') };
+}
+
+/** A lock file of bytes that are no lock at all, freshly written (mtime now). */
+export const garbageLock = (file: string): Promise<void> => writeFile(file, 'x\u0000garbage{not json');
