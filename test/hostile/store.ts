@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import type { Checkpoint } from '../../src/experiment/train/checkpoint.js';
 
 const bootId = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
@@ -32,3 +33,41 @@ export async function liveUnrelatedProcess(): Promise<{ child: ChildProcess; pid
 
 /** A lock file of bytes that are no lock at all, freshly written (mtime now). */
 export const garbageLock = (file: string): Promise<void> => writeFile(file, 'x\u0000garbage{not json');
+
+/** Ways to poison a checkpoint while keeping it well-formed (its checksum recomputed). */
+export type CheckpointPoison = 'nan-weights' | 'inf-moment' | 'swapped-moments' | 'int32-weight' | 'too-many-epochs' | 'misnumbered-epochs';
+
+/** `c` with one poison: each a checkpoint that decodes, but must never be resumed from. */
+export function poisonCheckpoint(c: Checkpoint, poison: CheckpointPoison): Checkpoint {
+  const weights = [...c.weights];
+  const optimizer = [...c.optimizer];
+  const epochs = [...c.epochs];
+  const w0 = weights[0]!;
+  switch (poison) {
+    case 'nan-weights':
+      weights[0] = { ...w0, values: Float32Array.from(w0.values, (v, i) => (i === 0 ? Number.NaN : v)) };
+      break;
+    case 'inf-moment': {
+      const m = optimizer[1]!;
+      optimizer[1] = { ...m, values: Float32Array.from(m.values, () => Number.POSITIVE_INFINITY) };
+      break;
+    }
+    case 'swapped-moments': {
+      // Adam's first moments of two weights of different shapes, each under the other's place.
+      const [a, b] = [optimizer[1]!, optimizer[2]!];
+      optimizer[1] = { ...b, name: a.name };
+      optimizer[2] = { ...a, name: b.name };
+      break;
+    }
+    case 'int32-weight':
+      weights[0] = { ...w0, dtype: 'int32', values: Int32Array.from(w0.values, () => 7) };
+      break;
+    case 'too-many-epochs':
+      epochs.push(...Array.from({ length: 5 }, (_, i) => ({ ...epochs[0]!, epoch: epochs.length + i + 1 })));
+      break;
+    case 'misnumbered-epochs':
+      epochs[0] = { ...epochs[0]!, epoch: 2 };
+      break;
+  }
+  return { ...c, weights, optimizer, epochs };
+}
