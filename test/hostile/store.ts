@@ -71,3 +71,28 @@ export function poisonCheckpoint(c: Checkpoint, poison: CheckpointPoison): Check
   }
   return { ...c, weights, optimizer, epochs };
 }
+
+/**
+ * An old-format results.json (before the run store) at `out` whose one run's configHash and arm
+ * climb out of --out: migrating it once created `pwned-s1.json` and `escape-target/` two levels up.
+ */
+export async function escapingResultsFile(out: string, format: string, run: Record<string, unknown>): Promise<void> {
+  await writeFile(
+    `${out}/results.json`,
+    JSON.stringify({ format, runs: [{ ...run, configHash: '../../escape-target', arm: '../pwned', key: '../pwned|1|x|p' }] }),
+  );
+}
+
+/** A --model folder: model.json naming one weight file `weights.bin` of `floats` float32 values (the caller puts the file). */
+export async function modelJsonFor(dir: string, floats = 4096): Promise<string> {
+  const file = `${dir}/model.json`;
+  await writeFile(
+    file,
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+      weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'w', shape: [floats], dtype: 'float32' }] }],
+    }),
+  );
+  return file;
+}
