@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
 import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/run/pool.js';
+import { plannedRunCount } from '../experiment/plan/planRuns.js';
 import { ProgressPrinter } from './progress.js';
 import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError, type Command } from './args.js';
@@ -104,6 +105,7 @@ async function reportCommand(
       ...(command.config === undefined ? {} : { configHash: command.config }),
       ...(command.cacheDir === undefined ? {} : { cacheDir: command.cacheDir }),
     });
+    for (const name of r.removedTemps) io.stdout.write(`removed a stale temp file ${name}\n`);
     for (const d of r.views.damaged)
       io.stderr.write(
         `mixstream: damaged run file ${d.file}: ${d.reason} (left in place; the next ablate sets it aside and trains it again)\n`,
@@ -144,7 +146,13 @@ async function ablateCommand(
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
+  // Never more processes than runs planned (--jobs 64 for 2 runs forked 63 workers): auto is one
+  // per core, a number is taken as given up to the runs.
+  const planned = plannedRunCount(config.arms.length, config.seeds.length, command.shard);
+  const asked = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
+  const jobs = Math.max(1, Math.min(asked, planned));
+  if (command.jobs !== 'auto' && jobs < command.jobs)
+    io.stdout.write(`--jobs ${command.jobs}: ${planned} run(s) planned, so ${jobs} process(es)\n`);
   if (jobs > 1) prestartWorkers(jobs - 1);
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');

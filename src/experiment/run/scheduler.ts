@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import type { Arm, ArmOptions, ArmRegistry } from '../plan/arms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { runFileName, runKey } from '../plan/identity.js';
-import { planRuns, shardShare, type PlannedRun, type Shard } from '../plan/planRuns.js';
+import { plannedRunCount, planRuns, shardShare, type PlannedRun, type Shard } from '../plan/planRuns.js';
 import { validateShard } from '../plan/validate.js';
 import { lastEpoch, type RunRecord } from '../record.js';
 import { cleanStaleTemps } from '../store/atomic.js';
@@ -62,9 +62,11 @@ export interface AblationRun {
 export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
   const started = performance.now();
   const emit = options.onProgress ?? ((): void => undefined);
-  const jobs = options.jobs ?? 1;
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new InputError(`jobs must be a positive integer, got ${jobs}`);
+  const asked = options.jobs ?? 1;
+  if (!Number.isSafeInteger(asked) || asked < 1) throw new InputError(`jobs must be a positive integer, got ${asked}`);
   if (options.shard) validateShard(options.shard);
+  // No more processes than runs planned: each would fork and load tfjs for nothing.
+  const jobs = Math.max(1, Math.min(asked, plannedRunCount(config.arms.length, config.seeds.length, options.shard)));
   if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
     throw new InputError(
       "jobs > 1 trains in worker processes, which know only the default arms and the config's data: pass jobs 1 with a custom registry or data",
