@@ -111,6 +111,7 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     ...analyzeRuns(current, {
       arms: header.arms.map((a) => a.name),
       validationCount: header.data.validationCount,
+      classes: header.data.classes.length,
       ...(baseline === undefined ? {} : { baseline }),
       ...(effect === undefined ? {} : { effect }),
     }),
