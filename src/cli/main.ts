@@ -19,7 +19,7 @@ import { plannedRunCount } from '../experiment/plan/planRuns.js';
 import { ProgressPrinter } from './progress.js';
 import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError, type Command } from './args.js';
-import { ablationSummary } from './summary.js';
+import { ablationSummary, resultsText } from './summary.js';
 import { hardInterrupt } from './interrupt.js';
 
 export interface CliIo {
@@ -115,6 +115,7 @@ async function reportCommand(
       `config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`,
     );
     if (r.views.missing.length > 0) io.stdout.write(`missing: ${r.views.missing.map((m) => `${m.arm} seed ${m.seed}`).join(', ')}\n`);
+    if (found > 0) io.stdout.write(resultsText(r.views.results, r.header.seeds.length, r.header.epochs, r.views.results.backend.name));
     if (r.others.length > 0) io.stdout.write(`other configs in the store: ${r.others.join(', ')} (--config HASH to report one)\n`);
     if (r.noSamples !== undefined) io.stdout.write(`(no sample images: ${r.noSamples})\n`);
     io.stdout.write(`results: ${r.views.resultsPath}, ${r.views.csvPath}\nreport:  ${r.report.html}\n`);

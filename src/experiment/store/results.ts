@@ -40,6 +40,8 @@ export interface ResultsFile {
   readonly updatedAt: string;
   /** True once every planned run of the current config is in. */
   readonly complete: boolean;
+  /** The planned runs not in the store yet (other shards still running, or interrupted); absent when complete. */
+  readonly missing?: ReadonlyArray<{ readonly arm: string; readonly seed: number }>;
   readonly configHash: string;
   readonly config: Readonly<Record<string, unknown>>;
   readonly data: {

@@ -99,6 +99,7 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     store: 'runs',
     updatedAt: new Date().toISOString(),
     complete: missing.length === 0,
+    ...(missing.length === 0 ? {} : { missing }),
     configHash: header.configHash,
     config: header.config,
     data: header.data,
