@@ -1,9 +1,12 @@
 /**
  * Partial results say so (issue 23, item 6): a report written while other shards' runs are missing
  * is marked partial with the runs it lacks (report.html and the terminal), and `mixstream report`
- * prints the comparison table as `ablate` does.
+ * prints the comparison table as `ablate` does, removing the temp files a dead writer left.
  */
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
@@ -41,7 +44,13 @@ describe('partial results', () => {
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
     expect(html).toMatch(/id="partial">partial: 2 planned run\(s\) missing/);
 
+    // A worker killed while writing the view left its temp file: report removes it and says so.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const temp = `.results.json.tmp-${os.hostname()}-${dead}-0a1b2c3d`;
+    await writeFile(path.join(out, temp), '{"partial');
     const report = await runCli(['report', out, '--no-pngs']);
+    expect(report.stdout).toContain(`removed a stale temp file ${temp}`);
+    expect(existsSync(path.join(out, temp))).toBe(false);
     expect(report.stderr).toBe('');
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/partial: 2 planned run\(s\) missing/);

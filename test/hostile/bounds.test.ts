@@ -138,3 +138,14 @@ describe('degenerate data', () => {
     expect(r.stdout).toContain('--jobs 64: 2 run(s) planned, so 2 process(es)');
   }, 120_000);
 });
+
+describe('a full disk', () => {
+  it('a failed write names the file being written (ENOSPC carries no path), and counts as an input problem (exit 2)', async () => {
+    const { namingFile } = await import('../../src/experiment/store/atomic.js');
+    const { isInputProblem } = await import('../../src/experiment/errors.js');
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    const named = namingFile(enospc, '/store/runs/c0ffee00/baseline-s1.json') as Error;
+    expect(named.message).toBe("cannot write '/store/runs/c0ffee00/baseline-s1.json': no space left on the device (ENOSPC)");
+    expect(isInputProblem(named)).toBe(true);
+  });
+});

@@ -96,6 +96,19 @@ describe('locks that cannot deadlock', () => {
     expect(r.steals[0]).toMatch(/not a lock \(unreadable\)/);
   });
 
+  it('an empty lock just created (a former version filling it) is waited on, saying so; once 5 s old it is taken over', async () => {
+    const file = path.join(dir, 'empty-s1.lock');
+    await writeFile(file, '');
+    const r = await claim('empty');
+    expect(r.claimed).toBe(false);
+    expect(r.waits[0]).toMatch(/lock .*empty-s1\.lock is held by an empty lock written \d+ s ago \(being filled\?\); .*remove the file/);
+    const before = new Date(Date.now() - 10_000);
+    await utimes(file, before, before);
+    const again = await claim('empty');
+    expect(again.claimed).toBe(true);
+    expect(again.steals[0]).toMatch(/not a lock \(empty\)/);
+  });
+
   it('a FIFO as a lock is refused in one line naming it, not opened and waited on', async () => {
     const file = path.join(dir, 'fifo-s1.lock');
     fifoAt(file);

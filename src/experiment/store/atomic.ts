@@ -56,7 +56,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
  * A write's error that names the file being written: a failed write() (ENOSPC, EDQUOT, EIO)
  * carries no path, and "no space left on device" alone does not say which store filled up.
  */
-function namingFile(error: unknown, file: string): unknown {
+export function namingFile(error: unknown, file: string): unknown {
   const e = error as NodeJS.ErrnoException;
   if (typeof e?.code !== 'string' || typeof e.path === 'string') return error;
   const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'over the disk quota' : e.message;
