@@ -33,14 +33,18 @@ const ablate = (...args: string[]) => {
 };
 
 describe('bounds on flags', () => {
-  it.each([
-    [['--effect', '-1'], /--effect must be in \(0, 100\), got -1$/],
-    [['--lr', '-1'], /--lr must be in \(0, 10\), got -1$/],
-    [['--momentum', '-0.5'], /--momentum must be in \(0, 1000000\), got -0.5$/],
-    [['--lr', 'abc'], /--lr must be a number, got 'abc'/],
-    [['--seeds', Array.from({ length: 20_001 }, (_, i) => i).join(',')], /--seeds lists 20001 seeds; at most 1000/],
-    [['--seeds', '10000'], /--seeds count must be at most 1000, got 10000/],
-  ])('%j is refused saying what is wrong', (args, message) => {
+  it.each<[string, string[], RegExp]>([
+    ['--effect -1', ['--effect', '-1'], /--effect must be in \(0, 100\), got -1$/],
+    ['--lr -1', ['--lr', '-1'], /--lr must be in \(0, 10\), got -1$/],
+    ['--momentum -0.5', ['--momentum', '-0.5'], /--momentum must be in \(0, 1000000\), got -0.5$/],
+    ['--lr abc', ['--lr', 'abc'], /--lr must be a number, got 'abc'/],
+    [
+      '--seeds 0,1,...,20000',
+      ['--seeds', Array.from({ length: 20_001 }, (_, i) => i).join(',')],
+      /--seeds lists 20001 seeds; at most 1000/,
+    ],
+    ['--seeds 10000', ['--seeds', '10000'], /--seeds count must be at most 1000, got 10000/],
+  ])('%s is refused saying what is wrong', (_, args, message) => {
     expect(() => ablate(...args)).toThrow(UsageError);
     expect(() => ablate(...args)).toThrow(message);
   });
