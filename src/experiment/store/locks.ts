@@ -110,7 +110,7 @@ async function readLock(file: string): Promise<{ text: string; age: number } | u
 }
 
 /** A verdict on a lock found in place: taken over (why), or held (by whom, for the waiting line). */
-type Verdict = { readonly abandoned: string; readonly text: string } | { readonly holder: string };
+type Verdict = { readonly abandoned: string; readonly text: string } | { readonly holder: string; readonly limit: number };
 
 /** Whether the lock at `file` is abandoned (to take over) or held, or undefined when it is gone. */
 async function judge(file: string, staleSeconds: number): Promise<Verdict | undefined> {
@@ -126,7 +126,8 @@ async function judge(file: string, staleSeconds: number): Promise<Verdict | unde
   }
   if (typeof body?.pid !== 'number' || typeof body.host !== 'string') {
     // Ours are put in place whole; an empty one may be a former version's being filled.
-    if (text.length === 0 && age < EMPTY_GRACE_SECONDS) return { holder: `an empty lock written ${ago} ago (being filled?)` };
+    if (text.length === 0 && age < EMPTY_GRACE_SECONDS)
+      return { holder: `an empty lock written ${ago} ago (being filled?)`, limit: EMPTY_GRACE_SECONDS };
     return { abandoned: `it is not a lock (${text.length === 0 ? 'empty' : 'unreadable'})`, text };
   }
   const who = `process ${body.pid} on ${body.host}${body.startedAt === undefined ? '' : ` (since ${String(body.startedAt)})`}`;
@@ -135,7 +136,7 @@ async function judge(file: string, staleSeconds: number): Promise<Verdict | unde
     if (body.boot !== undefined && BOOT_ID !== undefined && body.boot !== BOOT_ID)
       return { abandoned: `it was written before this machine restarted (boot id ${String(body.boot)})`, text };
     if (body.pid === process.pid) {
-      if (held.has(file)) return { holder: `this process (another of its runs)` };
+      if (held.has(file)) return { holder: `this process (another of its runs)`, limit: staleSeconds };
       return {
         abandoned: `it names this process's pid ${body.pid} but this process did not write it (a restarted container or another PID namespace)`,
         text,
@@ -150,7 +151,7 @@ async function judge(file: string, staleSeconds: number): Promise<Verdict | unde
     }
   }
   if (age > limit) return { abandoned: `no heartbeat for ${Math.round(age)} s`, text };
-  return { holder: `${who}, heartbeat ${ago} ago` };
+  return { holder: `${who}, heartbeat ${ago} ago`, limit };
 }
 
 /**
@@ -185,7 +186,7 @@ export async function claimRun(
     if (verdict === undefined) continue; // released meanwhile: try again
     if ('holder' in verdict) {
       options.onBusy?.(
-        `lock ${file} is held by ${verdict.holder}; it is taken over once that process is gone or its heartbeat stops for ${staleSeconds} s (if no run is under way, remove the file)`,
+        `lock ${file} is held by ${verdict.holder}; it is taken over once that process is gone or its heartbeat stops for ${verdict.limit} s (if no run is under way, remove the file)`,
       );
       return undefined;
     }
