@@ -13,6 +13,7 @@ import type { Shard } from '../experiment/plan/planRuns.js';
 import { DEFAULT_RECIPE, type Recipe } from '../experiment/plan/recipe.js';
 import type { FineTunePolicy } from '../models/fineTunePolicy.js';
 import { BACKBONE_NAMES, MODEL_NAMES, type ModelName } from '../models/names.js';
+import { MAX_SEEDS } from '../experiment/plan/validate.js';
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -64,23 +65,28 @@ export function positiveInt(flag: string, value: string): number {
   return Number(value);
 }
 
-function fraction(flag: string, value: string, low: number, high: number): number {
+/** A decimal number as written on a command line (a sign, digits, a point, an exponent), or undefined. */
+function decimal(value: string): number | undefined {
   const v = value.trim();
-  if (!/^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v)) throw new UsageError(`--${flag} must be a number, got '${value}'`);
-  const n = Number(v);
-  if (!(n > low && n < high)) throw new UsageError(`--${flag} must be in (${low}, ${high}), got ${value}`);
+  return /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(v) ? Number(v) : undefined;
+}
+
+function fraction(flag: string, value: string, low: number, high: number): number {
+  const n = decimal(value);
+  if (n === undefined) throw new UsageError(`--${flag} must be a number, got '${value}'`);
+  if (!(n > low && n < high)) throw new UsageError(`--${flag} must be in (${low}, ${high}), got ${value.trim()}`);
   return n;
 }
 
-/** A recipe number: 0, or in (0, 1e6). */
-const recipeNumber = (flag: string, value: string): number => (value.trim() === '0' ? 0 : fraction(flag, value, 0, 1e6));
+/** A recipe number: 0 (however written: 0, 0.0, 0e0), or in (0, 1e6). */
+const recipeNumber = (flag: string, value: string): number => (decimal(value) === 0 ? 0 : fraction(flag, value, 0, 1e6));
 
 /** '3' -> [1, 2, 3]; '0,7,42' -> [0, 7, 42]; '7,' -> [7]. */
 export function parseSeeds(value: string): number[] {
   const v = value.trim();
   if (/^\d+$/.test(v)) {
     const n = positiveInt('seeds', v);
-    if (n > 1000) throw new UsageError(`--seeds count must be at most 1000, got ${n}`);
+    if (n > MAX_SEEDS) throw new UsageError(`--seeds count must be at most ${MAX_SEEDS}, got ${n}`);
     return Array.from({ length: n }, (_, i) => i + 1);
   }
   const parts = v
@@ -90,6 +96,7 @@ export function parseSeeds(value: string): number[] {
   if (parts.length === 0 || !parts.every((s) => /^\d+$/.test(s) && Number.isSafeInteger(Number(s)))) {
     throw new UsageError(`--seeds must be a count or a comma list of integers >= 0, got '${value}'`);
   }
+  if (parts.length > MAX_SEEDS) throw new UsageError(`--seeds lists ${parts.length} seeds; at most ${MAX_SEEDS}`);
   return parts.map(Number);
 }
 
@@ -361,7 +368,7 @@ export const ABLATE_FLAGS: readonly Flag[] = [
   {
     name: 'jobs',
     arg: '<n | auto>',
-    help: 'runs trained at once, each in its own process',
+    help: 'runs trained at once, each in its own process; never more than\nthe runs planned. auto stays within the cores; a number is taken\nas given (more than the cores share them)',
     shown: 'auto: one per core,\ndivided by --threads',
     parse: (v, d) => void (d.run.jobs = v.trim() === 'auto' ? 'auto' : positiveInt('jobs', v)),
   },

@@ -16,10 +16,11 @@ import { applyGpuAdapterFlag } from '../backend/webgpu/adapter.js';
 import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
 import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/run/pool.js';
+import { plannedRunCount } from '../experiment/plan/planRuns.js';
 import { ProgressPrinter } from './progress.js';
 import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError, type Command } from './args.js';
-import { ablationSummary } from './summary.js';
+import { ablationSummary, resultsText } from './summary.js';
 import { hardInterrupt } from './interrupt.js';
 import { defined, errorMessage } from '../core/idioms.js';
 
@@ -114,6 +115,7 @@ async function reportCommand(
       ...defined({ cacheDir: command.cacheDir }),
       ...defined({ armsModule: command.armsModule }),
     });
+    for (const name of r.removedTemps) io.stdout.write(`removed a stale temp file ${name}\n`);
     for (const d of r.views.damaged)
       io.stderr.write(
         `mixstream: damaged run file ${d.file}: ${d.reason} (left in place; the next ablate sets it aside and trains it again)\n`,
@@ -123,6 +125,7 @@ async function reportCommand(
       `config ${r.header.configHash}: ${found} of ${r.header.arms.length * r.header.seeds.length} planned run(s) in the store\n`,
     );
     if (r.views.missing.length > 0) io.stdout.write(`missing: ${r.views.missing.map((m) => `${m.arm} seed ${m.seed}`).join(', ')}\n`);
+    if (found > 0) io.stdout.write(resultsText(r.views.results, r.header.seeds.length, r.header.epochs, r.views.results.backend.name));
     if (r.others.length > 0) io.stdout.write(`other configs in the store: ${r.others.join(', ')} (--config HASH to report one)\n`);
     if (r.noSamples !== undefined) io.stdout.write(`(no sample images: ${r.noSamples})\n`);
     io.stdout.write(`results: ${r.views.resultsPath}, ${r.views.csvPath}\nreport:  ${r.report.html}\n`);
@@ -156,7 +159,13 @@ async function ablateCommand(
   process.on('SIGINT', onSigint);
   // Before any worker forks: they inherit the pin through the environment.
   if (command.gpuAdapter !== undefined) applyGpuAdapterFlag(command.gpuAdapter);
-  const jobs = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
+  // Never more processes than runs planned (--jobs 64 for 2 runs forked 63 workers): auto is one
+  // per core, a number is taken as given up to the runs.
+  const planned = plannedRunCount(config.arms.length, config.seeds.length, command.shard);
+  const asked = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
+  const jobs = Math.max(1, Math.min(asked, planned));
+  if (command.jobs !== 'auto' && jobs < command.jobs)
+    io.stdout.write(`--jobs ${command.jobs}: ${planned} run(s) planned, so ${jobs} process(es)\n`);
   if (jobs > 1 && config.backend !== 'webgpu') prestartWorkers(jobs - 1); // one process per GPU: see jobsOn
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');

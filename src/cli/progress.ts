@@ -2,6 +2,11 @@
  * Progress a person can follow: per arm, seed and epoch, with images/s and ETA. On a terminal, a
  * live status line plus one line per finished epoch; elsewhere (CI logs, pipes) plain lines per
  * epoch and run, no control characters; 'quiet' prints nothing.
+ *
+ * A seam for tests that kill a run at a chosen moment: MIXSTREAM_TEST_HOLD_AFTER=<regex> freezes
+ * the process for good right after it prints a matching line (its event loop blocked, so no
+ * further batch, epoch or file is written), and the test kills it there: triggered by the event,
+ * whatever the load, where a kill sent on seeing the line raced the training that went on.
  */
 import { nativeStatus } from '../core/native.js';
 import type { ProgressEvent } from '../experiment/run/events.js';
@@ -20,6 +25,13 @@ export function formatDuration(seconds: number): string {
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
 
+/** Blocks this thread for good once `stream` has passed on what it holds (see MIXSTREAM_TEST_HOLD_AFTER). */
+function holdForever(stream: NodeJS.WriteStream): void {
+  const block = (): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  if (stream.writableLength > 0) stream.once('drain', block);
+  else block();
+}
+
 /** Writes progress events to a stream (stderr or stdout). */
 export class ProgressPrinter {
   /** Lines of live status on screen (one per run in flight, with --jobs). */
@@ -34,7 +46,13 @@ export class ProgressPrinter {
 
   /** A printer for `stream`: 'tty' when it is a terminal, else 'lines'; `quiet` forces 'quiet'. */
   static for(stream: NodeJS.WriteStream, quiet = false): ProgressPrinter {
-    return new ProgressPrinter((t) => stream.write(t), quiet ? 'quiet' : stream.isTTY ? 'tty' : 'lines');
+    const hold = process.env.MIXSTREAM_TEST_HOLD_AFTER;
+    const holdAfter = hold === undefined || hold === '' ? undefined : new RegExp(hold);
+    const write = (t: string): void => {
+      stream.write(t);
+      if (holdAfter?.test(t)) holdForever(stream);
+    };
+    return new ProgressPrinter(write, quiet ? 'quiet' : stream.isTTY ? 'tty' : 'lines');
   }
 
   /** A permanent line (clears the live status first on a terminal). */

@@ -10,6 +10,7 @@ import { builtinArms } from '../experiment/plan/builtinArms.js';
 import type { AblationConfig } from '../experiment/plan/config.js';
 import { InputError } from '../experiment/errors.js';
 import { openConfigData } from '../experiment/data/open.js';
+import { cleanStaleTemps } from '../experiment/store/atomic.js';
 import { readConfigHeader, writeViews, type ConfigHeader, type Views } from '../experiment/store/views.js';
 import { writeReport, type ReportFiles } from '../report/index.js';
 import { defined, errorMessage } from '../core/idioms.js';
@@ -22,6 +23,8 @@ export interface RebuiltReport {
   readonly others: readonly string[];
   /** Why the report has no sample images (the data could not be opened), if so. */
   readonly noSamples?: string;
+  /** Temp files that dead writers (a killed worker, a full disk) left in OUT or the config's folder, removed. */
+  readonly removedTemps: readonly string[];
 }
 
 export async function rebuildReport(
@@ -51,6 +54,8 @@ export async function rebuildReport(
     throw new InputError(`config '${hash}' is not in ${root} (configs: ${hashes.map((h) => h.hash).join(', ')})`);
   const header = await readConfigHeader(out, hash);
   if (!header) throw new InputError(`${path.join(root, hash, 'config.json')} is unreadable or not a mixstream config`);
+  // Only temp files of dead writers (atomic.ts names them): the runs themselves are not touched.
+  const removedTemps = [...(await cleanStaleTemps(path.resolve(out))), ...(await cleanStaleTemps(path.join(root, hash)))];
   const views = await writeViews(out, header);
   const c = header.config as Record<string, unknown>;
   const armOptions = { size: Number(c.size), batchSize: Number(c.batchSize), shuffleWindow: Number(c.shuffleWindow) };
@@ -81,5 +86,6 @@ export async function rebuildReport(
     report,
     others: hashes.map((h) => h.hash).filter((h) => h !== hash),
     ...defined({ noSamples }),
+    removedTemps,
   };
 }

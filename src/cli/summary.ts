@@ -2,25 +2,34 @@
 import path from 'node:path';
 import { printable } from '../experiment/errors.js';
 import type { AblationRun } from '../experiment/run/scheduler.js';
+import type { ResultsFile } from '../experiment/store/results.js';
 import { comparisonText } from '../report/comparison.js';
-import { percent } from '../report/html.js';
+import { partialText, percent } from '../report/html.js';
 import type { ReportFiles } from '../report/index.js';
 import type { Command } from './args.js';
 
-/** The summary of a finished ablation, as printed lines (each ending in a newline). */
-export function ablationSummary(run: AblationRun, report: ReportFiles | undefined, command: Extract<Command, { kind: 'ablate' }>): string {
-  const { config } = command;
+/**
+ * The comparisons (with their warnings) and the per-arm table of a results file, as `ablate` and
+ * `mixstream report` both print them; a partial one says what is missing first.
+ */
+export function resultsText(results: ResultsFile, seeds: number, epochs: number, backend: string): string {
   const text: string[] = [];
-  if (run.results.comparisons) text.push(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
-  text.push(
-    `\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`,
-  );
-  const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
-  for (const s of run.results.summary) {
+  if (!results.complete) text.push(`\n${partialText(results)}\n`);
+  if (results.comparisons) text.push(`\n${comparisonText(results.comparisons, results.warnings ?? [])}`);
+  text.push(`\nFinal validation accuracy (mean ± std over ${seeds} seed(s), ${epochs} epochs, ${backend}):\n`);
+  const width = Math.max(...results.summary.map((s) => s.arm.length), 3);
+  for (const s of results.summary) {
     text.push(
       `  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`,
     );
   }
+  return text.join('');
+}
+
+/** The summary of a finished ablation, as printed lines (each ending in a newline). */
+export function ablationSummary(run: AblationRun, report: ReportFiles | undefined, command: Extract<Command, { kind: 'ablate' }>): string {
+  const { config } = command;
+  const text: string[] = [resultsText(run.results, config.seeds.length, config.epochs, run.backend.name)];
   const rel = (f: string): string => {
     const r = path.relative(process.cwd(), f);
     return r === '' || r.startsWith('..') || path.isAbsolute(r) ? f : r;

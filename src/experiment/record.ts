@@ -98,6 +98,19 @@ function optionalProblem(r: Record<string, unknown>): string | undefined {
 }
 
 /**
+ * Why `epochs` and `mixing` are not a run's position after `epochs.length` finished epochs (a
+ * checkpoint's), or undefined: each epoch as runRecordProblem checks it, numbered 1..n.
+ */
+export function positionProblem(epochs: unknown, mixing: unknown): string | undefined {
+  if (!Array.isArray(epochs)) return `'epochs' is not an array`;
+  for (const [i, e] of epochs.entries()) {
+    const problem = epochProblem(e, i);
+    if (problem !== undefined) return problem;
+  }
+  return optionalProblem({ mixing });
+}
+
+/**
  * Why `value` is not a run record (undefined when it is one) matching `expected`: what a summary
  * trusts (the epochs array, each metric a number, the test score, the mixing counts) is checked,
  * so an edited file cannot make a summary say "over 2 seeds" while computing from 1.

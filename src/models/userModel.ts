@@ -5,12 +5,11 @@
  * is replaced by a new softmax head whose initial weights are keyed by the run seed (so the arms of
  * one seed still start identical).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import tf from '#tfjs';
 import { hashKeys } from '../core/random.js';
+import { readContained } from '../sources/files.js';
 import { compileClassifier, SeededInit } from './common.js';
-import { errorMessage } from '../core/idioms.js';
 
 /** The files of a saved model, read once; `fingerprint` hashes their bytes (part of the config hash). */
 export interface ModelFiles {
@@ -25,12 +24,38 @@ interface ModelJson {
   readonly weightsManifest?: ReadonlyArray<{ readonly paths: readonly string[]; readonly weights: tf.io.WeightsManifestEntry[] }>;
 }
 
-/** Reads model.json and its weight files; throws an Error naming the file and the problem. */
+/** A model.json larger than this is not one (its topology is text; the weights are in their own files). */
+const MODEL_JSON_MAX_BYTES = 64 << 20;
+
+const BYTES_PER_ELEMENT: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** Why a read failed: a SourceError's reason (its message repeats the path), else the message. */
+const why = (e: unknown): string =>
+  (e as { dataError?: { reason?: string } }).dataError?.reason ?? (e instanceof Error ? e.message : String(e));
+
+/** The bytes a manifest group's weights take (what its files may hold at most), or undefined when not computable. */
+function groupBytes(weights: readonly tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const w of weights) {
+    const per = BYTES_PER_ELEMENT[w.quantization?.dtype ?? w.dtype];
+    if (per === undefined || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return undefined;
+    total += per * w.shape.reduce((a, b) => a * b, 1);
+  }
+  return total;
+}
+
+/**
+ * Reads model.json and its weight files; throws an Error naming the file and the problem. Both are
+ * read like data (sources/files.ts: readContained): a FIFO, a device or a link out of the model's
+ * folder is refused before a read, and a weight file larger than its manifest says is refused.
+ */
 export async function readModelFiles(file: string): Promise<ModelFiles> {
   let json: ModelJson;
-  const text = await readFile(file, 'utf8').catch((e: unknown) => {
-    throw new Error(`--model: cannot read '${file}': ${errorMessage(e)}`);
-  });
+  const text = await readContained('--model', file, MODEL_JSON_MAX_BYTES)
+    .then((b) => b.toString('utf8'))
+    .catch((e: unknown) => {
+      throw new Error(`--model: cannot read '${file}': ${why(e)}`);
+    });
   try {
     json = JSON.parse(text) as ModelJson;
   } catch {
@@ -44,15 +69,16 @@ export async function readModelFiles(file: string): Promise<ModelFiles> {
   const parts: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     specs.push(...group.weights);
+    let room = groupBytes(group.weights) ?? MODEL_JSON_MAX_BYTES * 16;
     for (const p of group.paths) {
       const bin = path.resolve(path.dirname(file), p);
       if (path.relative(path.dirname(path.resolve(file)), bin).startsWith('..'))
         throw new Error(`--model: weight path '${p}' leaves the model's folder`);
-      parts.push(
-        await readFile(bin).catch((e: unknown) => {
-          throw new Error(`--model: cannot read weight file '${bin}': ${errorMessage(e)}`);
-        }),
-      );
+      const part = await readContained('--model', bin, room).catch((e: unknown) => {
+        throw new Error(`--model: cannot read weight file '${bin}': ${why(e)}`);
+      });
+      room -= part.byteLength;
+      parts.push(part);
     }
   }
   const total = parts.reduce((a, p) => a + p.byteLength, 0);

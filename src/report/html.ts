@@ -125,13 +125,20 @@ function metaTable(r: ResultsFile, generatedAt: string): string {
     ],
     ['seeds', escapeHtml((c.seeds as unknown[] | undefined)?.join(', ') ?? '')],
     ['config hash', `<code>${escapeHtml(r.configHash)}</code>`],
-    [
-      'status',
-      r.complete ? 'complete' : '<span class="warn">partial: some runs are missing (interrupted); rerun the same command to finish</span>',
-    ],
+    ['status', r.complete ? 'complete' : `<span class="warn" id="partial">${escapeHtml(partialText(r))}</span>`],
     ['generated', escapeHtml(generatedAt)],
   ];
   return `<table class="meta">${rows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${v}</td></tr>`).join('')}</table>`;
+}
+
+/** What a partial report lacks, in words: the runs missing, why they may be, and how to finish. */
+export function partialText(r: Pick<ResultsFile, 'missing'>): string {
+  const missing = r.missing ?? [];
+  const few = missing
+    .slice(0, 8)
+    .map((m) => `${m.arm} seed ${m.seed}`)
+    .join(', ');
+  return `partial: ${missing.length} planned run(s) missing${missing.length > 0 ? ` (${few}${missing.length > 8 ? ', ...' : ''})` : ''}: other shards still running, or interrupted; every number here is of the runs in so far. Rerun the same command, or 'mixstream report OUT' once the shards finish`;
 }
 
 function sampleFigures(samples: readonly ArmSample[], classes: readonly string[]): string {

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { dataError, type DataError } from '../core/types.js';
 import { keyOf } from '../flow/identity.js';
@@ -123,6 +123,58 @@ export async function readRegular(where: string, file: string, maxBytes = Number
   const { handle, size } = await openRegular(where, file, maxBytes);
   try {
     const out = new Uint8Array(size);
+    let got = 0;
+    while (got < size) {
+      const { bytesRead } = await handle.read(out, got, size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return out.subarray(0, got);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Where the open file behind `handle` really is: /proc/self/fd's link on Linux (the file opened,
+ * not whatever the path names now), else the path's realpath.
+ */
+async function openedPath(handle: FileHandle, file: string): Promise<string> {
+  try {
+    return await readlink(`/proc/self/fd/${handle.fd}`);
+  } catch {
+    return realpath(file);
+  }
+}
+
+/**
+ * `openRegular` for a file a program keeps for itself (a run file, a checkpoint, a lock, a model's
+ * weights): also refused when a symbolic link takes it out of its folder (to /dev/zero,
+ * /etc/passwd, another store), judged on the file actually opened.
+ */
+export async function openContained(
+  where: string,
+  file: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<{ handle: FileHandle; size: number }> {
+  const opened = await openRegular(where, file, maxBytes);
+  try {
+    const folder = await realpath(path.dirname(path.resolve(file)));
+    const real = await openedPath(opened.handle, file);
+    const rel = path.relative(folder, real);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new SourceError(where, file, `is a link to '${real}', outside its folder`);
+    return opened;
+  } catch (error) {
+    await opened.handle.close();
+    throw error;
+  }
+}
+
+/** All of `file` as `openContained` allows it (regular, inside its folder, at most `maxBytes`). */
+export async function readContained(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<Buffer> {
+  const { handle, size } = await openContained(where, file, maxBytes);
+  try {
+    const out = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {
       const { bytesRead } = await handle.read(out, got, size - got, got);

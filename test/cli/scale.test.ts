@@ -48,11 +48,31 @@ const byRun = (rs: readonly RunRecord[], hash?: string): Record<string, number[]
 const leftovers = async (out: string, hash: string): Promise<string[]> =>
   (await readdir(path.join(out, 'runs', hash))).filter((n) => !/^[a-z]+-s\d+\.json$/.test(n) && n !== 'config.json');
 
+/**
+ * Spawns the CLI in its own process group, frozen for good right after it prints a line matching
+ * `holdAfter` (MIXSTREAM_TEST_HOLD_AFTER: nothing more is trained or written), and kills the whole
+ * group with SIGKILL on seeing that line: the kill lands at that very point however loaded the machine.
+ */
+function killAfter(args: readonly string[], holdAfter: RegExp): Promise<Spawned & { killed: boolean }> {
+  let killed = false;
+  return spawnGroup(args, { MIXSTREAM_TEST_HOLD_AFTER: holdAfter.source }, (text, kill) => {
+    if (!killed && holdAfter.test(text)) {
+      killed = true;
+      kill();
+    }
+  }).then((r) => ({ ...r, killed }));
+}
+
 /** Spawns the CLI in its own process group; `onStdout` may kill the whole group with SIGKILL. */
-function spawnGroup(args: readonly string[], onStdout: (text: string, killGroup: () => void) => void): Promise<Spawned> {
+function spawnGroup(
+  args: readonly string[],
+  env: Record<string, string>,
+  onStdout: (text: string, killGroup: () => void) => void,
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: repo,
+      env: { ...process.env, ...env },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -74,7 +94,25 @@ function spawnGroup(args: readonly string[], onStdout: (text: string, killGroup:
   });
 }
 
-let reference: ResultsFile; // --jobs 1, uninterrupted
+let referenceOnce: Promise<{ readonly run: Spawned; readonly results: ResultsFile }> | undefined;
+/** The --jobs 1, uninterrupted run in root/jobs1 that the others are compared with: made by whichever test first needs it, so each test runs alone too (vitest -t). */
+const referenceRun = (): Promise<{ readonly run: Spawned; readonly results: ResultsFile }> =>
+  (referenceOnce ??= (async () => {
+    const out = path.join(root, 'jobs1');
+    const run = await runCli(base(out, ['--jobs', '1']));
+    expect(run.code, run.stderr).toBe(0);
+    return { run, results: await readResults(out) };
+  })());
+const referenceResults = async (): Promise<ResultsFile> => (await referenceRun()).results;
+
+let sharedOnce: Promise<Spawned[]> | undefined;
+/** root/shared: two configs written at once, and two identical commands at once (made once, by whichever test first needs it). */
+const sharedStore = (): Promise<Spawned[]> =>
+  (sharedOnce ??= (async () => {
+    const out = path.join(root, 'shared');
+    const other = base(out, ['--jobs', '1', '--size', '12']);
+    return Promise.all([runCli(base(out, ['--jobs', '1'])), runCli(base(out, ['--jobs', '1'])), runCli(other)]);
+  })());
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'mixstream-scale-'));
@@ -103,14 +141,11 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
   }, 120_000);
 
   it('--jobs 2 gives the same numbers as --jobs 1, bit for bit, and shows every run in flight', async () => {
-    const one = path.join(root, 'jobs1');
     const two = path.join(root, 'jobs2');
-    const [a, b] = await Promise.all([runCli(base(one, ['--jobs', '1'])), runCli(base(two, ['--jobs', '2']))]);
-    expect(a.code, a.stderr).toBe(0);
+    const [{ run: a, results: reference }, b] = await Promise.all([referenceRun(), runCli(base(two, ['--jobs', '2']))]);
     expect(b.code, b.stderr).toBe(0);
     expect(a.stdout).toMatch(/1 at once/);
     expect(b.stdout).toMatch(/2 at once/);
-    reference = await readResults(one);
     const parallel = await readResults(two);
     expect(reference.complete && parallel.complete).toBe(true);
     expect(Object.keys(byRun(reference.runs))).toHaveLength(4);
@@ -123,14 +158,8 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
     const four = (extra: string[] = []): string[] =>
       base(out, ['--arms', 'cutmix', '--seeds', '1', '--epochs', '4', '--jobs', '1', ...extra]);
     const killAt = async (pattern: RegExp): Promise<Spawned> => {
-      let sent = false;
-      const r = await spawnGroup(four(), (text, kill) => {
-        if (!sent && pattern.test(text)) {
-          sent = true;
-          kill();
-        }
-      });
-      expect(sent, r.stdout + r.stderr).toBe(true);
+      const r = await killAfter(four(), pattern);
+      expect(r.killed, r.stdout + r.stderr).toBe(true);
       expect(r.signal).toBe('SIGKILL');
       return r;
     };
@@ -154,27 +183,22 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
 
   it('kill -9 of a whole --jobs 2 process group (parent and workers) mid-run, then a rerun: same numbers as --jobs 1', async () => {
     const out = path.join(root, 'group');
-    let sent = false;
-    const r = await spawnGroup(base(out, ['--jobs', '2']), (text, kill) => {
-      if (!sent && /epoch 1\/2/.test(text)) {
-        sent = true;
-        kill();
-      }
-    });
-    expect(sent, r.stdout + r.stderr).toBe(true);
+    // baseline seed 1 is the plan's first run, so the parent's own (slot 0): frozen with it right after its epoch 1.
+    const r = await killAfter(base(out, ['--jobs', '2']), /baseline seed 1 epoch 1\/2/);
+    expect(r.killed, r.stdout + r.stderr).toBe(true);
     const again = await runCli(base(out, ['--jobs', '2']));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/resuming from its checkpoint after epoch 1\/2/);
     const results = await readResults(out);
     expect(results.complete).toBe(true);
-    expect(byRun(results.runs)).toEqual(byRun(reference.runs));
+    expect(byRun(results.runs)).toEqual(byRun((await referenceResults()).runs));
     expect(await leftovers(out, results.configHash)).toEqual([]);
   }, 180_000);
 
   it('two configs into one folder at once keep all their runs; two identical commands at once train each run once', async () => {
     const out = path.join(root, 'shared');
-    const other = base(out, ['--jobs', '1', '--size', '12']);
-    const [a1, a2, b] = await Promise.all([runCli(base(out, ['--jobs', '1'])), runCli(base(out, ['--jobs', '1'])), runCli(other)]);
+    const [a1, a2, b] = (await sharedStore()) as [Spawned, Spawned, Spawned];
+    const reference = await referenceResults();
     for (const x of [a1, a2, b]) expect(x.code, x.stderr).toBe(0);
     const starts = (a1.stdout + a2.stdout).match(/\] (baseline|cutmix) seed \d/g) ?? [];
     expect(starts.sort()).toEqual(['] baseline seed 1', '] baseline seed 2', '] cutmix seed 1', '] cutmix seed 2']);
@@ -186,6 +210,7 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
   }, 240_000);
 
   it('a damaged run file is moved aside and named, then trained again to the same numbers', async () => {
+    const reference = await referenceResults();
     const out = path.join(root, 'jobs1');
     const file = path.join(out, 'runs', reference.configHash, 'cutmix-s2.json');
     const text = await readFile(file, 'utf8');
@@ -200,6 +225,7 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
   }, 120_000);
 
   it('--shard i/3 into one folder, then mixstream report: the merged results equal a single run', async () => {
+    const reference = await referenceResults();
     const out = path.join(root, 'sharded');
     const partial = await runCli(base(out, ['--jobs', '1', '--shard', '1/3', '--keep-checkpoints']));
     expect(partial.code, partial.stderr).toBe(0);
@@ -228,6 +254,7 @@ describe('mixstream ablate: store, --jobs, checkpoints', () => {
     expect(existsSync(kept)).toBe(true);
     expect(existsSync(path.join(out, 'runs', reference.configHash, 'baseline-s1.checkpoint'))).toBe(false);
     const shared = path.join(root, 'shared');
+    for (const x of await sharedStore()) expect(x.code, x.stderr).toBe(0);
     const otherHash = (await readdir(path.join(shared, 'runs'))).find((h) => h !== reference.configHash)!;
     const before = (await readResults(shared)).runs.find((x) => x.configHash === otherHash && x.arm === 'baseline' && x.seed === 2)!;
     await copyFile(kept, path.join(shared, 'runs', otherHash, 'baseline-s2.checkpoint'));

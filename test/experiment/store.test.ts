@@ -2,7 +2,8 @@
  * The run store without training: atomic writes, claims (held, dead holder, stale heartbeat),
  * damaged files read without side effects, then set aside and named, the output folder checks, old results.json migration.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { RESULTS_FORMAT } from '../../src/experiment/store/results.js';
 import { type RunRecord } from '../../src/experiment/record.js';
 import { checkOutFolder } from '../../src/experiment/store/outFolder.js';
-import { claimRun } from '../../src/experiment/store/locks.js';
+import { claimRun, processStartTime } from '../../src/experiment/store/locks.js';
 import { cleanStaleTemps, writeFileAtomic } from '../../src/experiment/store/atomic.js';
 import { readRunFile, readStore, tidyStore } from '../../src/experiment/store/runFiles.js';
 import { runRecordProblem } from '../../src/experiment/record.js';
@@ -78,11 +79,15 @@ describe('run store', () => {
     expect(JSON.parse(await readFile(lock, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname() });
     await taken!.release();
 
-    // A live holder on this host keeps its claim even when a long batch delays its heartbeat.
-    await writeFile(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: 'x' }));
-    const longAgo = new Date(Date.now() - 600_000);
+    // A live holder on this host (pid and start time match) keeps its claim even when a long batch delays its heartbeat.
+    const holder = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    await once(holder, 'spawn');
+    const start = processStartTime(holder.pid!);
+    await writeFile(lock, JSON.stringify({ pid: holder.pid, host: os.hostname(), start, startedAt: 'x' }));
+    const longAgo = new Date(Date.now() - 300_000);
     await utimes(lock, longAgo, longAgo);
     expect(await claimRun(dir, 'mixup', 2)).toBeUndefined();
+    holder.kill('SIGKILL');
 
     await writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere', startedAt: 'x' }));
     expect(await claimRun(dir, 'mixup', 2)).toBeUndefined(); // another host's, heartbeat fresh

@@ -100,6 +100,16 @@ export async function openImageFolderData(root: string, options: ImageFolderData
   if (train.length === 0)
     throw new InputError(`data: '${root}' has no training images left after a validation split of ${validationSplit}`);
   const numClasses = listing.classes.length;
+  for (const [name, files] of [
+    ['training', train],
+    ['validation', validation],
+  ] as const) {
+    const labels = new Set(files.map((f) => f.label));
+    if (numClasses > 1 && labels.size < 2)
+      throw new InputError(
+        `data: the ${name} split of '${root}' holds only class '${listing.classes[[...labels][0] ?? 0]}' (of ${numClasses}): accuracy on it means nothing; give each class more images or change --val-split`,
+      );
+  }
   const fingerprint = hashKeys([
     ...full.classes,
     ...full.files.map((f) => `${f.label}:${path.relative(root, f.path)}`),

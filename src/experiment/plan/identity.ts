@@ -2,7 +2,8 @@
  * What identifies a run, in one place: the config hash (everything but arm and seed that changes
  * the numbers), the run key a finished run is matched on (arm|seed|configHash|pipelineHash), and
  * the names of a run's files in the store (OUT/runs/<configHash>/<arm>-s<seed>.json, .checkpoint,
- * .lock). Arm names are letters, digits, _ . - only (arms.ts checks), so these names are safe.
+ * .lock). Arm names are letters, digits, _ . - only (arms.ts checks), so these names are safe; a
+ * name read back from stored content (an old results.json) is checked again (storedRunPath).
  */
 import path from 'node:path';
 import { hashKeys } from '../../core/random.js';
@@ -53,3 +54,24 @@ export const checkpointFile = (dir: string, arm: string, seed: number): string =
 
 /** A run's claim (lock file) in its config folder. */
 export const lockFile = (dir: string, arm: string, seed: number): string => path.join(dir, `${arm}-s${seed}.lock`);
+
+/** A config hash as configHashOf writes it. */
+const CONFIG_HASH = /^[0-9a-f]{8}$/;
+/** An arm name as arms.ts allows it. */
+const ARM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * The run file of (configHash, arm, seed) under `out` when these came from stored content (an old
+ * results.json): each from its fixed alphabet, and the path resolved inside OUT/runs; else why not.
+ */
+export function storedRunPath(out: string, configHash: unknown, arm: unknown, seed: unknown): string | { readonly problem: string } {
+  if (typeof configHash !== 'string' || !CONFIG_HASH.test(configHash))
+    return { problem: `its configHash ${JSON.stringify(configHash)} is not 8 hex digits` };
+  if (typeof arm !== 'string' || !ARM_NAME.test(arm))
+    return { problem: `its arm ${JSON.stringify(arm)} is not a name of letters, digits, _ . -` };
+  if (!Number.isSafeInteger(seed) || (seed as number) < 0) return { problem: `its seed ${JSON.stringify(seed)} is not a whole number` };
+  const runs = path.join(path.resolve(out), 'runs');
+  const file = path.join(configDir(out, configHash), runFileName(arm, seed as number));
+  const rel = path.relative(runs, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? { problem: `its run file '${file}' would lie outside ${runs}` } : file;
+}

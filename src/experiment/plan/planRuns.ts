@@ -29,3 +29,10 @@ export function planRuns<A>(arms: readonly A[], seeds: readonly number[], keyOf:
 export function shardShare<T>(plan: readonly T[], shard: Shard): T[] {
   return plan.filter((_, i) => i % shard.count === shard.index);
 }
+
+/** How many runs a shard's share of an arms x seeds plan holds (all of them with no shard). */
+export function plannedRunCount(arms: number, seeds: number, shard?: Shard): number {
+  const total = arms * seeds;
+  if (!shard) return total;
+  return Math.max(0, Math.ceil((total - shard.index) / shard.count));
+}

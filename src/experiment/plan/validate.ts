@@ -12,6 +12,9 @@ import type { Shard } from './planRuns.js';
 import { checkRecipe } from './recipe.js';
 import { errorMessage } from '../../core/idioms.js';
 
+/** The most seeds one ablation plans (--seeds takes a count or a list up to this). */
+export const MAX_SEEDS = 1000;
+
 const positiveInt = (name: string, v: number): void => {
   if (!Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a positive integer, got ${v}`);
 };
@@ -23,6 +26,7 @@ function validateArmsAndSeeds(config: AblationConfig, registry: ArmRegistry): vo
   for (const arm of config.arms)
     if (!registry.has(arm)) throw new InputError(`unknown arm '${arm}'; known arms: ${registry.names().join(', ')}`);
   if (config.seeds.length === 0) throw new InputError('no seeds given');
+  if (config.seeds.length > MAX_SEEDS) throw new InputError(`${config.seeds.length} seeds given; at most ${MAX_SEEDS}`);
   for (const s of config.seeds) if (!Number.isSafeInteger(s) || s < 0) throw new InputError(`seeds must be integers >= 0, got ${s}`);
   if (new Set(config.seeds).size !== config.seeds.length) throw new InputError(`seeds listed twice: ${config.seeds.join(',')}`);
   if (config.baseline !== undefined && !config.arms.includes(config.baseline))
@@ -55,6 +59,8 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate)))
     throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
+  if (Math.fround(config.learningRate) === 0)
+    throw new InputError(`learning rate ${config.learningRate} is 0 in float32 (what training computes in); the smallest is about 1.4e-45`);
   if (!(config.validationSplit > 0 && config.validationSplit < 1))
     throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
   checkTrainingShape(config); // model options, and size x batch x model against the memory budget

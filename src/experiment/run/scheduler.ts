@@ -15,7 +15,7 @@ import { InputError } from '../errors.js';
 import type { Arm, ArmOptions, ArmRegistry } from '../plan/arms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { runFileName, runKey } from '../plan/identity.js';
-import { planRuns, shardShare, type PlannedRun, type Shard } from '../plan/planRuns.js';
+import { plannedRunCount, planRuns, shardShare, type PlannedRun, type Shard } from '../plan/planRuns.js';
 import { validateShard } from '../plan/validate.js';
 import { lastEpoch, type RunRecord } from '../record.js';
 import { cleanStaleTemps } from '../store/atomic.js';
@@ -79,9 +79,11 @@ async function fetchImagenetOnce(config: AblationConfig): Promise<void> {
 export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
   const started = performance.now();
   const emit = options.onProgress ?? ((): void => undefined);
-  const jobs = options.jobs ?? 1;
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new InputError(`jobs must be a positive integer, got ${jobs}`);
+  const asked = options.jobs ?? 1;
+  if (!Number.isSafeInteger(asked) || asked < 1) throw new InputError(`jobs must be a positive integer, got ${asked}`);
   if (options.shard) validateShard(options.shard);
+  // No more processes than runs planned: each would fork and load tfjs for nothing.
+  const jobs = Math.max(1, Math.min(asked, plannedRunCount(config.arms.length, config.seeds.length, options.shard)));
   if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
     throw new InputError(
       "jobs > 1 trains in worker processes, which cannot be sent a registry or data object: pass your arms as a module (armsModule: './my-arms.js', which every worker imports) and the data as config.data, or pass jobs 1",
@@ -142,6 +144,8 @@ class Scheduler {
   private viewWrite = Promise.resolve();
   private viewFailure: unknown;
   private failure: unknown;
+  /** Runs whose wait on another claim was said already (said once per run). */
+  private readonly waitSaid = new Set<string>();
 
   constructor(
     private readonly prepared: Prepared,
@@ -329,6 +333,11 @@ class Scheduler {
     const claim = await claimRun(this.prepared.dir, p.arm.name, p.seed, {
       onSteal: (why) => this.info(`${name}: took over an abandoned claim (${why})`),
       onLost: () => this.info(`${name}: our claim was taken over by another process (its lock is left to it)`),
+      onBusy: (what) => {
+        if (this.waitSaid.has(p.key)) return;
+        this.waitSaid.add(p.key);
+        this.info(`${name}: waiting: ${what}`);
+      },
     });
     if (!claim) return 'busy';
     try {

@@ -14,6 +14,8 @@ export interface AnalysisOptions {
   /** Accuracy points (--effect). */
   readonly effect?: number;
   readonly validationCount: number;
+  /** The number of classes: an arm at chance (1 / classes) is warned of, and no verdict on it stands. */
+  readonly classes?: number;
 }
 
 export interface Analysis {
@@ -25,7 +27,7 @@ export interface Analysis {
 
 /** Comparisons (only arms with runs) and warnings of the given runs. */
 export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions): Analysis {
-  const comparisons = compareArms(runs, {
+  const compared = compareArms(runs, {
     arms: options.arms,
     ...defined({ baseline: options.baseline }),
     ...defined({ effect: options.effect }),
@@ -34,11 +36,28 @@ export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions
     runs,
     arms: options.arms,
     validationCount: options.validationCount,
-    comparisons,
+    comparisons: compared,
     barelyActed: barelyActed(runs),
+    ...(options.classes === undefined ? {} : { classes: options.classes }),
   });
+  const comparisons = withoutChanceVerdicts(compared, warnings);
   const separation = options.arms
     .filter((a) => a !== comparisons.baseline)
     .map((arm) => ({ arm, epoch: separationEpoch(runs, arm, comparisons.baseline) }));
   return { comparisons, warnings, separation };
+}
+
+/** The comparisons, with every one whose arm or reference is at chance made inconclusive, saying why. */
+function withoutChanceVerdicts(set: ComparisonSet, warnings: readonly AblationWarning[]): ComparisonSet {
+  const chance = new Set(warnings.filter((w) => w.kind === 'at-chance').map((w) => w.arm));
+  if (chance.size === 0) return set;
+  return {
+    ...set,
+    comparisons: set.comparisons.map((c) => {
+      const which = chance.has(set.baseline) ? set.baseline : chance.has(c.arm) ? c.arm : undefined;
+      return which === undefined
+        ? c
+        : { ...c, verdict: 'inconclusive', reason: `${which} is at chance accuracy: no verdict means anything` };
+    }),
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * What a reader must know before believing a table: too few seeds for any verdict, a validation
  * split so small that one image moves accuracy by more than the effect of interest, curves still
- * rising at the last epoch, an arm whose operator barely acted. Computed from RunRecords and the
- * split sizes alone, so a report rebuilt from stored runs says the same.
+ * rising at the last epoch, an arm whose operator barely acted, an arm at chance (it learned
+ * nothing, or memorised the training set). Computed from RunRecords, the split sizes and the class
+ * count alone, so a report rebuilt from stored runs says the same.
  */
 import type { ComparisonSet } from './compare.js';
 import type { RunRecord } from '../record.js';
@@ -10,7 +11,7 @@ import { meanSd } from './meanSd.js';
 import { tQuantile } from './tdist.js';
 
 export interface AblationWarning {
-  /** Stable key for tests and tools: 'few-seeds', 'few-validation-images', 'still-rising', 'arm-barely-acted'. */
+  /** Stable key for tests and tools: 'few-seeds', 'few-validation-images', 'still-rising', 'arm-barely-acted', 'at-chance'. */
   readonly kind: string;
   readonly arm?: string;
   readonly message: string;
@@ -23,6 +24,8 @@ export interface WarningInput {
   readonly comparisons?: ComparisonSet;
   /** Arms whose mixing barely acted (stats/mixing.ts's barelyActed, from the counts train/mixstats.ts keeps per run). */
   readonly barelyActed?: ReadonlyArray<{ readonly arm: string; readonly why: string }>;
+  /** The number of classes (chance is one in this many); without it, no chance warning. */
+  readonly classes?: number;
 }
 
 /** Points of accuracy one validation image is worth. */
@@ -87,7 +90,49 @@ export function ablationWarnings(input: WarningInput): AblationWarning[] {
         message: `${arm}: val accuracy still rising at the last epoch (+${rise.toFixed(1)} points over the last ${k} epochs, mean over ${n} seed(s)); the arms are compared before they converge (more --epochs)`,
       });
   }
+  if (input.classes !== undefined) out.push(...atChance(input.runs, input.arms, input.classes, input.validationCount));
   for (const b of input.barelyActed ?? [])
     out.push({ kind: 'arm-barely-acted', arm: b.arm, message: `${b.arm}: the operator barely acted (${b.why})` });
+  return out;
+}
+
+/** Accuracy within this many points of chance (or two images, when coarser) counts as chance. */
+const CHANCE_MARGIN_POINTS = 5;
+/** Training above validation by this many points, with validation at chance: memorised. */
+const MEMORISED_GAP_POINTS = 30;
+
+/**
+ * Arms whose last-epoch validation accuracy, or test accuracy, averaged over seeds, is at or near
+ * chance (1 / classes): a model that learned nothing, or that memorised the training set (a large
+ * train/validation gap), gives numbers whose comparisons mean nothing.
+ */
+export function atChance(runs: readonly RunRecord[], arms: readonly string[], classes: number, validationCount: number): AblationWarning[] {
+  if (!(classes >= 2)) return [];
+  const chance = 100 / classes;
+  const near = chance + Math.max(CHANCE_MARGIN_POINTS, 2 * pointsPerImage(validationCount) || 0);
+  const out: AblationWarning[] = [];
+  for (const arm of arms) {
+    const mine = runs.filter((r) => r.arm === arm && r.epochs.length > 0);
+    if (mine.length === 0) continue;
+    const last = mine.map((r) => r.epochs[r.epochs.length - 1]!);
+    const val = meanSd(last.map((e) => 100 * e.valAccuracy)).mean;
+    const train = meanSd(last.map((e) => 100 * e.accuracy)).mean;
+    const tests = mine.flatMap((r) => (r.test ? [100 * r.test.accuracy] : []));
+    const test = tests.length > 0 ? meanSd(tests).mean : undefined;
+    const where = [
+      ...(val <= near ? [`validation ${val.toFixed(1)}%`] : []),
+      ...(test !== undefined && test <= near ? [`test ${test.toFixed(1)}%`] : []),
+    ];
+    if (where.length === 0) continue;
+    const memorised =
+      val <= near && train - val >= MEMORISED_GAP_POINTS
+        ? `, while training accuracy is ${train.toFixed(1)}% (memorised, not learned)`
+        : '';
+    out.push({
+      kind: 'at-chance',
+      arm,
+      message: `${arm}: accuracy at chance (${where.join(', ')}; chance is ${chance.toFixed(1)}% for ${classes} classes${memorised}): the model learned nothing that generalises, and no comparison with this arm means anything (check the data, --lr, --epochs)`,
+    });
+  }
   return out;
 }

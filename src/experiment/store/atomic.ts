@@ -47,9 +47,20 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw namingFile(error, file);
   }
   await syncDir(path.dirname(file));
+}
+
+/**
+ * A write's error that names the file being written: a failed write() (ENOSPC, EDQUOT, EIO)
+ * carries no path, and "no space left on device" alone does not say which store filled up.
+ */
+export function namingFile(error: unknown, file: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string' || typeof e.path === 'string') return error;
+  const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'over the disk quota' : e.message;
+  return Object.assign(new Error(`cannot write '${file}': ${why} (${e.code})`, { cause: error }), { code: e.code, path: file });
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -69,7 +80,8 @@ async function syncDir(dir: string): Promise<void> {
  * Removes temp files of ours that their writer left behind: written on this host by a dead
  * process, or older than an hour whoever wrote them. Returns the names removed. Temp files are
  * `.<name>.tmp-<host>-<pid>-<hex>` (writeFileAtomic) and `<lock>.stolen-…` / `<lock>.released-…`
- * (a lock renamed aside by removeLockIf, left when its process died before removing it).
+ * (a lock renamed aside by removeLockIf, left when its process died before removing it) and
+ * `<lock>.new-…` (a lock being put in place whole).
  */
 export async function cleanStaleTemps(dir: string): Promise<string[]> {
   let names: string[];
@@ -83,7 +95,7 @@ export async function cleanStaleTemps(dir: string): Promise<string[]> {
   for (const name of names) {
     const m =
       /^\..+\.tmp-(.+)-(\d+)-[a-z0-9]+$/.exec(name) ??
-      /^.+\.lock\.(?:stolen|released)-(.+)-(\d+)-[0-9a-f]+$/.exec(name) ??
+      /^.+\.lock\.(?:stolen|released|new)-(.+)-(\d+)-[0-9a-f]+$/.exec(name) ??
       /^\..+\.tmp-(\d+)-\d+$/.exec(name);
     if (!m) continue;
     const file = path.join(dir, name);

@@ -1,6 +1,6 @@
 /** The output folder's check before any training: writable, and not inside the data. */
 import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, realpath, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -15,8 +15,9 @@ const HOST = os.hostname();
 export async function checkOutFolder(out: string, dataFolder: string | undefined): Promise<string | undefined> {
   const abs = path.resolve(out);
   if (dataFolder !== undefined) {
-    const data = path.resolve(dataFolder);
-    const rel = path.relative(data, abs);
+    // Compared as the file system resolves them: a symlink on either side must not hide that one is in the other.
+    const [data, real] = await Promise.all([resolveExisting(dataFolder), resolveExisting(out)]);
+    const rel = path.relative(data, real);
     if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
       return `--out '${out}' lies inside the data folder '${dataFolder}': its files would be read as training data; choose a folder outside it`;
   }
@@ -40,6 +41,22 @@ export async function checkOutFolder(out: string, dataFolder: string | undefined
     await rm(probe, { force: true }).catch(() => undefined);
   }
   return undefined;
+}
+
+/** `p` with its longest existing ancestor resolved by realpath (symlinks followed), the rest appended. */
+export async function resolveExisting(p: string): Promise<string> {
+  const rest: string[] = [];
+  let at = path.resolve(p);
+  for (;;) {
+    try {
+      return path.join(await realpath(at), ...rest.reverse());
+    } catch {
+      const up = path.dirname(at);
+      if (up === at) return path.resolve(p);
+      rest.push(path.basename(at));
+      at = up;
+    }
+  }
 }
 
 /**

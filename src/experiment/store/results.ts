@@ -4,7 +4,7 @@
  * (views.ts; a run's own record: ../record.ts); runs are keyed by arm, seed and a hash of
  * everything else that affects the numbers (plan/identity.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { readContained } from '../../sources/files.js';
 import type { BackendKernelsInfo, GpuAdapterSummary } from '../../backend/index.js';
 import type { DataError } from '../../core/types.js';
 import type { ComparisonSet } from '../stats/compare.js';
@@ -40,6 +40,8 @@ export interface ResultsFile {
   readonly updatedAt: string;
   /** True once every planned run of the current config is in. */
   readonly complete: boolean;
+  /** The planned runs not in the store yet (other shards still running, or interrupted); absent when complete. */
+  readonly missing?: ReadonlyArray<{ readonly arm: string; readonly seed: number }>;
   readonly configHash: string;
   readonly config: Readonly<Record<string, unknown>>;
   readonly data: {
@@ -89,7 +91,7 @@ export function skippedFiles(errors: readonly DataError[]): Array<{ path: string
 export async function readRuns(file: string): Promise<RunRecord[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readContained('results', file, 256 << 20)).toString('utf8'); // no FIFO, device or outside link
   } catch {
     return [];
   }

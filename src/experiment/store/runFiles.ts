@@ -6,8 +6,9 @@
  * aside (`<name>.damaged-<time>`, named in a message) is a separate, explicit step,
  * setAsideDamaged, that the ablation takes before it trains and `mixstream report` does not.
  */
-import { readdir, readFile, rename } from 'node:fs/promises';
+import { readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { readContained } from '../../sources/files.js';
 import { parseRunFileName } from '../plan/identity.js';
 import { cleanStaleTemps } from './atomic.js';
 import { runRecordProblem, type RunExpectation, type RunRecord } from '../record.js';
@@ -29,15 +30,29 @@ export interface DamagedRun {
 export type RunRead =
   { readonly kind: 'ok'; readonly record: RunRecord } | { readonly kind: 'missing' } | ({ readonly kind: 'damaged' } & DamagedRun);
 
+/** A run file larger than this is not one (a run of 10,000 epochs takes about 2 MB). */
+export const RUN_FILE_MAX_BYTES = 16 << 20;
+
+/**
+ * Reads `file` of the store as data (sources/files.ts: readContained): undefined when missing; a
+ * FIFO, socket, device, a link out of its folder or a file over `maxBytes` gives why, never a hang.
+ */
+export async function readStoreText(file: string, maxBytes: number): Promise<{ text: string } | { problem: string } | undefined> {
+  try {
+    return { text: (await readContained('store', file, maxBytes)).toString('utf8') };
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/: does not exist$/.test(message)) return undefined;
+    return { problem: message.slice(message.indexOf(file) + file.length).replace(/^: /, '') };
+  }
+}
+
 /** Reads and validates a run file; touches nothing (see RunRead). */
 export async function readRunFile(file: string, expected?: RunExpectation): Promise<RunRead> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    throw new Error(`cannot read run file '${file}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
-  }
+  const read = await readStoreText(file, RUN_FILE_MAX_BYTES);
+  if (read === undefined) return { kind: 'missing' };
+  if ('problem' in read) return { kind: 'damaged', file, reason: read.problem };
+  const { text } = read;
   let reason: string | undefined;
   let parsed: unknown;
   try {

@@ -4,17 +4,17 @@
  * arms, seeds: what the views print besides the runs) is kept beside its runs as
  * `runs/<configHash>/config.json`, so a view can be rebuilt without the data or the command line.
  */
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { dataError } from '../../core/types.js';
 import { analyzeRuns } from '../stats/analysis.js';
 import { PAIRED_DESIGN } from '../stats/design.js';
 import { resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, type ResultsFile, type RunRecord } from './results.js';
-import { configDir, runFileName } from '../plan/identity.js';
+import { configDir, storedRunPath } from '../plan/identity.js';
 import { runRecordProblem } from '../record.js';
 import { writeFileAtomic } from './atomic.js';
-import { moveAside, readStore, type DamagedRun } from './runFiles.js';
+import { moveAside, readStore, readStoreText, type DamagedRun } from './runFiles.js';
 import { defined } from '../../core/idioms.js';
 
 export const CONFIG_FORMAT = 'mixstream-config/1';
@@ -47,7 +47,9 @@ export async function writeConfigHeader(out: string, header: ConfigHeader): Prom
 /** The header of a config, or undefined when missing or unreadable (a view then lists runs only). */
 export async function readConfigHeader(out: string, configHash: string): Promise<ConfigHeader | undefined> {
   try {
-    const h = JSON.parse(await readFile(path.join(configDir(out, configHash), 'config.json'), 'utf8')) as ConfigHeader;
+    const read = await readStoreText(path.join(configDir(out, configHash), 'config.json'), 1 << 20);
+    if (read === undefined || 'problem' in read) return undefined;
+    const h = JSON.parse(read.text) as ConfigHeader;
     return h.format === CONFIG_FORMAT && Array.isArray(h.arms) && Array.isArray(h.seeds) ? h : undefined;
   } catch {
     return undefined;
@@ -98,6 +100,7 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     store: 'runs',
     updatedAt: new Date().toISOString(),
     complete: missing.length === 0,
+    ...(missing.length === 0 ? {} : { missing }),
     configHash: header.configHash,
     config: header.config,
     data: header.data,
@@ -110,6 +113,7 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
     ...analyzeRuns(current, {
       arms: header.arms.map((a) => a.name),
       validationCount: header.data.validationCount,
+      classes: header.data.classes.length,
       ...defined({ baseline }),
       ...defined({ effect }),
     }),
@@ -128,6 +132,9 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
   };
 }
 
+/** A results.json larger than this is not ours (10,000 runs take about 20 MB). */
+const RESULTS_MAX_BYTES = 256 << 20;
+
 /**
  * Before the store, results.json held the runs. Such a file is migrated (each valid run becomes
  * its run file; the old file is kept as results.json.pre-store-<time>); a file that is not ours is
@@ -136,12 +143,10 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
  */
 export async function migrateResultsFile(out: string): Promise<string[]> {
   const file = path.join(path.resolve(out), 'results.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return [];
-  }
+  const read = await readStoreText(file, RESULTS_MAX_BYTES);
+  if (read === undefined) return [];
+  if ('problem' in read) throw new InputError(`'${file}' ${read.problem}; move it away or choose another --out`);
+  const { text } = read;
   let parsed: Partial<ResultsFile> & { store?: unknown };
   let problem: string | undefined;
   try {
@@ -172,16 +177,15 @@ export async function migrateResultsFile(out: string): Promise<string[]> {
       notes.push(`old results.json: run ${i + 1} not migrated: ${why} (the original file is kept)`);
       continue;
     }
-    const dir = configDir(out, r.configHash);
-    const target = path.join(dir, runFileName(r.arm, r.seed));
-    await mkdir(dir, { recursive: true });
-    try {
-      await readFile(target);
-      continue; // already in the store
-    } catch {
-      await writeFileAtomic(target, `${JSON.stringify(r, null, 2)}\n`);
-      migrated++;
+    const target = storedRunPath(out, r.configHash, r.arm, r.seed);
+    if (typeof target !== 'string') {
+      notes.push(`old results.json: run ${i + 1} not migrated: ${target.problem} (the original file is kept)`);
+      continue;
     }
+    await mkdir(path.dirname(target), { recursive: true });
+    if ((await lstat(target).catch(() => undefined)) !== undefined) continue; // already in the store
+    await writeFileAtomic(target, `${JSON.stringify(r, null, 2)}\n`);
+    migrated++;
   }
   const kept = `${file}.pre-store-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   try {

@@ -10,16 +10,24 @@
  * Layout of `<arm>-s<seed>.checkpoint`: the 4 bytes `MXCK`; the header's byte length (uint32,
  * little-endian); the header, UTF-8 JSON (format, byte order, run key, finished epochs, seconds,
  * mixing counts, and each tensor's name, shape and dtype); zeros up to a multiple of 8; then each
- * tensor's elements in the header's order, 4 bytes each in the writer's byte order.
+ * tensor's elements in the header's order, 4 bytes each in the writer's byte order. The header
+ * holds the CRC-32C of those tensor bytes.
+ *
+ * A checkpoint is data from disk like any other: read only as a regular file inside its folder,
+ * at most the size the model's state can take, its checksum checked, and its contents verified
+ * against the model and the optimizer that will train (shapes, dtypes, finite values, a valid
+ * position) before anything is restored; one that fails is named and never loaded.
  */
-import { access, readFile, rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import tf from '#tfjs';
-import type { MixingStats } from '../record.js';
+import { crc32c } from '../../core/crc32c.js';
+import { readContained } from '../../sources/files.js';
+import { positionProblem, type MixingStats } from '../record.js';
 import type { EpochRecord } from '../store/results.js';
 import { defined } from '../../core/idioms.js';
 
-const FORMAT = 'mixstream-checkpoint/2';
+const FORMAT = 'mixstream-checkpoint/3';
 const MAGIC = 'MXCK';
 
 export interface SavedTensor {
@@ -51,6 +59,8 @@ interface Header extends Omit<Checkpoint, 'weights' | 'optimizer' | 'extras'> {
   readonly weights: readonly Entry[];
   readonly optimizer: readonly Entry[];
   readonly extras: readonly Entry[];
+  /** CRC-32C of the tensor bytes. */
+  readonly crc32c: number;
 }
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -58,6 +68,10 @@ const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 /** The file's bytes. */
 export function encodeCheckpoint(c: Checkpoint): Buffer {
   const entry = ({ name, shape, dtype }: SavedTensor): Entry => ({ name, shape: [...shape], dtype });
+  const tensors = [...c.weights, ...c.optimizer, ...c.extras];
+  let crc = 0;
+  for (const { values } of tensors)
+    crc = crc32c(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 0, values.byteLength, crc);
   const header: Header = {
     format: FORMAT,
     endian: endianness(),
@@ -68,9 +82,9 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
     weights: c.weights.map(entry),
     optimizer: c.optimizer.map(entry),
     extras: c.extras.map(entry),
+    crc32c: crc,
   };
   const json = Buffer.from(JSON.stringify(header));
-  const tensors = [...c.weights, ...c.optimizer, ...c.extras];
   const start = align8(8 + json.length);
   const out = Buffer.alloc(start + tensors.reduce((n, t) => n + t.values.byteLength, 0));
   out.write(MAGIC, 0, 'latin1');
@@ -130,6 +144,8 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | string {
   const extras = group(h.extras);
   if (typeof extras === 'string') return extras;
   if (at !== buf.length) return `damaged (${buf.length - at} bytes past its last tensor)`;
+  const payload = align8(8 + length);
+  if (h.crc32c !== crc32c(buf, payload, buf.length)) return `damaged (its tensors' checksum does not match its header)`;
   return {
     key: h.key,
     epochs: h.epochs,
@@ -144,19 +160,76 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | string {
 /** Where mixstream before format 2 kept it (JSON of base64): never loaded, said and removed with the run's. */
 const formerFile = (file: string): string => `${file}.json`;
 
+/** What the run that reads a checkpoint expects of it. */
+export interface CheckpointExpectation {
+  /** The run's key (runKey). */
+  readonly key: string;
+  /** The epochs the run trains: a checkpoint holds fewer or all of them, never more. */
+  readonly epochs: number;
+  /** The optimizer that will train: Adam keeps two moments a weight, SGD with momentum one. */
+  readonly optimizer: 'adam' | 'sgd';
+}
+
+const finite = (t: SavedTensor): boolean => t.values.every((v) => Number.isFinite(v));
+
 /**
- * The run's checkpoint when `file` holds one of this run (`key`) that fits `model`; else nothing
- * (no file) or the reason it is not loaded (a phrase naming the file).
+ * Why `c` cannot be restored into `model` to train with `expected.optimizer`, or undefined: the
+ * weights' shapes and dtypes (float32), the optimizer's iteration count (an int32 scalar, >= 0)
+ * and its slots (float32, one per trainable weight per slot, each of that weight's shape, in
+ * order), Adam's scalar beta powers, every value finite, and a valid position.
+ */
+export function checkpointProblem(c: Checkpoint, model: tf.LayersModel, expected: CheckpointExpectation): string | undefined {
+  if (c.key !== expected.key) return `of another config or pipeline (${c.key}), not ${expected.key}`;
+  const position = positionProblem(c.epochs, c.mixing);
+  if (position !== undefined) return `damaged (${position})`;
+  if (c.epochs.length === 0) return 'holding no finished epoch';
+  if (c.epochs.length > expected.epochs) return `holding ${c.epochs.length} epochs, more than the run's ${expected.epochs}`;
+  if (!Number.isFinite(c.seconds) || c.seconds < 0) return `damaged (seconds ${c.seconds})`;
+  const weights = model.getWeights();
+  if (c.weights.length !== weights.length) return `not of this model (${c.weights.length} weights, the model has ${weights.length})`;
+  for (const [i, w] of c.weights.entries()) {
+    const want = weights[i]!;
+    if (w.shape.join('x') !== want.shape.join('x'))
+      return `not of this model (weight ${i} is ${w.shape.join('x')}, not ${want.shape.join('x')})`;
+    if (w.dtype !== want.dtype) return `damaged (weight ${i} is ${w.dtype}, not ${want.dtype})`;
+  }
+  const [iter, ...slots] = c.optimizer;
+  if (iter?.name !== 'iter' || iter.dtype !== 'int32' || iter.shape.length !== 0 || iter.values[0]! < 0)
+    return `damaged (the optimizer's first tensor is not its iteration count)`;
+  const trainable = model.trainableWeights.map((w) => w.shape.join('x'));
+  const perWeight = expected.optimizer === 'adam' ? 2 : 1;
+  if (slots.length !== perWeight * trainable.length)
+    return `not of this optimizer (${slots.length} optimizer tensors, ${expected.optimizer} keeps ${perWeight * trainable.length})`;
+  for (const [j, t] of slots.entries()) {
+    const shape = trainable[j % trainable.length]!;
+    if (t.dtype !== 'float32') return `damaged (optimizer tensor ${t.name} is ${t.dtype}, not float32)`;
+    if (t.shape.join('x') !== shape) return `damaged (optimizer tensor ${t.name} is ${t.shape.join('x')}, its weight ${shape})`;
+  }
+  for (const t of c.extras) {
+    if (!(OPTIMIZER_EXTRAS as readonly string[]).includes(t.name) || t.dtype !== 'float32' || t.shape.length !== 0)
+      return `damaged (an optimizer extra reads ${t.name} ${t.dtype} ${t.shape.join('x')})`;
+  }
+  for (const t of [...c.weights, ...slots, ...c.extras]) if (!finite(t)) return `damaged (tensor ${t.name} holds NaN or infinite values)`;
+  return undefined;
+}
+
+/**
+ * The run's checkpoint when `file` holds one of this run that fits `model` (checkpointProblem);
+ * else nothing (no file) or the reason it is not loaded (a phrase naming the file).
  */
 export async function readCheckpoint(
   file: string,
-  key: string,
+  expected: CheckpointExpectation,
   model: tf.LayersModel,
 ): Promise<{ checkpoint?: Checkpoint; ignored?: string }> {
+  // The model's weights, two moments each and a header: a larger file is not this run's.
+  const maxBytes = 4 * 4 * model.countParams() + (1 << 20);
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
-  } catch {
+    bytes = await readContained('checkpoint', file, maxBytes);
+  } catch (error) {
+    if (!/does not exist/.test((error as Error).message))
+      return { ignored: (error as Error).message.replace(/^checkpoint: /, 'checkpoint ') };
     const former = await access(formerFile(file)).then(
       () => true,
       () => false,
@@ -165,11 +238,8 @@ export async function readCheckpoint(
   }
   const c = decodeCheckpoint(bytes);
   if (typeof c === 'string') return { ignored: `checkpoint ${file} is ${c}` };
-  if (c.key !== key) return { ignored: `checkpoint ${file} is of another config or pipeline (${c.key}), not ${key}` };
-  const shapes = model.getWeights().map((w) => w.shape.join('x'));
-  if (c.weights.length !== shapes.length || c.weights.some((w, i) => w.shape.join('x') !== shapes[i]))
-    return { ignored: `checkpoint ${file} does not fit the model's weights` };
-  if (c.epochs.length === 0) return { ignored: `checkpoint ${file} holds no finished epoch` };
+  const problem = checkpointProblem(c, model, expected);
+  if (problem !== undefined) return { ignored: `checkpoint ${file} is ${problem}` };
   return { checkpoint: c };
 }
 

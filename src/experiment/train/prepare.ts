@@ -232,6 +232,10 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
       skipLog,
     }));
   reportListingSkips(data, emit);
+  if (data.classes.length < 2)
+    throw new InputError(
+      `data: '${data.location}' holds ${data.classes.length === 0 ? 'no class' : `one class ('${data.classes[0]}')`}: there is nothing to learn (every accuracy would be 100%); an ablation needs 2 or more classes`,
+    );
   let backend: ResolvedBackend;
   try {
     backend = await resolveBackend(config.backend, { threads: options.threads ?? 1 });

@@ -27,6 +27,7 @@ import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
 import type { EpochRecord, RunRecord } from '../record.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { defined } from '../../core/idioms.js';
+import { moveAside } from '../store/runFiles.js';
 
 /** What every run of one config shares. */
 export interface TrainContext {
@@ -259,8 +260,10 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
   let test: RunRecord['test'];
   try {
-    const found = options.checkpoint === undefined ? {} : await readCheckpoint(options.checkpoint, key, model);
-    if (found.ignored !== undefined) emit({ type: 'checkpoint-ignored', reason: `${found.ignored}; starting afresh` });
+    const expected = { key, epochs: config.epochs, optimizer: ctx.recipe.optimizer };
+    const found = options.checkpoint === undefined ? {} : await readCheckpoint(options.checkpoint, expected, model);
+    if (found.ignored !== undefined)
+      emit({ type: 'checkpoint-ignored', reason: `${found.ignored}${await setAside(options.checkpoint!)}; starting afresh` });
     const checkpoint = found.checkpoint && found.checkpoint.epochs.length < config.epochs ? found.checkpoint : undefined;
     // The recipe first (SGD recompiles with its own optimizer), so the checkpoint restores into the optimizer that trains.
     const firstStep = (checkpoint?.epochs.length ?? 0) * batchesPerEpoch;
@@ -326,6 +329,15 @@ async function scoreTest(
   const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? Number.NaN));
   for (const s of scalars) s.dispose();
   return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
+}
+
+/** Sets a checkpoint that is not loaded aside (kept for a person to look at, never read again): the words that say so. */
+async function setAside(file: string): Promise<string> {
+  try {
+    return `; set aside as ${path.basename(await moveAside(file, 'damaged'))}`;
+  } catch {
+    return ''; // no such file (a former-format one is named instead), or moved by another process
+  }
 }
 
 /** What a recipe does around each batch: set the learning rate before, apply weight decay after. */
