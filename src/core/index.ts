@@ -14,6 +14,8 @@ export {
 export type { Transform } from './image.js';
 export { blendInto, boxArea, cutmixBatch, cutmixBox, mixTargets, mixupBatch, oneHotLabels, pasteBox, smoothLabels } from './mix.js';
 export type { Box, MixOptions, MixResult } from './mix.js';
+export { CAFFE_MEAN_BGR, IMAGENET_MEAN, IMAGENET_STD, PREPROCESS_MODES, preprocessValues } from './preprocess.js';
+export type { PreprocessMode } from './preprocess.js';
 export { hashKeys, rng, Rng } from './random.js';
 export type { Key } from './random.js';
 export { check, dataError, samplesIn, SkipLog } from './types.js';

@@ -16,6 +16,8 @@ export { oneHot } from './oneHot.js';
 export { parallelMap } from './parallelMap.js';
 export type { ParallelMapOptions } from './parallelMap.js';
 export { prefetch } from './prefetch.js';
+export { preprocessInput } from './preprocessInput.js';
+export type { PreprocessInputOptions } from './preprocessInput.js';
 export { shard } from './shard.js';
 export { shuffleWindow } from './shuffleWindow.js';
 export type { ShuffleWindowOptions } from './shuffleWindow.js';

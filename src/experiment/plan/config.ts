@@ -48,6 +48,8 @@ export const DEFAULT_MODEL_OPTIONS: Readonly<Record<ModelName, Readonly<Record<s
   'simple-cnn': { filters: [8, 16], hidden: 64 },
   resnet: {},
   mobilenet: {},
+  'mobilenet-v2': {},
+  resnet50: {},
 };
 
 /**

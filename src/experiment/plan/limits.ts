@@ -4,6 +4,7 @@
  * activations) estimated from the model's options, the image side and the batch size.
  */
 import type { ModelName } from '../../models/index.js';
+import { backboneFootprint } from '../../models/architectures.js';
 import { DEFAULT_MAX_PIXELS } from '../../core/limits.js';
 import { InputError } from '../errors.js';
 
@@ -40,6 +41,8 @@ const MODEL_OPTION_CHECKS: Readonly<Record<ModelName, Readonly<Record<string, Ch
   'simple-cnn': { filters: ints(2, 1, 1024), hidden: int(1, 65536) },
   resnet: { blocksPerStage: int(1, 64), widths: ints(undefined, 1, 2048) },
   mobilenet: { alpha: num(0, 8), depthMultiplier: int(1, 16) },
+  'mobilenet-v2': { alpha: num(0, 8) },
+  resnet50: {},
 };
 
 /** Throws an InputError naming the first unknown key or bad value of `options` for `model`. */
@@ -74,6 +77,8 @@ export function modelFootprint(
     const params = 9 * channels * f1 + f1 + 9 * f1 * f2 + f2 + s2 * s2 * f2 * hidden + hidden + hidden * classes + classes;
     return { params, activations: size * size * f1 + s1 * s1 * f1 + s1 * s1 * f2 + s2 * s2 * f2 + hidden + classes };
   }
+  if (model === 'mobilenet-v2' || model === 'resnet50')
+    return backboneFootprint(model, size, (options.alpha as number | undefined) ?? 1.0, channels, classes);
   if (model === 'resnet') {
     const blocks = (options.blocksPerStage as number | undefined) ?? 1;
     const widths = (options.widths as number[] | undefined) ?? [16, 32, 64];
