@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- section ...]`: every figure as one JSON line, each beside what it is measured
- * against in the same run. Sections: chain, mixing, memory, starve, backend, train, tfrecord, hostile, jobs (default: all).
+ * against in the same run. Sections: chain, mixing, memory, starve, backend, train, tfrecord, hostile, jobs, seed-scale (default: all).
  */
 import { benchBackend } from './backend.js';
 import { benchChain } from './chain.js';
@@ -9,6 +9,7 @@ import { benchJobs } from './jobs.js';
 import { benchMemory } from './memory.js';
 import { benchMixing } from './mixing.js';
 import { emit } from './report.js';
+import { benchSeedScale } from './seedScale.js';
 import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
 import { benchTrain } from './train.js';
@@ -23,6 +24,7 @@ const sections = {
   tfrecord: benchTfrecord,
   hostile: benchHostile,
   jobs: benchJobs,
+  'seed-scale': benchSeedScale,
 } as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveBackend } from '../../src/backend/index.js';
 import { rng } from '../../src/core/random.js';
 import { compileClassifier, createModel, HEAD_NAME } from '../../src/models/index.js';
-import { restoreCheckpoint, takeCheckpoint } from '../../src/experiment/checkpoint.js';
+import { restoreCheckpoint, takeCheckpoint } from '../../src/experiment/train/checkpoint.js';
 import {
   applyFineTune,
   BackboneLrOptimizer,

@@ -6,7 +6,7 @@
  * Indexed Job) cut it to. Estimates, not promises: the warm-up runs while --jobs workers start.
  */
 import { availableParallelism } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import tf from '#tfjs';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import type { Batch } from '../../core/types.js';
 import { createModel } from '../../models/index.js';
