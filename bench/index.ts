@@ -11,6 +11,7 @@ import { benchMemory } from './memory.js';
 import { benchMixing } from './mixing.js';
 import { emit, type Figure } from './report.js';
 import { SECTION_NAMES, type SectionName } from './sections.js';
+import { benchSeedScale } from './seedScale.js';
 import { benchStarve } from './starve.js';
 import { benchTfrecord } from './tfrecord.js';
 import { benchTrain, benchTrain224 } from './train.js';
@@ -29,6 +30,7 @@ const sections: Record<SectionName, (out: (f: Figure) => void) => Promise<void>>
   tfrecord: benchTfrecord,
   hostile: benchHostile,
   jobs: benchJobs,
+  'seed-scale': benchSeedScale,
 };
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in sections));

@@ -38,7 +38,7 @@ async function repeated(root: string, copies: number): Promise<string> {
  * from the forked copy of the parent, so a child reports at least its parent's size at the fork
  * (the bench's parent holds a 300 MB cache by then). VmHWM is the peak of this address space.
  */
-async function peakRssMiB(): Promise<number> {
+export async function peakRssMiB(): Promise<number> {
   const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
   const kib = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return (kib === undefined ? process.resourceUsage().maxRSS : Number(kib)) / 1024;

@@ -240,13 +240,10 @@ export async function benchTrain(out: (f: Figure) => void = emit): Promise<void>
 // torchvision's, batch 16, 120 classes, Adam, cross-entropy, random data.
 
 /** 224-px steps take seconds on two cores: a warm-up step, then a few timed ones (MIXSTREAM_BENCH_224_STEPS). */
-export const BENCH_224 = {
-  batch: 16,
-  size: 224,
-  classes: 120,
-  warmup: 1,
-  steps: Math.max(1, Number(process.env.MIXSTREAM_BENCH_224_STEPS ?? 2) || 2),
-} as const;
+export const BENCH_224 = sized(
+  { batch: 16, size: 224, classes: 120, warmup: 1, steps: Math.max(1, Number(process.env.MIXSTREAM_BENCH_224_STEPS ?? 2) || 2) },
+  { batch: 2, size: 32, classes: 4, warmup: 1, steps: 1 },
+);
 
 interface Backbone {
   readonly label: string;
@@ -422,6 +419,7 @@ async function torchBackboneRate(
   b: Backbone,
   threads: number,
 ): Promise<{ wall: number; cpu: number; torch: string; threads: number } | { missing: string }> {
+  if (TINY) return { missing: TINY_PEER };
   const script = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'bench', 'peer_torch_backbone.py');
   try {
     const { stdout } = await promisify(execFile)(

@@ -103,13 +103,13 @@ export function normalizeResize(options: NormalizeResizeOptions): OperatorFuncti
     }
     const key =
       memo !== undefined && typeof sample.input === 'string' ? DecodedImages.key(sample.input, height, width, maxPixels) : undefined;
-    const kept = key === undefined ? undefined : memo?.get(key);
+    const kept = key === undefined ? undefined : await memo?.find(key, sample.input as string, height * width * 3);
     const decoded = kept
       ? E.right(kept)
       : await (workers > 0
           ? decodePool(workers).decode(sample.input, origin, height, width, maxPixels)
           : decodeImage(sample.input, origin, height, width, undefined, maxPixels));
-    if (key !== undefined && !kept && E.isRight(decoded)) memo?.keep(key, decoded.right);
+    if (key !== undefined && !kept && E.isRight(decoded)) memo?.keep(key, decoded.right, sample.input as string);
     return E.map((image: Uint8Array): ImageSample => ({
       image,
       height,

@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { from } from 'rxjs';
 import sharp from 'sharp';
@@ -59,6 +59,30 @@ describe('DecodedImages (normalizeResize decoded)', () => {
     await expect(collect(from(kept.slice(0, 1)).pipe(normalizeResize({ size: 5, decoded: memo })))).rejects.toThrow(
       path.basename(kept[0]!.input as string),
     );
+  });
+
+  it('past maxBytes, with a disk folder: the rest are kept on disk as resized bytes and read back from there, until the file changes', async () => {
+    const samples = await files(3);
+    const disk = await tempDir('mixstream-memo-disk-');
+    const memo = new DecodedImages(4 * 4 * 3, { disk });
+    const first = await collect(from(samples).pipe(normalizeResize({ size: 4, decoded: memo })));
+    await memo.disk!.settled();
+    expect(memo.bytes).toBe(4 * 4 * 3);
+    const onDisk = (
+      await Promise.all((await readdir(disk)).map(async (d) => (await readdir(path.join(disk, d))).map((f) => path.join(disk, d, f))))
+    ).flat();
+    expect(onDisk).toHaveLength(2);
+    expect(onDisk.every((f) => f.endsWith('.u8'))).toBe(true);
+    // Same bytes on a second pass; then a cached file overwritten with a marker comes back as the
+    // marker: the image was read from disk, not decoded.
+    expect(images(await collect(from(samples).pipe(normalizeResize({ size: 4, decoded: memo }))))).toEqual(images(first));
+    for (const f of onDisk) await writeFile(f, Buffer.alloc(4 * 4 * 3, 7));
+    const marked = images(await collect(from(samples).pipe(normalizeResize({ size: 4, decoded: memo }))));
+    expect(marked.filter((px) => px.every((v) => v === 7))).toHaveLength(2);
+    // A source file with a new time is another key: decoded again, its true pixels back.
+    for (const s of samples) await utimes(s.input as string, new Date(), new Date(Date.now() + 60_000));
+    const fresh = new DecodedImages(0, { disk });
+    expect(images(await collect(from(samples).pipe(normalizeResize({ size: 4, decoded: fresh }))))).toEqual(images(first));
   });
 
   it('keeps no failure: a damaged file is reported on every pass', async () => {

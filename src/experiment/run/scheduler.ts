@@ -26,6 +26,7 @@ import { moveAside, readRunFile, tidyStore } from '../store/runFiles.js';
 import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from '../store/views.js';
 import { prepareAblation, trainAndSave, type PrepareOptions, type Prepared } from '../train/prepare.js';
 import { runPipeline, type TrainEvent } from '../train/train.js';
+import { planEstimate } from './estimate.js';
 import { Eta, type ProgressEvent } from './events.js';
 import { WorkerPool } from './pool.js';
 import { defined } from '../../core/idioms.js';
@@ -177,6 +178,15 @@ class Scheduler {
     this.todo = mine.filter((p) => !this.done.has(p.key));
     const workers = Math.min(this.pool ? this.pool.size + 1 : 1, Math.max(1, this.todo.length));
     this.announce(mine, workers);
+    // With a data set of the user's: the plan's time from a short warm-up here (estimate.ts).
+    if (this.config.data !== undefined && this.todo.length > 0)
+      for (const line of await planEstimate(ctx, {
+        runs: this.todo.length,
+        jobs: workers,
+        threads: this.options.threads ?? 1,
+        ...(this.options.shard ? { shard: this.options.shard } : {}),
+      }))
+        this.info(line);
     await this.trainAll(workers);
     const missing = mine.filter((p) => !this.done.has(p.key)).map((p) => ({ arm: p.arm.name, seed: p.seed }));
     const views = this.views!;

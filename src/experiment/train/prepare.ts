@@ -13,12 +13,14 @@ import { prepareWeights, type PreparedWeights } from '../../models/pretrained.js
 import type { PreprocessMode } from '../../core/preprocess.js';
 import { preprocessInput } from '../../operators/preprocessInput.js';
 import type { AblationData } from '../data/data.js';
+import { cacheRoot } from '../data/builtin.js';
 import { openConfigData, type InfoEvent } from '../data/open.js';
 import { InputError } from '../errors.js';
 import { buildArm, plainPipeline, type AnyOperator, type Arm, type ArmOptions, type ArmRegistry, type BuiltArm } from '../plan/arms.js';
 import { withArmsModule } from '../plan/armsModule.js';
 import { builtinArms } from '../plan/builtinArms.js';
 import type { AblationConfig } from '../plan/config.js';
+import { DECODED_MEMO_BYTES, describeBound, memoryBound, mib } from '../plan/memoryBound.js';
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
 import { DEFAULT_RECIPE, type Recipe } from '../plan/recipe.js';
 import { validateConfig } from '../plan/validate.js';
@@ -64,9 +66,9 @@ export interface PrepareOptions {
 /**
  * What one process keeps of decoded images (see DecodedImages): each image is decoded once per
  * process instead of once per epoch and run. 256 MiB holds 1,200 images at 32 px 23,000 times over,
- * and 5,700 at 224 px; past it, images are decoded each time as before.
+ * and 5,700 at 224 px; past it, images go to a disk cache of resized bytes (decodedImages).
  */
-export const DECODED_IMAGES_BYTES = 256 * 2 ** 20;
+export const DECODED_IMAGES_BYTES = DECODED_MEMO_BYTES;
 
 const inputError = (error: unknown): InputError => new InputError(errorMessage(error));
 
@@ -218,6 +220,41 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
   };
 }
 
+/**
+ * The process's decoded images: the memo when every image of the data fits it at the config's
+ * size; else the memo for the first 256 MiB and a disk cache of resized bytes (in the cache folder's
+ * `decoded/`) for the rest, each image decoded once and read back after. With a data set of the
+ * user's, one plan line says which and why, with the memory bound (plan/memoryBound.ts).
+ */
+function decodedImages(
+  config: AblationConfig,
+  data: AblationData,
+  options: PrepareOptions,
+  emit: ((event: InfoEvent) => void) | undefined,
+): DecodedImages {
+  const images = data.trainCount + data.validationCount + (data.testCount ?? 0);
+  const bound = memoryBound({
+    model: config.model,
+    modelOptions: config.modelOptions,
+    size: config.size,
+    batchSize: config.batchSize,
+    shuffleWindow: config.shuffleWindow,
+    prefetch: options.prefetch ?? 2,
+    images,
+  });
+  const disk = bound.decoded === 'disk' ? path.join(options.cacheDir ?? cacheRoot(), 'decoded') : undefined;
+  const what = `${images.toLocaleString('en-US')} images at ${config.size} px = ${mib(bound.decodedBytes)}`;
+  if (config.data !== undefined)
+    emit?.({
+      type: 'info',
+      message:
+        disk === undefined
+          ? `decoded images: memo (${what}, within the ${mib(DECODED_IMAGES_BYTES)} memo); ${describeBound(bound)}`
+          : `decoded images: disk cache in ${disk} (${what}, over the ${mib(DECODED_IMAGES_BYTES)} memo: the first ${mib(DECODED_IMAGES_BYTES)} stay in memory, the rest are resized once and read back from disk); ${describeBound(bound)}`,
+    });
+  return new DecodedImages(DECODED_IMAGES_BYTES, disk === undefined ? {} : { disk });
+}
+
 /** Validates the config, opens data and backend, and computes the config hash. */
 export async function prepareAblation(config: AblationConfig, options: PrepareOptions = {}): Promise<Prepared> {
   const registry = await withArmsModule(options.registry ?? builtinArms(), options.armsModule);
@@ -249,7 +286,7 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     ...defined({ maxPixels: config.maxPixels }),
     ...defined({ onError: config.onError }),
     onSkip: skipLog.add,
-    decoded: new DecodedImages(DECODED_IMAGES_BYTES),
+    decoded: decodedImages(config, data, options, emit),
   };
   const arms = config.arms.map((name) => registry.get(name));
   const preprocess = preprocessOf(config);
