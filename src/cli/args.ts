@@ -68,7 +68,11 @@ Flags (default in brackets):
   --weight-decay <x>     decoupled weight decay per step, times the learning rate [0]
   --val-split <x>        fraction of each class held out for validation, in (0, 1) [${D.validationSplit}]
   --test-split <x>       fraction of each class held out as a test split, scored once per run
-                         at the end and never used for choosing, in [0, 1) [${D.testSplit ?? 0}]
+                         at the end and never used for choosing, in [0, 1) [${D.testSplit ?? 0}];
+                         both splits are fractions of the whole (their sum below 1). Data with
+                         test files of its own (t10k-*, test_batch.bin, test.bin, *-test
+                         shards, test.csv or a 'split' column) tests on those instead
+  --test <path>          a test set of its own: any data --data takes, with the same classes
   --shuffle-window <n>   shuffle-window size of the augmented arms [${D.shuffleWindow}]
   --out <folder>         output folder [${D.out}]
   --max-pixels <n>       largest image a decoder accepts, as its header declares it (width x
@@ -172,6 +176,7 @@ const ABLATE_OPTIONS = {
   'val-split': { type: 'string' },
   'shuffle-window': { type: 'string' },
   'test-split': { type: 'string' },
+  test: { type: 'string' },
   optimizer: { type: 'string' },
   momentum: { type: 'string' },
   schedule: { type: 'string' },
@@ -355,6 +360,7 @@ export function parseAblate(argv: readonly string[]): Command {
     throw new UsageError(`--baseline '${v.baseline}' is not one of the arms: ${arms.join(', ')}`);
   const config: AblationConfig = {
     ...(v.data === undefined ? {} : { data: v.data }),
+    ...(v.test === undefined ? {} : { test: v.test }),
     ...(v.baseline === undefined ? {} : { baseline: v.baseline }),
     ...(modelFile === undefined ? {} : { modelFile }),
     ...(recipe === undefined ? (D.recipe === undefined ? {} : { recipe: D.recipe }) : { recipe }),

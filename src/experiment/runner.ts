@@ -15,7 +15,7 @@ import { buildArm, defaultArmRegistry, plainPipeline, type Arm, type ArmOptions,
 import { ensureBuiltinDataset } from './builtin.js';
 import { shortHash, type AblationConfig } from './config.js';
 import { openImageFolderData, type AblationData } from './data.js';
-import { openDetectedData } from './detected.js';
+import { checkSplits, openDetectedData } from './detected.js';
 import { withRecipeArms } from './recipeArms.js';
 import { checkRecipe, DEFAULT_RECIPE } from './recipe.js';
 import { InputError } from './errors.js';
@@ -162,8 +162,7 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate)))
     throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
-  if (!(config.validationSplit > 0 && config.validationSplit < 1))
-    throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  checkSplits(config.validationSplit, config.testSplit ?? 0); // both fractions of the whole: their sum below 1
   checkTrainingShape(config); // model options, and size x batch x model against the memory budget
   if (config.recipe !== undefined) {
     try {
@@ -184,14 +183,18 @@ export async function openConfigData(
   options: { readonly cacheDir?: string; readonly onProgress?: (event: ProgressEvent) => void; readonly skipLog?: SkipLog } = {},
 ): Promise<AblationData> {
   const testSplit = config.testSplit ?? 0;
-  if (config.data !== undefined)
-    return openDetectedData(config.data, {
-      validationSplit: config.validationSplit,
-      seeds: config.seeds,
-      testSplit,
-      ...(config.onError === undefined ? {} : { onError: config.onError }),
-      ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
-    });
+  if (config.data !== undefined || config.test !== undefined)
+    return openDetectedData(
+      config.data ?? (await ensureBuiltinDataset(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir })),
+      {
+        ...(config.test === undefined ? {} : { test: config.test }),
+        validationSplit: config.validationSplit,
+        seeds: config.seeds,
+        testSplit,
+        ...(config.onError === undefined ? {} : { onError: config.onError }),
+        ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+      },
+    );
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
@@ -327,6 +330,7 @@ export async function prepareAblation(
       trainCount: data.trainCount,
       validationCount: data.validationCount,
       testCount: data.testCount ?? 0,
+      ...(data.testSource === undefined ? {} : { testSource: data.testSource }),
       fingerprint: data.fingerprint,
     },
     backend: {
