@@ -9,6 +9,18 @@
  */
 import { tQuantile } from '../tdist.js';
 
+const quantiles = new Map<string, number>();
+/** tQuantile, remembered: simulations ask for the same few (p, df) again and again. */
+export function tQuantileCached(p: number, df: number): number {
+  const key = `${p} ${df}`;
+  let q = quantiles.get(key);
+  if (q === undefined) {
+    q = tQuantile(p, df);
+    if (quantiles.size < 10000) quantiles.set(key, q);
+  }
+  return q;
+}
+
 /** Throws a RangeError naming `what` unless every value is a safe integer (>= 0 when `nonNegative`). */
 function checkIntegers(values: readonly number[], what: string, nonNegative: boolean): void {
   for (const [i, v] of values.entries())
@@ -155,7 +167,7 @@ export function countInterval(differences: readonly number[], testImages: number
   const perImage = 100 / testImages;
   let images: [number, number] | null = null;
   if (n > 1) {
-    const half = (tQuantile(1 - (1 - level) / 2, n - 1) * sdImages) / Math.sqrt(n);
+    const half = (tQuantileCached(1 - (1 - level) / 2, n - 1) * sdImages) / Math.sqrt(n);
     images = [meanImages - half, meanImages + half];
   }
   return {
