@@ -53,7 +53,9 @@ export function differenceMatrix(runs: readonly SeedCorrectness[]): DifferenceMa
   };
   for (const [s, run] of runs.entries()) {
     if (run.arm.length !== T || run.reference.length !== T)
-      throw new RangeError(`seed ${s}: ${run.arm.length} arm and ${run.reference.length} reference bits, expected ${T} (same test images for every run)`);
+      throw new RangeError(
+        `seed ${s}: ${run.arm.length} arm and ${run.reference.length} reference bits, expected ${T} (same test images for every run)`,
+      );
     for (let i = 0; i < T; i++) d[s * T + i] = bit(run.arm[i], s, i, 'arm') - bit(run.reference[i], s, i, 'reference');
   }
   return { seeds: S, images: T, d };
@@ -132,9 +134,7 @@ export function crossedInterval(runs: readonly SeedCorrectness[] | DifferenceMat
   const truncated = !(msI >= msE);
   const imageTerm = truncated ? 0 : msI - msE; // = S * sigma_image^2
   const varMean = (msS + imageTerm) / N;
-  const df = truncated
-    ? S - 1
-    : (msS + msI - msE) ** 2 / (msS ** 2 / (S - 1) + msI ** 2 / (T - 1) + msE ** 2 / ((S - 1) * (T - 1)));
+  const df = truncated ? S - 1 : (msS + msI - msE) ** 2 / (msS ** 2 / (S - 1) + msI ** 2 / (T - 1) + msE ** 2 / ((S - 1) * (T - 1)));
   const components: VarianceComponents = {
     seed: Math.max(0, (msS - msE) / T),
     image: imageTerm / S,
