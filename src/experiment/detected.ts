@@ -88,6 +88,8 @@ export async function openDetectedData(
   checkSplits(validationSplit, testSplit);
   // The test split: --test PATH, else the files the data set names as its test split, else one cut
   // from the data (--test-split), else none. Never the validation split in its place.
+  if (options.test !== undefined && path.resolve(options.test) === path.resolve(target))
+    throw new InputError(`--test '${options.test}' is the training data itself: a test split must be images the model never trains on`);
   const found = options.test !== undefined ? undefined : await findTestSplit(target).catch(() => undefined);
   const given =
     options.test === undefined
