@@ -129,5 +129,8 @@ describe('the test split of ablation data', () => {
     await expect(openDetectedData(folder, { validationSplit: 0.25, seeds: [1], test: path.join(dir, 'missing') })).rejects.toThrow(
       /^--test: /,
     );
+    await expect(openDetectedData(folder, { validationSplit: 0.25, seeds: [1], test: `${folder}/` })).rejects.toThrow(
+      /is the training data itself/,
+    );
   });
 });
