@@ -48,6 +48,8 @@ export type ProgressEvent =
       readonly batchesPerEpoch: number;
       readonly trainCount: number;
       readonly validationCount: number;
+      /** Where the test split comes from (AblationData.testSource); absent: no test split. */
+      readonly testSource?: string;
       readonly backend: ResolvedBackend;
       readonly jobs?: number;
       readonly shard?: Shard;
@@ -507,6 +509,7 @@ async function runPlanned(
     batchesPerEpoch,
     trainCount: ctx.data.trainCount,
     validationCount: ctx.data.validationCount,
+    ...(ctx.data.testSource === undefined ? {} : { testSource: ctx.data.testSource }),
     backend: ctx.backend,
     jobs: workers,
     ...(shard ? { shard } : {}),
