@@ -142,7 +142,7 @@ export type SpendingFunction = (t: number) => number;
 /** Pocock-type spending (Lan and DeMets 1983): ln(1 + (e - 1) t); spends early, like equal per-look levels. */
 export const pocockSpending: SpendingFunction = (t) => Math.log(1 + (Math.E - 1) * Math.min(1, Math.max(0, t)));
 
-/** O'Brien-Fleming-type spending: 2 - 2 Phi(z_{1-alpha/2} / sqrt(t)), approximated here by t^3 (keeps nearly all of alpha for the last look). */
+/** Late spending, the Kim-DeMets power family t^3 (close in shape to O'Brien-Fleming's): little alpha at early looks, most kept for the last. */
 export const lateSpending: SpendingFunction = (t) => Math.min(1, Math.max(0, t)) ** 3;
 
 /** P(|S| >= a) under the sign flips of these integer differences. */

@@ -4,6 +4,7 @@ import { rng } from '../../../src/core/random.js';
 import { countSignFlip } from '../../../src/experiment/stats/counts.js';
 import {
   groupSequentialSignFlip,
+  lateSpending,
   seedsAddedAfterLook,
   sequentialVerdict,
   signFlipEProcess,
@@ -92,6 +93,8 @@ describe('guard against optional stopping', () => {
     expect(gs.method).toBe('group-sequential');
     expect(gs.reject).toBe(true); // ten of ten positive: p = 0.002
     expect(gs.reason).toMatch(/passed its spent threshold/);
+    const late = groupSequentialSignFlip(d, [7, 8, 9, 10], { maxSeeds: 12, spending: lateSpending });
+    for (const look of late.perLook) expect(look.spent).toBeLessThanOrEqual(0.05 * (look.seeds / 12) ** 3 + 1e-12);
     const e = sequentialVerdict(d, [7, 8, 9, 10]);
     expect(e.method).toBe('e-process');
     expect(e.level).toBe(0.05);
