@@ -85,13 +85,40 @@ describe('uncertainty over seeds and test images', () => {
         if (covers(crossedBootstrap(m, { draws: 400, seed: k }).interval)) boot++;
       }
     }
-    // Measured with this seed: crossed 0.9525 (MC SE 0.0049), seeds-only 0.8965, pooled McNemar
-    // false positives 0.22, mean test-sampling share 0.47; bootstrap 0.96 over 200 worlds (MC SE 0.015).
+    // Measured with this seed: crossed 0.9895 on S - 1 df (0.9525 with Satterthwaite's df; MC SE
+    // 0.0049), seeds-only 0.8965, pooled McNemar false positives 0.22, mean test-sampling share 0.47;
+    // bootstrap 0.96 over 200 worlds (MC SE 0.015).
     expect(crossed / worlds).toBeGreaterThanOrEqual(0.95 - 3 * mcSe(0.05, worlds));
     expect(boot / bootWorlds).toBeGreaterThanOrEqual(0.95 - 3 * mcSe(0.05, bootWorlds));
     expect(seedsOnly / worlds).toBeLessThan(0.92);
     expect(mcnemar / worlds).toBeGreaterThan(0.1);
     expect(imageShare / worlds).toBeGreaterThan(0.3);
+  });
+
+  it("3 seeds x 400 images, a small image effect (1500 worlds): S - 1 df keep 95% coverage where Satterthwaite's df fall short", () => {
+    const r = rng(21, 'images-null-3-seeds');
+    const worlds = 1500;
+    let seedsDf = 0;
+    let satterthwaite = 0;
+    for (let k = 0; k < worlds; k++) {
+      const [S, T] = [3, 400];
+      const base = Array.from({ length: T }, () => r.uniform(0.3, 0.7));
+      const shift = Array.from({ length: T }, () => 0.1 * r.uniform(-1, 1)); // mean 0 over images
+      const a = Array.from({ length: S }, () => 0.02 * r.normal());
+      const d = new Int8Array(S * T);
+      for (let s = 0; s < S; s++)
+        for (let i = 0; i < T; i++) {
+          const u = r.next();
+          const b = base[i] as number;
+          d[s * T + i] = (u < b + (shift[i] as number) + (a[s] as number) ? 1 : 0) - (u < b ? 1 : 0);
+        }
+      const m = { seeds: S, images: T, d };
+      if (covers(crossedInterval(m).interval)) seedsDf++;
+      if (covers(crossedInterval(m, 0.95, 'satterthwaite').interval)) satterthwaite++;
+    }
+    // Measured: 0.9693 on S - 1 df, 0.9387 with Satterthwaite's (MC SE 0.0056).
+    expect(seedsDf / worlds).toBeGreaterThanOrEqual(0.95 - 3 * mcSe(0.05, worlds));
+    expect(satterthwaite / worlds).toBeLessThan(seedsDf / worlds);
   });
 
   it('the bootstrap is seeded: the same seed gives the same interval, around the observed mean', () => {
@@ -125,5 +152,11 @@ describe('uncertainty over seeds and test images', () => {
     expect(() => differenceMatrix([{ arm: [1, 2], reference: [1, 0] }])).toThrow(/must be 0 or 1/);
     expect(() => differenceMatrix([])).toThrow(/no seeds/);
     expect(crossedInterval([{ arm: [1, 0, 1], reference: [0, 0, 1] }]).interval).toBeNull();
+    // Arms identical on every image of every seed: a zero-width interval at 0, p = 1.
+    const same = crossedInterval([
+      { arm: [1, 0, 1], reference: [1, 0, 1] },
+      { arm: [0, 0, 1], reference: [0, 0, 1] },
+    ]);
+    expect([same.interval, same.p, same.df]).toEqual([[0, 0], 1, 1]);
   });
 });
