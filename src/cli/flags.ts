@@ -263,6 +263,12 @@ export const ABLATE_FLAGS: readonly Flag[] = [
     parse: (v, d) => void (d.config.testSplit = v.trim() === '0' ? 0 : fraction('test-split', v, 0, 1)),
   },
   {
+    name: 'test',
+    arg: '<path>',
+    help: "a test set of its own: any data --data takes, with the same classes.\n--val-split and --test-split are fractions of the whole (their sum\nbelow 1); data with test files of its own (t10k-*, test_batch.bin,\ntest.bin, *-test shards, test.csv or a 'split' column) tests on those",
+    parse: (v, d) => void (d.config.test = folder('test', v)),
+  },
+  {
     name: 'shuffle-window',
     arg: '<n>',
     help: 'shuffle-window size of the augmented arms',

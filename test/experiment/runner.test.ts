@@ -101,7 +101,9 @@ describe('runAblation', () => {
     });
     expect(run.results.data.kind).toBe('cifar');
     expect(run.results.data.classes).toHaveLength(10);
-    expect(run.results.data.trainCount + run.results.data.validationCount).toBe(records);
+    // No test_batch.bin: the default --test-split is cut from the data batches.
+    expect(run.results.data.trainCount + run.results.data.validationCount + (run.results.data.testCount ?? 0)).toBe(records);
+    expect(run.results.data.testSource).toMatch(/cut from the data/);
     expect(run.results.data.validationCount).toBeGreaterThan(0);
     expect(run.results.runs).toHaveLength(2);
   }, 60_000);

@@ -16,6 +16,8 @@ export interface DataConfig {
   readonly data?: string;
   readonly validationSplit: number;
   readonly testSplit?: number;
+  /** A test set of its own (--test PATH). */
+  readonly test?: string;
   readonly seeds: readonly number[];
   readonly onError?: 'fail' | 'skip';
 }
@@ -26,14 +28,18 @@ export async function openConfigData(
   options: { readonly cacheDir?: string; readonly onProgress?: (event: InfoEvent) => void; readonly skipLog?: SkipLog } = {},
 ): Promise<AblationData> {
   const testSplit = config.testSplit ?? 0;
-  if (config.data !== undefined)
-    return openDetectedData(config.data, {
-      validationSplit: config.validationSplit,
-      seeds: config.seeds,
-      testSplit,
-      ...(config.onError === undefined ? {} : { onError: config.onError }),
-      ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
-    });
+  if (config.data !== undefined || config.test !== undefined)
+    return openDetectedData(
+      config.data ?? (await ensureBuiltinDataset(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir })),
+      {
+        ...(config.test === undefined ? {} : { test: config.test }),
+        validationSplit: config.validationSplit,
+        seeds: config.seeds,
+        testSplit,
+        ...(config.onError === undefined ? {} : { onError: config.onError }),
+        ...(options.skipLog === undefined ? {} : { onSkip: options.skipLog.add }),
+      },
+    );
   const root = await ensureBuiltinDataset({
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),

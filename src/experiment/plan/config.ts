@@ -25,10 +25,16 @@ export interface AblationConfig {
   readonly learningRate: number;
   /** Optimizer, schedule, weight decay (recipe.ts); default DEFAULT_RECIPE (Adam, constant, none). */
   readonly recipe?: Recipe;
-  /** Fraction of each class held out for validation. */
+  /** Fraction of each class held out for validation: of the whole data set (of its training files when it has test files of its own). */
   readonly validationSplit: number;
-  /** Fraction of each class held out as a test split (image folders), scored once per run at the end; 0: none. */
+  /**
+   * Fraction of each class held out as a test split, scored once per run at the end, when the data
+   * has no test split of its own (t10k-*, test_batch.bin, test shards, a manifest's test rows) and
+   * no `test` is given; 0: none. A fraction of the whole: validationSplit + testSplit < 1.
+   */
   readonly testSplit?: number;
+  /** A test set of its own (--test PATH): any data set the sources recognise, with the training data's classes. */
+  readonly test?: string;
   /** Shuffle-window size of the arms that shuffle. */
   readonly shuffleWindow: number;
   /** Output folder. */

@@ -3,6 +3,7 @@
  * parses; what a value may be is decided here, for the CLI and the API alike.
  */
 import { MODEL_NAMES } from '../../models/names.js';
+import { checkSplits } from '../data/splits.js';
 import { InputError } from '../errors.js';
 import type { ArmRegistry } from './arms.js';
 import type { AblationConfig } from './config.js';
@@ -37,8 +38,7 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
   if (!MODEL_NAMES.includes(config.model)) throw new InputError(`unknown model '${config.model}'; known models: ${MODEL_NAMES.join(', ')}`);
   if (!(config.learningRate > 0 && Number.isFinite(config.learningRate)))
     throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
-  if (!(config.validationSplit > 0 && config.validationSplit < 1))
-    throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  checkSplits(config.validationSplit, config.testSplit ?? 0); // both fractions of the whole: their sum below 1
   checkTrainingShape(config); // model options, and size x batch x model against the memory budget
   if (config.recipe !== undefined) {
     try {

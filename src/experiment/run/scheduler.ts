@@ -222,6 +222,7 @@ class Scheduler {
       batchesPerEpoch,
       trainCount: ctx.data.trainCount,
       validationCount: ctx.data.validationCount,
+      ...(ctx.data.testSource === undefined ? {} : { testSource: ctx.data.testSource }),
       backend: ctx.backend,
       jobs: workers,
       ...(shard ? { shard } : {}),

@@ -50,6 +50,8 @@ export interface ResultsFile {
     readonly validationCount: number;
     /** Images of the test split (0: none). */
     readonly testCount?: number;
+    /** Where the test split comes from, in words (data.ts AblationData.testSource); absent: none, or an older file. */
+    readonly testSource?: string;
     readonly fingerprint: string;
   };
   readonly backend: {

@@ -148,6 +148,7 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
       trainCount: data.trainCount,
       validationCount: data.validationCount,
       testCount: data.testCount ?? 0,
+      ...(data.testSource === undefined ? {} : { testSource: data.testSource }),
       fingerprint: data.fingerprint,
     },
     backend: {
