@@ -19,7 +19,8 @@ import { runKey } from '../plan/identity.js';
 import type { AblationData } from '../data/data.js';
 import { MixingObserver } from './mixstats.js';
 import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
-import type { EpochRecord, RunRecord } from '../record.js';
+import { encodeBits, type EpochRecord, type RunRecord } from '../record.js';
+import { scoreSplit } from './score.js';
 import { writeFileAtomic } from '../store/atomic.js';
 
 /** What every run of one config shares. */
@@ -99,6 +100,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
   let mixing = new MixingObserver();
   let test: RunRecord['test'];
+  let diverged: RunRecord['diverged'];
   // Epoch checkpoints are written one after the other, behind the training (see onEpochEnd).
   let checkpointWrites = Promise.resolve();
   let checkpointFailure: unknown;
@@ -132,11 +134,9 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
           tap((b) => mixing.add(b)),
         ),
       );
-      const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
       await model.fitDataset(train, {
         epochs: config.epochs,
         initialEpoch: epochs.length,
-        validationData: val,
         verbose: 0,
         callbacks: {
           onEpochBegin: async () => {
@@ -162,21 +162,32 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
             if (options.signal?.aborted) model.stopTraining = true;
           },
           onEpochEnd: async (epoch, logs) => {
-            // A stop cuts the epoch short, and tfjs still ends it, unvalidated: not a finished epoch,
-            // so neither recorded nor checkpointed. The last one's checkpoint stays, and a resume
-            // trains this epoch whole, as an uninterrupted run does.
-            if (options.signal?.aborted && logs?.['val_loss'] === undefined) return;
+            // A stop cuts the epoch short, and tfjs still ends it: not a finished epoch, so neither
+            // recorded nor checkpointed. The last one's checkpoint stays, and a resume trains this
+            // epoch whole, as an uninterrupted run does.
+            if (options.signal?.aborted && batchInEpoch < batchesPerEpoch) return;
+            const loss = metric(logs, 'loss');
+            if (!Number.isFinite(loss)) {
+              // Diverged: a result, recorded with its epoch; nothing after it is meaningful.
+              diverged = { epoch: epoch + 1, loss: String(loss) };
+              model.stopTraining = true;
+              return;
+            }
+            // Validation from the predictions: an integer count of images right, not a float32 ratio.
+            const val = await scoreSplit(model, toTfDataset(data.validation().pipe(ctx.validation.operator)));
             const end = performance.now();
             const trainSeconds = (lastBatchEnd - epochStart) / 1000;
             const record: EpochRecord = {
               epoch: epoch + 1,
-              loss: metric(logs, 'loss'),
+              loss,
               accuracy: metric(logs, 'acc', 'accuracy'),
-              valLoss: metric(logs, 'val_loss'),
-              valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
+              valLoss: val.loss,
+              valAccuracy: val.images === 0 ? Number.NaN : val.correct / val.images,
               seconds: (end - epochStart) / 1000,
               trainSeconds,
               imagesPerSecond: trainSeconds > 0 ? data.trainCount / trainSeconds : 0,
+              valCorrect: val.correct,
+              valImages: val.images,
             };
             epochs.push(record);
             if (checkpointFailure !== undefined) throw checkpointFailure;
@@ -204,8 +215,16 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
       });
     }
     // The test split: scored once, after the last epoch, never looked at before (see metrics.ts).
-    if (data.test && epochs.length === config.epochs && !options.signal?.aborted)
-      test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
+    if (data.test && epochs.length === config.epochs && !options.signal?.aborted) {
+      const score = await scoreSplit(model, toTfDataset(data.test().pipe(ctx.validation.operator)), { bits: true });
+      test = {
+        loss: score.loss,
+        accuracy: score.images === 0 ? Number.NaN : score.correct / score.images,
+        images: score.images,
+        correct: score.correct,
+        ...(score.bits === undefined ? {} : { bits: encodeBits(score.bits) }),
+      };
+    }
   } finally {
     // Stopped or failed too: the last finished epoch's checkpoint is on disk before we return.
     await checkpointWrites;
@@ -213,7 +232,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     model.dispose();
   }
   if (checkpointFailure !== undefined) throw checkpointFailure;
-  if (epochs.length < config.epochs) return undefined;
+  if (epochs.length < config.epochs && diverged === undefined) return undefined;
   return {
     key,
     configHash: ctx.configHash,
@@ -232,22 +251,10 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     epochs,
     mixing: mixing.stats(),
     ...(test === undefined ? {} : { test }),
+    ...(diverged === undefined ? {} : { diverged }),
     seconds: secondsBefore + (performance.now() - runStart) / 1000,
     finishedAt: new Date().toISOString(),
   };
-}
-
-/** Loss and accuracy of `model` on a dataset, in one pass. */
-async function scoreTest(
-  model: tf.LayersModel,
-  dataset: tf.data.Dataset<tf.TensorContainer>,
-  images: number,
-): Promise<{ loss: number; accuracy: number; images: number }> {
-  const out = await model.evaluateDataset(dataset as tf.data.Dataset<{ xs: tf.Tensor; ys: tf.Tensor }>, {});
-  const scalars = Array.isArray(out) ? out : [out];
-  const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? Number.NaN));
-  for (const s of scalars) s.dispose();
-  return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
 }
 
 /** Recompiles `model` with the recipe's optimizer (the zoo compiles with Adam) and returns its callbacks. */
