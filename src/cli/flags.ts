@@ -160,9 +160,16 @@ export const ABLATE_FLAGS: readonly Flag[] = [
   {
     name: 'effect',
     arg: '<points>',
-    help: "effect of interest for 'seeds needed', in accuracy points",
+    help: "effect of interest D, in accuracy points: 'equivalent within D', and\nthe seeds needed to detect D",
     shown: '1',
     parse: (v, d) => void (d.config.effect = fraction('effect', v, 0, 100)),
+  },
+  {
+    name: 'contrasts',
+    arg: '<list>',
+    help: "the contrasts that carry verdicts, Holm over all of them, e.g.\n'cutmix:augment,augment:baseline' (add ':secondary' to mark one)",
+    shown: '\neach arm against its parent (cutmix, mixup: augment; augment:\nbaseline), and against the baseline',
+    parse: (v, d) => void (d.config.contrasts = v.trim()),
   },
   {
     name: 'epochs',

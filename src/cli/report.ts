@@ -49,7 +49,7 @@ export async function rebuildReport(
     throw new InputError(`config '${hash}' is not in ${root} (configs: ${hashes.map((h) => h.hash).join(', ')})`);
   const header = await readConfigHeader(out, hash);
   if (!header) throw new InputError(`${path.join(root, hash, 'config.json')} is unreadable or not a mixstream config`);
-  const views = await writeViews(out, header);
+  const views = await writeViews(out, header, undefined, 'report');
   const c = header.config as Record<string, unknown>;
   const armOptions = { size: Number(c.size), batchSize: Number(c.batchSize), shuffleWindow: Number(c.shuffleWindow) };
   let data;

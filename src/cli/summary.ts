@@ -3,6 +3,7 @@ import path from 'node:path';
 import { printable } from '../experiment/errors.js';
 import type { AblationRun } from '../experiment/run/scheduler.js';
 import { comparisonText } from '../report/comparison.js';
+import { verdictsText } from '../report/verdicts.js';
 import { percent } from '../report/html.js';
 import type { ReportFiles } from '../report/index.js';
 import type { Command } from './args.js';
@@ -11,14 +12,19 @@ import type { Command } from './args.js';
 export function ablationSummary(run: AblationRun, report: ReportFiles | undefined, command: Extract<Command, { kind: 'ablate' }>): string {
   const { config } = command;
   const text: string[] = [];
-  if (run.results.comparisons) text.push(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
+  if (run.results.headline) text.push(`\n${verdictsText(run.results.headline)}`);
+  else if (run.results.comparisons) text.push(`\n${comparisonText(run.results.comparisons, run.results.warnings ?? [])}`);
+  if (run.results.headline) for (const w of run.results.warnings ?? []) text.push(`warning: ${w.message}\n`);
+  const hasTest = run.results.summary.some((s) => s.testAccuracy !== undefined);
   text.push(
-    `\nFinal validation accuracy (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`,
+    `\n${hasTest ? 'Test accuracy (headline), final validation and train accuracy' : 'Final validation accuracy'} (mean ± std over ${config.seeds.length} seed(s), ${config.epochs} epochs, ${run.backend.name}):\n`,
   );
   const width = Math.max(...run.results.summary.map((s) => s.arm.length), 3);
+  const ms = (m: { mean: number; std: number } | undefined): string =>
+    m ? `${percent(m.mean).padStart(6)} ± ${percent(m.std).padStart(5)}` : 'n/a';
   for (const s of run.results.summary) {
     text.push(
-      `  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`,
+      `  ${s.arm.padEnd(width)}  ${hasTest ? `test ${ms(s.testAccuracy)}   val ` : ''}${ms(s.finalValAccuracy)}   train ${ms(s.finalAccuracy)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})${s.diverged?.length ? `   ${s.diverged.length} diverged: not in the means` : ''}\n`,
     );
   }
   const rel = (f: string): string => {

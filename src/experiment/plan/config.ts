@@ -47,6 +47,8 @@ export interface AblationConfig {
   readonly baseline?: string;
   /** Effect of interest for the seeds-needed estimate, in accuracy points (--effect); default 1. */
   readonly effect?: number;
+  /** The family of contrasts (--contrasts 'cutmix:augment,augment:baseline'); default each arm against its parent and the baseline. Analysis only: not hashed. */
+  readonly contrasts?: string;
 }
 
 /** Per-model defaults sized for a 2-core machine on wasm at 32 px. */

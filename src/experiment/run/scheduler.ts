@@ -294,6 +294,10 @@ class Scheduler {
     if (this.failure !== undefined) throw this.failure;
     await this.refreshViews();
     if (this.viewFailure !== undefined) throw this.viewFailure;
+    // A finished command is a look at the config (store/looks.ts): recorded with the seeds it compared.
+    // Only a complete one: a shard's partial seeds are not what anyone compared.
+    if (!this.signal?.aborted && this.views?.missing.length === 0)
+      this.views = await writeViews(this.out, this.viewHeader!, this.keys, 'ablate');
   }
 
   /** Claims and trains one run; 'busy' when a live process holds it. */

@@ -17,6 +17,7 @@ import type { AblationConfig } from '../plan/config.js';
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
 import { DEFAULT_RECIPE, type Recipe } from '../plan/recipe.js';
 import { validateConfig } from '../plan/validate.js';
+import { parseContrasts } from '../stats/contrasts.js';
 import type { RunRecord } from '../record.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { skippedFiles } from '../store/results.js';
@@ -158,7 +159,12 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
       skipped: backend.skipped,
       kernels: backendKernelsInfo(),
     },
-    arms: arms.map((a) => ({ name: a.name, summary: a.summary, pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe() })),
+    arms: arms.map((a) => ({
+      name: a.name,
+      summary: a.summary,
+      pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions).describe(),
+      ...(a.parent === undefined ? {} : { parent: a.parent }),
+    })),
     seeds: config.seeds,
     epochs: config.epochs,
   };
@@ -168,6 +174,13 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
 export async function prepareAblation(config: AblationConfig, options: PrepareOptions = {}): Promise<Prepared> {
   const registry = options.registry ?? builtinArms();
   validateConfig(config, registry);
+  if (config.contrasts !== undefined) {
+    try {
+      parseContrasts(config.contrasts, config.arms);
+    } catch (error) {
+      throw new InputError(`--contrasts: ${(error as Error).message}`);
+    }
+  }
   const emit = options.onProgress;
   const skipLog = new SkipLog();
   const data =
