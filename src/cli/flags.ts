@@ -137,7 +137,7 @@ export const ABLATE_FLAGS: readonly Flag[] = [
     name: 'data',
     arg: '<path>',
     help: 'image folder, one sub-folder per class (Stanford Dogs layout), or\nTFRecord shards, CIFAR-10/100 binary, MNIST IDX, a CSV/JSONL manifest',
-    shown: '\nbuilt-in: a generated 10-class, 1200-image set, cached in\n$MIXSTREAM_CACHE or ~/.cache/mixstream',
+    shown: '\nbuilt-in: a generated 10-class set, 600 training and 2,000 test images, cached in\n$MIXSTREAM_CACHE or ~/.cache/mixstream',
     parse: (v, d) => void (d.config.data = folder('data', v)),
   },
   {

@@ -1,7 +1,7 @@
 /** Opening an ablation's data from its config: a data set openDataset recognises, or the built-in one. */
 import type { SkipLog } from '../../core/types.js';
-import { ensureBuiltinDataset } from './builtin.js';
-import { openImageFolderData, type AblationData } from './data.js';
+import { builtinSplits, ensureBuiltinDataset } from './builtin.js';
+import type { AblationData } from './data.js';
 import { openDetectedData } from './detected.js';
 
 /** A line for the progress display (the run's ProgressEvent of type 'info'). */
@@ -30,7 +30,7 @@ export async function openConfigData(
   const testSplit = config.testSplit ?? 0;
   if (config.data !== undefined || config.test !== undefined)
     return openDetectedData(
-      config.data ?? (await ensureBuiltinDataset(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir })),
+      config.data ?? builtinSplits(await ensureBuiltinDataset(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir })).train,
       {
         ...(config.test === undefined ? {} : { test: config.test }),
         validationSplit: config.validationSplit,
@@ -44,5 +44,15 @@ export async function openConfigData(
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     onGenerate: (folder) => options.onProgress?.({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
   });
-  return openImageFolderData(root, { validationSplit: config.validationSplit, testSplit });
+  // Its own test images (2,000, drawn apart from the training ones): the test split, whatever --test-split says.
+  const data = await openDetectedData(builtinSplits(root).train, {
+    test: builtinSplits(root).test,
+    validationSplit: config.validationSplit,
+    seeds: config.seeds,
+    testSplit,
+  });
+  return {
+    ...data,
+    testSource: `${data.testCount ?? 0} images: the built-in data set's own test images (drawn apart from the training ones)`,
+  };
 }

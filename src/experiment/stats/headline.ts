@@ -101,6 +101,8 @@ export interface HeadlineOptions {
   readonly effect?: number;
   /** Earlier recorded looks at this config, oldest first (store/looks.ts). */
   readonly looks?: readonly (Look & { readonly declaredSeeds?: number })[];
+  /** Compute the seeds-needed plans (~0.1-0.5 s a contrast: noncentral t integrals). Default true. */
+  readonly power?: boolean;
 }
 
 export const HEADLINE_DECIDED_BY =
@@ -140,7 +142,7 @@ export function headlineVerdicts(runs: readonly RunRecord[], options: HeadlineOp
   const m = family.length;
   const partial = family.map((c) => contrastCounts(runs, c, metric, options, alpha));
   const adjusted = holmAdjust(partial.map((c) => c.p));
-  const contrasts = partial.map((c, i) => finish(c, adjusted[i] as number, { alpha, effect, m }));
+  const contrasts = partial.map((c, i) => finish(c, adjusted[i] as number, { alpha, effect, m, power: options.power ?? true }));
   const images = partial.find((c) => c.images > 0)?.images ?? 0;
   return {
     metric,
@@ -250,7 +252,7 @@ function contrastCounts(
   };
 }
 
-function finish(c: Partial, pHolm: number, o: { alpha: number; effect: number; m: number }): HeadlineContrast {
+function finish(c: Partial, pHolm: number, o: { alpha: number; effect: number; m: number; power: boolean }): HeadlineContrast {
   const { crossedRaw, ...rest } = c;
   const n = c.differences.length;
   const sum = c.differences.reduce((a, b) => a + b, 0);
@@ -263,7 +265,7 @@ function finish(c: Partial, pHolm: number, o: { alpha: number; effect: number; m
         : tostCounts(c.differences, c.images, o.effect, { alpha: a });
   }
   const t = n >= 2 ? countInterval(c.differences, c.images) : null;
-  const power = t ? planSeeds(t.sdImages * t.pointsPerImage, n, o.effect, { alpha: o.alpha, family: o.m }) : null;
+  const power = t && o.power ? planSeeds(t.sdImages * t.pointsPerImage, n, o.effect, { alpha: o.alpha, family: o.m }) : null;
   const holmText = `p = ${fmt(c.p)} (${c.crossed ? `the larger of exact ${c.sequential.method === 'fixed' ? '' : `${c.sequential.method} `}${fmt(c.sequential.p)} and seeds x images ${fmt(c.crossed.p)}` : `exact${c.sequential.method === 'fixed' ? '' : ` ${c.sequential.method}`}`}), Holm over ${o.m} contrast(s) ${fmt(pHolm)}`;
   let verdict: HeadlineVerdict = 'inconclusive';
   let reason: string;
