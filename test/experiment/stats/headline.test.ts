@@ -63,7 +63,7 @@ describe('headline verdicts on counts', () => {
     const runs: RunRecord[] = [];
     for (let s = 1; s <= 5; s++) {
       const bits = Array.from({ length: IMAGES }, () => (r.next() < 0.7 ? 1 : 0));
-      const correct = bits.reduce((a, b) => a + b, 0);
+      const correct = bits.reduce<number>((a, b) => a + b, 0);
       runs.push(run('baseline', s, correct, {}, bits), run('same', s, correct, {}, bits));
     }
     const set = headlineVerdicts(runs, { arms: ['baseline', 'same'], baseline: 'baseline', effect: 0.5 });
@@ -103,7 +103,8 @@ describe('headline verdicts on counts', () => {
 
   it('a diverged run is excluded from its contrasts with a note and a warning, never silently', () => {
     const runs = [1, 2, 3, 4].flatMap((s) => [run('baseline', s, 100), run('mixup', s, 101)]);
-    runs[7] = { ...run('mixup', 4, 0), test: undefined, epochs: [], diverged: { epoch: 3, loss: 'NaN' } } as RunRecord;
+    const { test: _test, ...noTest } = run('mixup', 4, 0);
+    runs[7] = { ...noTest, epochs: [], diverged: { epoch: 3, loss: 'NaN' } };
     expect(runRecordProblem(runs[7], { epochs: 5 })).toBeUndefined();
     const c = headlineVerdicts(runs, { arms: ['baseline', 'mixup'], baseline: 'baseline' })?.contrasts[0];
     expect(c?.seeds).toEqual([1, 2, 3]);
@@ -139,7 +140,7 @@ describe('headline verdicts on counts', () => {
             run(
               arm,
               s,
-              bits.reduce((a, b) => a + b, 0),
+              bits.reduce<number>((a, b) => a + b, 0),
               {},
               bits,
             ),
