@@ -49,6 +49,7 @@ export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions
     ...(options.contrasts === undefined ? {} : { contrasts: options.contrasts }),
     ...(options.effect === undefined ? {} : { effect: options.effect }),
     ...(options.looks === undefined ? {} : { looks: options.looks }),
+    validationImages: options.validationCount,
   });
   const diverged = runs.filter((r) => r.diverged !== undefined);
   const warnings = [

@@ -101,6 +101,8 @@ export interface HeadlineOptions {
   readonly effect?: number;
   /** Earlier recorded looks at this config, oldest first (store/looks.ts). */
   readonly looks?: readonly (Look & { readonly declaredSeeds?: number })[];
+  /** Validation images, to recompute a validation count from an older file's accuracy. */
+  readonly validationImages?: number;
   /** Compute the seeds-needed plans (~0.1-0.5 s a contrast: noncentral t integrals). Default true. */
   readonly power?: boolean;
 }
@@ -109,7 +111,7 @@ export const HEADLINE_DECIDED_BY =
   'better/worse only when the exact sign-flip test on per-seed counts of test images right (sequential when seeds were added after a look) and the seeds x images interval (test-image sampling included) both reject: the larger p, Holm-adjusted over the declared contrasts; equivalent when the TOST interval lies within +-D';
 
 /** The headline count of one run, or why there is none. */
-function runCount(r: RunRecord, metric: 'test' | 'validation'): RunCount | undefined {
+function runCount(r: RunRecord, metric: 'test' | 'validation', validationImages?: number): RunCount | undefined {
   if (metric === 'test') {
     const t = r.test;
     if (t === undefined || !(t.images > 0)) return undefined;
@@ -124,7 +126,8 @@ function runCount(r: RunRecord, metric: 'test' | 'validation'): RunCount | undef
   if (e === undefined) return undefined;
   const images = e.valImages;
   if (e.valCorrect !== undefined && images !== undefined) return { correct: e.valCorrect, images, recomputed: false };
-  return undefined;
+  if (validationImages === undefined || !Number.isFinite(e.valAccuracy)) return undefined;
+  return { correct: Math.round(e.valAccuracy * validationImages), images: validationImages, recomputed: true };
 }
 
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? String(Number(x.toPrecision(digits))) : 'n/a');
@@ -183,8 +186,8 @@ function contrastCounts(
   for (const [seed, r] of mine) {
     const s = ref.get(seed);
     if (s === undefined || r.diverged !== undefined || s.diverged !== undefined) continue;
-    const a = runCount(r, metric);
-    const b = runCount(s, metric);
+    const a = runCount(r, metric, options.validationImages);
+    const b = runCount(s, metric, options.validationImages);
     if (a && b && a.images === b.images) pairs.push({ seed, a, b });
   }
   const looks = options.looks ?? [];
