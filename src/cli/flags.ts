@@ -153,7 +153,7 @@ export const ABLATE_FLAGS: readonly Flag[] = [
     name: 'data',
     arg: '<path>',
     help: 'image folder, one sub-folder per class (Stanford Dogs layout), or\nTFRecord shards, CIFAR-10/100 binary, MNIST IDX, a CSV/JSONL manifest',
-    shown: '\nbuilt-in: a generated 10-class, 1200-image set, cached in\n$MIXSTREAM_CACHE or ~/.cache/mixstream',
+    shown: '\nbuilt-in: a generated 10-class set, 600 training and 2,000 test images, cached in\n$MIXSTREAM_CACHE or ~/.cache/mixstream',
     parse: (v, d) => void (d.config.data = folder('data', v)),
   },
   {
@@ -182,9 +182,16 @@ export const ABLATE_FLAGS: readonly Flag[] = [
   {
     name: 'effect',
     arg: '<points>',
-    help: "effect of interest for 'seeds needed', in accuracy points",
+    help: "effect of interest D, in accuracy points: 'equivalent within D', and\nthe seeds needed to detect D",
     shown: '1',
     parse: (v, d) => void (d.config.effect = fraction('effect', v, 0, 100)),
+  },
+  {
+    name: 'contrasts',
+    arg: '<list>',
+    help: "the contrasts that carry verdicts, Holm over all of them, e.g.\n'cutmix:augment,augment:baseline' (add ':secondary' to mark one)",
+    shown: '\neach arm against its parent (cutmix, mixup: augment; augment:\nbaseline), and against the baseline',
+    parse: (v, d) => void (d.config.contrasts = v.trim()),
   },
   {
     name: 'epochs',
@@ -331,6 +338,12 @@ export const ABLATE_FLAGS: readonly Flag[] = [
     help: 'fraction of each class held out as a test split, scored once per run\nat the end and never used for choosing, in [0, 1)',
     shown: `${D.testSplit ?? 0}`,
     parse: (v, d) => void (d.config.testSplit = v.trim() === '0' ? 0 : fraction('test-split', v, 0, 1)),
+  },
+  {
+    name: 'test',
+    arg: '<path>',
+    help: "a test set of its own: any data --data takes, with the same classes.\n--val-split and --test-split are fractions of the whole (their sum\nbelow 1); data with test files of its own (t10k-*, test_batch.bin,\ntest.bin, *-test shards, test.csv or a 'split' column) tests on those",
+    parse: (v, d) => void (d.config.test = folder('test', v)),
   },
   {
     name: 'shuffle-window',

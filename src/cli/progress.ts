@@ -96,6 +96,7 @@ export class ProgressPrinter {
       case 'plan':
         this.line(
           `backend ${e.backend.name}${e.backend.adapter ? ` on ${describeAdapter(e.backend.adapter)}` : ''} (${e.backend.reason}); ${e.trainCount} training / ${e.validationCount} validation images; ` +
+            `test split: ${e.testSource ?? 'none'}; ` +
             `${e.total} runs x ${e.epochs} epochs${e.shard ? ` (shard ${e.shard.index}/${e.shard.count})` : ''}${e.skipped > 0 ? `, ${e.skipped} already finished (skipped)` : ''}; ` +
             `${e.jobs ?? 1} at once; ` +
             `native addon ${nativeStatus.kind === 'native' ? 'in use' : `not in use: ${nativeStatus.why}`}`,

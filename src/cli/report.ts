@@ -56,7 +56,7 @@ export async function rebuildReport(
   if (!header) throw new InputError(`${path.join(root, hash, 'config.json')} is unreadable or not a mixstream config`);
   // Only temp files of dead writers (atomic.ts names them): the runs themselves are not touched.
   const removedTemps = [...(await cleanStaleTemps(path.resolve(out))), ...(await cleanStaleTemps(path.join(root, hash)))];
-  const views = await writeViews(out, header);
+  const views = await writeViews(out, header, undefined, 'report');
   const c = header.config as Record<string, unknown>;
   const armOptions = { size: Number(c.size), batchSize: Number(c.batchSize), shuffleWindow: Number(c.shuffleWindow) };
   let data;

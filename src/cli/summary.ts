@@ -4,6 +4,7 @@ import { printable } from '../experiment/errors.js';
 import type { AblationRun } from '../experiment/run/scheduler.js';
 import type { ResultsFile } from '../experiment/store/results.js';
 import { comparisonText } from '../report/comparison.js';
+import { verdictsText } from '../report/verdicts.js';
 import { partialText, percent } from '../report/html.js';
 import type { ReportFiles } from '../report/index.js';
 import type { Command } from './args.js';
@@ -15,12 +16,19 @@ import type { Command } from './args.js';
 export function resultsText(results: ResultsFile, seeds: number, epochs: number, backend: string): string {
   const text: string[] = [];
   if (!results.complete) text.push(`\n${partialText(results)}\n`);
-  if (results.comparisons) text.push(`\n${comparisonText(results.comparisons, results.warnings ?? [])}`);
-  text.push(`\nFinal validation accuracy (mean ± std over ${seeds} seed(s), ${epochs} epochs, ${backend}):\n`);
+  if (results.headline) text.push(`\n${verdictsText(results.headline)}`);
+  else if (results.comparisons) text.push(`\n${comparisonText(results.comparisons, results.warnings ?? [])}`);
+  if (results.headline) for (const w of results.warnings ?? []) text.push(`warning: ${w.message}\n`);
+  const hasTest = results.summary.some((s) => s.testAccuracy !== undefined);
+  text.push(
+    `\n${hasTest ? 'Test accuracy (headline), final validation and train accuracy' : 'Final validation accuracy'} (mean ± std over ${seeds} seed(s), ${epochs} epochs, ${backend}):\n`,
+  );
   const width = Math.max(...results.summary.map((s) => s.arm.length), 3);
+  const ms = (m: { mean: number; std: number } | undefined): string =>
+    m ? `${percent(m.mean).padStart(6)} ± ${percent(m.std).padStart(5)}` : 'n/a';
   for (const s of results.summary) {
     text.push(
-      `  ${s.arm.padEnd(width)}  ${percent(s.finalValAccuracy.mean).padStart(6)} ± ${percent(s.finalValAccuracy.std).padStart(5)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})\n`,
+      `  ${s.arm.padEnd(width)}  ${hasTest ? `test ${ms(s.testAccuracy)}   val ` : ''}${ms(s.finalValAccuracy)}   train ${ms(s.finalAccuracy)}   (val loss ${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)})${s.diverged?.length ? `   ${s.diverged.length} diverged: not in the means` : ''}\n`,
     );
   }
   return text.join('');

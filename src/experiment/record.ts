@@ -29,6 +29,9 @@ export interface EpochRecord {
   readonly trainSeconds: number;
   /** Training images per second (train images / trainSeconds). */
   readonly imagesPerSecond: number;
+  /** Validation images classified right (valAccuracy = valCorrect / valImages); absent in files written before counts were kept. */
+  readonly valCorrect?: number;
+  readonly valImages?: number;
 }
 
 /** One finished (arm, seed) run. */
@@ -48,13 +51,37 @@ export interface RunRecord {
   };
   readonly model: { readonly name: string; readonly options: Readonly<Record<string, unknown>>; readonly parameters: number };
   readonly epochs: readonly EpochRecord[];
-  /** The test split, scored once after the last epoch (absent when the data has none). */
-  readonly test?: { readonly loss: number; readonly accuracy: number; readonly images: number };
+  /**
+   * The test split, scored once after the last epoch (absent when the data has none). `correct`
+   * (images right; accuracy = correct / images) and `bits` (base64 of a bit per test image, LSB
+   * first, 1: right) are absent in files written before counts were kept: their comparisons say so.
+   */
+  readonly test?: {
+    readonly loss: number;
+    readonly accuracy: number;
+    readonly images: number;
+    readonly correct?: number;
+    readonly bits?: string;
+  };
+  /** The run's loss became NaN or infinite in this epoch (from 1): its epochs stop before it and it has no test score. */
+  readonly diverged?: { readonly epoch: number; readonly loss: string };
   /** What the arm's mixing did to the training targets (train/mixstats.ts); absent in older files. */
   readonly mixing?: MixingStats;
   readonly seconds: number;
   readonly finishedAt: string; /** Files skipped (onError 'skip') in the process that trained it, up to its end. */
   readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
+}
+
+/** A bit vector as base64, for the run file. */
+export const encodeBits = (bits: Uint8Array): string => Buffer.from(bits).toString('base64');
+
+/** The first `images` bits of a base64 bit vector (LSB first), as 0/1 per image; RangeError when it is too short. */
+export function decodeBits(base64: string, images: number): Uint8Array {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length < Math.ceil(images / 8)) throw new RangeError(`bit vector of ${bytes.length} bytes is too short for ${images} images`);
+  const out = new Uint8Array(images);
+  for (let i = 0; i < images; i++) out[i] = ((bytes[i >> 3] as number) >> (i & 7)) & 1;
+  return out;
 }
 
 /** The last epoch of a run (undefined for a run with none). */
@@ -77,6 +104,8 @@ function epochProblem(e: unknown, i: number): string | undefined {
   if (!isObject(e)) return `epoch ${i + 1} is not an object`;
   if (e.epoch !== i + 1) return `epoch ${i + 1} is numbered ${String(e.epoch)}`;
   for (const k of EPOCH_NUMBERS) if (!isNum(e[k])) return `epoch ${i + 1}: '${k}' is not a number`;
+  for (const k of ['valCorrect', 'valImages'] as const)
+    if (e[k] !== undefined && !(Number.isSafeInteger(e[k]) && (e[k] as number) >= 0)) return `epoch ${i + 1}: '${k}' is not a count`;
   return undefined;
 }
 
@@ -86,7 +115,19 @@ function optionalProblem(r: Record<string, unknown>): string | undefined {
     if (!isObject(r.test)) return `'test' is not an object`;
     for (const k of ['loss', 'accuracy'] as const) if (!isNum(r.test[k])) return `test: '${k}' is not a number`;
     if (!Number.isSafeInteger(r.test.images)) return `test: 'images' is not an integer`;
+    const images = r.test.images as number;
+    if (
+      r.test.correct !== undefined &&
+      !(Number.isSafeInteger(r.test.correct) && (r.test.correct as number) >= 0 && (r.test.correct as number) <= images)
+    )
+      return `test: 'correct' is not a count of at most ${images}`;
+    if (
+      r.test.bits !== undefined &&
+      (typeof r.test.bits !== 'string' || Buffer.from(r.test.bits, 'base64').length !== Math.ceil(images / 8))
+    )
+      return `test: 'bits' is not base64 of ${images} bits`;
   }
+  if (r.diverged !== undefined && !(isObject(r.diverged) && Number.isSafeInteger(r.diverged.epoch))) return `'diverged' has no epoch`;
   if (r.mixing !== undefined) {
     if (!isObject(r.mixing)) return `'mixing' is not an object`;
     for (const k of ['batches', 'mixedBatches', 'barelyMixedBatches'] as const)
@@ -125,8 +166,10 @@ export function runRecordProblem(value: unknown, expected?: RunExpectation): str
   if (!isObject(r.pipeline)) return `'pipeline' is missing`;
   if (!isObject(r.model)) return `'model' is missing`;
   if (!Array.isArray(r.epochs)) return `'epochs' is not an array`;
-  if (r.epochs.length === 0) return `'epochs' is empty`;
-  if (expected?.epochs !== undefined && r.epochs.length !== expected.epochs)
+  const diverged = isObject(r.diverged);
+  if (r.epochs.length === 0 && !diverged) return `'epochs' is empty`;
+  // A diverged run stops at its divergence: fewer epochs than planned is what it is.
+  if (expected?.epochs !== undefined && (diverged ? r.epochs.length >= expected.epochs : r.epochs.length !== expected.epochs))
     return `holds ${r.epochs.length} epochs, expected ${expected.epochs}`;
   for (const [i, e] of r.epochs.entries()) {
     const problem = epochProblem(e, i);

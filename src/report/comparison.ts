@@ -28,15 +28,10 @@ const seedsText = (c: Comparison): string =>
 export const headline = (set: ComparisonSet): Comparison[] => set.comparisons.filter((c) => c.metric === set.comparisons[0]?.metric);
 
 /** The comparison section as HTML: headline table (id="comparison"), how to read it, and every metric in a second table. */
-export function comparisonHtml(
-  set: ComparisonSet,
-  warnings: readonly AblationWarning[],
-  separation: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }> = [],
-): string {
+export function comparisonHtml(set: ComparisonSet, warnings: readonly AblationWarning[], descriptive = false): string {
   const head = headline(set);
   const metricLabel = head[0]?.label ?? '';
   const row = (c: Comparison, withMetric: boolean): string => {
-    const sep = separation.find((s) => s.arm === c.arm);
     return (
       `<tr data-arm="${escapeHtml(c.arm)}" data-metric="${escapeHtml(c.metric)}">` +
       `<td class="arm">${escapeHtml(c.arm)}</td>` +
@@ -50,8 +45,7 @@ export function comparisonHtml(
       (withMetric
         ? ''
         : `<td class="num detectable">${c.detectableEffect === null ? 'n/a' : formatDiff(c, c.detectableEffect).replace(/^\+/, '')}</td>` +
-          `<td class="num seeds-needed" data-t="${c.seedsNeeded.tTest ?? ''}" data-sign-flip="${c.seedsNeeded.signFlip}">${seedsText(c)}</td>` +
-          `<td class="num separation">${sep?.epoch ?? '—'}</td>`) +
+          `<td class="num seeds-needed" data-t="${c.seedsNeeded.tTest ?? ''}" data-sign-flip="${c.seedsNeeded.signFlip}">${seedsText(c)}</td>`) +
       `</tr>`
     );
   };
@@ -60,16 +54,19 @@ export function comparisonHtml(
       ? ''
       : `<ul id="warnings" class="warn">${warnings.map((w) => `<li data-kind="${escapeHtml(w.kind)}">${escapeHtml(w.message)}</li>`).join('')}</ul>`;
   return (
-    `<h2>Compared with ${escapeHtml(set.baseline)} (paired by seed)</h2>${warn}` +
+    `<h2>${descriptive ? 'Descriptive: every arm against' : 'Compared with'} ${escapeHtml(set.baseline)} (paired by seed)</h2>${warn}` +
+    (descriptive
+      ? `<p><small>Descriptive only: the verdicts above, on the headline metric and the declared contrasts, are the answer; these per-metric tests (on stored accuracies, Holm across arms only) are shown for reading, not for deciding.</small></p>`
+      : '') +
     `<table id="comparison"><thead><tr><th>arm</th><th>seeds</th><th>mean difference<br><small>${escapeHtml(metricLabel)}</small></th><th>95% t interval</th>` +
     `<th>sign-flip p</th><th>p, Holm</th><th>verdict</th><th>detectable at this n<br><small>80% power</small></th>` +
-    `<th>seeds for ${set.effectPoints} pt<br><small>t / sign-flip</small></th><th>separates from epoch</th></tr></thead>` +
+    `<th>seeds for ${set.effectPoints} pt<br><small>t / sign-flip</small></th></tr></thead>` +
     `<tbody>${head.map((c) => row(c, false)).join('')}</tbody></table>` +
     `<p><small>Each seed trains every arm from the same initial weights on the same split and source order, so the per-seed difference (arm − ${escapeHtml(set.baseline)}) is the arm's doing. ` +
     `Verdict: ${escapeHtml(set.decidedBy)}; alpha ${set.alpha}, Holm across the ${head.length} arm(s) compared. ` +
     `<b>Inconclusive</b> means these seeds cannot tell the arm from the reference: not that they are equal. The interval says how large a difference is still compatible with the runs. ` +
     `"Detectable" is the smallest difference a paired t test would find with 80% power at this number of seeds; "seeds for ${set.effectPoints} pt" is how many seeds that needs ` +
-    `(the sign-flip test also needs 2/2<sup>n</sup> ≤ alpha/arms). "Separates" is the first epoch from which the per-epoch t interval excludes 0 (uncorrected: a reading aid).</small></p>` +
+    `(the sign-flip test also needs 2/2<sup>n</sup> ≤ alpha/arms).</small></p>` +
     `<details><summary>Every metric</summary><table id="comparison-all"><thead><tr><th>arm</th><th>metric</th><th>seeds</th><th>mean difference</th><th>95% t interval</th><th>sign-flip p</th><th>p, Holm</th><th>verdict</th></tr></thead>` +
     `<tbody>${set.comparisons.map((c) => row(c, true)).join('')}</tbody></table></details>`
   );

@@ -11,6 +11,7 @@ import type { ArmSummary, ResultsFile } from '../experiment/store/results.js';
 import { printable } from '../experiment/errors.js';
 import { pointsPerImage } from '../experiment/stats/warnings.js';
 import { comparisonHtml } from './comparison.js';
+import { verdictsHtml } from './verdicts.js';
 import { mixingHtml } from './mixing.js';
 import { escapeHtml, scriptJson, scriptSource } from './escape.js';
 import type { ArmSample } from './samples.js';
@@ -61,17 +62,22 @@ function summaryTable(summary: readonly ArmSummary[], arms: ResultsFile['arms'],
   const rows = summary.map((s) => {
     const pipeline = arms.find((a) => a.name === s.arm)?.pipeline ?? '';
     const acc = s.finalValAccuracy;
+    const test = s.testAccuracy;
+    const diverged = s.diverged?.length
+      ? ` <b class="warn">${s.diverged.length} diverged (${s.diverged.map((d) => `seed ${d.seed}, epoch ${d.epoch}`).join('; ')}): not in the means</b>`
+      : '';
     return (
       `<tr data-arm="${escapeHtml(s.arm)}"><td class="arm">${escapeHtml(s.arm)}</td>` +
       `<td>${escapeHtml(s.summary)}<br><code>${escapeHtml(pipeline)}</code></td>` +
-      `<td class="num">${s.seeds.length} (${escapeHtml(s.seeds.join(', '))})</td>` +
+      `<td class="num">${s.seeds.length} (${escapeHtml(s.seeds.join(', '))})${diverged}</td>` +
+      `<td class="num test-acc" data-mean="${test?.mean ?? ''}" data-std="${test?.std ?? ''}">${test ? `${percent(test.mean)} ± ${percent(test.std)}` : 'no test split'}</td>` +
       `<td class="num val-acc${acc.mean === best ? ' best' : ''}" data-mean="${acc.mean}" data-std="${acc.std}">${percent(acc.mean)} ± ${percent(acc.std)}</td>` +
       `<td class="num val-loss" data-mean="${s.finalValLoss.mean}" data-std="${s.finalValLoss.std}">${s.finalValLoss.mean.toFixed(3)} ± ${s.finalValLoss.std.toFixed(3)}</td>` +
       `<td class="num train-acc">${percent(s.finalAccuracy.mean)} ± ${percent(s.finalAccuracy.std)}${mixes(s.arm) ? ' *' : ''}</td></tr>`
     );
   });
   return (
-    `<table id="summary"><thead><tr><th>arm</th><th>pipeline</th><th>seeds</th><th>final val accuracy<br>mean ± std</th>` +
+    `<table id="summary"><thead><tr><th>arm</th><th>pipeline</th><th>seeds</th><th>test accuracy (headline)<br>mean ± std</th><th>final val accuracy<br>mean ± std</th>` +
     `<th>final val loss<br>mean ± std</th><th>final train accuracy<br>mean ± std<br><small>* against mixed targets</small></th></tr></thead><tbody>${rows.join('')}</tbody></table>`
   );
 }
@@ -186,13 +192,14 @@ export function renderReportHtml(input: ReportInput): string {
 <title>mixstream ablation report</title><style>${STYLE}</style></head>
 <body>
 <h1>mixstream ablation: ${r.summary.map((s) => escapeHtml(s.arm)).join(' vs ')}</h1>
-${r.comparisons ? comparisonHtml(r.comparisons, r.warnings ?? [], r.separation ?? []) : ''}
+${r.headline ? verdictsHtml(r.headline) : ''}
+${r.comparisons ? comparisonHtml(r.comparisons, r.warnings ?? [], r.headline !== undefined) : ''}
 <h2>Setup</h2>
 ${metaTable(r, generatedAt)}
 ${skippedHtml(r.skipped)}
 <h2>Per arm</h2>
 ${summaryTable(r.summary, r.arms, r.runs)}
-<p>Mean and sample standard deviation across seeds of the last epoch's validation metrics. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>
+<p>Mean and sample standard deviation across seeds of the test accuracy (the headline metric) and the last epoch's validation and training metrics; train accuracy well above validation is the regime where a regulariser can matter. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>
 <h2>Over epochs</h2>
 <div class="charts">${chartDivs}</div>
 ${mixingHtml(

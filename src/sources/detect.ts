@@ -1,4 +1,4 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Observable } from 'rxjs';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../core/idx.js';
@@ -10,7 +10,7 @@ import { cifar, cifarClassNames, listCifarFiles, type CifarVariant } from './cif
 import { findMnistFiles, mnist, mnistClassNames } from './idx.js';
 import { imageFolder, listImageFolder } from './imageFolder.js';
 import { manifest, manifestFormat, readManifest } from './manifest.js';
-import { isTfrecordName, listTfrecordShards, tfrecord, tfrecordClassNames } from './tfrecord.js';
+import { isTfrecordName, listTfrecordShards, tfrecord, tfrecordClassNames, tfrecordShardSplit } from './tfrecord.js';
 import { defined, errorMessage } from '../core/idioms.js';
 
 /** What `detectDataset` found at a path. */
@@ -23,11 +23,20 @@ export type DetectedDataset =
       readonly labels: string;
       /** The folder or file name mentions 'fashion'. */ readonly fashion: boolean;
     }
-  | { readonly kind: 'manifest'; readonly file: string; readonly format: 'csv' | 'jsonl' }
+  | {
+      readonly kind: 'manifest';
+      readonly file: string;
+      readonly format: 'csv' | 'jsonl';
+      /** Only the rows of the manifest's split column that say 'test' (see `manifest`'s `split`). */ readonly split?: 'test';
+    }
   | { readonly kind: 'imageFolder'; readonly root: string };
 
 export interface DetectOptions {
-  /** For CIFAR and MNIST folders: which split. Default 'train'. */
+  /**
+   * For CIFAR and MNIST folders and TFRecord shard folders: which split. Default 'train'. A shard
+   * folder's 'train' split leaves out shards named as test shards (`tfrecordShardSplit`) unless
+   * every shard is; its 'test' split is those shards.
+   */
   readonly split?: 'train' | 'test';
 }
 
@@ -99,7 +108,15 @@ export async function detectDataset(target: string, options: DetectOptions = {})
     throw new Error(`detectDataset: '${target}' is not a TFRecord, CIFAR, IDX or manifest file`);
   }
   const names = await readdir(target);
-  if (names.some(isTfrecordName)) return { kind: 'tfrecord', shards: await listTfrecordShards(target) };
+  if (names.some(isTfrecordName)) {
+    const shards = await listTfrecordShards(target);
+    const test = shards.filter((s) => tfrecordShardSplit(s) === 'test');
+    if (split === 'test') {
+      if (test.length === 0) throw new Error(`detectDataset: '${target}' holds no test shards (names with a 'test' word)`);
+      return { kind: 'tfrecord', shards: test };
+    }
+    return { kind: 'tfrecord', shards: test.length < shards.length ? shards.filter((s) => !test.includes(s)) : shards };
+  }
   if (
     names.some((n) => /^(data_batch_\d+|test_batch|train|test)\.bin$/i.test(n)) ||
     names.includes('cifar-10-batches-bin') ||
@@ -158,7 +175,23 @@ const quiet = <T>(p: Promise<T>): Promise<T> => {
  * TFRecord shards without label.labels.txt and no `numClasses` option.
  */
 export async function openDataset(target: string, options: OpenDatasetOptions = {}): Promise<OpenedDataset> {
-  const dataset = await detectDataset(target, options);
+  return openDetected(await detectDataset(target, options), options, target);
+}
+
+/** Opens a data set `detectDataset` or `findTestSplit` found, as `openDataset` does (`target` names it in errors). */
+export async function openDetected(
+  dataset: DetectedDataset,
+  options: Omit<OpenDatasetOptions, 'split'> = {},
+  target: string = dataset.kind === 'tfrecord'
+    ? (dataset.shards[0] ?? '')
+    : dataset.kind === 'cifar'
+      ? dataset.dir
+      : dataset.kind === 'mnist'
+        ? dataset.images
+        : dataset.kind === 'manifest'
+          ? dataset.file
+          : dataset.root,
+): Promise<OpenedDataset> {
   const common = {
     ...defined({ seed: options.seed }),
     ...defined({ shuffle: options.shuffle }),
@@ -193,7 +226,8 @@ export async function openDataset(target: string, options: OpenDatasetOptions = 
         classes: Promise.resolve(mnistClassNames(options.fashion ?? dataset.fashion)),
       };
     case 'manifest': {
-      const root = options.root === undefined ? {} : { root: options.root };
+      // Rows a split column marks 'test' are never training rows.
+      const root = { ...(options.root === undefined ? {} : { root: options.root }), split: dataset.split ?? ('train' as const) };
       return {
         dataset,
         decoded: false,
@@ -208,5 +242,80 @@ export async function openDataset(target: string, options: OpenDatasetOptions = 
         observable: imageFolder(dataset.root, common),
         classes: quiet(listImageFolder(dataset.root).then((l) => [...l.classes])),
       };
+  }
+}
+
+/** A data set's own test split, as `findTestSplit` finds it. */
+export interface FoundTestSplit {
+  /** The test split, to open with `openDetected` or `openDataset`'s switch (its kind is the training data's). */
+  readonly dataset: DetectedDataset;
+  /** Which files or rows, in words: "t10k-images-idx3-ubyte.gz (official test files)". */
+  readonly description: string;
+}
+
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The test split a data set names itself, or undefined when it names none:
+ * - MNIST / Fashion-MNIST: the `t10k-images` / `t10k-labels` pair beside the training files;
+ * - CIFAR-10: `test_batch.bin`; CIFAR-100: `test.bin`, beside the training batches;
+ * - a TFRecord shard folder: its shards named as test shards (`*-test.tfrecord-*`, see `tfrecordShardSplit`);
+ * - a manifest: a sibling manifest named as it is with 'train' turned into 'test' (`train.csv` ->
+ *   `test.csv`), else `test.<ext>` beside it, else the rows whose 'split' column says 'test';
+ * - an image folder: none (cut one with a test fraction).
+ * Never the training files themselves. Rejects as `detectDataset` does when `target` is not data.
+ */
+export async function findTestSplit(target: string): Promise<FoundTestSplit | undefined> {
+  const train = await detectDataset(target);
+  const base = (f: string): string => path.basename(f);
+  switch (train.kind) {
+    case 'mnist': {
+      const files = await findMnistFiles(path.dirname(train.images), 'test').catch(() => undefined);
+      if (!files || path.resolve(files.images) === path.resolve(train.images)) return undefined;
+      return {
+        dataset: { kind: 'mnist', images: files.images, labels: files.labels, fashion: train.fashion },
+        description: `${base(files.images)} + ${base(files.labels)} (the official test files)`,
+      };
+    }
+    case 'cifar': {
+      const listing = await listCifarFiles(train.dir, { split: 'test', variant: train.variant }).catch(() => undefined);
+      const trained = new Set(train.files.map((f) => path.resolve(f)));
+      if (!listing || listing.files.some((f) => trained.has(path.resolve(f)))) return undefined;
+      return {
+        dataset: { kind: 'cifar', variant: listing.variant, dir: listing.dir, files: listing.files },
+        description: `${listing.files.map(base).join(', ')} (the official ${listing.variant} test batch)`,
+      };
+    }
+    case 'tfrecord': {
+      if (!(await stat(target)).isDirectory()) return undefined;
+      const test = await detectDataset(target, { split: 'test' }).catch(() => undefined);
+      if (test?.kind !== 'tfrecord' || test.shards.some((s) => train.shards.includes(s))) return undefined;
+      return {
+        dataset: test,
+        description: `${test.shards.length} test shard${test.shards.length === 1 ? '' : 's'} (${base(test.shards[0] as string)}${test.shards.length > 1 ? ', ...' : ''})`,
+      };
+    }
+    case 'manifest': {
+      const name = base(train.file);
+      const ext = path.extname(name);
+      const candidates = [
+        ...(/train/i.test(name) ? [name.replace(/train/i, (m) => (m === 'TRAIN' ? 'TEST' : m === 'Train' ? 'Test' : 'test'))] : []),
+        `test${ext}`,
+      ];
+      for (const c of candidates) {
+        const file = path.join(path.dirname(train.file), c);
+        if (c !== name && (await exists(file)))
+          return { dataset: { kind: 'manifest', file, format: manifestFormat(file) }, description: `${c} (the manifest's test file)` };
+      }
+      const listing = await readManifest(train.file).catch(() => undefined);
+      if (!listing?.splits?.includes('test')) return undefined;
+      return { dataset: { ...train, split: 'test' }, description: `the rows of ${name} whose split is 'test'` };
+    }
+    case 'imageFolder':
+      return undefined;
   }
 }

@@ -28,6 +28,12 @@ export interface ManifestOptions {
   readonly maxClasses?: number;
   /** Most rows read (each is held in memory). Default DEFAULT_MAX_ROWS (10,000,000). */
   readonly maxRows?: number;
+  /**
+   * Rows of one split, by the manifest's split column (CSV header or JSON key 'split' or 'subset'):
+   * 'test' keeps the rows whose split is 'test' (any case), 'train' every other row. Without a
+   * split column 'train' keeps every row and 'test' none (an error). Default: every row.
+   */
+  readonly split?: 'train' | 'test';
 }
 
 /** Most classes a manifest may imply without `classes`: 100,000. */
@@ -49,10 +55,15 @@ export interface ManifestListing {
   /** Class names by label. */
   readonly classes: readonly string[];
   readonly rows: readonly ManifestRow[];
+  /** The distinct values of the split column (lower case, sorted), when the manifest has one. */
+  readonly splits?: readonly string[];
 }
 
 const PATH_HEADERS = ['path', 'file', 'filename', 'file_name', 'image', 'filepath'];
 const LABEL_HEADERS = ['label', 'class', 'class_name', 'category', 'target'];
+const SPLIT_HEADERS = ['split', 'subset'];
+
+type RawRow = { line: number; path: unknown; label: unknown; split?: unknown };
 
 /** The manifest format by file name: 'jsonl' for .jsonl / .ndjson / .json, else 'csv'. */
 export function manifestFormat(file: string): 'csv' | 'jsonl' {
@@ -72,14 +83,15 @@ export function resolveInside(root: string, relative: string): string | undefine
   return resolved;
 }
 
-async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unknown; label: unknown }> {
+async function* csvRows(file: string): AsyncGenerator<RawRow> {
   const parser = new CsvParser();
   let columns: [number, number] | undefined;
+  let splitColumn = -1;
   let first = true;
   const fail = (line: number, reason: string): never => {
     throw new SourceError('manifest', `${file}:${line}`, reason);
   };
-  function* take(records: CsvRecord[]): Generator<{ line: number; path: unknown; label: unknown }> {
+  function* take(records: CsvRecord[]): Generator<RawRow> {
     for (const r of records) {
       if (first) {
         first = false;
@@ -88,6 +100,7 @@ async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unkn
         const l = names.findIndex((n) => LABEL_HEADERS.includes(n));
         if (p >= 0 && l >= 0) {
           columns = [p, l];
+          splitColumn = names.findIndex((n) => SPLIT_HEADERS.includes(n));
           continue;
         }
         columns = [0, 1];
@@ -95,7 +108,8 @@ async function* csvRows(file: string): AsyncGenerator<{ line: number; path: unkn
       const [p, l] = columns as [number, number];
       if (r.fields.length <= Math.max(p, l))
         fail(r.line, `has ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, expected a path and a label`);
-      yield { line: r.line, path: r.fields[p], label: (r.fields[l] as string).trim() };
+      const row: RawRow = { line: r.line, path: r.fields[p], label: (r.fields[l] as string).trim() };
+      yield splitColumn < 0 ? row : { ...row, split: r.fields[splitColumn] ?? '' };
     }
   }
   const stream = (await openRegular('manifest', file)).handle.createReadStream({ encoding: 'utf8' });
@@ -139,7 +153,7 @@ async function* boundedLines(
   if (pending.length > 0) yield pending;
 }
 
-async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: unknown; label: unknown }> {
+async function* jsonlRows(file: string): AsyncGenerator<RawRow> {
   const stream = (await openRegular('manifest', file)).handle.createReadStream({ encoding: 'utf8' });
   const fail = (line: number, reason: string): never => {
     throw new SourceError('manifest', `${file}:${line}`, reason);
@@ -161,7 +175,9 @@ async function* jsonlRows(file: string): AsyncGenerator<{ line: number; path: un
       const o = value as Record<string, unknown>;
       const pk = PATH_HEADERS.find((k) => k in o);
       const lk = LABEL_HEADERS.find((k) => k in o);
-      yield { line, path: pk === undefined ? undefined : o[pk], label: lk === undefined ? undefined : o[lk] };
+      const sk = SPLIT_HEADERS.find((k) => k in o);
+      const row: RawRow = { line, path: pk === undefined ? undefined : o[pk], label: lk === undefined ? undefined : o[lk] };
+      yield sk === undefined ? row : { ...row, split: o[sk] };
     }
   } finally {
     stream.destroy();
@@ -209,6 +225,9 @@ async function resolveLinks(file: string, folders: Map<string, Promise<Folder>>)
  * Labels: when every label is an integer (a JSON number or a string of digits), it is the class
  * index, and the classes are `options.classes` or '0'..'max'; otherwise every label is a class
  * name, mapped to its index in `options.classes`, or in the sorted list of the names present.
+ * Splits: a 'split' (or 'subset') column or key gives each row's split; `listing.splits` lists its
+ * values, and `options.split` keeps the 'test' rows or every other row ('train'), the classes
+ * still counted over every row.
  * Rejects with a `SourceError` naming `${file}:${line}` for a path that is absolute or leaves the
  * root (also through a symbolic link: paths are resolved), a symbolic link loop, a NUL in a path,
  * a missing path or label, a negative or out-of-range index, a name not in `options.classes`,
@@ -219,8 +238,27 @@ async function resolveLinks(file: string, folders: Map<string, Promise<Folder>>)
  */
 export async function readManifest(
   file: string,
-  options: Pick<ManifestOptions, 'root' | 'format' | 'classes' | 'maxClasses' | 'maxRows'> = {},
+  options: Pick<ManifestOptions, 'root' | 'format' | 'classes' | 'maxClasses' | 'maxRows' | 'split'> = {},
 ): Promise<ManifestListing> {
+  const { splitOf, ...all } = await readAllRows(file, options);
+  if (options.split === undefined) return all;
+  if (options.split === 'test' && !(all.splits ?? []).includes('test'))
+    throw new SourceError(
+      'manifest',
+      file,
+      `has no test rows (${all.splits ? `split values: ${all.splits.join(', ')}` : "no 'split' column"})`,
+    );
+  // Classes come from every row, so a split's labels index the same class list as the others'.
+  const keep = all.rows.filter((_, i) => (splitOf?.[i] === 'test') === (options.split === 'test'));
+  if (keep.length === 0) throw new SourceError('manifest', file, `has no ${options.split} rows`);
+  return { ...all, rows: keep };
+}
+
+/** Every row, with each row's split value (lower case; '' when blank) when the manifest has a split column. */
+async function readAllRows(
+  file: string,
+  options: Pick<ManifestOptions, 'root' | 'format' | 'classes' | 'maxClasses' | 'maxRows'>,
+): Promise<ManifestListing & { splitOf?: readonly string[] }> {
   const root = options.root ?? path.dirname(file);
   const maxClasses = options.maxClasses ?? DEFAULT_MAX_CLASSES;
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
@@ -231,6 +269,8 @@ export async function readManifest(
     : `over the limit of ${maxClasses} classes (maxClasses); give the class names to raise it`;
   const format = options.format ?? manifestFormat(file);
   const raw: Array<{ path: string; label: string | number; line: number }> = [];
+  const splitOf: string[] = [];
+  let hasSplit = false;
   const fail = (line: number, reason: string): never => {
     throw new SourceError('manifest', `${file}:${line}`, reason);
   };
@@ -268,6 +308,8 @@ export async function readManifest(
       } else if (allIndices && Number(label) >= labelBound) fail(r.line, `label ${label} is ${bound}`);
     } else label = fail(r.line, 'has no label');
     raw.push({ path: resolved, label, line: r.line });
+    if ('split' in r) hasSplit = true;
+    splitOf.push(r.split === undefined || r.split === null ? '' : String(r.split).trim().toLowerCase());
   }
   if (raw.length === 0) throw new SourceError('manifest', file, 'holds no rows');
   const given = options.classes;
@@ -280,7 +322,7 @@ export async function readManifest(
       if (label < 0 || label >= classes.length) fail(r.line, `label ${label} is outside [0, ${classes.length})`);
       return { path: r.path, label, line: r.line };
     });
-    return { classes, rows };
+    return { classes, rows, ...splitInfo(hasSplit, splitOf) };
   }
   for (const r of raw) if (typeof r.label === 'number') fail(r.line, `label ${r.label} is a number but other rows name classes`);
   const classes = given ? [...given] : [...new Set(raw.map((r) => r.label as string))].sort();
@@ -290,8 +332,11 @@ export async function readManifest(
     label: index.get(r.label as string) ?? fail(r.line, `class '${r.label}' is not among options.classes`),
     line: r.line,
   }));
-  return { classes, rows };
+  return { classes, rows, ...splitInfo(hasSplit, splitOf) };
 }
+
+const splitInfo = (has: boolean, splitOf: readonly string[]): { splits?: readonly string[]; splitOf?: readonly string[] } =>
+  has ? { splits: [...new Set(splitOf)].sort(), splitOf } : {};
 
 /**
  * A cold source over the images a CSV or JSON-lines manifest lists (see `readManifest`), emitting
@@ -331,6 +376,12 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
     const v = options[key];
     check(v === undefined || (Number.isSafeInteger(v) && v >= 1), where, key, `must be a positive integer, got ${String(v)}`);
   }
+  check(
+    options.split === undefined || options.split === 'train' || options.split === 'test',
+    where,
+    'split',
+    `must be 'train' or 'test', got '${String(options.split)}'`,
+  );
   const source = pullSource(async function* (epoch) {
     const listing = await readManifest(file, options);
     const rows = [...listing.rows];
@@ -341,7 +392,7 @@ export function manifest(file: string, options: ManifestOptions = {}): Observabl
   const root = path.resolve(options.root ?? path.dirname(file));
   return describeSource(
     source,
-    `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle })})`,
+    `manifest(${JSON.stringify({ file: path.resolve(file), root, format: format ?? null, classes: classes ?? null, seed, shuffle, ...(options.split === undefined ? {} : { split: options.split }) })})`,
     {
       // The manifest itself and every file it lists, with the labels it gives them.
       fingerprint: async () => {

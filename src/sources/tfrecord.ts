@@ -145,6 +145,17 @@ export async function listTfrecordShards(input: string | readonly string[]): Pro
 }
 
 /**
+ * The split a shard's name gives, as tensorflow_datasets names shards (`<name>-<split>.tfrecord-00000-of-00004`)
+ * or as hand-made shard sets do (`test-00000.tfrecord`, `data_test.tfrec`): 'test' when a 'test'
+ * word stands in the name before its TFRecord extension, undefined otherwise.
+ */
+export function tfrecordShardSplit(file: string): 'test' | undefined {
+  const name = path.basename(file).toLowerCase();
+  const stem = name.slice(0, name.includes('.tfrecord') ? name.indexOf('.tfrecord') : name.lastIndexOf('.tfrec'));
+  return /(^|[-_.])test([-_.]|\d|$)/.test(stem) ? 'test' : undefined;
+}
+
+/**
  * Class names written by tensorflow_datasets beside the shards (`<labelKey>.labels.txt`, one name a
  * line), or undefined when there is no such file. `input` is a shard folder or a shard.
  */

@@ -78,7 +78,9 @@ describe('mixstream ablate on a tiny data set', () => {
       expect(s.finalValAccuracy.std).toBeCloseTo(meanStd(finals).std, 12);
     }
     const csv = (await readFile(path.join(out, 'results.csv'), 'utf8')).trim().split('\n');
-    expect(csv[0]).toBe('arm,seed,epoch,loss,accuracy,val_loss,val_accuracy,seconds,train_seconds,images_per_second,backend,config_hash');
+    expect(csv[0]).toBe(
+      'arm,seed,epoch,loss,accuracy,val_loss,val_accuracy,seconds,train_seconds,images_per_second,backend,config_hash,val_correct,val_images,test_accuracy,test_correct,test_images,diverged_epoch',
+    );
     expect(csv).toHaveLength(5);
     for (const png of ['val-accuracy.png', 'val-loss.png'])
       expect((await readFile(path.join(out, png))).subarray(1, 4).toString()).toBe('PNG');

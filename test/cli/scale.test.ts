@@ -44,9 +44,9 @@ const readResults = async (out: string): Promise<ResultsFile> =>
 const numbers = (r: RunRecord): number[][] => r.epochs.map((e) => [e.loss, e.accuracy, e.valLoss, e.valAccuracy]);
 const byRun = (rs: readonly RunRecord[], hash?: string): Record<string, number[][]> =>
   Object.fromEntries(rs.filter((r) => hash === undefined || r.configHash === hash).map((r) => [`${r.arm}/${r.seed}`, numbers(r)]));
-/** Files in a config's run folder other than run files and config.json (locks, checkpoints, temps). */
+/** Files in a config's run folder other than run files, config.json and looks.json (locks, checkpoints, temps). */
 const leftovers = async (out: string, hash: string): Promise<string[]> =>
-  (await readdir(path.join(out, 'runs', hash))).filter((n) => !/^[a-z]+-s\d+\.json$/.test(n) && n !== 'config.json');
+  (await readdir(path.join(out, 'runs', hash))).filter((n) => !/^[a-z]+-s\d+\.json$/.test(n) && n !== 'config.json' && n !== 'looks.json');
 
 /**
  * Spawns the CLI in its own process group, frozen for good right after it prints a line matching

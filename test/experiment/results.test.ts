@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureBuiltinDataset } from '../../src/experiment/data/builtin.js';
+import { BUILTIN_VERSION, ensureBuiltinDataset } from '../../src/experiment/data/builtin.js';
 import { shortHash, stableJson } from '../../src/experiment/plan/identity.js';
 import { formatDuration, ProgressPrinter } from '../../src/cli/progress.js';
 import { csvField, readRuns, resultsCsv, summarize } from '../../src/experiment/store/results.js';
@@ -38,7 +38,7 @@ describe('results', () => {
       .trim()
       .split('\n');
     expect(csv).toHaveLength(3);
-    expect(csv[1]).toBe('a,1,1,1,0.5,1.8,0.2,1,1,10,cpu,h');
+    expect(csv[1]).toBe('a,1,1,1,0.5,1.8,0.2,1,1,10,cpu,h,,,,,,'); // no counts, test split or divergence in this run
     expect(csvField('x,"y"')).toBe('"x,""y"""');
     expect(csvField('=cmd()')).toBe("'=cmd()");
     expect(csvField(-1)).toBe('-1');
@@ -104,10 +104,11 @@ describe('results', () => {
     let generated = 0;
     const options = { cacheDir, synthetic: { classes: 2, perClass: 2, minSide: 8, maxSide: 12 }, onGenerate: () => generated++ };
     const folder = await ensureBuiltinDataset(options);
-    expect(path.basename(folder)).toBe('builtin-v2');
-    expect((await readdir(cacheDir)).sort()).toEqual(['builtin-v2']); // no temp folder left
-    expect((await readdir(folder)).sort()).toEqual(['.complete', 'class_00', 'class_01']);
-    expect(JSON.parse(await readFile(path.join(folder, '.complete'), 'utf8')).version).toBe('builtin-v2');
+    expect(path.basename(folder)).toBe(BUILTIN_VERSION);
+    expect((await readdir(cacheDir)).sort()).toEqual([BUILTIN_VERSION]); // no temp folder left
+    expect((await readdir(folder)).sort()).toEqual(['.complete', 'test', 'train']);
+    expect((await readdir(path.join(folder, 'test'))).sort()).toEqual(['class_00', 'class_01']);
+    expect(JSON.parse(await readFile(path.join(folder, '.complete'), 'utf8')).version).toBe(BUILTIN_VERSION);
     expect(await ensureBuiltinDataset(options)).toBe(folder);
     expect(generated).toBe(1);
   });

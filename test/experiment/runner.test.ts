@@ -6,6 +6,7 @@ import { augmentedBatches, defaultArmRegistry } from '../../src/experiment/plan/
 import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/plan/config.js';
 import { openImageFolderData } from '../../src/experiment/data/data.js';
 import { InputError } from '../../src/experiment/errors.js';
+import { decodeBits } from '../../src/experiment/record.js';
 import { mixup } from '../../src/operators/index.js';
 import { runAblation } from '../../src/experiment/run/scheduler.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
@@ -101,9 +102,24 @@ describe('runAblation', () => {
     });
     expect(run.results.data.kind).toBe('cifar');
     expect(run.results.data.classes).toHaveLength(10);
-    expect(run.results.data.trainCount + run.results.data.validationCount).toBe(records);
+    // No test_batch.bin: the default --test-split is cut from the data batches.
+    expect(run.results.data.trainCount + run.results.data.validationCount + (run.results.data.testCount ?? 0)).toBe(records);
+    expect(run.results.data.testSource).toMatch(/cut from the data/);
     expect(run.results.data.validationCount).toBeGreaterThan(0);
     expect(run.results.runs).toHaveLength(2);
+    // Counts from the predictions: integers, the accuracies their ratios, one bit per test image.
+    for (const r of run.results.runs) {
+      const test = r.test!;
+      expect(Number.isInteger(test.correct)).toBe(true);
+      expect(test.accuracy).toBe(test.correct! / test.images);
+      const bits = decodeBits(test.bits!, test.images);
+      expect(bits.reduce<number>((a, b) => a + b, 0)).toBe(test.correct);
+      for (const e of r.epochs) {
+        expect(e.valImages).toBe(run.results.data.validationCount);
+        expect(e.valAccuracy).toBe(e.valCorrect! / e.valImages!);
+      }
+    }
+    expect(run.results.headline?.contrasts.map((c) => `${c.arm}-${c.reference}`)).toEqual(['cutmix-baseline']);
   }, 60_000);
 
   it('fails with an InputError for unknown arms and bad data, before any training', async () => {

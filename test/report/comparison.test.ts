@@ -96,7 +96,8 @@ describe('report comparison table', () => {
       await page.goto(pathToFileURL(file).href);
       await page.waitForSelector('#chart-val-accuracy svg', { timeout: 20_000 });
       const firstTable = await page.$eval('table', (t) => t.id);
-      expect(firstTable).toBe('comparison');
+      // The verdicts on the headline metric come first; every metric against the baseline follows, descriptive.
+      expect(firstTable).toBe('verdicts');
       const shown = await page.$$eval('#comparison tbody tr', (trs) =>
         trs.map((tr) => {
           const cell = (c: string) => tr.querySelector(`td.${c}`);

@@ -10,6 +10,7 @@ import type { DataError, EncodedSample } from '../../core/types.js';
 import { listImageFolder, splitListing, type FolderListing } from '../../sources/imageFolder.js';
 import { pipelineSeed, pullSource } from '../../sources/pullSource.js';
 import { InputError } from '../errors.js';
+import { checkSplits } from './splits.js';
 import type { SourceSample } from './pipeline.js';
 import { errorMessage } from '../../core/idioms.js';
 
@@ -37,6 +38,8 @@ export interface AblationData {
   readonly testCount?: number;
   /** A new cold test source, in a fixed order (present when testCount > 0). */
   test?(): Observable<SourceSample>;
+  /** Where the test split comes from, in words ("10000 images: t10k-images-idx3-ubyte.gz + ... (the official test files)"); absent: no test split. */
+  readonly testSource?: string;
 }
 
 /** Where a training source starts. */
@@ -46,11 +49,11 @@ export interface TrainSourceOptions {
 }
 
 export interface ImageFolderDataOptions {
-  /** Fraction of each class held out for validation, in (0, 1). */
+  /** Fraction of each class held out for validation, in (0, 1): of the whole folder, test split included. */
   readonly validationSplit: number;
   /** Seed of the split (not of the runs): default 0. */
   readonly splitSeed?: number;
-  /** Fraction of each class held out as a test split before the validation split, in [0, 1). Default 0: none. */
+  /** Fraction of each class held out as a test split before the validation split, in [0, 1 - validationSplit). Default 0: none. */
   readonly testSplit?: number;
 }
 
@@ -78,8 +81,7 @@ function listingSource(
  */
 export async function openImageFolderData(root: string, options: ImageFolderDataOptions): Promise<AblationData> {
   const { validationSplit, splitSeed = 0, testSplit = 0 } = options;
-  if (!(validationSplit > 0 && validationSplit < 1)) throw new InputError(`validation split must be in (0, 1), got ${validationSplit}`);
-  if (!(testSplit >= 0 && testSplit < 1)) throw new InputError(`test split must be in [0, 1), got ${testSplit}`);
+  checkSplits(validationSplit, testSplit);
   let full: FolderListing;
   try {
     full = await listImageFolder(root);
@@ -87,12 +89,14 @@ export async function openImageFolderData(root: string, options: ImageFolderData
     const message = errorMessage(error);
     throw new InputError(`data: ${message.replace(/^imageFolder: /, '')}`);
   }
-  // The test split comes off first, with its own key, so the validation split is drawn from what is left.
+  // The test split comes off first, with its own key; the validation split is then drawn from what
+  // is left at validation / (1 - test), so that both are fractions of the whole.
   const testFiles = testSplit > 0 ? splitListing(full, root, testSplit, hashKeys([splitSeed, 'test-split']), 'validation') : [];
   const inTest = new Set(testFiles.map((f) => f.path));
   const listing: FolderListing = { ...full, files: full.files.filter((f) => !inTest.has(f.path)) };
-  const train = splitListing(listing, root, validationSplit, splitSeed, 'training');
-  const validation = splitListing(listing, root, validationSplit, splitSeed, 'validation');
+  const ofRest = validationSplit / (1 - testSplit);
+  const train = splitListing(listing, root, ofRest, splitSeed, 'training');
+  const validation = splitListing(listing, root, ofRest, splitSeed, 'validation');
   if (validation.length === 0)
     throw new InputError(
       `data: '${root}' has too few images for a validation split of ${validationSplit} (${listing.files.length} images)`,
@@ -113,7 +117,7 @@ export async function openImageFolderData(root: string, options: ImageFolderData
   const fingerprint = hashKeys([
     ...full.classes,
     ...full.files.map((f) => `${f.label}:${path.relative(root, f.path)}`),
-    ...(testSplit > 0 ? [`test ${testSplit}`] : []),
+    ...(testSplit > 0 ? [`test ${testSplit}; validation of the whole`] : []),
   ])
     .toString(16)
     .padStart(8, '0');
@@ -127,6 +131,12 @@ export async function openImageFolderData(root: string, options: ImageFolderData
     train: (seed, o = {}) => listingSource(train, numClasses, seed, o.firstEpoch ?? 0),
     validation: () => listingSource(validation, numClasses, undefined),
     skipped: listing.skipped,
-    ...(testFiles.length === 0 ? {} : { testCount: testFiles.length, test: () => listingSource(testFiles, numClasses, undefined) }),
+    ...(testFiles.length === 0
+      ? {}
+      : {
+          testCount: testFiles.length,
+          test: () => listingSource(testFiles, numClasses, undefined),
+          testSource: `${testFiles.length} images cut from the folder (--test-split ${testSplit}, stratified by class)`,
+        }),
   };
 }

@@ -68,6 +68,11 @@ export const normalizeOptions = (o: Pick<ArmOptions, 'size'> & DecodeOptions): N
 export interface Arm {
   readonly name: string;
   readonly summary: string;
+  /**
+   * The arm this one differs from by one change (cutmix: augment; augment: baseline): its primary
+   * contrast in the report (stats/headline.ts). Absent: the baseline.
+   */
+  readonly parent?: string;
   readonly build: (seed: number, options: ArmOptions) => ArmOperators;
 }
 
@@ -178,6 +183,7 @@ export const baselineArm: Arm = {
 
 export const augmentArm: Arm = {
   name: 'augment',
+  parent: 'baseline',
   summary: 'horizontal flip + brightness 0.2 + shuffle window',
   build: (seed, o) => [...augmentedBatches(seed, o), oneHot() as AnyOperator],
 };
@@ -185,12 +191,14 @@ export const augmentArm: Arm = {
 export const cutmixArm: Arm = {
   name: 'cutmix',
   summary: 'augment, then CutMix (alpha 1)',
+  parent: 'augment',
   build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 1, seed }) as AnyOperator],
 };
 
 export const mixupArm: Arm = {
   name: 'mixup',
   summary: 'augment, then Mixup (alpha 0.2)',
+  parent: 'augment',
   build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 0.2, seed }) as AnyOperator],
 };
 

@@ -10,16 +10,19 @@ export const RECIPE_ARMS: readonly Arm[] = [
   {
     name: 'label-smoothing',
     summary: 'augment, then label smoothing 0.1',
+    parent: 'augment',
     build: (seed, o) => [...augmentedBatches(seed, o), oneHot(), labelSmoothing(0.1)],
   },
   {
     name: 'cutmix-sample',
     summary: 'augment, then CutMix (alpha 1), one lambda per sample',
+    parent: 'cutmix',
     build: (seed, o) => [...augmentedBatches(seed, o), cutmix({ alpha: 1, perSample: true, seed })],
   },
   {
     name: 'mixup-sample',
     summary: 'augment, then Mixup (alpha 0.2), one lambda per sample',
+    parent: 'mixup',
     build: (seed, o) => [...augmentedBatches(seed, o), mixup({ alpha: 0.2, perSample: true, seed })],
   },
 ];

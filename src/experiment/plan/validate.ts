@@ -4,6 +4,7 @@
  */
 import { checkFineTune } from '../../models/fineTunePolicy.js';
 import { BACKBONE_NAMES, MODEL_NAMES } from '../../models/names.js';
+import { checkSplits } from '../data/splits.js';
 import { InputError } from '../errors.js';
 import type { ArmRegistry } from './arms.js';
 import type { AblationConfig } from './config.js';
@@ -61,8 +62,7 @@ export function validateConfig(config: AblationConfig, registry: ArmRegistry): v
     throw new InputError(`learning rate must be a number > 0, got ${config.learningRate}`);
   if (Math.fround(config.learningRate) === 0)
     throw new InputError(`learning rate ${config.learningRate} is 0 in float32 (what training computes in); the smallest is about 1.4e-45`);
-  if (!(config.validationSplit > 0 && config.validationSplit < 1))
-    throw new InputError(`validation split must be in (0, 1), got ${config.validationSplit}`);
+  checkSplits(config.validationSplit, config.testSplit ?? 0); // both fractions of the whole: their sum below 1
   checkTrainingShape(config); // model options, and size x batch x model against the memory budget
   if (config.recipe !== undefined) {
     try {

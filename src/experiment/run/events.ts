@@ -17,6 +17,8 @@ export type ProgressEvent =
       readonly batchesPerEpoch: number;
       readonly trainCount: number;
       readonly validationCount: number;
+      /** Where the test split comes from (AblationData.testSource); absent: no test split. */
+      readonly testSource?: string;
       readonly backend: ResolvedBackend;
       readonly jobs?: number;
       readonly shard?: Shard;

@@ -264,6 +264,7 @@ class Scheduler {
       batchesPerEpoch,
       trainCount: ctx.data.trainCount,
       validationCount: ctx.data.validationCount,
+      ...(ctx.data.testSource === undefined ? {} : { testSource: ctx.data.testSource }),
       backend: ctx.backend,
       jobs: workers,
       ...(shard ? { shard } : {}),
@@ -335,6 +336,10 @@ class Scheduler {
     if (this.failure !== undefined) throw this.failure;
     await this.refreshViews();
     if (this.viewFailure !== undefined) throw this.viewFailure;
+    // A finished command is a look at the config (store/looks.ts): recorded with the seeds it compared.
+    // Only a complete one: a shard's partial seeds are not what anyone compared.
+    if (!this.signal?.aborted && this.views?.missing.length === 0)
+      this.views = await writeViews(this.out, this.viewHeader!, this.keys, 'ablate');
   }
 
   /** Claims and trains one run; 'busy' when a live process holds it. */

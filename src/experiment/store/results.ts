@@ -8,6 +8,7 @@ import { readContained } from '../../sources/files.js';
 import type { BackendKernelsInfo, GpuAdapterSummary } from '../../backend/index.js';
 import type { DataError } from '../../core/types.js';
 import type { ComparisonSet } from '../stats/compare.js';
+import type { HeadlineSet } from '../stats/headline.js';
 import type { AblationWarning } from '../stats/warnings.js';
 import { meanStd, type MeanStd } from '../stats/meanSd.js';
 import { lastEpoch, type EpochRecord, type RunRecord } from '../record.js';
@@ -25,6 +26,10 @@ export interface ArmSummary {
   readonly finalValLoss: MeanStd;
   readonly finalAccuracy: MeanStd;
   readonly finalLoss: MeanStd;
+  /** Test accuracy (the headline metric) over the seeds with a test score; absent without a test split. */
+  readonly testAccuracy?: MeanStd;
+  /** Runs whose loss became NaN/inf (counted, not summarised: their seeds are out of the means above). */
+  readonly diverged?: ReadonlyArray<{ readonly seed: number; readonly epoch: number }>;
   readonly perEpoch: ReadonlyArray<{
     readonly epoch: number;
     readonly valAccuracy: MeanStd;
@@ -52,6 +57,8 @@ export interface ResultsFile {
     readonly validationCount: number;
     /** Images of the test split (0: none). */
     readonly testCount?: number;
+    /** Where the test split comes from, in words (data.ts AblationData.testSource); absent: none, or an older file. */
+    readonly testSource?: string;
     readonly fingerprint: string;
   };
   readonly backend: {
@@ -64,7 +71,8 @@ export interface ResultsFile {
     /** Which code ran the heavy kernels (native addon, XNNPACK, ...) and on how many threads; absent in older files. */
     readonly kernels?: BackendKernelsInfo;
   };
-  readonly arms: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly pipeline: string }>;
+  /** `parent`: the arm it differs from by one change (plan/arms.ts), absent in older files. */
+  readonly arms: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly pipeline: string; readonly parent?: string }>;
   /** Every run kept, those of earlier configs too (their configHash differs); summaries use the current one only. */
   readonly runs: readonly RunRecord[];
   readonly summary: readonly ArmSummary[];
@@ -72,8 +80,8 @@ export interface ResultsFile {
   readonly skipped?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
   /** Paired comparisons against the reference arm (compare.ts), from the current config's runs. */
   readonly comparisons?: ComparisonSet;
-  /** Per compared arm, the first epoch its val accuracy separates from the reference. */
-  readonly separation?: ReadonlyArray<{ readonly arm: string; readonly epoch: number | null }>;
+  /** The verdicts: the headline metric over the declared contrasts, from counts (stats/headline.ts); absent in older files. */
+  readonly headline?: HeadlineSet;
   /** Too few seeds, too few validation images, curves still rising, an arm that barely acted. */
   readonly warnings?: readonly AblationWarning[];
   /** How the arms are paired (the same for every arm of one seed). */
@@ -111,8 +119,13 @@ export function summarize(
 ): ArmSummary[] {
   const out: ArmSummary[] = [];
   for (const arm of arms) {
-    const mine = runs.filter((r) => r.arm === arm.name).sort((a, b) => a.seed - b.seed);
-    if (mine.length === 0) continue;
+    const all = runs.filter((r) => r.arm === arm.name).sort((a, b) => a.seed - b.seed);
+    const mine = all.filter((r) => r.diverged === undefined);
+    const diverged = all.flatMap((r) => (r.diverged === undefined ? [] : [{ seed: r.seed, epoch: r.diverged.epoch }]));
+    if (all.length === 0) continue;
+    const tests = mine.flatMap((r) =>
+      r.test === undefined ? [] : [r.test.correct === undefined ? r.test.accuracy : r.test.correct / r.test.images],
+    );
     const last = mine.map(lastEpoch).filter((e): e is EpochRecord => e !== undefined);
     const epochs = Math.max(...mine.map((r) => r.epochs.length));
     const perEpoch = Array.from({ length: epochs }, (_, i) => {
@@ -133,6 +146,8 @@ export function summarize(
       finalValLoss: meanStd(last.map((e) => e.valLoss)),
       finalAccuracy: meanStd(last.map((e) => e.accuracy)),
       finalLoss: meanStd(last.map((e) => e.loss)),
+      ...(tests.length === 0 ? {} : { testAccuracy: meanStd(tests) }),
+      ...(diverged.length === 0 ? {} : { diverged }),
       perEpoch,
     });
   }
@@ -152,6 +167,12 @@ const CSV_COLUMNS = [
   'images_per_second',
   'backend',
   'config_hash',
+  'val_correct',
+  'val_images',
+  'test_accuracy',
+  'test_correct',
+  'test_images',
+  'diverged_epoch',
 ] as const;
 
 /** RFC 4180 quoting; also defuses spreadsheet formulas (a leading = + - @ gets a quote). */
@@ -161,11 +182,17 @@ export function csvField(value: string | number): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One row per (arm, seed, epoch) of the given runs. */
+/**
+ * One row per (arm, seed, epoch) of the given runs; the test columns (the headline metric) on each
+ * run's last epoch row, empty on the others; a diverged run has one more row, its diverging epoch,
+ * with diverged_epoch set and no numbers.
+ */
 export function resultsCsv(runs: readonly RunRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of runs) {
+    const blank = (n: number): string[] => new Array<string>(n).fill('');
     for (const e of r.epochs) {
+      const final = e.epoch === r.epochs.length && r.test !== undefined;
       lines.push(
         [
           r.arm,
@@ -180,11 +207,23 @@ export function resultsCsv(runs: readonly RunRecord[]): string {
           e.imagesPerSecond,
           r.backend,
           r.configHash,
+          e.valCorrect ?? '',
+          e.valImages ?? '',
+          final ? (r.test?.correct === undefined ? (r.test?.accuracy ?? '') : r.test.correct / r.test.images) : '',
+          final ? (r.test?.correct ?? '') : '',
+          final ? (r.test?.images ?? '') : '',
+          '',
         ]
           .map(csvField)
           .join(','),
       );
     }
+    if (r.diverged !== undefined)
+      lines.push(
+        [r.arm, r.seed, r.diverged.epoch, r.diverged.loss, ...blank(6), r.backend, r.configHash, ...blank(5), r.diverged.epoch]
+          .map(csvField)
+          .join(','),
+      );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -14,6 +14,7 @@ import { resultsCsv, RESULTS_FORMAT, skippedFiles, summarize, type ResultsFile, 
 import { configDir, storedRunPath } from '../plan/identity.js';
 import { runRecordProblem } from '../record.js';
 import { writeFileAtomic } from './atomic.js';
+import { readLooks, recordLook, type RecordedLook } from './looks.js';
 import { moveAside, readStore, readStoreText, type DamagedRun } from './runFiles.js';
 import { defined } from '../../core/idioms.js';
 
@@ -80,10 +81,19 @@ export interface Views {
  * picks the current plan's runs by key, so a run of an older pipeline of the same arm does not
  * count. results.json keeps every run of every config in `runs`, as before the store.
  */
-export async function writeViews(out: string, header: ConfigHeader, keys?: ReadonlySet<string>): Promise<Views> {
-  // The comparisons' reference arm and effect of interest: analysis only, so read off the header's config.
+export async function writeViews(
+  out: string,
+  header: ConfigHeader,
+  keys?: ReadonlySet<string>,
+  /** This view is a look (a finished command or a report): recorded after the analysis, which sees the earlier ones. */
+  look?: RecordedLook['command'],
+): Promise<Views> {
+  // The comparisons' reference arm, effect of interest and contrasts: analysis only, so read off the header's config.
   const baseline = typeof header.config['baseline'] === 'string' ? header.config['baseline'] : undefined;
   const effect = typeof header.config['effect'] === 'number' ? header.config['effect'] : undefined;
+  const contrasts = typeof header.config['contrasts'] === 'string' ? header.config['contrasts'] : undefined;
+  const parents = Object.fromEntries(header.arms.flatMap((a) => (a.parent === undefined ? [] : [[a.name, a.parent] as const])));
+  const looks = await readLooks(out, header.configHash);
   const store = await readStore(out);
   const mine = (r: RunRecord): boolean =>
     r.configHash === header.configHash &&
@@ -116,6 +126,9 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
       classes: header.data.classes.length,
       ...defined({ baseline }),
       ...defined({ effect }),
+      ...defined({ contrasts }),
+      parents,
+      looks,
     }),
     design: PAIRED_DESIGN,
   };
@@ -123,6 +136,11 @@ export async function writeViews(out: string, header: ConfigHeader, keys?: Reado
   const csvPath = path.join(path.resolve(out), 'results.csv');
   await writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   await writeFileAtomic(csvPath, resultsCsv(current));
+  if (look !== undefined) {
+    const seeds = [...new Set(current.filter((r) => r.diverged === undefined).map((r) => r.seed))].sort((a, b) => a - b);
+    if (seeds.length > 0)
+      await recordLook(out, header.configHash, { at: new Date().toISOString(), command: look, seeds, declaredSeeds: header.seeds.length });
+  }
   return {
     results,
     resultsPath,

@@ -24,6 +24,7 @@ import { DECODED_MEMO_BYTES, describeBound, memoryBound, mib } from '../plan/mem
 import { checkpointFile, configDir, configHashOf, runFileName } from '../plan/identity.js';
 import { DEFAULT_RECIPE, type Recipe } from '../plan/recipe.js';
 import { validateConfig } from '../plan/validate.js';
+import { parseContrasts } from '../stats/contrasts.js';
 import type { RunRecord } from '../record.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { skippedFiles } from '../store/results.js';
@@ -200,6 +201,7 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
       trainCount: data.trainCount,
       validationCount: data.validationCount,
       testCount: data.testCount ?? 0,
+      ...(data.testSource === undefined ? {} : { testSource: data.testSource }),
       fingerprint: data.fingerprint,
     },
     backend: {
@@ -214,6 +216,7 @@ function configHeader(ctx: TrainContext, arms: readonly Arm[]): ConfigHeader {
       name: a.name,
       summary: a.summary,
       pipeline: buildArm(a, config.seeds[0] ?? 0, armOptions, ...afterArm(preprocess)).describe(),
+      ...defined({ parent: a.parent }),
     })),
     seeds: config.seeds,
     epochs: config.epochs,
@@ -259,6 +262,13 @@ function decodedImages(
 export async function prepareAblation(config: AblationConfig, options: PrepareOptions = {}): Promise<Prepared> {
   const registry = await withArmsModule(options.registry ?? builtinArms(), options.armsModule);
   validateConfig(config, registry);
+  if (config.contrasts !== undefined) {
+    try {
+      parseContrasts(config.contrasts, config.arms);
+    } catch (error) {
+      throw new InputError(`--contrasts: ${(error as Error).message}`);
+    }
+  }
   const emit = options.onProgress;
   const skipLog = new SkipLog();
   const data =

@@ -24,7 +24,8 @@ import { runKey } from '../plan/identity.js';
 import type { AblationData } from '../data/data.js';
 import { MixingObserver } from './mixstats.js';
 import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
-import type { EpochRecord, RunRecord } from '../record.js';
+import { encodeBits, type EpochRecord, type RunRecord } from '../record.js';
+import { scoreSplit } from './score.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { defined } from '../../core/idioms.js';
 import { moveAside } from '../store/runFiles.js';
@@ -95,6 +96,8 @@ const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
 class EpochLog {
   readonly epochs: EpochRecord[] = [];
   mixing = new MixingObserver();
+  /** Set when the loss became NaN or infinite: the run ends there, a result (record.ts). */
+  diverged: RunRecord['diverged'];
   private readonly start = performance.now();
   private secondsBefore = 0;
   private writes = Promise.resolve();
@@ -161,18 +164,27 @@ async function newModel(ctx: TrainContext, seed: number): Promise<tf.LayersModel
   return model;
 }
 
-/** An epoch's record from tfjs's logs and its timings (ms). */
-function epochRecord(epoch: number, logs: tf.Logs | undefined, epochStart: number, lastBatchEnd: number, trainCount: number): EpochRecord {
+/** An epoch's record from tfjs's logs, the validation counts and its timings (ms). */
+function epochRecord(
+  epoch: number,
+  logs: tf.Logs | undefined,
+  val: { loss: number; correct: number; images: number },
+  epochStart: number,
+  lastBatchEnd: number,
+  trainCount: number,
+): EpochRecord {
   const trainSeconds = (lastBatchEnd - epochStart) / 1000;
   return {
     epoch: epoch + 1,
     loss: metric(logs, 'loss'),
     accuracy: metric(logs, 'acc', 'accuracy'),
-    valLoss: metric(logs, 'val_loss'),
-    valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
+    valLoss: val.loss,
+    valAccuracy: val.images === 0 ? Number.NaN : val.correct / val.images,
     seconds: (performance.now() - epochStart) / 1000,
     trainSeconds,
     imagesPerSecond: trainSeconds > 0 ? trainCount / trainSeconds : 0,
+    valCorrect: val.correct,
+    valImages: val.images,
   };
 }
 
@@ -202,11 +214,9 @@ async function fitEpochs(
       tap((b) => log.mixing.add(b)),
     ),
   );
-  const val = toTfDataset(data.validation().pipe(ctx.validation.operator));
   await model.fitDataset(train, {
     epochs: config.epochs,
     initialEpoch: log.epochs.length,
-    validationData: val,
     verbose: 0,
     callbacks: {
       onEpochBegin: async (epoch) => {
@@ -234,11 +244,20 @@ async function fitEpochs(
         if (options.signal?.aborted) model.stopTraining = true;
       },
       onEpochEnd: async (epoch, logs) => {
-        // A stop cuts the epoch short, and tfjs still ends it, unvalidated: not a finished epoch,
-        // so neither recorded nor checkpointed. The last one's checkpoint stays, and a resume
-        // trains this epoch whole, as an uninterrupted run does.
-        if (options.signal?.aborted && logs?.['val_loss'] === undefined) return;
-        await log.finished(model, epochRecord(epoch, logs, epochStart, lastBatchEnd, data.trainCount));
+        // A stop cuts the epoch short, and tfjs still ends it: not a finished epoch, so neither
+        // recorded nor checkpointed. The last one's checkpoint stays, and a resume trains this
+        // epoch whole, as an uninterrupted run does.
+        if (options.signal?.aborted && batchInEpoch < batchesPerEpoch) return;
+        const loss = metric(logs, 'loss');
+        if (!Number.isFinite(loss)) {
+          // Diverged: a result, recorded with its epoch; nothing after it is meaningful.
+          log.diverged = { epoch: epoch + 1, loss: String(loss) };
+          model.stopTraining = true;
+          return;
+        }
+        // Validation from the predictions: an integer count of images right, not a float32 ratio.
+        const val = await scoreSplit(model, toTfDataset(data.validation().pipe(ctx.validation.operator)));
+        await log.finished(model, epochRecord(epoch, logs, val, epochStart, lastBatchEnd, data.trainCount));
         if (options.signal?.aborted) model.stopTraining = true;
       },
     },
@@ -286,15 +305,23 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     }
     if (log.epochs.length < config.epochs) await fitEpochs(model, { ctx, pipeline, seed, log, recipe, fineTune }, options, emit);
     // The test split: scored once, after the last epoch, never looked at before (see metrics.ts).
-    if (data.test && log.epochs.length === config.epochs && !options.signal?.aborted)
-      test = await scoreTest(model, toTfDataset(data.test().pipe(ctx.validation.operator)), data.testCount ?? 0);
+    if (data.test && log.epochs.length === config.epochs && !options.signal?.aborted) {
+      const score = await scoreSplit(model, toTfDataset(data.test().pipe(ctx.validation.operator)), { bits: true });
+      test = {
+        loss: score.loss,
+        accuracy: score.images === 0 ? Number.NaN : score.correct / score.images,
+        images: score.images,
+        correct: score.correct,
+        ...(score.bits === undefined ? {} : { bits: encodeBits(score.bits) }),
+      };
+    }
   } finally {
     await log.settle();
     model.optimizer?.dispose();
     model.dispose();
   }
   log.throwIfFailed();
-  if (log.epochs.length < config.epochs) return undefined;
+  if (log.epochs.length < config.epochs && log.diverged === undefined) return undefined;
   return {
     key,
     configHash: ctx.configHash,
@@ -313,22 +340,10 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
     epochs: log.epochs,
     mixing: log.mixing.stats(),
     ...defined({ test }),
+    ...defined({ diverged: log.diverged }),
     seconds: log.seconds(),
     finishedAt: new Date().toISOString(),
   };
-}
-
-/** Loss and accuracy of `model` on a dataset, in one pass. */
-async function scoreTest(
-  model: tf.LayersModel,
-  dataset: tf.data.Dataset<tf.TensorContainer>,
-  images: number,
-): Promise<{ loss: number; accuracy: number; images: number }> {
-  const out = await model.evaluateDataset(dataset as tf.data.Dataset<{ xs: tf.Tensor; ys: tf.Tensor }>, {});
-  const scalars = Array.isArray(out) ? out : [out];
-  const values = await Promise.all(scalars.map(async (s) => (await s.data())[0] ?? Number.NaN));
-  for (const s of scalars) s.dispose();
-  return { loss: values[0] ?? Number.NaN, accuracy: values[1] ?? Number.NaN, images };
 }
 
 /** Sets a checkpoint that is not loaded aside (kept for a person to look at, never read again): the words that say so. */
