@@ -8,10 +8,11 @@ import { DEFAULT_CONFIG, DEFAULT_MODEL_OPTIONS, type AblationConfig } from '../e
 import { TRAINING_MEMORY_BUDGET } from '../experiment/plan/limits.js';
 import { checkRecipe, type Recipe } from '../experiment/plan/recipe.js';
 import { validateShard } from '../experiment/plan/validate.js';
-import { ABLATE_FLAGS, flagHelp, RUN_RECIPE, UsageError, type AblateDraft } from './flags.js';
+import { ABLATE_FLAGS, flagHelp, RUN_RECIPE, type AblateDraft } from './flags.js';
+import { UsageError } from './values.js';
 import { defined, errorMessage } from '../core/idioms.js';
 
-export { parseSeeds, parseShard, UsageError } from './flags.js';
+export { parseSeeds, parseShard, UsageError } from './values.js';
 
 export type Command =
   | { readonly kind: 'help'; readonly text: string }

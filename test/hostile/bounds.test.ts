@@ -8,7 +8,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/cli/args.js';
-import { UsageError } from '../../src/cli/flags.js';
+import { UsageError } from '../../src/cli/values.js';
 import { InputError } from '../../src/experiment/errors.js';
 import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
 import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
