@@ -170,7 +170,7 @@ async function ablateCommand(
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');
     const { withArmsModule } = await import('../experiment/plan/armsModule.js');
-    const { runAblation } = await import('../experiment/run/scheduler.js');
+    const { runAblation } = await import('../experiment/run/runAblation.js');
     const { validateConfig } = await import('../experiment/plan/validate.js');
     const { writeReport } = await import('../report/index.js');
     // Checked here, in this order, before anything is built: flags, then the output folder (the

@@ -39,7 +39,7 @@ export { openImageFolderData } from './data/data.js';
 export { openDetectedData } from './data/detected.js';
 export type { AblationData, ImageFolderDataOptions, TrainSourceOptions } from './data/data.js';
 
-export { runAblation } from './run/scheduler.js';
+export { runAblation } from './run/runAblation.js';
 export type { AblationRun, RunAblationOptions } from './run/scheduler.js';
 export type { ProgressEvent } from './run/events.js';
 export type { TrainEvent } from './train/train.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/cli/args.js';
 import { ABLATE_FLAGS } from '../../src/cli/flags.js';
 import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
-import { runAblation } from '../../src/experiment/run/scheduler.js';
+import { runAblation } from '../../src/experiment/run/runAblation.js';
 
 const ablate = (...args: string[]) => {
   const c = parseCommand(['ablate', ...args]);

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { rebuildReport } from '../../src/cli/report.js';
 import { builtinArms } from '../../src/experiment/plan/builtinArms.js';
-import { runAblation } from '../../src/experiment/run/scheduler.js';
+import { runAblation } from '../../src/experiment/run/runAblation.js';
 import { tinyAblation } from '../experiment/helpers.js';
 
 describe('mixstream report', () => {

@@ -3,7 +3,7 @@
  * seeds grew after one says so and is tested sequentially.
  */
 import { describe, expect, it } from 'vitest';
-import { runAblation } from '../../src/experiment/run/scheduler.js';
+import { runAblation } from '../../src/experiment/run/runAblation.js';
 import { readLooks } from '../../src/experiment/store/looks.js';
 import { tinyAblation } from './helpers.js';
 

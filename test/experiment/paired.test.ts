@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG, type AblationConfig } from '../../src/experiment/plan/c
 import type { AblationData } from '../../src/experiment/data/data.js';
 import { described, type SourceSample } from '../../src/experiment/data/pipeline.js';
 import { batch, normalizeResize, oneHot } from '../../src/operators/index.js';
-import { runAblation } from '../../src/experiment/run/scheduler.js';
+import { runAblation } from '../../src/experiment/run/runAblation.js';
 import { pullSource } from '../../src/sources/pullSource.js';
 import { tempDir } from '../helpers.js';
 

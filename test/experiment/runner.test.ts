@@ -8,7 +8,7 @@ import { openImageFolderData } from '../../src/experiment/data/data.js';
 import { InputError } from '../../src/experiment/errors.js';
 import { decodeBits } from '../../src/experiment/record.js';
 import { mixup } from '../../src/operators/index.js';
-import { runAblation } from '../../src/experiment/run/scheduler.js';
+import { runAblation } from '../../src/experiment/run/runAblation.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
 import { tinyAblation } from './helpers.js';

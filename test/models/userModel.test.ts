@@ -7,7 +7,7 @@ import type { ImageSample } from '../../src/core/types.js';
 import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
 import type { AblationData } from '../../src/experiment/data/data.js';
 import type { SourceSample } from '../../src/experiment/data/pipeline.js';
-import { runAblation } from '../../src/experiment/run/scheduler.js';
+import { runAblation } from '../../src/experiment/run/runAblation.js';
 import { loadUserModel, readModelFiles } from '../../src/models/userModel.js';
 import { pullSource } from '../../src/sources/pullSource.js';
 import { tempDir } from '../helpers.js';

@@ -1,22 +1,19 @@
 /**
- * Runs an ablation: plans the (arm, seed) runs of a config, keeps the share of a shard, claims each
- * run in the store before training it, trains on `jobs` processes (this one, and jobs - 1 forked
- * workers: see pool.ts and worker.ts), and rebuilds the views (results.json, results.csv) after
- * each finished run. Training one run is train/; keeping runs is store/; the plan is plan/.
+ * The Scheduler of one prepared config (runAblation.ts makes it): plans the (arm, seed) runs, keeps
+ * the share of a shard, claims each run in the store before training it, trains on `jobs`
+ * processes (this one, and jobs - 1 forked workers: see pool.ts and worker.ts), and rebuilds the
+ * views (results.json, results.csv) after each finished run. Training one run is train/; keeping
+ * runs is store/; the plan is plan/.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedBackend } from '../../backend/index.js';
-import { jobsOn } from '../../backend/choices.js';
 import type { AblationData } from '../data/data.js';
-import { resolveWeights } from '../../models/imagenet.js';
-import { ensureBuiltinDataset } from '../data/builtin.js';
 import { InputError } from '../errors.js';
 import type { Arm, ArmOptions, ArmRegistry } from '../plan/arms.js';
 import type { AblationConfig } from '../plan/config.js';
 import { runFileName, runKey } from '../plan/identity.js';
-import { plannedRunCount, planRuns, shardShare, type PlannedRun, type Shard } from '../plan/planRuns.js';
-import { validateShard } from '../plan/validate.js';
+import { planRuns, shardShare, type PlannedRun, type Shard } from '../plan/planRuns.js';
 import { lastEpoch, type RunRecord } from '../record.js';
 import { cleanStaleTemps } from '../store/atomic.js';
 import { claimRun } from '../store/locks.js';
@@ -24,12 +21,11 @@ import { checkOutFolder } from '../store/outFolder.js';
 import type { ResultsFile } from '../store/results.js';
 import { moveAside, readRunFile, tidyStore } from '../store/runFiles.js';
 import { migrateResultsFile, writeConfigHeader, writeViews, type ConfigHeader, type Views } from '../store/views.js';
-import { prepareAblation, trainAndSave, type PrepareOptions, type Prepared } from '../train/prepare.js';
+import { trainAndSave, type PrepareOptions, type Prepared } from '../train/prepare.js';
 import { runPipeline, type TrainEvent } from '../train/train.js';
 import { planEstimate } from './estimate.js';
 import { Eta, type ProgressEvent } from './events.js';
 import { WorkerPool } from './pool.js';
-import { defined } from '../../core/idioms.js';
 
 export interface RunAblationOptions extends Omit<PrepareOptions, 'onProgress'> {
   readonly onProgress?: (event: ProgressEvent) => void;
@@ -66,72 +62,10 @@ export interface AblationRun {
   readonly seconds: number;
 }
 
-/** Resolves --weights imagenet (downloads it once into the cache); a failure is bad input, in one line. */
-async function fetchImagenetOnce(config: AblationConfig): Promise<void> {
-  const alpha = config.modelOptions.alpha;
-  try {
-    await resolveWeights('imagenet', { model: config.model, size: config.size, ...(typeof alpha === 'number' ? { alpha } : {}) });
-  } catch (error) {
-    throw new InputError(error instanceof Error ? error.message : String(error));
-  }
-}
-
-/** Runs the ablation described by `config`; see RunAblationOptions. */
-export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
-  const started = performance.now();
-  const emit = options.onProgress ?? ((): void => undefined);
-  const asked = options.jobs ?? 1;
-  if (!Number.isSafeInteger(asked) || asked < 1) throw new InputError(`jobs must be a positive integer, got ${asked}`);
-  if (options.shard) validateShard(options.shard);
-  // No more processes than runs planned: each would fork and load tfjs for nothing.
-  const jobs = Math.max(1, Math.min(asked, plannedRunCount(config.arms.length, config.seeds.length, options.shard)));
-  if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
-    throw new InputError(
-      "jobs > 1 trains in worker processes, which cannot be sent a registry or data object: pass your arms as a module (armsModule: './my-arms.js', which every worker imports) and the data as config.data, or pass jobs 1",
-    );
-  // This process trains one run at a time too; the other jobs - 1 are worker processes. They start
-  // now, so that their start-up (Node, tfjs, the data, the backend) runs while this process
-  // prepares; the built-in data set first, so only one process ever generates it.
-  if (jobs > 1 && config.data === undefined)
-    await ensureBuiltinDataset({
-      ...defined({ cacheDir: options.cacheDir }),
-      onGenerate: (folder) => emit({ type: 'info', message: `generating the built-in data set in ${folder} (once)` }),
-    });
-  // --weights imagenet: fetched here first, so the workers find it in the cache.
-  if (jobs > 1 && config.weights === 'imagenet') await fetchImagenetOnce(config);
-  // On webgpu, no workers (one process per GPU: jobsOn); the note comes once the backend is up.
-  let pool =
-    jobsOn(config.backend, jobs).jobs > 1
-      ? new WorkerPool(jobs - 1, {
-          config,
-          ...defined({ cacheDir: options.cacheDir }),
-          ...(options.armsModule === undefined ? {} : { armsModule: path.resolve(options.armsModule) }),
-          prefetch: options.prefetch ?? 2,
-          threads: options.threads ?? 1,
-          keepCheckpoints: options.keepCheckpoints ?? false,
-        })
-      : undefined;
-  pool?.startAll();
-  try {
-    const prepared = await prepareAblation(config, options);
-    // On webgpu, one process per GPU (jobsOn): the workers 'auto' started before it found the GPU go.
-    const onGpu = jobsOn(prepared.ctx.backend.name, jobs);
-    if (onGpu.note !== undefined) emit({ type: 'info', message: onGpu.note });
-    if (pool !== undefined && onGpu.jobs === 1) {
-      await pool.close();
-      pool = undefined;
-    }
-    pool?.expect(prepared.ctx.configHash);
-    return await new Scheduler(prepared, options, pool).run(started);
-  } finally {
-    await pool?.close();
-  }
-}
-
 type Planned = PlannedRun<Arm>;
 
 /** One command's runs of one prepared config: what is done, what to train, on which slots, and the views. */
-class Scheduler {
+export class Scheduler {
   private readonly config: AblationConfig;
   private readonly emit: (event: ProgressEvent) => void;
   private readonly out: string;
