@@ -209,7 +209,7 @@ export interface CrossedBootstrap {
  * Two-level paired bootstrap over seeds and test images: each of `draws` (default 2000) draws picks
  * S seeds and T images with replacement (one image draw shared by every seed drawn, as the runs
  * shared the test images) and takes the mean difference; the interval is the percentile interval
- * at `level`. Seeded: keys (seed, 'crossed-bootstrap', draw), never Math.random; the same inputs
+ * at `level`. Seeded: keys (seed, 'crossed-bootstrap', draw), never an unseeded draw; the same inputs
  * and seed give the same interval.
  */
 export function crossedBootstrap(
