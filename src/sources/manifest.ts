@@ -8,6 +8,7 @@ import { describeSource } from '../flow/identity.js';
 import { fingerprintFiles, openRegular, SourceError } from './files.js';
 import { pipelineSeed, pullSource } from './pullSource.js';
 import { errorMessage } from '../core/idioms.js';
+import { boundedLines } from './lines.js';
 
 export interface ManifestOptions {
   /** Folder the paths are relative to. Default: the manifest's own folder. */
@@ -124,33 +125,6 @@ async function* csvRows(file: string): AsyncGenerator<RawRow> {
   } finally {
     stream.destroy();
   }
-}
-
-/**
- * The lines of a text stream, each at most `max` characters: a longer line (a file with no line
- * break at all, say) fails when it passes the cap, before more of it is buffered.
- */
-async function* boundedLines(
-  chunks: AsyncIterable<string>,
-  max: number,
-  fail: (line: number, reason: string) => never,
-): AsyncGenerator<string> {
-  let pending = '';
-  let line = 1;
-  for await (const chunk of chunks) {
-    let start = 0;
-    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-      const text = pending + chunk.slice(start, nl);
-      pending = '';
-      if (text.length > max) fail(line, `is longer than ${max} characters; refused`);
-      yield text.endsWith('\r') ? text.slice(0, -1) : text;
-      line++;
-      start = nl + 1;
-    }
-    pending += chunk.slice(start);
-    if (pending.length > max) fail(line, `is longer than ${max} characters; refused`);
-  }
-  if (pending.length > 0) yield pending;
 }
 
 async function* jsonlRows(file: string): AsyncGenerator<RawRow> {
