@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 // Only modules that do not load tfjs are imported here: the flags are checked, and the --jobs
 // workers forked (prestartWorkers), before this process loads tfjs, the backend and the data (the
 // dynamic imports below), so that the workers load theirs meanwhile.
+import { jobsOn } from '../backend/choices.js';
 import { applyGpuAdapterFlag } from '../backend/webgpu/adapter.js';
 import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
@@ -166,7 +167,7 @@ async function ablateCommand(
   const jobs = Math.max(1, Math.min(asked, planned));
   if (command.jobs !== 'auto' && jobs < command.jobs)
     io.stdout.write(`--jobs ${command.jobs}: ${planned} run(s) planned, so ${jobs} process(es)\n`);
-  if (jobs > 1 && config.backend !== 'webgpu') prestartWorkers(jobs - 1); // one process per GPU: see jobsOn
+  if (jobsOn(config.backend, jobs).jobs > 1) prestartWorkers(jobs - 1);
   try {
     const { builtinArms } = await import('../experiment/plan/builtinArms.js');
     const { withArmsModule } = await import('../experiment/plan/armsModule.js');
