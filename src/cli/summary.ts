@@ -19,6 +19,7 @@ export function resultsText(results: ResultsFile, seeds: number, epochs: number,
   if (results.headline) text.push(`\n${verdictsText(results.headline)}`);
   else if (results.comparisons) text.push(`\n${comparisonText(results.comparisons, results.warnings ?? [])}`);
   if (results.headline) for (const w of results.warnings ?? []) text.push(`warning: ${w.message}\n`);
+  if (results.regime) text.push(`${results.regime.message}\n`);
   const hasTest = results.summary.some((s) => s.testAccuracy !== undefined);
   text.push(
     `\n${hasTest ? 'Test accuracy (headline), final validation and train accuracy' : 'Final validation accuracy'} (mean ± std over ${seeds} seed(s), ${epochs} epochs, ${backend}):\n`,

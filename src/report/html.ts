@@ -192,6 +192,7 @@ export function renderReportHtml(input: ReportInput): string {
 <title>mixstream ablation report</title><style>${STYLE}</style></head>
 <body>
 <h1>mixstream ablation: ${r.summary.map((s) => escapeHtml(s.arm)).join(' vs ')}</h1>
+${r.regime ? `<p id="regime">${escapeHtml(r.regime.message)}</p>` : ''}
 ${r.headline ? verdictsHtml(r.headline) : ''}
 ${r.comparisons ? comparisonHtml(r.comparisons, r.warnings ?? [], r.headline !== undefined) : ''}
 <h2>Setup</h2>
@@ -199,7 +200,7 @@ ${metaTable(r, generatedAt)}
 ${skippedHtml(r.skipped)}
 <h2>Per arm</h2>
 ${summaryTable(r.summary, r.arms, r.runs)}
-<p>Mean and sample standard deviation across seeds of the test accuracy (the headline metric) and the last epoch's validation and training metrics; train accuracy well above validation is the regime where a regulariser can matter. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>
+<p>Mean and sample standard deviation across seeds of the test accuracy (the headline metric) and the last epoch's validation and training metrics. Every run, seed and epoch is in <code>results.json</code> and <code>results.csv</code>.</p>
 <h2>Over epochs</h2>
 <div class="charts">${chartDivs}</div>
 ${mixingHtml(

@@ -86,6 +86,11 @@ describe('mixstream ablate on a tiny data set', () => {
       expect((await readFile(path.join(out, png))).subarray(1, 4).toString()).toBe('PNG');
 
     const html = await readFile(path.join(out, 'report.html'), 'utf8');
+    // The regime (the reference's train/validation gap) is stated in the terminal and the report, from the runs.
+    expect(results.regime?.arm).toBe('baseline');
+    expect(results.regime?.seeds).toBe(2);
+    expect(r.stdout).toContain(`${results.regime?.message}\n`);
+    expect(html).toMatch(/<p id="regime">Regime: baseline trains to \d+\.\d% and validates at \d+\.\d%/);
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;&amp;');
     expect(html).not.toMatch(/<script[^>]+src=/); // self-contained

@@ -8,6 +8,7 @@ import { headlineVerdicts, type HeadlineSet } from './headline.js';
 import { barelyActed } from './mixing.js';
 import type { RunRecord } from '../record.js';
 import type { Look } from './sequential.js';
+import { trainingRegime, type Regime } from './regime.js';
 import { ablationWarnings, type AblationWarning } from './warnings.js';
 import { defined } from '../../core/idioms.js';
 
@@ -33,6 +34,8 @@ export interface Analysis {
   /** Every metric against the baseline: descriptive (their verdicts are per metric, not the answer). */
   readonly comparisons: ComparisonSet;
   readonly warnings: readonly AblationWarning[];
+  /** The reference arm's train/validation gap: overfitting or not (regime.ts). */
+  readonly regime?: Regime;
 }
 
 /** Verdicts, descriptive comparisons (only arms with runs) and warnings of the given runs. */
@@ -70,7 +73,12 @@ export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions
     })),
   ] as AblationWarning[];
   const comparisons = withoutChanceVerdicts(compared, warnings);
-  return { ...(headline === undefined ? {} : { headline }), comparisons, warnings };
+  const regime = trainingRegime(
+    runs.filter((r) => r.diverged === undefined),
+    compared.baseline,
+    options.validationCount,
+  );
+  return { ...defined({ headline, regime }), comparisons, warnings };
 }
 
 /** Parents among the arms run (an arm run without its parent is contrasted with the baseline). */

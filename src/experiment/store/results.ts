@@ -10,6 +10,7 @@ import type { DataError } from '../../core/types.js';
 import type { ComparisonSet } from '../stats/compare.js';
 import type { HeadlineSet } from '../stats/headline.js';
 import type { AblationWarning } from '../stats/warnings.js';
+import type { Regime } from '../stats/regime.js';
 import { meanStd, type MeanStd } from '../stats/meanSd.js';
 import { lastEpoch, type EpochRecord, type RunRecord } from '../record.js';
 
@@ -84,6 +85,8 @@ export interface ResultsFile {
   readonly headline?: HeadlineSet;
   /** Too few seeds, too few validation images, curves still rising, an arm that barely acted. */
   readonly warnings?: readonly AblationWarning[];
+  /** The reference arm's train/validation gap: whether a regulariser has anything to close; absent in older files. */
+  readonly regime?: Regime;
   /** How the arms are paired (the same for every arm of one seed). */
   readonly design?: Readonly<Record<string, string>>;
 }
