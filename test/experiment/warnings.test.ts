@@ -59,6 +59,20 @@ describe('mixing statistics', () => {
 });
 
 describe('warnings', () => {
+  it("counts the seeds a verdict needs over the verdicts' family (5 contrasts here), not over the arms (3)", () => {
+    const arms = ['baseline', 'augment', 'cutmix', 'mixup'];
+    const parents = { augment: 'baseline', cutmix: 'augment', mixup: 'augment' };
+    const curve = [0.3, 0.5, 0.6, 0.6];
+    const runs = (seeds: number) => arms.flatMap((a) => Array.from({ length: seeds }, (_, i) => run(a, i + 1, curve)));
+    // 2/2^7 = 0.016 passes alpha/3 (the arms against the baseline) but not alpha/5 (Holm's first step over 5 contrasts).
+    const seven = analyzeRuns(runs(7), { arms, parents, validationCount: 1000 });
+    expect(seven.headline?.family).toBe(5);
+    expect(seven.warnings.find((w) => w.kind === 'few-seeds')?.message).toMatch(
+      /^7 paired seed\(s\): .* after Holm over 5 contrast\(s\) with fewer than 8; .*--seeds 8 or more/,
+    );
+    expect(analyzeRuns(runs(8), { arms, parents, validationCount: 1000 }).warnings.map((w) => w.kind)).not.toContain('few-seeds');
+  });
+
   it('names too few seeds, too few validation images and curves still rising', () => {
     const rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
     const flat = [0.1, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6];

@@ -64,6 +64,7 @@ export function analyzeRuns(runs: readonly RunRecord[], options: AnalysisOptions
       arms: options.arms,
       validationCount: options.validationCount,
       comparisons: compared,
+      ...defined({ headline }),
       barelyActed: barelyActed(runs),
       ...defined({ classes: options.classes }),
     }),

@@ -5,7 +5,8 @@
  * nothing, or memorised the training set). Computed from RunRecords, the split sizes and the class
  * count alone, so a report rebuilt from stored runs says the same.
  */
-import type { ComparisonSet } from './compare.js';
+import { signFlipSeeds, type ComparisonSet } from './compare.js';
+import type { HeadlineSet } from './headline.js';
 import type { RunRecord } from '../record.js';
 import { meanSd } from './meanSd.js';
 import { tQuantile } from './tdist.js';
@@ -22,6 +23,8 @@ export interface WarningInput {
   readonly arms: readonly string[];
   readonly validationCount: number;
   readonly comparisons?: ComparisonSet;
+  /** The verdicts: when there are, the seed floor is their family's (Holm over m contrasts), not the arms'. */
+  readonly headline?: HeadlineSet;
   /** Arms whose mixing barely acted (stats/mixing.ts's barelyActed, from the counts train/mixstats.ts keeps per run). */
   readonly barelyActed?: ReadonlyArray<{ readonly arm: string; readonly why: string }>;
   /** The number of classes (chance is one in this many); without it, no chance warning. */
@@ -49,19 +52,30 @@ function lateRise(run: RunRecord, k: number): number {
   return sxx > 0 ? (sxy / sxx) * (ys.length - 1) : 0;
 }
 
+/** The fewest seeds behind a verdict and the seeds the sign-flip floor 2 / 2^n needs to pass Holm's first step: the verdicts' family when there are verdicts, else the arms against the baseline. */
+function seedFloor(
+  headline: HeadlineSet | undefined,
+  set: ComparisonSet | undefined,
+): { n: number; need: number; alpha: number; m: number } | undefined {
+  if (headline !== undefined && headline.contrasts.length > 0) {
+    const n = Math.min(...headline.contrasts.map((c) => c.seeds.length));
+    return { n, need: signFlipSeeds(headline.alpha, headline.family), alpha: headline.alpha, m: headline.family };
+  }
+  const first = set?.comparisons.filter((c) => c.metric === set.comparisons[0]?.metric) ?? [];
+  const need = first[0]?.seedsNeeded.signFlip;
+  const n = Math.min(...first.map((c) => c.n));
+  return set === undefined || need === undefined || !Number.isFinite(n) ? undefined : { n, need, alpha: set.alpha, m: first.length };
+}
+
 export function ablationWarnings(input: WarningInput): AblationWarning[] {
   const out: AblationWarning[] = [];
   const set = input.comparisons;
-  if (set) {
-    const headline = set.comparisons.filter((c) => c.metric === set.comparisons[0]?.metric);
-    const n = Math.min(...headline.map((c) => c.n));
-    const need = headline[0]?.seedsNeeded.signFlip;
-    if (need !== undefined && Number.isFinite(n) && n < need)
-      out.push({
-        kind: 'few-seeds',
-        message: `${n} paired seed(s): the exact sign-flip test cannot reach p < ${set.alpha} after Holm with fewer than ${need}; every verdict is inconclusive by construction (--seeds ${need} or more)`,
-      });
-  }
+  const floor = seedFloor(input.headline, set);
+  if (floor !== undefined && floor.n < floor.need)
+    out.push({
+      kind: 'few-seeds',
+      message: `${floor.n} paired seed(s): the exact sign-flip test cannot reach p < ${floor.alpha} after Holm over ${floor.m} contrast(s) with fewer than ${floor.need}; every verdict is inconclusive by construction (--seeds ${floor.need} or more)`,
+    });
   const ppi = pointsPerImage(input.validationCount);
   const effect = set?.effectPoints ?? 1;
   const coarse = (what: string, images: number, flag: string): AblationWarning => ({
