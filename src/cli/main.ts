@@ -17,7 +17,7 @@ import { applyGpuAdapterFlag } from '../backend/webgpu/adapter.js';
 import { DEFAULT_CONFIG } from '../experiment/plan/config.js';
 import { InputError, isInputProblem, printable } from '../experiment/errors.js';
 import { autoJobs, prestartWorkers, releaseSpareWorkers } from '../experiment/run/pool.js';
-import { plannedRunCount } from '../experiment/plan/planRuns.js';
+import { jobsForPlan } from '../experiment/plan/planRuns.js';
 import { ProgressPrinter } from './progress.js';
 import { systemRoot } from '../sources/files.js';
 import { parseCommand, UsageError, type Command } from './args.js';
@@ -160,11 +160,10 @@ async function ablateCommand(
   process.on('SIGINT', onSigint);
   // Before any worker forks: they inherit the pin through the environment.
   if (command.gpuAdapter !== undefined) applyGpuAdapterFlag(command.gpuAdapter);
-  // Never more processes than runs planned (--jobs 64 for 2 runs forked 63 workers): auto is one
-  // per core, a number is taken as given up to the runs.
-  const planned = plannedRunCount(config.arms.length, config.seeds.length, command.shard);
+  // auto is one per core, a number is taken as given; either up to the runs planned (jobsForPlan,
+  // which runAblation applies too): the workers prestarted here are the ones it will use.
   const asked = command.jobs === 'auto' ? autoJobs(command.threads) : command.jobs;
-  const jobs = Math.max(1, Math.min(asked, planned));
+  const { jobs, planned } = jobsForPlan(asked, config.arms.length, config.seeds.length, command.shard);
   if (command.jobs !== 'auto' && jobs < command.jobs)
     io.stdout.write(`--jobs ${command.jobs}: ${planned} run(s) planned, so ${jobs} process(es)\n`);
   if (jobsOn(config.backend, jobs).jobs > 1) prestartWorkers(jobs - 1);
@@ -181,7 +180,7 @@ async function ablateCommand(
     if (command.cacheDir !== undefined && config.data === undefined) await refuseSystemFolder(command.cacheDir, '--cache-dir');
     const run = await runAblation(config, {
       signal: controller.signal,
-      jobs,
+      jobs: asked,
       threads: command.threads,
       ...defined({ shard: command.shard }),
       keepCheckpoints: command.keepCheckpoints,

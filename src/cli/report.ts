@@ -52,8 +52,9 @@ export async function rebuildReport(
   const hash = options.configHash ?? hashes[0]!.hash;
   if (!hashes.some((h) => h.hash === hash))
     throw new InputError(`config '${hash}' is not in ${root} (configs: ${hashes.map((h) => h.hash).join(', ')})`);
+  // A config.json that is there but is no header (a FIFO, a link out, not JSON) is refused by name.
   const header = await readConfigHeader(out, hash);
-  if (!header) throw new InputError(`${path.join(root, hash, 'config.json')} is unreadable or not a mixstream config`);
+  if (!header) throw new InputError(`${path.join(root, hash, 'config.json')} was removed while the report was being built`);
   // Only temp files of dead writers (atomic.ts names them): the runs themselves are not touched.
   const removedTemps = [...(await cleanStaleTemps(path.resolve(out))), ...(await cleanStaleTemps(path.join(root, hash)))];
   const views = await writeViews(out, header, undefined, 'report');

@@ -12,7 +12,7 @@ import { UsageError } from '../../src/cli/values.js';
 import { InputError } from '../../src/experiment/errors.js';
 import { defaultArmRegistry } from '../../src/experiment/plan/arms.js';
 import { DEFAULT_CONFIG } from '../../src/experiment/plan/config.js';
-import { plannedRunCount } from '../../src/experiment/plan/planRuns.js';
+import { jobsForPlan, plannedRunCount } from '../../src/experiment/plan/planRuns.js';
 import { validateConfig } from '../../src/experiment/plan/validate.js';
 import { prepareAblation } from '../../src/experiment/train/prepare.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
@@ -69,6 +69,14 @@ describe('bounds on flags', () => {
     expect(plannedRunCount(4, 5, { index: 0, count: 3 })).toBe(7);
     expect(plannedRunCount(4, 5, { index: 2, count: 3 })).toBe(6);
     expect(plannedRunCount(1, 1, { index: 3, count: 4 })).toBe(0);
+  });
+
+  it('--jobs is capped by one rule (jobsForPlan): at most the runs planned, at least one, a positive integer', () => {
+    expect(jobsForPlan(64, 1, 2)).toEqual({ jobs: 2, planned: 2 });
+    expect(jobsForPlan(3, 4, 5, { index: 2, count: 3 })).toEqual({ jobs: 3, planned: 6 });
+    expect(jobsForPlan(8, 1, 1, { index: 3, count: 4 })).toEqual({ jobs: 1, planned: 0 });
+    expect(() => jobsForPlan(0, 1, 2)).toThrow(/jobs must be a positive integer, got 0/);
+    expect(() => jobsForPlan(1.5, 1, 2)).toThrow(InputError);
   });
 });
 

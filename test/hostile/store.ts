@@ -2,14 +2,18 @@
  * Generators of hostile run-store contents: locks that name a process other than their writer
  * (a reused pid, this very pid after a container restart, a live unrelated process), garbage
  * locks, checkpoints with poisoned tensors, and an old-format results.json whose names climb out
- * of --out. Each is built inside the caller's own folder.
+ * of --out, and files of every wrong kind where a store file should be. Each is built inside the
+ * caller's own folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { open, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { CONFIG_FORMAT, type ConfigHeader } from '../../src/experiment/store/views.js';
 import type { Checkpoint } from '../../src/experiment/train/checkpoint.js';
+import { fifoAt, socketAt } from './corpus.js';
 
 const bootId = (): string => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
@@ -96,3 +100,49 @@ export async function modelJsonFor(dir: string, floats = 4096): Promise<string> 
   );
   return file;
 }
+
+/** Kinds of file a store may find where one of its own files should be, none of them that file. */
+export const HOSTILE_STORE_FILES = ['fifo', 'socket', 'device link', 'outside link', 'oversized', 'not json', 'foreign json'] as const;
+export type HostileStoreFile = (typeof HOSTILE_STORE_FILES)[number];
+
+/**
+ * Puts a `kind` of hostile file at `file` (its folder must exist): a FIFO with no writer (a plain
+ * read waits for ever), a socket, a link to /dev/zero (endless) or to a file outside the folder, a
+ * sparse file of `bytes` (no disk used), text that is not JSON, or JSON of another format.
+ */
+export async function hostileStoreFile(file: string, kind: HostileStoreFile, bytes = 32 << 20): Promise<void> {
+  switch (kind) {
+    case 'fifo':
+      return fifoAt(file);
+    case 'socket':
+      return socketAt(file);
+    case 'device link':
+      return symlink('/dev/zero', file);
+    case 'outside link': {
+      const outside = path.join(path.dirname(path.dirname(file)), `outside-${path.basename(file)}`);
+      await writeFile(outside, '{}');
+      return symlink(outside, file);
+    }
+    case 'oversized': {
+      const handle = await open(file, 'w');
+      await handle.truncate(bytes);
+      return handle.close();
+    }
+    case 'not json':
+      return writeFile(file, '{"format": "mixstream-config/1", "arms": [');
+    case 'foreign json':
+      return writeFile(file, JSON.stringify({ format: 'someone-else/2', arms: [], seeds: [] }));
+  }
+}
+
+/** A well-formed config header (config.json) of `configHash` with no arms or seeds: a store's smallest. */
+export const configHeader = (configHash: string): ConfigHeader => ({
+  format: CONFIG_FORMAT,
+  configHash,
+  config: { size: 8, batchSize: 4, shuffleWindow: 8 },
+  data: { kind: 'folder', location: '/nonexistent', classes: ['a', 'b'], trainCount: 8, validationCount: 4, fingerprint: 'f' },
+  backend: { name: 'cpu', tfBackend: 'cpu', reason: 'test', skipped: [] },
+  arms: [],
+  seeds: [],
+  epochs: 1,
+});

@@ -14,10 +14,12 @@ import { checkOutFolder } from '../../src/experiment/store/outFolder.js';
 import { RESULTS_FORMAT } from '../../src/experiment/store/results.js';
 import { readRunFile, readStore } from '../../src/experiment/store/runFiles.js';
 import { migrateResultsFile, readConfigHeader } from '../../src/experiment/store/views.js';
+import { rebuildReport } from '../../src/cli/report.js';
+import { InputError } from '../../src/experiment/errors.js';
 import { runCli } from '../cli/helpers.js';
 import { runRecord } from '../helpers.js';
 import { fifoAt, scratchDir } from './corpus.js';
-import { escapingResultsFile, modelJsonFor } from './store.js';
+import { configHeader, escapingResultsFile, HOSTILE_STORE_FILES, hostileStoreFile, modelJsonFor, type HostileStoreFile } from './store.js';
 
 let dir = '';
 let remove = async (): Promise<void> => {};
@@ -68,7 +70,9 @@ describe('the run store as a boundary', () => {
       'baseline-s2.json: is a character device, not a regular file',
       expect.stringMatching(/^baseline-s3\.json: is a link to '.*outside\.json', outside its folder$/) as unknown,
     ]);
-    expect(await readConfigHeader(out, 'c0ffee00')).toBeUndefined();
+    await expect(readConfigHeader(out, 'c0ffee00')).rejects.toThrow(
+      /^config header '.*config\.json' is a FIFO \(named pipe\), not a regular file; move it away/,
+    );
     expect((await readRunFile(path.join(runs, 'baseline-s1.json'))).kind).toBe('damaged');
   });
 
@@ -81,8 +85,45 @@ describe('the run store as a boundary', () => {
     const r = await runCli(['report', out]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/config\.json is unreadable or not a mixstream config/);
+    expect(r.stderr).toMatch(
+      /^mixstream: config header '.*fifo-report\/runs\/c0ffee00\/config\.json' is a FIFO \(named pipe\), not a regular file; move it away/,
+    );
   }, 30_000);
+
+  it.each(HOSTILE_STORE_FILES)('mixstream report with %s as config.json refuses it in one line naming it', async (kind) => {
+    const out = path.join(dir, `header-${kind.replace(' ', '-')}`);
+    const runs = path.join(out, 'runs', 'c0ffee00');
+    await mkdir(runs, { recursive: true });
+    await hostileStoreFile(path.join(runs, 'config.json'), kind);
+    const why: Record<HostileStoreFile, RegExp> = {
+      fifo: /is a FIFO \(named pipe\), not a regular file/,
+      socket: /is a socket or a FIFO with no writer, not a regular file/,
+      'device link': /is a character device, not a regular file/,
+      'outside link': /is a link to '.*outside-config\.json', outside its folder/,
+      oversized: /is 33554432 bytes, over the limit of 1048576 bytes/,
+      'not json': /is not JSON \(/,
+      'foreign json': /is not a mixstream config header \(format "someone-else\/2", expected mixstream-config\/1/,
+    };
+    const error = await rebuildReport(out, { pngs: false }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(new RegExp(`^config header '${runs}/config\\.json' ${why[kind].source}.*; move it away`));
+  });
+
+  it('mixstream report with a FIFO as looks.json refuses it in one line naming it, not waited on', async () => {
+    const out = path.join(dir, 'looks-fifo');
+    const runs = path.join(out, 'runs', 'c0ffee00');
+    await mkdir(runs, { recursive: true });
+    await writeFile(path.join(runs, 'config.json'), JSON.stringify(configHeader('c0ffee00')));
+    fifoAt(path.join(runs, 'looks.json'));
+    await expect(rebuildReport(out, { pngs: false })).rejects.toThrow(
+      /^looks file '.*looks-fifo\/runs\/c0ffee00\/looks\.json' is a FIFO \(named pipe\), not a regular file; move it away/,
+    );
+  });
 
   it('a FIFO as results.json is refused in one line, not waited on', async () => {
     const out = path.join(dir, 'fifo-results');

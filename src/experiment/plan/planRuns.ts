@@ -1,7 +1,8 @@
 /**
- * The plan of an ablation: one run per (arm, seed), arms in config order, each seed in turn; and
- * a shard's share of it. Pure: no files, no processes.
+ * The plan of an ablation: one run per (arm, seed), arms in config order, each seed in turn; a
+ * shard's share of it; and how many processes train it (jobsForPlan). Pure: no files, no processes.
  */
+import { InputError } from '../errors.js';
 
 /** A deterministic share of the plan: runs i with i % count === index. */
 export interface Shard {
@@ -35,4 +36,20 @@ export function plannedRunCount(arms: number, seeds: number, shard?: Shard): num
   const total = arms * seeds;
   if (!shard) return total;
   return Math.max(0, Math.ceil((total - shard.index) / shard.count));
+}
+
+/**
+ * How many processes train a plan of `arms` x `seeds` runs (a shard's share of it) when `asked`
+ * for: never more than the runs planned (--jobs 64 for 2 runs forked 63 workers), at least one.
+ * The one owner of that rule: the CLI sizes its prestarted workers with it, runAblation its pool.
+ */
+export function jobsForPlan(
+  asked: number,
+  arms: number,
+  seeds: number,
+  shard?: Shard,
+): { readonly jobs: number; readonly planned: number } {
+  if (!Number.isSafeInteger(asked) || asked < 1) throw new InputError(`jobs must be a positive integer, got ${asked}`);
+  const planned = plannedRunCount(arms, seeds, shard);
+  return { jobs: Math.max(1, Math.min(asked, planned)), planned };
 }

@@ -10,7 +10,7 @@ import { resolveWeights } from '../../models/imagenet.js';
 import { ensureBuiltinDataset } from '../data/builtin.js';
 import { InputError } from '../errors.js';
 import type { AblationConfig } from '../plan/config.js';
-import { plannedRunCount } from '../plan/planRuns.js';
+import { jobsForPlan } from '../plan/planRuns.js';
 import { validateShard } from '../plan/validate.js';
 import { prepareAblation } from '../train/prepare.js';
 import { WorkerPool } from './pool.js';
@@ -34,11 +34,9 @@ async function fetchImagenetOnce(config: AblationConfig): Promise<void> {
 export async function runAblation(config: AblationConfig, options: RunAblationOptions = {}): Promise<AblationRun> {
   const started = performance.now();
   const emit = options.onProgress ?? ((): void => undefined);
-  const asked = options.jobs ?? 1;
-  if (!Number.isSafeInteger(asked) || asked < 1) throw new InputError(`jobs must be a positive integer, got ${asked}`);
   if (options.shard) validateShard(options.shard);
   // No more processes than runs planned: each would fork and load tfjs for nothing.
-  const jobs = Math.max(1, Math.min(asked, plannedRunCount(config.arms.length, config.seeds.length, options.shard)));
+  const { jobs } = jobsForPlan(options.jobs ?? 1, config.arms.length, config.seeds.length, options.shard);
   if (jobs > 1 && (options.registry !== undefined || options.data !== undefined))
     throw new InputError(
       "jobs > 1 trains in worker processes, which cannot be sent a registry or data object: pass your arms as a module (armsModule: './my-arms.js', which every worker imports) and the data as config.data, or pass jobs 1",

@@ -2,13 +2,16 @@
  * The looks taken at a config: each finished `ablate` and each `mixstream report` appends the seeds
  * its comparison used (and the seeds its command declared), in runs/<configHash>/looks.json. A
  * comparison whose seeds grew after an earlier look is then tested sequentially (stats/headline.ts),
- * so "add seeds until it passes" cannot pass for free. Oldest first; a missing or damaged file is
- * no looks (an older store): the comparison is then a first look.
+ * so "add seeds until it passes" cannot pass for free. Oldest first; a missing file, or one whose
+ * text is not looks, is no looks (an older store): the comparison is then a first look. It is read
+ * like every store file (readStoreText): a FIFO, device, outside link or oversized file is refused
+ * in one line naming it, not waited on.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 import { configDir } from '../plan/identity.js';
 import { writeFileAtomic } from './atomic.js';
+import { readStoreText } from './runFiles.js';
 
 export interface RecordedLook {
   readonly at: string;
@@ -19,12 +22,19 @@ export interface RecordedLook {
   readonly declaredSeeds: number;
 }
 
+/** A looks file larger than this is not one (a look takes about 100 bytes a seed). */
+const LOOKS_MAX_BYTES = 16 << 20;
+
 const lookFile = (out: string, configHash: string): string => path.join(configDir(out, configHash), 'looks.json');
 
 /** The recorded looks at a config, oldest first. */
 export async function readLooks(out: string, configHash: string): Promise<RecordedLook[]> {
+  const file = lookFile(out, configHash);
+  const read = await readStoreText(file, LOOKS_MAX_BYTES);
+  if (read === undefined) return [];
+  if ('problem' in read) throw new InputError(`looks file '${file}' ${read.problem}; move it away and run again`);
   try {
-    const parsed = JSON.parse(await readFile(lookFile(out, configHash), 'utf8')) as { looks?: unknown };
+    const parsed = JSON.parse(read.text) as { looks?: unknown };
     if (!Array.isArray(parsed.looks)) return [];
     return parsed.looks.filter(
       (l): l is RecordedLook =>

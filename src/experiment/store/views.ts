@@ -45,16 +45,30 @@ export async function writeConfigHeader(out: string, header: ConfigHeader): Prom
   return merged;
 }
 
-/** The header of a config, or undefined when missing or unreadable (a view then lists runs only). */
+/** A config header larger than this is not one (a thousand arms take about 200 KB). */
+const CONFIG_MAX_BYTES = 1 << 20;
+
+/**
+ * The header of a config, or undefined when it has none. Read like every store file (readStoreText:
+ * no FIFO, device or outside link, capped); one that is there but is not a header is refused in one
+ * line naming it (an InputError), never read as "no header", never waited on.
+ */
 export async function readConfigHeader(out: string, configHash: string): Promise<ConfigHeader | undefined> {
+  const file = path.join(configDir(out, configHash), 'config.json');
+  const refuse = (why: string): InputError =>
+    new InputError(`config header '${file}' ${why}; move it away (the next ablate of this config writes it again)`);
+  const read = await readStoreText(file, CONFIG_MAX_BYTES);
+  if (read === undefined) return undefined;
+  if ('problem' in read) throw refuse(read.problem);
+  let h: Partial<ConfigHeader> | null;
   try {
-    const read = await readStoreText(path.join(configDir(out, configHash), 'config.json'), 1 << 20);
-    if (read === undefined || 'problem' in read) return undefined;
-    const h = JSON.parse(read.text) as ConfigHeader;
-    return h.format === CONFIG_FORMAT && Array.isArray(h.arms) && Array.isArray(h.seeds) ? h : undefined;
-  } catch {
-    return undefined;
+    h = JSON.parse(read.text) as Partial<ConfigHeader> | null;
+  } catch (error) {
+    throw refuse(read.text.length === 0 ? 'is empty' : `is not JSON (${(error as Error).message.split('\n')[0]})`);
   }
+  if (h?.format !== CONFIG_FORMAT || !Array.isArray(h.arms) || !Array.isArray(h.seeds))
+    throw refuse(`is not a mixstream config header (format ${JSON.stringify(h?.format)}, expected ${CONFIG_FORMAT}, with arms and seeds)`);
+  return h as ConfigHeader;
 }
 
 /** The planned (arm, seed) pairs of a header that have no run file. */

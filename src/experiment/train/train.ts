@@ -18,15 +18,14 @@ import { loadUserModel, type ModelFiles } from '../../models/userModel.js';
 import { toTfDataset } from '../../sinks/toTfDataset.js';
 import { prefetch } from '../../operators/prefetch.js';
 import { buildArm, type AnyOperator, type Arm, type ArmOptions, type BuiltArm } from '../plan/arms.js';
-import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { encodeCheckpoint, readCheckpoint, restoreCheckpoint, takeCheckpoint } from './checkpoint.js';
 import type { AblationConfig } from '../plan/config.js';
 import { runKey } from '../plan/identity.js';
 import type { AblationData } from '../data/data.js';
-import { MixingObserver } from './mixstats.js';
+import { EpochLog } from './epochLog.js';
 import { checkRecipe, learningRateAt, type Recipe } from '../plan/recipe.js';
 import { encodeBits, type EpochRecord, type RunRecord } from '../record.js';
 import { scoreSplit } from './score.js';
-import { writeFileAtomic } from '../store/atomic.js';
 import { defined } from '../../core/idioms.js';
 import { moveAside } from '../store/runFiles.js';
 
@@ -85,73 +84,6 @@ const metric = (logs: tf.Logs | undefined, ...names: string[]): number => {
   }
   return Number.NaN;
 };
-
-/**
- * A run's finished epochs and their checkpoints. Each finished epoch is recorded, then
- * checkpointed behind the training (taken at once, written and synced while the next epoch
- * trains, one write after the other), and reported once its checkpoint is on disk, so a kill
- * after the line resumes after that epoch. A failed write is kept and thrown at the next epoch
- * or at the end.
- */
-class EpochLog {
-  readonly epochs: EpochRecord[] = [];
-  mixing = new MixingObserver();
-  /** Set when the loss became NaN or infinite: the run ends there, a result (record.ts). */
-  diverged: RunRecord['diverged'];
-  private readonly start = performance.now();
-  private secondsBefore = 0;
-  private writes = Promise.resolve();
-  private failure: unknown;
-
-  constructor(
-    private readonly key: string,
-    private readonly total: number,
-    private readonly options: TrainRunOptions,
-    private readonly emit: (event: TrainEvent) => void,
-  ) {}
-
-  /** Continues a checkpointed run: its epochs, its seconds so far and its mixing counts. */
-  resume(checkpoint: Checkpoint): void {
-    this.epochs.push(...checkpoint.epochs);
-    this.secondsBefore = checkpoint.seconds;
-    this.mixing = new MixingObserver(checkpoint.mixing);
-  }
-
-  /** Training seconds of the run, those before a resume included. */
-  seconds(): number {
-    return this.secondsBefore + (performance.now() - this.start) / 1000;
-  }
-
-  /** Records a finished epoch, checkpoints it (after the last only when kept: the run file is saved next) and reports it. */
-  async finished(model: tf.LayersModel, record: EpochRecord): Promise<void> {
-    this.epochs.push(record);
-    this.throwIfFailed();
-    const file = this.options.checkpoint;
-    if (file !== undefined && (this.epochs.length < this.total || this.options.keepCheckpoint)) {
-      const position = { key: this.key, epochs: this.epochs, seconds: this.seconds(), mixing: this.mixing.stats() };
-      const bytes = encodeCheckpoint(await takeCheckpoint(model, position));
-      this.writes = this.writes
-        .then(() => writeFileAtomic(file, bytes))
-        .then(() => this.emit({ type: 'epoch', record }))
-        .catch((error: unknown) => {
-          this.failure ??= error;
-        });
-    } else {
-      await this.writes;
-      this.throwIfFailed();
-      this.emit({ type: 'epoch', record });
-    }
-  }
-
-  /** Waits for the writes in flight: stopped or failed too, the last finished epoch's checkpoint is on disk. */
-  settle(): Promise<void> {
-    return this.writes;
-  }
-
-  throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
-  }
-}
 
 /** A fresh model for the run: the user's (--model), or the zoo's, seeded with the run's seed. */
 async function newModel(ctx: TrainContext, seed: number): Promise<tf.LayersModel> {
@@ -257,7 +189,9 @@ async function fitEpochs(
         }
         // Validation from the predictions: an integer count of images right, not a float32 ratio.
         const val = await scoreSplit(model, toTfDataset(data.validation().pipe(ctx.validation.operator)));
-        await log.finished(model, epochRecord(epoch, logs, val, epochStart, lastBatchEnd, data.trainCount));
+        await log.finished(epochRecord(epoch, logs, val, epochStart, lastBatchEnd, data.trainCount), async (position) =>
+          encodeCheckpoint(await takeCheckpoint(model, position)),
+        );
         if (options.signal?.aborted) model.stopTraining = true;
       },
     },
@@ -273,7 +207,7 @@ export async function trainRun(ctx: TrainContext, arm: Arm, seed: number, option
   const emit = options.onEvent ?? ((): void => undefined);
   const pipeline = runPipeline(ctx, arm, seed);
   const key = runKey(arm.name, seed, ctx.configHash, pipeline);
-  const log = new EpochLog(key, config.epochs, options, emit);
+  const log = new EpochLog(key, config.epochs, { ...defined({ file: options.checkpoint }), keep: options.keepCheckpoint ?? false }, emit);
   const model = await newModel(ctx, seed);
   const parameters = model.countParams();
   const batchesPerEpoch = Math.ceil(data.trainCount / config.batchSize);
