@@ -3,11 +3,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { from, lastValueFrom, take, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import type { Batch, ImageSample } from '../src/core/types.js';
-import type { RunRecord } from '../src/experiment/store/results.js';
+import type { EpochRecord, RunRecord } from '../src/experiment/store/results.js';
 import { pullSource } from '../src/sources/pullSource.js';
 
-/** A finished run of `arm` and `seed` whose epochs have the given val accuracies (val loss 2 - acc), for tests of results and comparisons. */
-export const runRecord = (arm: string, seed: number, valAccuracy: number[]): RunRecord => ({
+/** Epoch `epoch` of a hand-made run: val accuracy `valAccuracy`, val loss 2 - it, `extra` for the rest. */
+export const epochRecord = (epoch: number, valAccuracy: number, extra: Partial<EpochRecord> = {}): EpochRecord => ({
+  epoch,
+  loss: 1,
+  accuracy: 0.5,
+  valLoss: 2 - valAccuracy,
+  valAccuracy,
+  seconds: 1,
+  trainSeconds: 1,
+  imagesPerSecond: 10,
+  ...extra,
+});
+
+/**
+ * A finished run of `arm` and `seed` made by hand (no training), for tests of results, statistics
+ * and the report: on cpu, one epoch with 50 of 100 validation images right, unless `overrides` says.
+ */
+export const runRecord = (arm: string, seed: number, overrides: Partial<RunRecord> = {}): RunRecord => ({
   key: `${arm}|${seed}`,
   configHash: 'h',
   arm,
@@ -15,19 +31,15 @@ export const runRecord = (arm: string, seed: number, valAccuracy: number[]): Run
   backend: 'cpu',
   pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
   model: { name: 'simple-cnn', options: {}, parameters: 1 },
-  epochs: valAccuracy.map((v, i) => ({
-    epoch: i + 1,
-    loss: 1,
-    accuracy: 0.5,
-    valLoss: 2 - v,
-    valAccuracy: v,
-    seconds: 1,
-    trainSeconds: 1,
-    imagesPerSecond: 10,
-  })),
+  epochs: [epochRecord(1, 0.5, { valCorrect: 50, valImages: 100 })],
   seconds: 1,
   finishedAt: 'x',
+  ...overrides,
 });
+
+/** A hand-made run whose epochs have the given val accuracies (val loss 2 - acc), for tests of results and comparisons. */
+export const valRun = (arm: string, seed: number, valAccuracy: readonly number[], overrides: Partial<RunRecord> = {}): RunRecord =>
+  runRecord(arm, seed, { epochs: valAccuracy.map((v, i) => epochRecord(i + 1, v)), ...overrides });
 
 export const tempDir = (prefix = 'mixstream-'): Promise<string> => mkdtemp(path.join(os.tmpdir(), prefix));
 

@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/experiment/record.js';
 import { analyzeRuns } from '../../src/experiment/stats/analysis.js';
 import { comparisonText } from '../../src/report/comparison.js';
-import { runRecord } from '../helpers.js';
+import { valRun } from '../helpers.js';
 
 /** `arm` over seeds 1..n with the given last-epoch train and val accuracy (4 epochs each). */
 const runs = (arm: string, n: number, train: number, val: (seed: number) => number, test?: number): RunRecord[] =>
   Array.from({ length: n }, (_, i) => {
-    const r = runRecord(arm, i + 1, [val(i + 1), val(i + 1), val(i + 1), val(i + 1)]);
+    const r = valRun(arm, i + 1, [val(i + 1), val(i + 1), val(i + 1), val(i + 1)]);
     return {
       ...r,
       epochs: r.epochs.map((e) => ({ ...e, accuracy: train })),

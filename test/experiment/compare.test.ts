@@ -10,7 +10,7 @@ import {
   tInterval,
 } from '../../src/experiment/stats/compare.js';
 import { incompleteBeta, tCdf, tQuantile } from '../../src/experiment/stats/tdist.js';
-import { runRecord as run } from '../helpers.js';
+import { valRun as run } from '../helpers.js';
 
 describe('Student t', () => {
   it('matches textbook table quantiles', () => {

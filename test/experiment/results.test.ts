@@ -7,7 +7,7 @@ import { formatDuration, ProgressPrinter } from '../../src/cli/progress.js';
 import { csvField, readRuns, resultsCsv, summarize } from '../../src/experiment/store/results.js';
 import { writeFileAtomic } from '../../src/experiment/store/atomic.js';
 import { meanStd } from '../../src/experiment/stats/meanSd.js';
-import { runRecord as run, tempDir } from '../helpers.js';
+import { tempDir, valRun as run } from '../helpers.js';
 
 describe('results', () => {
   it('mean and sample standard deviation', () => {

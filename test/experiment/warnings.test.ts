@@ -5,7 +5,7 @@ import { analyzeRuns } from '../../src/experiment/stats/analysis.js';
 import { barelyActed } from '../../src/experiment/stats/mixing.js';
 import { batchLambda, MixingObserver } from '../../src/experiment/train/mixstats.js';
 import { mixup } from '../../src/operators/mixup.js';
-import { runRecord as run } from '../helpers.js';
+import { valRun as run } from '../helpers.js';
 
 const batchOf = (labels: number[], numClasses: number, targets?: number[]): Batch => ({
   images: new Float32Array(labels.map((l) => l)),

@@ -17,7 +17,7 @@ import { migrateResultsFile, readConfigHeader } from '../../src/experiment/store
 import { rebuildReport } from '../../src/cli/report.js';
 import { InputError } from '../../src/experiment/errors.js';
 import { runCli } from '../cli/helpers.js';
-import { runRecord } from '../helpers.js';
+import { valRun } from '../helpers.js';
 import { fifoAt, scratchDir } from './corpus.js';
 import { configHeader, escapingResultsFile, HOSTILE_STORE_FILES, hostileStoreFile, modelJsonFor, type HostileStoreFile } from './store.js';
 
@@ -32,7 +32,7 @@ describe('the run store as a boundary', () => {
   it('migrating an old results.json whose configHash and arm climb out of --out writes nothing outside it', async () => {
     const out = path.join(dir, 'a', 'b', 'out');
     await mkdir(out, { recursive: true });
-    await escapingResultsFile(out, RESULTS_FORMAT, { ...runRecord('x', 1, [0.5]) });
+    await escapingResultsFile(out, RESULTS_FORMAT, { ...valRun('x', 1, [0.5]) });
     const notes = await migrateResultsFile(out);
     expect(notes[0]).toMatch(/migrated 0 run\(s\)/);
     expect(notes[1]).toMatch(/run 1 not migrated: its configHash "..\/..\/escape-target" is not 8 hex digits/);

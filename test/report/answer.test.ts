@@ -14,7 +14,7 @@ import { analyzeRuns } from '../../src/experiment/stats/analysis.js';
 import { RESULTS_FORMAT, summarize, type ResultsFile } from '../../src/experiment/store/results.js';
 import { renderReportHtml } from '../../src/report/html.js';
 import { answerSentence } from '../../src/report/verdicts.js';
-import { tempDir } from '../helpers.js';
+import { runRecord, tempDir } from '../helpers.js';
 
 const IMAGES = 400;
 
@@ -28,32 +28,7 @@ function run(arm: string, seed: number, p: number): RunRecord {
       bits[i >> 3] = (bits[i >> 3] as number) | (1 << (i & 7));
       correct++;
     }
-  return {
-    key: `${arm}|${seed}`,
-    configHash: 'h',
-    arm,
-    seed,
-    backend: 'wasm',
-    pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
-    model: { name: 'simple-cnn', options: {}, parameters: 1 },
-    epochs: [
-      {
-        epoch: 1,
-        loss: 1,
-        accuracy: 0.9,
-        valLoss: 1,
-        valAccuracy: 0.5,
-        seconds: 1,
-        trainSeconds: 1,
-        imagesPerSecond: 1,
-        valCorrect: 50,
-        valImages: 100,
-      },
-    ],
-    test: { loss: 1, accuracy: correct / IMAGES, images: IMAGES, correct, bits: encodeBits(bits) },
-    seconds: 1,
-    finishedAt: '',
-  };
+  return runRecord(arm, seed, { test: { loss: 1, accuracy: correct / IMAGES, images: IMAGES, correct, bits: encodeBits(bits) } });
 }
 
 function fixture(): ResultsFile {

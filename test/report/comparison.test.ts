@@ -8,40 +8,23 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { analyzeRuns } from '../../src/experiment/stats/analysis.js';
-import type { EpochRecord, ResultsFile, RunRecord } from '../../src/experiment/store/results.js';
+import type { ResultsFile, RunRecord } from '../../src/experiment/store/results.js';
 import { RESULTS_FORMAT, summarize } from '../../src/experiment/store/results.js';
 import { chartRows, metricSpec } from '../../src/report/charts.js';
 import { comparisonText, formatCi, formatDiff, formatP } from '../../src/report/comparison.js';
 import { renderReportHtml, vegaLibraries } from '../../src/report/html.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, valRun } from '../helpers.js';
 
-const run = (arm: string, seed: number, accs: number[]): RunRecord => ({
-  key: `${arm}|${seed}|h`,
-  configHash: 'h',
-  arm,
-  seed,
-  backend: 'wasm',
-  pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
-  model: { name: 'simple-cnn', options: {}, parameters: 1 },
-  epochs: accs.map((valAccuracy, i): EpochRecord => ({
-    epoch: i + 1,
-    loss: 1,
-    accuracy: 0.9,
-    valLoss: 1 - valAccuracy,
-    valAccuracy,
-    seconds: 1,
-    trainSeconds: 1,
-    imagesPerSecond: 1,
-  })),
-  mixing: {
-    batches: 10,
-    mixedBatches: arm === 'mixup' ? 10 : 0,
-    barelyMixedBatches: arm === 'mixup' ? 7 : 0,
-    histogram: Array.from({ length: 20 }, (_, i) => (arm === 'mixup' && i === 19 ? 7 : arm === 'mixup' && i === 3 ? 3 : 0)),
-  },
-  seconds: 1,
-  finishedAt: '',
-});
+const run = (arm: string, seed: number, accs: number[]): RunRecord =>
+  valRun(arm, seed, accs, {
+    backend: 'wasm',
+    mixing: {
+      batches: 10,
+      mixedBatches: arm === 'mixup' ? 10 : 0,
+      barelyMixedBatches: arm === 'mixup' ? 7 : 0,
+      histogram: Array.from({ length: 20 }, (_, i) => (arm === 'mixup' && i === 19 ? 7 : arm === 'mixup' && i === 3 ? 3 : 0)),
+    },
+  });
 
 function fixture(): ResultsFile {
   const arms = ['baseline', 'worse', 'mixup'];

@@ -4,6 +4,7 @@ import { meanStd } from '../../src/experiment/stats/meanSd.js';
 import { chartRows, metricSpec, specToSvg } from '../../src/report/charts.js';
 import { escapeHtml, scriptJson, scriptSource } from '../../src/report/escape.js';
 import { renderReportHtml } from '../../src/report/html.js';
+import { runRecord } from '../helpers.js';
 
 const EVIL = '</script><script>window.__pwned=1</script><!-- & \u2028\u2029 "\'';
 
@@ -12,18 +13,13 @@ function fixture(): ResultsFile {
     { epoch: 1, loss: 2, accuracy: 0.3, valLoss: 2.1, valAccuracy: 0.25, seconds: 1, trainSeconds: 0.9, imagesPerSecond: 100 },
     { epoch: 2, loss: 1.5, accuracy: 0.5, valLoss: 1.7, valAccuracy: 0.45, seconds: 1, trainSeconds: 0.9, imagesPerSecond: 100 },
   ];
-  const run = (seed: number, shift: number) => ({
-    key: `a|${seed}`,
-    configHash: 'h',
-    arm: 'a',
-    seed,
-    backend: 'cpu',
-    pipeline: { train: EVIL, trainSteps: [], validation: 'v', validationSteps: [] },
-    model: { name: 'simple-cnn', options: {}, parameters: 1 },
-    epochs: epochs.map((e) => ({ ...e, valAccuracy: e.valAccuracy + shift })),
-    seconds: 2,
-    finishedAt: 'now',
-  });
+  const run = (seed: number, shift: number) =>
+    runRecord('a', seed, {
+      pipeline: { train: EVIL, trainSteps: [], validation: 'v', validationSteps: [] },
+      epochs: epochs.map((e) => ({ ...e, valAccuracy: e.valAccuracy + shift })),
+      seconds: 2,
+      finishedAt: 'now',
+    });
   const runs = [run(1, 0), run(2, 0.1)];
   return {
     format: 'mixstream-ablation/1',

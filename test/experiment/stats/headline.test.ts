@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rng } from '../../../src/core/random.js';
 import { encodeBits, runRecordProblem, type RunRecord } from '../../../src/experiment/record.js';
 import { headlineVerdicts } from '../../../src/experiment/stats/headline.js';
+import { runRecord } from '../../helpers.js';
 
 const IMAGES = 200;
 
@@ -17,33 +18,8 @@ function pack(bits: readonly number[]): Uint8Array {
 /** A run that got `correct` of IMAGES right: the first `correct` images, unless `bits` says which. */
 function run(arm: string, seed: number, correct: number, extra: Partial<RunRecord> = {}, bits?: readonly number[]): RunRecord {
   const b = bits ?? Array.from({ length: IMAGES }, (_, i) => (i < correct ? 1 : 0));
-  return {
-    key: `${arm}|${seed}`,
-    configHash: 'h',
-    arm,
-    seed,
-    backend: 'cpu',
-    pipeline: { train: '', trainSteps: [], validation: '', validationSteps: [] },
-    model: { name: 'm', options: {}, parameters: 1 },
-    epochs: [
-      {
-        epoch: 1,
-        loss: 1,
-        accuracy: 0.5,
-        valLoss: 1,
-        valAccuracy: 0.5,
-        seconds: 1,
-        trainSeconds: 1,
-        imagesPerSecond: 1,
-        valCorrect: 50,
-        valImages: 100,
-      },
-    ],
-    test: { loss: 1, accuracy: Math.fround(correct / b.length), images: b.length, correct, bits: encodeBits(pack(b)) },
-    seconds: 1,
-    finishedAt: 'now',
-    ...extra,
-  };
+  const test = { loss: 1, accuracy: Math.fround(correct / b.length), images: b.length, correct, bits: encodeBits(pack(b)) };
+  return runRecord(arm, seed, { test, ...extra });
 }
 
 describe('headline verdicts on counts', () => {
