@@ -11,31 +11,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
-import { runCli } from './helpers.js';
+import { runCli, twoByTwo, TWO_BY_TWO_DATA } from './helpers.js';
 
 describe('partial results', () => {
   it('one shard of two: its report and `mixstream report` say partial, list what is missing, and print the table', async () => {
     const dir = await tempDir('mixstream-partial-');
     const data = path.join(dir, 'data');
-    await writeSyntheticFolder(data, { classes: 3, perClass: 8, seed: 9, minSide: 10, maxSide: 24, noise: 30 });
+    await writeSyntheticFolder(data, TWO_BY_TWO_DATA);
     const out = path.join(dir, 'out');
-    const flags = [
-      '--data',
-      data,
-      '--out',
-      out,
-      '--arms',
-      'baseline,cutmix',
-      '--seeds',
-      '2',
-      '--epochs',
-      '1',
-      '--size',
-      '8',
-      '--batch',
-      '8',
-    ];
-    const shard = await runCli(['ablate', ...flags, '--backend', 'wasm', '--jobs', '1', '--shard', '0/2']);
+    const shard = await runCli(['ablate', ...twoByTwo(data), '--out', out, '--jobs', '1', '--shard', '0/2']);
     expect(shard.stderr).toBe('');
     expect(shard.code).toBe(0);
     expect(shard.stdout).toMatch(

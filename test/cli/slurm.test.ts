@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ResultsFile, RunRecord } from '../../src/experiment/store/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
-import { repo, runCli } from './helpers.js';
+import { repo, runCli, twoByTwo, TWO_BY_TWO_DATA } from './helpers.js';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'sinfo', 'munged', 'munge'].filter((c) => !has(c));
@@ -161,23 +161,8 @@ describe.skipIf(why !== undefined && !required)('Slurm job array (real cluster)'
     if (why !== undefined) throw new Error(`MIXSTREAM_REQUIRE_SYSTEM=1 but the Slurm test cannot run: ${why}`);
     const dir = await tempDir('mixstream-slurm-');
     const data = path.join(dir, 'data');
-    await writeSyntheticFolder(data, { classes: 3, perClass: 8, seed: 9, minSide: 10, maxSide: 24, noise: 30 });
-    const flags = [
-      '--data',
-      data,
-      '--arms',
-      'baseline,cutmix',
-      '--seeds',
-      '2',
-      '--epochs',
-      '1',
-      '--size',
-      '8',
-      '--batch',
-      '8',
-      '--backend',
-      'wasm',
-    ];
+    await writeSyntheticFolder(data, TWO_BY_TWO_DATA);
+    const flags = twoByTwo(data);
     const env = await startCluster(path.join(dir, 'cluster'));
     // The jobs run in `dir`, as a user's jobs run in their project: tsx (which the decode worker
     // threads load by name under tsx) resolves from the cwd's node_modules.

@@ -12,7 +12,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
-import { runCli, repo } from '../cli/helpers.js';
+import { runCli, repo, TINY_RUN } from '../cli/helpers.js';
 import { tempDir } from '../helpers.js';
 
 const deploy = path.join(repo, 'deploy');
@@ -128,24 +128,8 @@ describe('deploy/Dockerfile', () => {
     await writeSyntheticFolder(data, { classes: 4, perClass: 6, seed: 2, minSide: 16, maxSide: 24 });
     await mkdir(results);
     const mapped = cmd.map((a) => (a === '/data' ? data : a === '/results' ? results : a));
-    const tiny = [
-      '--arms',
-      'baseline',
-      '--epochs',
-      '1',
-      '--seeds',
-      '1',
-      '--size',
-      '8',
-      '--batch',
-      '4',
-      '--backend',
-      'wasm',
-      '--no-report',
-      '--quiet',
-    ];
     // /usr/local/bin/mixstream is bin/mixstream.js, which runs dist/; here the same CLI from src/.
-    const r = await runCli([...mapped, ...tiny], { env: { MIXSTREAM_CACHE: path.join(results, '.cache') } });
+    const r = await runCli([...mapped, ...TINY_RUN], { env: { MIXSTREAM_CACHE: path.join(results, '.cache') } });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(path.join(results, 'results.json'))).toBe(true);
   }, 120_000);

@@ -15,7 +15,7 @@ import { InputError } from '../../src/experiment/errors.js';
 import { validateConfig } from '../../src/experiment/plan/validate.js';
 import type { ResultsFile } from '../../src/experiment/store/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
-import { repo, runCli } from '../cli/helpers.js';
+import { repo, runCli, TINY_RUN } from '../cli/helpers.js';
 import { runCliPeak } from './peak.js';
 import { encodeExample } from '../../src/core/protobuf.js';
 import { encodeTfrecord } from '../../src/core/tfrecordFrame.js';
@@ -30,23 +30,6 @@ beforeAll(async () => {
   await writeSyntheticFolder(clean, { classes: 2, perClass: 6, seed: 1, minSide: 16, maxSide: 24 });
 });
 afterAll(() => remove());
-
-const tiny = [
-  '--arms',
-  'baseline',
-  '--epochs',
-  '1',
-  '--seeds',
-  '1',
-  '--size',
-  '8',
-  '--batch',
-  '4',
-  '--backend',
-  'wasm',
-  '--no-report',
-  '--quiet',
-];
 
 /** A copy of the clean folder with `file` (relative) written as `bytes`, or made by `make`. */
 async function dataWith(name: string, file: string, bytes: Uint8Array | undefined, make?: (full: string) => void): Promise<string> {
@@ -126,9 +109,9 @@ describe('bad data exits 2 with one line naming the file and the reason', () => 
     await writeFile(path.join(m, 'list.csv'), `${rows.join('\n')}\n`);
     const control = await dataWith('control', `class_01/${CONTROL_NAME}.jpg`, new TextEncoder().encode('not a jpeg'));
     const [r1, r2, r3] = await Promise.all([
-      runCli(['ablate', '--data', bomb, '--out', path.join(dir, 'o1'), ...tiny]),
-      runCli(['ablate', '--data', path.join(m, 'list.csv'), '--out', path.join(dir, 'o2'), ...tiny]),
-      runCli(['ablate', '--data', control, '--out', path.join(dir, 'o3'), ...tiny]),
+      runCli(['ablate', '--data', bomb, '--out', path.join(dir, 'o1'), ...TINY_RUN]),
+      runCli(['ablate', '--data', path.join(m, 'list.csv'), '--out', path.join(dir, 'o2'), ...TINY_RUN]),
+      runCli(['ablate', '--data', control, '--out', path.join(dir, 'o3'), ...TINY_RUN]),
     ]);
     expectOneLine(r1!, 'bomb', /bomb\.jpg': declares an image of 26000x26000 = 676000000 pixels, over the limit of 40000000/);
     expectOneLine(r2!, 'fifo', /pipe\.jpg': is a FIFO \(named pipe\), not a regular file/);
@@ -142,7 +125,7 @@ describe('bad data exits 2 with one line naming the file and the reason', () => 
     const { symlink } = await import('node:fs/promises');
     await symlink(path.join(clean, 'class_00', '0000.jpg'), path.join(bomb, 'class_01', 'escape.jpg'));
     const out = path.join(dir, 'o-skip');
-    const r = await runCli(['ablate', '--data', bomb, '--out', out, '--on-error', 'skip', ...tiny]);
+    const r = await runCli(['ablate', '--data', bomb, '--out', out, '--on-error', 'skip', ...TINY_RUN]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/skipped 3 file\(s\), listed in results\.json/);
     const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as ResultsFile;
@@ -160,8 +143,8 @@ describe('decode-time bombs in an image folder (issue 23, fault 7)', () => {
     const svg = await dataWith('svg', 'class_00/blur.png', svgBomb());
     const scans = await dataWith('scans', 'class_01/scans.jpg', await jpegScanBomb(50_000, 256));
     const [r1, r2] = await Promise.all([
-      runCliPeak(['ablate', '--data', svg, '--out', path.join(dir, 'o-svg'), ...tiny]),
-      runCliPeak(['ablate', '--data', scans, '--out', path.join(dir, 'o-scans'), ...tiny]),
+      runCliPeak(['ablate', '--data', svg, '--out', path.join(dir, 'o-svg'), ...TINY_RUN]),
+      runCliPeak(['ablate', '--data', scans, '--out', path.join(dir, 'o-scans'), ...TINY_RUN]),
     ]);
     expectOneLine(r1, 'svg', /blur\.png': is not a JPEG, PNG, WebP, GIF or TIFF image \(its content is SVG\); not decoded/);
     expectOneLine(r2, 'scans', /scans\.jpg': holds more than 500 scans/);
@@ -177,8 +160,8 @@ describe('manifest bombs (issue 23, fault 8)', () => {
     const quote = path.join(root, 'quote.csv');
     await manifestWithHole(quote, 'path,label\nclass_00/0000.jpg,0\n"class_01/0000.jpg', 400 * 2 ** 20);
     const [r1, r2] = await Promise.all([
-      runCliPeak(['ablate', '--data', label, '--out', path.join(dir, 'o-label'), ...tiny]),
-      runCliPeak(['ablate', '--data', quote, '--out', path.join(dir, 'o-quote'), ...tiny]),
+      runCliPeak(['ablate', '--data', label, '--out', path.join(dir, 'o-label'), ...TINY_RUN]),
+      runCliPeak(['ablate', '--data', quote, '--out', path.join(dir, 'o-quote'), ...TINY_RUN]),
     ]);
     expectOneLine(r1, 'label', /label\.csv:3: label 2000000000 is over the limit of 100000 classes \(maxClasses\)/);
     expectOneLine(r2, 'quote', /quote\.csv:3: a field runs past 65536 characters inside quotes \(an unclosed quote\?\)/);
@@ -201,8 +184,8 @@ describe('bad records of a TFRecord data set', () => {
     const offset = records.slice(0, 5).reduce((n, r) => n + r.length, 0);
     await writeFile(path.join(shards, 'data.tfrecord-00000-of-00001'), Buffer.concat(records));
     const [fail, skip] = await Promise.all([
-      runCli(['ablate', '--data', shards, '--out', path.join(dir, 'o-tfr-fail'), ...tiny]),
-      runCli(['ablate', '--data', shards, '--out', path.join(dir, 'o-tfr-skip'), '--on-error', 'skip', ...tiny]),
+      runCli(['ablate', '--data', shards, '--out', path.join(dir, 'o-tfr-fail'), ...TINY_RUN]),
+      runCli(['ablate', '--data', shards, '--out', path.join(dir, 'o-tfr-skip'), '--on-error', 'skip', ...TINY_RUN]),
     ]);
     expectOneLine(fail, 'tfrecord', new RegExp(`data\\.tfrecord-00000-of-00001@${offset}: data CRC mismatch`));
     expect(skip.code, skip.stderr).toBe(0);
