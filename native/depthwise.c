@@ -39,181 +39,164 @@ typedef struct {
   const geom *g;
   const float *x, *f, *dy;
   float *out;
-  int m;
+  int m, input; /* channel multiplier; input 1: the gather is the input gradient (dx from dy), 0 the forward */
   float *parts;
 } dw_job;
 
-/* ---- forward ---- */
-static void fwd_row_plain(const dw_job *j, int bi, int oy) {
-  const geom *g = j->g;
-  int c = g->ci, m = j->m, co = g->co, kh0, kh1;
-  tap_range(oy, g->sh, g->dh, g->pt, g->h, g->fh, &kh0, &kh1);
-  float *o = j->out + (((size_t)bi * g->oh + oy) * g->ow) * co;
-  for (int ox = 0; ox < g->ow; ox++, o += co) {
-    int kw0, kw1;
-    tap_range(ox, g->sw, g->dw, g->pl, g->w, g->fw, &kw0, &kw1);
-    for (int q = 0; q < co; q++) o[q] = 0.0f;
-    for (int kh = kh0; kh < kh1; kh++) {
-      int iy = oy * g->sh + kh * g->dh - g->pt;
-      for (int kw = kw0; kw < kw1; kw++) {
-        int ix = ox * g->sw + kw * g->dw - g->pl;
-        const float *xi = j->x + (((size_t)bi * g->h + iy) * g->w + ix) * c;
-        const float *fk = j->f + ((size_t)kh * g->fw + kw) * co;
-        for (int ci = 0; ci < c; ci++)
-          for (int q = 0; q < m; q++) o[ci * m + q] += xi[ci] * fk[ci * m + q];
-      }
-    }
-  }
-}
-
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static inline __m256i lanes(int r) {
+/* 32 channels in four 8-lane registers, the lanes past the last channel masked off: the one
+ * multiply-add step of all three AVX2 kernels, so they share one summation order per lane. */
+#define AVX2 __attribute__((target("avx2,fma")))
+AVX2 static inline __m256i lanes(int r) {
   r = r > 8 ? 8 : r;
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* Multiplier 1: 32 channels (four registers) a pass over the taps, masked at the end. */
-__attribute__((target("avx2,fma"))) static void fwd_row_avx2(const dw_job *j, int bi, int oy) {
-  const geom *g = j->g;
-  int c = g->ci, kh0, kh1;
-  tap_range(oy, g->sh, g->dh, g->pt, g->h, g->fh, &kh0, &kh1);
-  float *o = j->out + (((size_t)bi * g->oh + oy) * g->ow) * c;
-  const float *xb = j->x + (size_t)bi * g->h * g->w * c;
-  for (int ox = 0; ox < g->ow; ox++, o += c) {
-    int kw0, kw1;
-    tap_range(ox, g->sw, g->dw, g->pl, g->w, g->fw, &kw0, &kw1);
-    for (int c0 = 0; c0 < c; c0 += 32) {
-      __m256i m0 = lanes(c - c0), m1 = lanes(c - c0 - 8), m2 = lanes(c - c0 - 16), m3 = lanes(c - c0 - 24);
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int kh = kh0; kh < kh1; kh++) {
-        int iy = oy * g->sh + kh * g->dh - g->pt;
-        for (int kw = kw0; kw < kw1; kw++) {
-          int ix = ox * g->sw + kw * g->dw - g->pl;
-          const float *xi = xb + ((size_t)iy * g->w + ix) * c + c0, *fk = j->f + ((size_t)kh * g->fw + kw) * c + c0;
-          if (c - c0 >= 32) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xi), _mm256_loadu_ps(fk), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 8), _mm256_loadu_ps(fk + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 16), _mm256_loadu_ps(fk + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 24), _mm256_loadu_ps(fk + 24), a3);
-          } else {
-            a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xi, m0), _mm256_maskload_ps(fk, m0), a0);
-            a1 = _mm256_fmadd_ps(_mm256_maskload_ps(xi + 8, m1), _mm256_maskload_ps(fk + 8, m1), a1);
-            a2 = _mm256_fmadd_ps(_mm256_maskload_ps(xi + 16, m2), _mm256_maskload_ps(fk + 16, m2), a2);
-            a3 = _mm256_fmadd_ps(_mm256_maskload_ps(xi + 24, m3), _mm256_maskload_ps(fk + 24, m3), a3);
-          }
-        }
-      }
-      _mm256_maskstore_ps(o + c0, m0, a0);
-      _mm256_maskstore_ps(o + c0 + 8, m1, a1);
-      _mm256_maskstore_ps(o + c0 + 16, m2, a2);
-      _mm256_maskstore_ps(o + c0 + 24, m3, a3);
-    }
+/* Masks for the r channels left from c0 (all set when r >= 32). */
+AVX2 static inline void masks32(int r, __m256i m[4]) {
+  m[0] = lanes(r);
+  m[1] = lanes(r - 8);
+  m[2] = lanes(r - 16);
+  m[3] = lanes(r - 24);
+}
+
+/* a += p q lane by lane over 32 channels, one FMA a register; `full` skips the masks. */
+AVX2 static inline void fma32(__m256 a[4], const float *p, const float *q, const __m256i m[4], int full) {
+  if (full) {
+    a[0] = _mm256_fmadd_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(q), a[0]);
+    a[1] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), _mm256_loadu_ps(q + 8), a[1]);
+    a[2] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(q + 16), a[2]);
+    a[3] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 24), _mm256_loadu_ps(q + 24), a[3]);
+  } else {
+    a[0] = _mm256_fmadd_ps(_mm256_maskload_ps(p, m[0]), _mm256_maskload_ps(q, m[0]), a[0]);
+    a[1] = _mm256_fmadd_ps(_mm256_maskload_ps(p + 8, m[1]), _mm256_maskload_ps(q + 8, m[1]), a[1]);
+    a[2] = _mm256_fmadd_ps(_mm256_maskload_ps(p + 16, m[2]), _mm256_maskload_ps(q + 16, m[2]), a[2]);
+    a[3] = _mm256_fmadd_ps(_mm256_maskload_ps(p + 24, m[3]), _mm256_maskload_ps(q + 24, m[3]), a[3]);
   }
+}
+
+AVX2 static inline void load32(__m256 a[4], const float *p, const __m256i m[4]) {
+  for (int i = 0; i < 4; i++) a[i] = _mm256_maskload_ps(p + 8 * i, m[i]);
+}
+
+AVX2 static inline void store32(float *p, const __m256i m[4], const __m256 a[4]) {
+  for (int i = 0; i < 4; i++) _mm256_maskstore_ps(p + 8 * i, m[i], a[i]);
 }
 #endif
 
-static void fwd_task(void *ctx, int t) {
-  const dw_job *j = ctx;
-  int bi = t / j->g->oh, oy = t % j->g->oh;
-#if defined(__x86_64__)
-  if (use_avx2 && j->m == 1) {
-    fwd_row_avx2(j, bi, oy);
-    return;
-  }
-#endif
-  fwd_row_plain(j, bi, oy);
-}
+/* ---- forward and input gradient: one gather, an output row a task ----
+ * The forward (input 0) writes out[b, oy, :, :] from x; the input gradient (input 1) writes
+ * dx[b, iy, :, :] from dy, gathered over the output pixels whose taps read it, so each dx is
+ * written once. Either way a pixel sums source * filter over the taps that join it to the source,
+ * rows outer, columns inner, each in increasing tap order: one order whatever the thread count. */
+#define MAX_TAPS 64
 
-int dw_forward(const conv_geom *g, const float *x, const float *f, float *out) {
-  dw_job j = {.g = g, .x = x, .f = f, .out = out, .m = g->co / g->ci};
-  parallel_for(g->b * g->oh, fwd_task, &j, 2.0 * g->b * g->oh * g->ow * g->co * g->fh * g->fw);
-  return 1;
-}
-
-/* ---- input gradient: dx row (bi, iy), gathered over the output pixels whose taps read it ---- */
-/* The taps k of one axis that reach input i from an output o = (i + p - k d) / s in [0, n). */
-static int taps_reaching(int i, int s, int d, int p, int n, int taps, int *ks, int *os) {
+/* The taps k of one axis joining output position o to a source position, listed in is: the forward
+ * reads i = o s + k d - p; the input gradient is read by o' = (o + p - k d) / s; either in [0, n). */
+static int axis_taps(int input, int o, int s, int d, int p, int n, int taps, int *ks, int *is) {
   int count = 0;
   for (int k = 0; k < taps; k++) {
-    int v = i + p - k * d;
-    if (v < 0 || v % s != 0 || v / s >= n) continue;
+    int v = input ? o + p - k * d : o * s + k * d - p;
+    if (v < 0 || (input && v % s != 0)) continue;
+    if (input) v /= s;
+    if (v >= n) continue;
     ks[count] = k;
-    os[count++] = v / s;
+    is[count++] = v;
   }
   return count;
 }
 
-#define MAX_TAPS 64
-static void input_row_plain(const dw_job *j, int bi, int iy) {
+/* Task t's row: its source image, its first output pixel, their widths and channels, its row taps. */
+typedef struct {
+  const float *src;
+  float *out;
+  int src_w, out_w, src_c, out_c, nh, khs[MAX_TAPS], rows[MAX_TAPS];
+} gather_row;
+
+static void gather_setup(const dw_job *j, int t, gather_row *r) {
   const geom *g = j->g;
-  int c = g->ci, m = j->m, co = g->co, khs[MAX_TAPS], oys[MAX_TAPS], kws[MAX_TAPS], oxs[MAX_TAPS];
-  int nh = taps_reaching(iy, g->sh, g->dh, g->pt, g->oh, g->fh, khs, oys);
-  float *d = j->out + (((size_t)bi * g->h + iy) * g->w) * c;
-  for (int ix = 0; ix < g->w; ix++, d += c) {
-    int nw = taps_reaching(ix, g->sw, g->dw, g->pl, g->ow, g->fw, kws, oxs);
-    for (int ci = 0; ci < c; ci++) d[ci] = 0.0f;
-    for (int a = 0; a < nh; a++)
+  int in = j->input, src_h = in ? g->oh : g->h, out_h = in ? g->h : g->oh, bi = t / out_h, y = t % out_h;
+  r->src_w = in ? g->ow : g->w;
+  r->out_w = in ? g->w : g->ow;
+  r->src_c = in ? g->co : g->ci;
+  r->out_c = in ? g->ci : g->co;
+  r->src = (in ? j->dy : j->x) + (size_t)bi * src_h * r->src_w * r->src_c;
+  r->out = j->out + ((size_t)bi * out_h + y) * r->out_w * r->out_c;
+  r->nh = axis_taps(in, y, g->sh, g->dh, g->pt, src_h, g->fh, r->khs, r->rows);
+}
+
+/* Inlined twice (input 0 and 1), so each direction's channel loop compiles as its own. */
+static inline __attribute__((always_inline)) void gather_row_plain(const dw_job *j, int t, int input) {
+  const geom *g = j->g;
+  gather_row r;
+  gather_setup(j, t, &r);
+  int c = g->ci, m = j->m, kws[MAX_TAPS], cols[MAX_TAPS];
+  float *o = r.out;
+  for (int x = 0; x < r.out_w; x++, o += r.out_c) {
+    int nw = axis_taps(input, x, g->sw, g->dw, g->pl, r.src_w, g->fw, kws, cols);
+    for (int q = 0; q < r.out_c; q++) o[q] = 0.0f;
+    for (int a = 0; a < r.nh; a++)
       for (int b = 0; b < nw; b++) {
-        const float *dyp = j->dy + (((size_t)bi * g->oh + oys[a]) * g->ow + oxs[b]) * co;
-        const float *fk = j->f + ((size_t)khs[a] * g->fw + kws[b]) * co;
-        for (int ci = 0; ci < c; ci++)
-          for (int q = 0; q < m; q++) d[ci] += dyp[ci * m + q] * fk[ci * m + q];
+        const float *s = r.src + ((size_t)r.rows[a] * r.src_w + cols[b]) * r.src_c, *fk = j->f + ((size_t)r.khs[a] * g->fw + kws[b]) * g->co;
+        if (input) /* dx[ci] takes the m outputs ci feeds */
+          for (int ci = 0; ci < c; ci++)
+            for (int q = 0; q < m; q++) o[ci] += s[ci * m + q] * fk[ci * m + q];
+        else
+          for (int ci = 0; ci < c; ci++)
+            for (int q = 0; q < m; q++) o[ci * m + q] += s[ci] * fk[ci * m + q];
       }
   }
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma"))) static void input_row_avx2(const dw_job *j, int bi, int iy) {
+/* Multiplier 1: 32 channels (four registers) a pass over the taps, masked at the end. */
+AVX2 static void gather_row_avx2(const dw_job *j, int t) {
   const geom *g = j->g;
-  int c = g->ci, khs[MAX_TAPS], oys[MAX_TAPS], kws[MAX_TAPS], oxs[MAX_TAPS];
-  int nh = taps_reaching(iy, g->sh, g->dh, g->pt, g->oh, g->fh, khs, oys);
-  float *d = j->out + (((size_t)bi * g->h + iy) * g->w) * c;
-  const float *dyb = j->dy + (size_t)bi * g->oh * g->ow * c;
-  for (int ix = 0; ix < g->w; ix++, d += c) {
-    int nw = taps_reaching(ix, g->sw, g->dw, g->pl, g->ow, g->fw, kws, oxs);
+  gather_row r;
+  gather_setup(j, t, &r);
+  int c = g->ci, kws[MAX_TAPS], cols[MAX_TAPS];
+  float *o = r.out;
+  for (int x = 0; x < r.out_w; x++, o += c) {
+    int nw = axis_taps(j->input, x, g->sw, g->dw, g->pl, r.src_w, g->fw, kws, cols);
     for (int c0 = 0; c0 < c; c0 += 32) {
-      __m256i m0 = lanes(c - c0), m1 = lanes(c - c0 - 8), m2 = lanes(c - c0 - 16), m3 = lanes(c - c0 - 24);
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int a = 0; a < nh; a++)
-        for (int b = 0; b < nw; b++) {
-          const float *dyp = dyb + ((size_t)oys[a] * g->ow + oxs[b]) * c + c0, *fk = j->f + ((size_t)khs[a] * g->fw + kws[b]) * c + c0;
-          if (c - c0 >= 32) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(dyp), _mm256_loadu_ps(fk), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(dyp + 8), _mm256_loadu_ps(fk + 8), a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(dyp + 16), _mm256_loadu_ps(fk + 16), a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(dyp + 24), _mm256_loadu_ps(fk + 24), a3);
-          } else {
-            a0 = _mm256_fmadd_ps(_mm256_maskload_ps(dyp, m0), _mm256_maskload_ps(fk, m0), a0);
-            a1 = _mm256_fmadd_ps(_mm256_maskload_ps(dyp + 8, m1), _mm256_maskload_ps(fk + 8, m1), a1);
-            a2 = _mm256_fmadd_ps(_mm256_maskload_ps(dyp + 16, m2), _mm256_maskload_ps(fk + 16, m2), a2);
-            a3 = _mm256_fmadd_ps(_mm256_maskload_ps(dyp + 24, m3), _mm256_maskload_ps(fk + 24, m3), a3);
-          }
-        }
-      _mm256_maskstore_ps(d + c0, m0, a0);
-      _mm256_maskstore_ps(d + c0 + 8, m1, a1);
-      _mm256_maskstore_ps(d + c0 + 16, m2, a2);
-      _mm256_maskstore_ps(d + c0 + 24, m3, a3);
+      __m256i mk[4];
+      __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+      masks32(c - c0, mk);
+      for (int ta = 0; ta < r.nh; ta++)
+        for (int tb = 0; tb < nw; tb++)
+          fma32(a, r.src + ((size_t)r.rows[ta] * r.src_w + cols[tb]) * c + c0, j->f + ((size_t)r.khs[ta] * g->fw + kws[tb]) * c + c0, mk,
+                c - c0 >= 32);
+      store32(o + c0, mk, a);
     }
   }
 }
 #endif
 
-static void input_task(void *ctx, int t) {
+static void gather_task(void *ctx, int t) {
   const dw_job *j = ctx;
-  int bi = t / j->g->h, iy = t % j->g->h;
 #if defined(__x86_64__)
   if (use_avx2 && j->m == 1) {
-    input_row_avx2(j, bi, iy);
+    gather_row_avx2(j, t);
     return;
   }
 #endif
-  input_row_plain(j, bi, iy);
+  if (j->input)
+    gather_row_plain(j, t, 1);
+  else
+    gather_row_plain(j, t, 0);
+}
+
+int dw_forward(const conv_geom *g, const float *x, const float *f, float *out) {
+  if (g->fh > MAX_TAPS || g->fw > MAX_TAPS) return 0;
+  dw_job j = {.g = g, .x = x, .f = f, .out = out, .m = g->co / g->ci, .input = 0};
+  parallel_for(g->b * g->oh, gather_task, &j, 2.0 * g->b * g->oh * g->ow * g->co * g->fh * g->fw);
+  return 1;
 }
 
 int dw_backprop_input(const conv_geom *g, const float *dy, const float *f, float *dx) {
   if (g->fh > MAX_TAPS || g->fw > MAX_TAPS) return 0;
-  dw_job j = {.g = g, .dy = dy, .f = f, .out = dx, .m = g->co / g->ci};
-  parallel_for(g->b * g->h, input_task, &j, 2.0 * g->b * g->oh * g->ow * g->co * g->fh * g->fw);
+  dw_job j = {.g = g, .dy = dy, .f = f, .out = dx, .m = g->co / g->ci, .input = 1};
+  parallel_for(g->b * g->h, gather_task, &j, 2.0 * g->b * g->oh * g->ow * g->co * g->fh * g->fw);
   return 1;
 }
 
@@ -258,30 +241,18 @@ static void filter_task(void *ctx, int t) {
 
 #if defined(__x86_64__)
 /* pk[c] += sum over n pixels of x[i * xstep + c] dy[i * c + c], 32 channels at a time in registers. */
-__attribute__((target("avx2,fma"))) void dw_filter_row_avx2(float *pk, const float *x, size_t xstep, const float *dy, int c, int n) {
+AVX2 void dw_filter_row_avx2(float *pk, const float *x, size_t xstep, const float *dy, int c, int n) {
   for (int c0 = 0; c0 < c; c0 += 32) {
-    __m256i m0 = lanes(c - c0), m1 = lanes(c - c0 - 8), m2 = lanes(c - c0 - 16), m3 = lanes(c - c0 - 24);
-    __m256 a0 = _mm256_maskload_ps(pk + c0, m0), a1 = _mm256_maskload_ps(pk + c0 + 8, m1), a2 = _mm256_maskload_ps(pk + c0 + 16, m2),
-           a3 = _mm256_maskload_ps(pk + c0 + 24, m3);
+    __m256i mk[4];
+    __m256 a[4];
+    masks32(c - c0, mk);
+    load32(a, pk + c0, mk);
     const float *xi = x + c0, *di = dy + c0;
     if (c - c0 >= 32)
-      for (int i = 0; i < n; i++, xi += xstep, di += c) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xi), _mm256_loadu_ps(di), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 8), _mm256_loadu_ps(di + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 16), _mm256_loadu_ps(di + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 24), _mm256_loadu_ps(di + 24), a3);
-      }
+      for (int i = 0; i < n; i++, xi += xstep, di += c) fma32(a, xi, di, mk, 1);
     else
-      for (int i = 0; i < n; i++, xi += xstep, di += c) {
-        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xi, m0), _mm256_maskload_ps(di, m0), a0);
-        a1 = _mm256_fmadd_ps(_mm256_maskload_ps(xi + 8, m1), _mm256_maskload_ps(di + 8, m1), a1);
-        a2 = _mm256_fmadd_ps(_mm256_maskload_ps(xi + 16, m2), _mm256_maskload_ps(di + 16, m2), a2);
-        a3 = _mm256_fmadd_ps(_mm256_maskload_ps(xi + 24, m3), _mm256_maskload_ps(di + 24, m3), a3);
-      }
-    _mm256_maskstore_ps(pk + c0, m0, a0);
-    _mm256_maskstore_ps(pk + c0 + 8, m1, a1);
-    _mm256_maskstore_ps(pk + c0 + 16, m2, a2);
-    _mm256_maskstore_ps(pk + c0 + 24, m3, a3);
+      for (int i = 0; i < n; i++, xi += xstep, di += c) fma32(a, xi, di, mk, 0);
+    store32(pk + c0, mk, a);
   }
 }
 #endif
