@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../../src/experiment/record.js';
 import { analyzeRuns } from '../../../src/experiment/stats/analysis.js';
 import { trainingRegime } from '../../../src/experiment/stats/regime.js';
-import { runRecord } from '../../helpers.js';
+import { epochRecord, runRecord } from '../../helpers.js';
 
 /** A run whose last epoch trained to `train` and validated at `val`. */
 function run(arm: string, seed: number, train: number, val: number): RunRecord {
-  const r = runRecord(arm, seed, [0.1, val]);
-  return { ...r, epochs: r.epochs.map((e, i) => (i === r.epochs.length - 1 ? { ...e, accuracy: train } : e)) };
+  return runRecord(arm, seed, { epochs: [epochRecord(1, 0.1), epochRecord(2, val, { accuracy: train })] });
 }
 
 describe('the training regime', () => {
