@@ -208,7 +208,7 @@ async function ablateCommand(
     if (process.env.MIXSTREAM_DEBUG) io.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return fail(1, `error: ${oneLine(error)}${process.env.MIXSTREAM_DEBUG ? '' : ' (set MIXSTREAM_DEBUG=1 for the stack)'}`);
   } finally {
-    releaseSpareWorkers();
+    void releaseSpareWorkers();
     process.off('SIGINT', onSigint);
   }
 }

@@ -71,9 +71,20 @@ export function prestartWorkers(n: number): number[] {
   return started.map((c) => c.pid ?? -1);
 }
 
-/** Lets go of prestarted workers that no pool took: each exits when its IPC channel closes. */
-export function releaseSpareWorkers(): void {
-  for (const child of spares.splice(0)) if (child.connected) child.disconnect();
+/**
+ * Lets go of prestarted workers that no pool took: each exits when its IPC channel closes. The
+ * promise resolves once every one of them has exited (nothing need wait for it: a worker whose
+ * parent is gone exits too).
+ */
+export function releaseSpareWorkers(): Promise<void> {
+  const released = spares.splice(0);
+  const exits = released.map((child) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once('exit', () => resolve())),
+  );
+  for (const child of released) if (child.connected) child.disconnect();
+  return Promise.all(exits).then(() => undefined);
 }
 
 /** A prestarted worker that is still alive, else undefined. */
