@@ -88,16 +88,14 @@ describe('decode pool after a worker dies', () => {
     const jpeg = await base().jpeg().toBuffer();
     const pool = new DecodePool(2);
     await pool.decode(jpeg, 'a', 2, 2);
+    // terminate() resolves on the worker's exit event, after the pool's own listener has seen it: no wait needed.
     await (pool as unknown as { workers: Array<{ worker: { terminate(): Promise<number> } }> }).workers[0]!.worker.terminate();
-    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(pool.size).toBe(1);
     expect((await pool.decode(jpeg, 'b', 2, 2))._tag).toBe('Right');
     await pool.close();
-    await new Promise((resolve) => setTimeout(resolve, 20));
     await expect(pool.decode(jpeg, 'c', 2, 2)).rejects.toThrow(/decode workers all stopped/);
     const shared = decodePool(3);
     await shared.close();
-    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(decodePool(3)).not.toBe(shared);
     expect((await decodePool(3).decode(jpeg, 'd', 2, 2))._tag).toBe('Right');
   });

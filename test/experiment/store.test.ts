@@ -123,22 +123,37 @@ describe('run store', () => {
   it('the heartbeat refreshes our own lock, and stops (reporting the loss) at a lock that is not ours', async () => {
     const dir = await tempDir();
     const past = new Date(Date.now() - 600_000);
-    const beats = async (file: string): Promise<number> => {
-      await utimes(file, past, past);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return (await stat(file)).mtimeMs;
+    // Waits for the heartbeat to touch the file (its mtime leaves `past` for now), however late a
+    // loaded machine runs the timer: no fixed window.
+    const touched = async (file: string): Promise<number> => {
+      for (;;) {
+        const { mtimeMs } = await stat(file);
+        if (mtimeMs > past.getTime() + 1000) return mtimeMs;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     };
 
     const ours = await claimRun(dir, 'mixup', 1, { heartbeatSeconds: 0.05 });
-    expect(await beats(ours!.file)).toBeGreaterThan(past.getTime() + 60_000);
+    await utimes(ours!.file, past, past);
+    expect(await touched(ours!.file)).toBeGreaterThan(past.getTime() + 60_000); // touched now, not merely moved
     await ours!.release();
 
     const losses: string[] = [];
-    const claim = await claimRun(dir, 'mixup', 2, { heartbeatSeconds: 0.05, onLost: () => losses.push('lost') });
+    let lostEvent = (): void => undefined;
+    const lostSeen = new Promise<void>((resolve) => (lostEvent = resolve));
+    const claim = await claimRun(dir, 'mixup', 2, {
+      heartbeatSeconds: 0.05,
+      onLost: () => {
+        losses.push('lost');
+        lostEvent();
+      },
+    });
     const theirs = `${JSON.stringify({ pid: 4242, host: 'elsewhere', startedAt: '2026-01-01T00:00:00.000Z' })}\n`;
     await rm(claim!.file);
     await writeFile(claim!.file, theirs);
-    expect(await beats(claim!.file)).toBeLessThan(past.getTime() + 1000); // not touched: it is not ours
+    await utimes(claim!.file, past, past);
+    await lostSeen; // the beat that found the lock not ours: it stops there
+    expect((await stat(claim!.file)).mtimeMs).toBeLessThan(past.getTime() + 1000); // not touched: it is not ours
     expect(claim!.lost).toBe(true);
     expect(losses).toEqual(['lost']);
     await claim!.release();
