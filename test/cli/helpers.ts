@@ -26,7 +26,16 @@ export interface Spawned {
   readonly stderr: string;
 }
 
-/** Runs `node --import tsx src/cli/main.ts ...args` in the repo; `onStdout` sees output as it comes. */
+/**
+ * Node's arguments that start the CLI: the JavaScript build of the current sources that this test
+ * run made (test/globalSetup.ts, test/cliBuild.ts), else the sources through tsx (several CPU-seconds
+ * more a process: tsx's loader hooks see every module loaded).
+ */
+export const CLI: readonly string[] = process.env.MIXSTREAM_TEST_CLI
+  ? [process.env.MIXSTREAM_TEST_CLI]
+  : ['--import', 'tsx', path.join(repo, 'src/cli/main.ts')];
+
+/** Runs the CLI (CLI above) in the repo with `args`; `onStdout` sees output as it comes. */
 export function runCli(
   args: readonly string[],
   options: {
@@ -35,7 +44,7 @@ export function runCli(
     script?: readonly string[];
   } = {},
 ): Promise<Spawned> {
-  const script = options.script ?? ['--import', 'tsx', 'src/cli/main.ts'];
+  const script = options.script ?? CLI;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...script, ...args], {
       cwd: repo,

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResultsFile, RunRecord } from '../../src/experiment/store/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
-import { repo, runCli, type Spawned } from './helpers.js';
+import { CLI, repo, runCli, type Spawned } from './helpers.js';
 
 let root = '';
 let data = '';
@@ -70,7 +70,7 @@ function spawnGroup(
   onStdout: (text: string, killGroup: () => void) => void,
 ): Promise<Spawned> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [...CLI, ...args], {
       cwd: repo,
       env: { ...process.env, ...env },
       detached: true,

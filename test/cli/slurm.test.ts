@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ResultsFile, RunRecord } from '../../src/experiment/store/results.js';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
 import { tempDir } from '../helpers.js';
-import { repo, runCli, twoByTwo, TWO_BY_TWO_DATA } from './helpers.js';
+import { CLI, repo, runCli, twoByTwo, TWO_BY_TWO_DATA } from './helpers.js';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'sinfo', 'munged', 'munge'].filter((c) => !has(c));
@@ -169,8 +169,7 @@ describe.skipIf(why !== undefined && !required)('Slurm job array (real cluster)'
     await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
 
     const out = path.join(dir, 'out');
-    const tsx = fileURLToPath(import.meta.resolve('tsx'));
-    const mixstream = `${process.execPath} --import ${tsx} ${path.join(repo, 'src/cli/main.ts')}`;
+    const mixstream = [process.execPath, ...CLI.map((a) => (a === 'tsx' ? fileURLToPath(import.meta.resolve('tsx')) : a))].join(' ');
     const submitted = execFileSync(path.join(repo, 'deploy/slurm/submit.sh'), ['4', ...flags], {
       cwd: dir,
       env: { ...env, MIXSTREAM: mixstream, MIXSTREAM_OUT: out, SBATCH_ARGS: '--cpus-per-task=1', MIXSTREAM_REPORT_ARGS: '--no-pngs' },

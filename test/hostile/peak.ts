@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repo, runCli, type Spawned } from '../cli/helpers.js';
+import { CLI, repo, runCli, type Spawned } from '../cli/helpers.js';
 
 const TIME = '/usr/bin/time';
 let runs = 0;
@@ -17,7 +17,7 @@ export async function runCliPeak(args: readonly string[], env: Record<string, st
   if (!existsSync(TIME)) return runCli(args, { env });
   const report = path.join(os.tmpdir(), `mixstream-peak-${process.pid}-${runs++}`);
   const r = await new Promise<Spawned>((resolve, reject) => {
-    const child = spawn(TIME, ['-f', '%M', '-o', report, process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(TIME, ['-f', '%M', '-o', report, process.execPath, ...CLI, ...args], {
       cwd: repo,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
