@@ -9,8 +9,10 @@ process.env.MESA_SHADER_CACHE_DIR ??= path.resolve('node_modules/.cache/mixstrea
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Limits that catch a hang, not a slow machine: on 2 cores under load (load average 15-30)
+    // a test takes 5-10 times as long as on a quiet one, and every wait in a test is on an event.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     // A temp folder of the run's own, and one of each test file's own inside it (TMPDIR), both
     // removed at the end: see test/globalSetup.ts and test/setupTmp.ts.

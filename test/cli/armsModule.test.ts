@@ -45,7 +45,7 @@ describe('--arms-module', () => {
     const names = [...r.stdout.matchAll(/^([\w.-]+): /gm)].map((m) => m[1]);
     expect(names.at(-1)).toBe('cutmix-half');
     expect(names).toContain('baseline');
-  }, 60_000);
+  });
 
   it('trains a user arm with --jobs 2 and in two --shard tasks merged by report, with the numbers of --jobs 1', async () => {
     const dir = await tempDir();

@@ -37,7 +37,7 @@ describe('epoch checkpoints', () => {
     });
     expect(record?.epochs.length).toBe(3);
     expect(seen).toEqual([1, 2, 3]);
-  }, 60_000);
+  });
 
   it('fails the run when a checkpoint cannot be written, and reports no epoch as saved', async () => {
     const { dir, p, arm } = await prepared(4);
@@ -46,7 +46,7 @@ describe('epoch checkpoints', () => {
     const run = trainRun(p.ctx, arm, 1, { checkpoint: file, onEvent: (e) => e.type === 'epoch' && epochs.push(e.record.epoch) });
     await expect(run).rejects.toThrow(/ENOENT/);
     expect(epochs).toEqual([]);
-  }, 60_000);
+  });
 
   it('a damaged checkpoint, or one of the former JSON format, is said and not loaded; the run starts afresh', async () => {
     const { dir, p, arm } = await prepared(5);

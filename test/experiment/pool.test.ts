@@ -53,7 +53,7 @@ describe('prestarted workers', () => {
       await pool.close();
     }
     expect(alive(first!) || alive(second!)).toBe(false);
-  }, 120_000);
+  }, 600_000);
 });
 
 describe('the CLI before it trains', () => {
@@ -71,5 +71,5 @@ describe('the CLI before it trains', () => {
     const [before, after] = JSON.parse(r.stdout) as [number, number];
     expect(before).toBe(0);
     expect(after).toBeGreaterThan(0); // the check sees tfjs when it is loaded
-  }, 60_000);
+  });
 });

@@ -43,7 +43,7 @@ describe('runAblation', () => {
     expect(a.results.runs[0]!.pipeline.train).toContain('mixup({"alpha":1,"seed":4})');
     expect(a.results.data.trainCount + a.results.data.validationCount + (a.results.data.testCount ?? 0)).toBe(20);
     expect(a.results.data.testCount).toBeGreaterThan(0); // the default holds out a test split
-  }, 60_000);
+  });
 
   it('--threads changes neither the numbers nor the config hash; the kernels (here: without the addon) change the hash', async () => {
     const dir = await tempDir();
@@ -75,7 +75,7 @@ describe('runAblation', () => {
     expect(hash(two)).toBe(hash(one));
     expect(metrics(two)).toEqual(metrics(one));
     if (addon !== undefined) expect(hash(plain)).not.toBe(hash(one));
-  }, 60_000);
+  });
 
   it('trains on any data set openDataset recognises (CIFAR-10 binary here), split by origin', async () => {
     const dir = await tempDir();
@@ -120,7 +120,7 @@ describe('runAblation', () => {
       }
     }
     expect(run.results.headline?.contrasts.map((c) => `${c.arm}-${c.reference}`)).toEqual(['cutmix-baseline']);
-  }, 60_000);
+  });
 
   it('fails with an InputError for unknown arms and bad data, before any training', async () => {
     const dir = await tempDir();
@@ -150,5 +150,5 @@ describe('runAblation', () => {
     };
     expect(await stopIn(2, 'two')).toEqual({ type: 'run-stopped', arm: 'baseline', seed: 1, checkpointed: 1, epochs: 3 });
     expect(await stopIn(1, 'one')).toEqual({ type: 'run-stopped', arm: 'baseline', seed: 1, checkpointed: 0, epochs: 3 });
-  }, 60_000);
+  });
 });

@@ -220,5 +220,5 @@ describe('property: random chains of RxJS operators around mixstream stages', ()
       ),
       { numRuns: 150 },
     );
-  }, 60_000);
+  });
 });

@@ -65,7 +65,7 @@ async function over(place: () => Promise<void>): Promise<{ said: string[]; aside
 describe('checkpoints verified before use', () => {
   it('the control: an untouched checkpoint is resumed', async () => {
     expect((await over(() => writeFile(file, encodeCheckpoint(good)))).said).toEqual(['resumed after epoch 1']);
-  }, 60_000);
+  });
 
   it.each<[CheckpointPoison, RegExp]>([
     ['nan-weights', /tensor 0 holds NaN or infinite values/],
@@ -92,7 +92,7 @@ describe('checkpoints verified before use', () => {
     bytes[bytes.length - 3]! ^= 0x40;
     const { said } = await over(() => writeFile(file, bytes));
     expect(said[0]).toMatch(/checksum does not match/);
-  }, 60_000);
+  });
 
   it.each<[string, (f: string) => Promise<void>, RegExp]>([
     ['a FIFO', async (f) => fifoAt(f), /is a FIFO \(named pipe\), not a regular file/],

@@ -124,5 +124,5 @@ describe('--model path/to/model.json', () => {
     await expect(
       runAblation({ ...DEFAULT_CONFIG, modelFile: path.join(dir, 'missing.json'), out: path.join(dir, 'x') }, { data: data(2) }),
     ).rejects.toThrow(/--model: cannot read/);
-  }, 60_000);
+  });
 });
