@@ -164,8 +164,9 @@ describe.skipIf(why !== undefined && !required)('Slurm job array (real cluster)'
     await writeSyntheticFolder(data, TWO_BY_TWO_DATA);
     const flags = twoByTwo(data);
     const env = await startCluster(path.join(dir, 'cluster'));
-    // The jobs run in `dir`, as a user's jobs run in their project: tsx (which the decode worker
-    // threads load by name under tsx) resolves from the cwd's node_modules.
+    // The jobs run in `dir`, as a user's jobs run in their project: when the CLI runs through tsx
+    // (no build of the test run: test/cli/helpers.ts), tsx (which the decode worker threads load by
+    // name) resolves from the cwd's node_modules.
     await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
 
     const out = path.join(dir, 'out');
