@@ -13,7 +13,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticFolder } from '../../src/sources/synthetic.js';
-import { repo, type Spawned } from '../cli/helpers.js';
+import { CLI, repo, type Spawned } from '../cli/helpers.js';
 import { systemAllows } from '../system.js';
 import { scratchDir } from './corpus.js';
 
@@ -60,7 +60,7 @@ function inNamespace(
   env: Record<string, string>,
   onStdout: (text: string, killGroup: () => void) => void,
 ): { done: Promise<Spawned>; killGroup: () => void } {
-  const cli = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args];
+  const cli = [process.execPath, ...CLI, ...args];
   // Under sh the CLI is its child (pid 2): the command after it keeps sh from exec'ing it.
   const command = init === 'cli' ? cli : ['sh', '-c', '"$@"; exit $?', 'sh', ...cli];
   const child = spawn('unshare', [...UNSHARE, ...command], {
