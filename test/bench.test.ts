@@ -12,10 +12,14 @@ import { SECTION_NAMES } from '../bench/sections.js';
 import { tempDir } from './helpers.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The bench from the test run's JavaScript build of the sources (test/cliBuild.ts), as the CLI tests run the CLI; tsx without one. */
+const BENCH: readonly string[] = process.env.MIXSTREAM_TEST_CLI
+  ? [path.join(path.dirname(process.env.MIXSTREAM_TEST_CLI), '..', '..', 'bench', 'index.js')]
+  : ['--import', 'tsx', 'bench/index.ts'];
 
 function bench(section: string, work: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/index.ts', section], {
+    const child = spawn(process.execPath, [...BENCH, section], {
       cwd: repo,
       env: { ...process.env, MIXSTREAM_BENCH_TINY: '1', PEER_WORK: work },
       stdio: ['ignore', 'pipe', 'pipe'],

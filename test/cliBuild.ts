@@ -25,15 +25,17 @@ type Transform = (code: string, options: Record<string, unknown>) => { code: str
 export async function buildCli(dir: string): Promise<string> {
   const require = createRequire(import.meta.url);
   const esbuild = createRequire(require.resolve('tsx'))('esbuild') as { transformSync: Transform };
-  const src = path.join(repo, 'src');
-  const files = (await readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts'));
-  for (const file of files) {
-    const code = await readFile(path.join(src, file), 'utf8');
-    const out = path.join(dir, 'src', file.replace(/\.ts$/, '.js'));
-    await mkdir(path.dirname(out), { recursive: true });
-    await writeFile(out, esbuild.transformSync(code, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: file }).code);
+  // bench/ too (test/bench.test.ts runs every section), and the test/ modules bench imports (the hostile corpus).
+  for (const top of ['src', 'bench', 'test']) {
+    const files = (await readdir(path.join(repo, top), { recursive: true })).filter((f) => f.endsWith('.ts'));
+    for (const file of files) {
+      const code = await readFile(path.join(repo, top, file), 'utf8');
+      const out = path.join(dir, top, file.replace(/\.ts$/, '.js'));
+      await mkdir(path.dirname(out), { recursive: true });
+      await writeFile(out, esbuild.transformSync(code, { loader: 'ts', format: 'esm', target: 'es2022', sourcefile: file }).code);
+    }
   }
-  await copyFile(path.join(src, 'backend', 'tfjs.js'), path.join(dir, 'src', 'backend', 'tfjs.js'));
+  await copyFile(path.join(repo, 'src', 'backend', 'tfjs.js'), path.join(dir, 'src', 'backend', 'tfjs.js'));
   await writeFile(path.join(dir, 'package.json'), await readFile(path.join(repo, 'package.json')));
   await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
   await symlink(path.join(repo, 'build'), path.join(dir, 'build'));
