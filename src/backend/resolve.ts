@@ -9,6 +9,7 @@ import tf from '#tfjs';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { setKernelThreads } from './threads.js';
 import { describeAdapter, GPU_ADAPTER_ENV, parseGpuAdapter, type GpuAdapterRequest, type GpuAdapterSummary } from './webgpu/adapter.js';
+import type { ProbeResult } from './webgpu/probe.js';
 import { probeWebGpu, releaseWebGpu, setupWebGpu, webGpuAdapter, WEBGPU_PACKAGES, type WebGpuPackages } from './webgpu/setup.js';
 
 import { BACKEND_CHOICES, type BackendChoice } from './choices.js';
@@ -44,6 +45,11 @@ export interface ResolveOptions {
   readonly gpuAdapter?: string | GpuAdapterRequest;
   /** Where the optional WebGPU packages are looked up (tests: a name that is not installed). */
   readonly webgpuPackages?: WebGpuPackages;
+  /**
+   * What probeWebGpu found for this request, where a parent process looked already (its --jobs
+   * workers take it instead of each starting its own ~0.2 s probe).
+   */
+  readonly webgpuProbe?: ProbeResult;
 }
 
 /** The order 'auto' tries, fastest first. */
@@ -110,6 +116,7 @@ interface TryOptions {
   readonly auto: boolean;
   readonly gpuAdapter: GpuAdapterRequest;
   readonly webgpuPackages: WebGpuPackages;
+  readonly probe: ProbeResult | undefined;
 }
 
 /**
@@ -117,7 +124,7 @@ interface TryOptions {
  * or with only a software one when choosing automatically, never loads Dawn into this process.
  */
 async function tryWebGpu(o: TryOptions): Promise<string | null> {
-  const probe = await probeWebGpu(o.gpuAdapter, o.webgpuPackages);
+  const probe = o.probe ?? (await probeWebGpu(o.gpuAdapter, o.webgpuPackages));
   if ('why' in probe) return probe.why;
   if (o.auto && probe.adapter.fallback)
     return `only a software adapter, ${describeAdapter(probe.adapter)}: wasm trains faster (ask for it with --backend webgpu)`;
@@ -177,6 +184,7 @@ export async function resolveBackend(choice?: BackendChoice, options: ResolveOpt
     auto: wanted === 'auto',
     gpuAdapter: typeof options.gpuAdapter === 'object' ? options.gpuAdapter : parseGpuAdapter(options.gpuAdapter ?? env[GPU_ADAPTER_ENV]),
     webgpuPackages: options.webgpuPackages ?? WEBGPU_PACKAGES,
+    probe: options.webgpuProbe,
   };
   const adapterOf = (name: BackendName) => {
     const adapter = name === 'webgpu' ? webGpuAdapter() : undefined;

@@ -73,6 +73,14 @@ describe('resolveBackend', () => {
     expect(r.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu']);
   });
 
+  it("auto: takes a parent's WebGPU probe as given instead of running its own (a --jobs worker)", async () => {
+    const webgpuProbe = { why: 'the parent found none (a probe result passed down)' };
+    // With the packages installed, a probe of its own would find lavapipe (or no adapter) and say something else.
+    const r = await resolveBackend('auto', { importModule: missing, env: {}, webgpuProbe });
+    expect(r.skipped.find((s) => s.name === 'webgpu')?.why).toBe(webgpuProbe.why);
+    expect(r.name).toBe('wasm');
+  });
+
   it('picks tfjs-node-gpu first when installed, before webgpu is even probed', async () => {
     const fake = async (s: string) => {
       if (s === '@tensorflow/tfjs-node-gpu') {

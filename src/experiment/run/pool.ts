@@ -7,6 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { ProbeResult } from '../../backend/webgpu/probe.js';
 import type { AblationConfig } from '../plan/config.js';
 import { InputError } from '../errors.js';
 import type { RunOutcome } from '../train/prepare.js';
@@ -22,6 +23,8 @@ export interface WorkerInit {
   /** Threads of each run's native kernels. */
   readonly threads: number;
   readonly keepCheckpoints: boolean;
+  /** The parent's WebGPU adapter probe, so that no worker runs its own. */
+  readonly webgpuProbe?: ProbeResult;
 }
 
 export type ToWorker =

@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import { jobsOn } from '../../backend/choices.js';
+import { GPU_ADAPTER_ENV, parseGpuAdapter } from '../../backend/webgpu/adapter.js';
+import { probeWebGpu } from '../../backend/webgpu/setup.js';
 import { defined, errorMessage } from '../../core/idioms.js';
 import { resolveWeights } from '../../models/imagenet.js';
 import { ensureBuiltinDataset } from '../data/builtin.js';
@@ -52,20 +54,24 @@ export async function runAblation(config: AblationConfig, options: RunAblationOp
   // --weights imagenet: fetched here first, so the workers find it in the cache.
   if (jobs > 1 && config.weights === 'imagenet') await fetchImagenetOnce(config);
   // On webgpu, no workers (one process per GPU: jobsOn); the note comes once the backend is up.
-  let pool =
-    jobsOn(config.backend, jobs).jobs > 1
-      ? new WorkerPool(jobs - 1, {
-          config,
-          ...defined({ cacheDir: options.cacheDir }),
-          ...defined({ armsModule: options.armsModule === undefined ? undefined : path.resolve(options.armsModule) }),
-          prefetch: options.prefetch ?? 2,
-          threads: options.threads ?? 1,
-          keepCheckpoints: options.keepCheckpoints ?? false,
-        })
-      : undefined;
+  const withWorkers = jobsOn(config.backend, jobs).jobs > 1;
+  // 'auto' looks at the WebGPU adapter (a ~0.2 s child process): once here, for every worker too.
+  const webgpuProbe =
+    withWorkers && config.backend === 'auto' ? await probeWebGpu(parseGpuAdapter(process.env[GPU_ADAPTER_ENV])) : undefined;
+  let pool = withWorkers
+    ? new WorkerPool(jobs - 1, {
+        config,
+        ...defined({ cacheDir: options.cacheDir }),
+        ...defined({ armsModule: options.armsModule === undefined ? undefined : path.resolve(options.armsModule) }),
+        prefetch: options.prefetch ?? 2,
+        threads: options.threads ?? 1,
+        keepCheckpoints: options.keepCheckpoints ?? false,
+        ...defined({ webgpuProbe }),
+      })
+    : undefined;
   pool?.startAll();
   try {
-    const prepared = await prepareAblation(config, options);
+    const prepared = await prepareAblation(config, { ...options, ...defined({ webgpuProbe }) });
     // On webgpu, one process per GPU (jobsOn): the workers 'auto' started before it found the GPU go.
     const onGpu = jobsOn(prepared.ctx.backend.name, jobs);
     if (onGpu.note !== undefined) emit({ type: 'info', message: onGpu.note });

@@ -32,6 +32,7 @@ process.on('message', (m: ToWorker) => {
           ...defined({ armsModule: m.init.armsModule }),
           prefetch: m.init.prefetch,
           threads: m.init.threads,
+          ...defined({ webgpuProbe: m.init.webgpuProbe }),
         });
         keepCheckpoints = m.init.keepCheckpoints;
         send({ t: 'ready', configHash: prepared.ctx.configHash });

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { backendKernelsInfo, resolveBackend, type ResolvedBackend } from '../../backend/index.js';
+import type { ProbeResult } from '../../backend/webgpu/probe.js';
 import { SkipLog } from '../../core/types.js';
 import { DecodedImages } from '../../decode/memo.js';
 import { loadUserModel, readModelFiles, type ModelFiles } from '../../models/userModel.js';
@@ -62,6 +63,8 @@ export interface PrepareOptions {
   readonly prefetch?: number;
   /** Threads of each run's native kernels (same numbers whatever the count). Default 1. */
   readonly threads?: number;
+  /** The WebGPU adapter probe's result where the parent process ran it (resolveBackend's webgpuProbe). */
+  readonly webgpuProbe?: ProbeResult;
 }
 
 /**
@@ -285,7 +288,7 @@ export async function prepareAblation(config: AblationConfig, options: PrepareOp
     );
   let backend: ResolvedBackend;
   try {
-    backend = await resolveBackend(config.backend, { threads: options.threads ?? 1 });
+    backend = await resolveBackend(config.backend, { threads: options.threads ?? 1, ...defined({ webgpuProbe: options.webgpuProbe }) });
   } catch (error) {
     throw inputError(error);
   }
