@@ -14,6 +14,10 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // Two test files at once, whatever the core count (vitest's default is cores - 1: one file at a
+    // time on 2 cores). Many files mostly wait on child processes, Chromium, Slurm or lavapipe, and
+    // every test holds under load (the CI's stress-ng pass), so a second file fills the idle core.
+    maxWorkers: 2,
     // A temp folder of the run's own, and one of each test file's own inside it (TMPDIR), both
     // removed at the end: see test/globalSetup.ts and test/setupTmp.ts.
     globalSetup: ['test/globalSetup.ts'],
