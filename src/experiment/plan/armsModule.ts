@@ -52,6 +52,9 @@ let tsxRegistered = false;
 
 async function importModule(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
+  // Loaded before in this process (the CLI loads the module more than once): the plain URL's failed
+  // import is cached, so straight to the URL that worked.
+  if (tsxRegistered && TS.test(file)) return (await import(`${url}?ts`)) as Record<string, unknown>;
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
