@@ -90,25 +90,39 @@ const FREE_MODELS = MODEL_NAMES.filter((m) => !BACKBONE_NAMES.includes(m));
  * apart (the whole step 1.5e-2 .. 2.8e-2 relative apart), and the next forward pass sees it.
  * Small batches keep lavapipe's time down: see BACKBONE_SHAPE.
  */
-const LOCKSTEP_MODELS: readonly ModelName[] = ['mobilenet-v2'];
+const LOCKSTEP_MODELS: readonly ModelName[] = ['mobilenet-v2', 'resnet50'];
+/**
+ * resnet50's lockstep costs lavapipe ~95 s on a quiet machine (more with cold shaders): too much
+ * for npm test's 10 minutes, so it runs in .ci/run's own step (MIXSTREAM_SLOW_PARITY=1) and is
+ * skipped, by name, in npm test.
+ */
+const SLOW: ReadonlySet<ModelName> = new Set(['resnet50']);
 /**
  * Size and batch per backbone: MobileNetV2 at 32 px, batch 8, costs lavapipe ~19 s with Mesa's
- * shader cache warm (~90 s cold). resnet50 is not here yet (issue 21): at 32 px it reaches 1x1 in conv5,
+ * shader cache warm (~90 s cold). resnet50 at 64 px, batch 8: at 32 px it reaches 1x1 in conv5,
  * where each batch norm (epsilon 1.001e-5) normalises batch-many values, and at batch 4 float32
  * backends part by 5.7e-4 in the loss from the same weights (wasm against webgpu; wasm against
  * wasm without the addon 4.6e-4); at 64 px, batch 2, they agree (3.4e-5) but two images are learnt
- * in two steps (loss 1e-6), past which a relative loss difference means nothing; a batch that
- * is not learnt at once costs lavapipe minutes (81 s already at 64 px, batch 2).
+ * in two steps (loss 1e-6), past which a relative loss difference means nothing. At 64 px, batch 8
+ * (lavapipe 83 s): losses within 4.1e-5 over the 5 steps.
+ *
+ * The update tolerances per backbone (stepRtol, tensorRtol: see FIRST_STEP_RTOL): resnet50's second step is still partly
+ * sign-like (Adam's v holds one gradient, so entries whose first gradient was near 0 step by
+ * ~lr * sign): its whole update 2.0e-2 apart at step 1, 5.0e-3 .. 5.2e-4 after; per tensor,
+ * conv1_bn/beta (64 entries behind the 7x7 stem) 4.5e-1 at step 1, 2.6e-1 at step 2. So its
+ * per-tensor bound is 1 (a kernel computing something else gives >= 1 for its layers).
  */
-const BACKBONE_SHAPE: Readonly<Record<string, { size: number; batch: number }>> = {
-  'mobilenet-v2': { size: 32, batch: 8 },
+const BACKBONE_SHAPE: Readonly<Record<string, { size: number; batch: number; stepRtol: number; tensorRtol: number }>> = {
+  'mobilenet-v2': { size: 32, batch: 8, stepRtol: 1e-2, tensorRtol: 1e-1 },
+  resnet50: { size: 64, batch: 8, stepRtol: 5e-2, tensorRtol: 1 },
 };
 /**
  * Tensors whose gradient is 0 in exact arithmetic, so rounding noise that Adam turns into a full
  * ±lr step: MobileNetV2's project_BN betas, a per-channel constant that the next 1x1 conv and its
- * training-mode batch norm take out again. They change no loss; the per-tensor check skips them.
+ * training-mode batch norm take out again; ResNet-50's conv biases, each followed by a batch norm
+ * that subtracts its mean. They change no loss; the update checks skip them.
  */
-const GAUGE = /_project_BN\/beta$/;
+const GAUGE = /_project_BN\/beta$|_conv\/bias$/;
 /**
  * One Adam step from one state, as a whole: |d_gpu - d_wasm| / |d_wasm| (L2, every weight but
  * GAUGE). The first step is ~lr * sign(g), so there it measures how many near-zero gradient
@@ -117,10 +131,8 @@ const GAUGE = /_project_BN\/beta$/;
  * Adam's reach. Later steps average over the moments: 2.6e-3 .. 3.6e-5 measured; a wrong kernel
  * gives ~1 for its layers.
  */
-const STEP_RTOL = 1e-2;
 const FIRST_STEP_RTOL = 0.5;
-/** Later steps, tensor by tensor: 3.2e-2 at worst measured (block_3's depthwise kernel, step 1). */
-const STEP_TENSOR_RTOL = 1e-1;
+/** Later steps: BACKBONE_SHAPE's stepRtol as a whole; tensor by tensor its tensorRtol (MobileNetV2: 3.2e-2 at worst measured, block_3's depthwise kernel, step 1). */
 
 interface State {
   readonly weights: Float32Array[];
@@ -150,7 +162,7 @@ const lossOf = (out: number | number[]): number => (Array.isArray(out) ? (out[0]
 
 /** wasm's 5 steps of `name`: the state before each step and after the last, and each step's loss. */
 async function wasmSteps(name: ModelName): Promise<{ states: State[]; losses: number[] }> {
-  const { size, batch: n } = BACKBONE_SHAPE[name] as { size: number; batch: number };
+  const { size, batch: n } = BACKBONE_SHAPE[name]!;
   const model = createModel(name, { inputSize: size, numClasses: CLASSES, seed: 3, learningRate: LR });
   const { xs, ys } = batch(n, size);
   const states: State[] = [];
@@ -167,7 +179,7 @@ async function wasmSteps(name: ModelName): Promise<{ states: State[]; losses: nu
 
 /** Each of wasm's steps again on the active backend, from wasm's state before it: its loss and the weights after. */
 async function stepsFrom(name: ModelName, states: readonly State[]): Promise<{ losses: number[]; after: Float32Array[][] }> {
-  const { size, batch: n } = BACKBONE_SHAPE[name] as { size: number; batch: number };
+  const { size, batch: n } = BACKBONE_SHAPE[name]!;
   const model = createModel(name, { inputSize: size, numClasses: CLASSES, seed: 3, learningRate: LR });
   const { xs, ys } = batch(n, size);
   const losses: number[] = [];
@@ -242,6 +254,7 @@ describe('webgpu against wasm', () => {
 
   for (const name of LOCKSTEP_MODELS) {
     it(`${name}: each of 5 Adam steps, taken from wasm's state, gives wasm's loss and update`, { timeout: 600_000 }, async (ctx) => {
+      if (SLOW.has(name) && process.env.MIXSTREAM_SLOW_PARITY !== '1') return ctx.skip('slow: run by .ci/run with MIXSTREAM_SLOW_PARITY=1');
       if (!here) return ctx.skip();
       registerWasmTrainingKernels();
       await resolveBackend('wasm', { env: {} });
@@ -251,7 +264,7 @@ describe('webgpu against wasm', () => {
       const gpu = await stepsFrom(name, wasm.states);
       const seconds = (performance.now() - started) / 1000;
 
-      const { size, batch: n } = BACKBONE_SHAPE[name] as { size: number; batch: number };
+      const { size, batch: n, stepRtol, tensorRtol } = BACKBONE_SHAPE[name]!;
       const probe = createModel(name, { inputSize: size, numClasses: CLASSES, seed: 3, learningRate: LR, compile: false });
       const names = probe.weights.map((w) => w.originalName);
       const trainable = new Set(probe.trainableWeights.map((w) => w.originalName));
@@ -287,8 +300,8 @@ describe('webgpu against wasm', () => {
       expect(wasm.losses.every(Number.isFinite)).toBe(true);
       expect(Math.max(...lossRel)).toBeLessThanOrEqual(LOSS_RTOL);
       expect(whole[0]).toBeLessThanOrEqual(FIRST_STEP_RTOL);
-      expect(Math.max(...whole.slice(1))).toBeLessThanOrEqual(STEP_RTOL);
-      expect(worst[0]?.rel ?? Infinity).toBeLessThanOrEqual(STEP_TENSOR_RTOL);
+      expect(Math.max(...whole.slice(1))).toBeLessThanOrEqual(stepRtol);
+      expect(worst[0]?.rel ?? Infinity).toBeLessThanOrEqual(tensorRtol);
       // Adam moves an entry about lr a step (at most ~1.2 lr in 5 steps): one whose gradient is a near-tie may step the other way.
       expect(maxEntry).toBeLessThanOrEqual(2.5 * LR);
       expect(wasm.losses[STEPS - 1]).not.toBe(wasm.losses[0]);
