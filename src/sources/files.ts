@@ -120,16 +120,20 @@ export async function openRegular(
 
 /** Reads all of `file` as `openRegular` allows it (regular, at most `maxBytes`). */
 export async function readRegular(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<Uint8Array> {
-  const { handle, size } = await openRegular(where, file, maxBytes);
+  return readAll(await openRegular(where, file, maxBytes), (n) => new Uint8Array(n));
+}
+
+/** Reads an opened file's `size` bytes (fewer if it shrank meanwhile) into `alloc(size)` and closes it. */
+async function readAll<T extends Uint8Array>({ handle, size }: { handle: FileHandle; size: number }, alloc: (n: number) => T): Promise<T> {
   try {
-    const out = new Uint8Array(size);
+    const out = alloc(size);
     let got = 0;
     while (got < size) {
       const { bytesRead } = await handle.read(out, got, size - got, got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return out.subarray(0, got);
+    return out.subarray(0, got) as T;
   } finally {
     await handle.close();
   }
@@ -172,19 +176,7 @@ export async function openContained(
 
 /** All of `file` as `openContained` allows it (regular, inside its folder, at most `maxBytes`). */
 export async function readContained(where: string, file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<Buffer> {
-  const { handle, size } = await openContained(where, file, maxBytes);
-  try {
-    const out = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const { bytesRead } = await handle.read(out, got, size - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return out.subarray(0, got);
-  } finally {
-    await handle.close();
-  }
+  return readAll(await openContained(where, file, maxBytes), (n) => Buffer.allocUnsafe(n));
 }
 
 /** `readRegular`, synchronously (for a worker thread, where a round trip per call costs more than the read). */
