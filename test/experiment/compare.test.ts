@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  compareArms,
-  detectableEffect,
-  holm,
-  seedsForEffect,
-  signFlipP,
-  signFlipSeeds,
-  tInterval,
-} from '../../src/experiment/stats/compare.js';
+import { compareArms, detectableEffect, seedsForEffect, signFlipP, signFlipSeeds, tInterval } from '../../src/experiment/stats/compare.js';
+import { holmAdjust } from '../../src/experiment/stats/contrasts.js';
 import { incompleteBeta, tCdf, tQuantile } from '../../src/experiment/stats/tdist.js';
 import { valRun as run } from '../helpers.js';
 
@@ -93,15 +86,15 @@ describe('sign-flip permutation p', () => {
 
 describe('Holm', () => {
   it('matches R p.adjust on a known list', () => {
-    const adj = holm([0.01, 0.04, 0.03, 0.005]);
+    const adj = holmAdjust([0.01, 0.04, 0.03, 0.005]);
     [0.03, 0.06, 0.06, 0.02].forEach((v, i) => expect(adj[i]).toBeCloseTo(v, 12));
-    expect(holm([0.5])).toEqual([0.5]);
+    expect(holmAdjust([0.5])).toEqual([0.5]);
   });
 
   it('never lowers a p, keeps the order, caps at 1', () => {
     fc.assert(
       fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 12 }), (ps) => {
-        const adj = holm(ps);
+        const adj = holmAdjust(ps);
         for (const [i, p] of ps.entries()) {
           expect(adj[i]).toBeGreaterThanOrEqual(p);
           expect(adj[i]).toBeLessThanOrEqual(1);

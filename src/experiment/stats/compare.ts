@@ -13,6 +13,7 @@
  * how many seeds each would need.
  */
 import { rng } from '../../core/random.js';
+import { holmAdjust } from './contrasts.js';
 import { runMetrics, type RunMetric } from './metrics.js';
 import type { RunRecord } from '../record.js';
 import { meanSd } from './meanSd.js';
@@ -134,19 +135,6 @@ export function signFlipP(
   return { p: (1 + hits) / (1 + draws), method: `Monte-Carlo sign-flip, ${draws} draws (seed ${seed})` };
 }
 
-/** Holm's step-down adjusted p-values, in the input's order: p_(i) -> max_{j <= i} min(1, (m - j + 1) p_(j)). */
-export function holm(ps: readonly number[]): number[] {
-  const m = ps.length;
-  const order = ps.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
-  const out = new Array<number>(m).fill(1);
-  let running = 0;
-  for (const [rank, [p, i]] of order.entries()) {
-    running = Math.max(running, Math.min(1, (m - rank) * p));
-    out[i] = running;
-  }
-  return out;
-}
-
 /** (t_{1-alpha/2, n-1} + t_{power, n-1}) * sd / sqrt(n): the paired t test's detectable effect at n seeds. */
 export function detectableEffect(sd: number, n: number, alpha = 0.05, power = 0.8): number | null {
   if (n < 2 || !Number.isFinite(sd)) return null;
@@ -192,7 +180,7 @@ export function compareArms(runs: readonly RunRecord[], options: CompareOptions)
   for (const metric of runMetrics(lastK).filter((x) => runs.some((r) => Number.isFinite(x.of(r))))) {
     const raw = others.map((arm) => pairedDifferences(runs, arm, baseline, metric));
     const ps = raw.map((d, i) => signFlipP(d.differences, { exactUpTo, draws, seed, key: `${others[i]}|${metric.key}` }));
-    const adjusted = holm(ps.map((x) => x.p));
+    const adjusted = holmAdjust(ps.map((x) => x.p));
     for (const [i, arm] of others.entries()) {
       const { seeds, differences } = raw[i] as { seeds: number[]; differences: number[] };
       const n = differences.length;
